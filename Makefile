@@ -1,0 +1,117 @@
+# vigil - perceptual hashing, indexing and matching of images. `make help` lists the targets.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+# PDQ must not contract a*b+c into FMA (spec section 8), whatever the user's flags say.
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+BASEFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -ffp-contract=off -fvisibility=hidden -MMD -MP
+PKGS    := vips libxxhash libpng nettle
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALLCFLAGS = $(BASEFLAGS) $(WARNINGS) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS  := $(PKG_LIBS) -fopenmp -lm -lpthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+B := build
+CORE_SRC  := $(wildcard core/*.c)
+X86_SRC   := $(wildcard core/x86/*.c)
+CLI_SRC   := $(wildcard cli/*.c)
+TEST_SRC  := $(wildcard tests/*.c)
+BENCH_SRC := bench/bench_hash.c
+
+CORE_OBJ  := $(CORE_SRC:%.c=$(B)/%.o) $(X86_SRC:%.c=$(B)/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(B)/%.o)
+
+LIB     := $(B)/libvigil.a
+SOLIB   := $(B)/libvigil.so
+VIGIL   := $(B)/vigil
+TESTBIN := $(B)/vigil-tests
+BENCHBIN:= $(B)/bench-hash
+
+.PHONY: all test bench bench-check install uninstall clean help deps sanitize test-asan demo
+all: $(VIGIL) $(LIB) $(SOLIB)
+
+$(B)/core/%.o: CFLAGS_EXTRA = -DVIGIL_BUILDING
+# -O3: the filter and DCT loops vectorise across independent lanes only (see core/pdq.c).
+$(B)/core/pdq.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
+$(B)/core/x86/hamming_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -mavx2 -mpopcnt
+$(B)/core/x86/hamming_avx512.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -mavx512f -mavx512bw -mavx512vpopcntdq -mpopcnt
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALLCFLAGS) $(CFLAGS_EXTRA) -c $< -o $@
+
+$(LIB): $(CORE_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SOLIB): $(CORE_OBJ)
+	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(VIGIL): $(CLI_OBJ) $(LIB)
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(TESTBIN): $(TEST_OBJ) $(LIB)
+	$(Q)$(CC) -o $@ $(TEST_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(BENCHBIN): $(B)/bench/bench_hash.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# Installs the Debian packages the build needs when any is missing (needs root or sudo).
+deps:
+	@sh tests/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN)
+	$(Q)sh tests/run.sh $(B)
+
+# ASan+UBSan build of the whole suite in its own tree.
+test-asan: deps
+	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests
+	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
+sanitize: test-asan
+
+bench: deps $(VIGIL) $(BENCHBIN)
+	$(Q)sh bench/run.sh $(B)
+
+demo: deps $(VIGIL)
+	$(Q)sh datasets/demo.sh $(B)
+
+install: $(VIGIL) $(LIB) $(SOLIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(VIGIL) $(DESTDIR)$(PREFIX)/bin/vigil
+	install -m 644 $(LIB) $(SOLIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/vigil.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*VIGIL_VERSION_STRING "\(.*\)"/\1/p' include/vigil.h)|' \
+	    -e 's|@REQUIRES@|$(PKGS)|' vigil.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vigil.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vigil $(DESTDIR)$(PREFIX)/lib/libvigil.* \
+	      $(DESTDIR)$(PREFIX)/include/vigil.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/vigil.pc
+
+clean:
+	rm -rf $(B)
+
+help:
+	@echo "Targets:"
+	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so (default)"
+	@echo "  test        install missing packages, build, run the test suite"
+	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
+	@echo "  bench       throughput benchmarks (see bench/README.md)"
+	@echo "  demo        hash the sample folder in datasets/ (the README's main command)"
+	@echo "  install     install under PREFIX=$(PREFIX) (DESTDIR honoured)"
+	@echo "  deps        install missing Debian packages"
+	@echo "  clean       remove build/"
+	@echo "Variables: CC, CFLAGS (default -O2 -g), PREFIX, DESTDIR, V=1 to show commands"
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,60 @@
+/* cli.h - shared pieces of the vigil program: path walking, output formats, messages. */
+#ifndef VIGIL_CLI_H
+#define VIGIL_CLI_H
+
+#include "vigil.h"
+#include <stdio.h>
+
+#define EXIT_ALL_OK 0
+#define EXIT_SOME_FAILED 1
+#define EXIT_USAGE 2
+
+extern const char *cli_prog;
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* walk.c: streams the files under the given paths, depth-first, each directory's entries sorted
+ * by name. Memory grows with the depth and the widest directory, never with the tree. */
+typedef struct cli_walk cli_walk;
+cli_walk *cli_walk_new(char **paths, int npaths);
+/* Next item: 1 with *path set (malloc'd, caller frees) and *error NULL for a file to process, or
+ * *error set (malloc'd) for a path that cannot be processed; 0 at the end. */
+int cli_walk_next(cli_walk *w, char **path, char **error);
+void cli_walk_free(cli_walk *w);
+
+/* output.c */
+typedef enum { FMT_TSV, FMT_CSV, FMT_JSONL } cli_format;
+int cli_parse_format(const char *s, cli_format *f);
+/* A row writer: call cli_row_begin, then cli_field_* once per column, then cli_row_end.
+ * Header names are given once with cli_header. */
+typedef struct cli_out {
+    FILE *f;
+    cli_format fmt;
+    const char **names;
+    int ncols, col;
+} cli_out;
+void cli_header(cli_out *o, const char **names, int ncols);
+void cli_row_begin(cli_out *o);
+void cli_field_str(cli_out *o, const char *s);      /* NULL: empty / JSON null */
+void cli_field_path(cli_out *o, const char *s);     /* raw bytes of a file name */
+void cli_field_int(cli_out *o, long long v, int present);
+void cli_field_raw(cli_out *o, const char *json);   /* JSON: emitted as is (object/array) */
+void cli_row_end(cli_out *o);
+/* Writes s escaped for a TSV cell: \t \n \r \\ and bytes that are not valid UTF-8 as \xHH. */
+void cli_tsv_escape(FILE *f, const char *s);
+
+/* progress.c: one updating line on a terminal, nothing when stderr is not a tty. */
+typedef struct cli_progress {
+    int enabled;
+    double start, last;
+    unsigned long long files, bytes, failed, found;
+    const char *verb;
+} cli_progress;
+void cli_progress_init(cli_progress *p, int quiet, const char *verb);
+void cli_progress_update(cli_progress *p, int force);
+void cli_progress_done(cli_progress *p);
+double cli_now(void);
+
+int cmd_hash(int argc, char **argv);
+void help_hash(FILE *f);
+
+#endif

@@ -1,0 +1,213 @@
+/* cmd_hash.c - `vigil hash`: PDQ hashes and content digests of files and folders. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void help_hash(FILE *f)
+{
+    fprintf(f,
+            "Usage: vigil hash [OPTIONS] PATH...\n\n"
+            "Hashes every image under the given files and folders (recursively; '-' reads paths\n"
+            "from standard input, one per line). Formats are recognised by content, not by name.\n\n"
+            "Options:\n"
+            "  --exact          decode as Meta's pdq-photo-hasher does (full size, bit-exact);\n"
+            "                   default is fast mode (shrink-on-load, within a few bits)\n"
+            "  --dihedral       add the 7 other dihedral hashes as columns\n"
+            "                   (rot90 rot180 rot270 flipx flipy flipp flipm)\n"
+            "  --no-digests     skip md5, sha1 and xxh128\n"
+            "  --format FMT     tsv (default, with a header row), csv or jsonl\n"
+            "  -o FILE          write to FILE (atomically: temporary file, fsync, rename)\n"
+            "  -j N             threads (default: all cores)\n"
+            "  --max-pixels N   refuse images whose header announces more pixels (default 268435456)\n"
+            "  -q, --quiet      no progress line\n\n"
+            "Columns: path pdq quality width height size format md5 sha1 xxh128 [dihedral] error\n"
+            "A file that fails gets a row with an empty hash and the reason in 'error', and a\n"
+            "message on stderr; the run goes on.\n\n"
+            "Exit status: 0 all files hashed, 1 some failed, 2 usage or fatal error.\n");
+}
+
+typedef struct item {
+    char *path;
+    char *walk_error;
+    vigil_result rc;
+    vigil_error err;
+    vigil_hash_result res;
+} item;
+
+static const char *dih_names[7] = {"rot90", "rot180", "rot270", "flipx", "flipy", "flipp", "flipm"};
+
+static void emit(cli_out *o, const item *it, int dihedral, int digests)
+{
+    char hex[65], buf[48];
+    const vigil_hash_result *r = &it->res;
+    int ok = !it->walk_error && it->rc == VIGIL_OK;
+    cli_row_begin(o);
+    cli_field_path(o, it->path);
+    if (r->have & VIGIL_HAVE_PDQ) { vigil_pdq_to_hex(&r->pdq, hex); cli_field_str(o, hex); }
+    else cli_field_str(o, NULL);
+    cli_field_int(o, r->quality, (r->have & VIGIL_HAVE_PDQ) != 0);
+    cli_field_int(o, r->width, (r->have & VIGIL_HAVE_SIZE) != 0);
+    cli_field_int(o, r->height, (r->have & VIGIL_HAVE_SIZE) != 0);
+    cli_field_int(o, (long long)r->file_size, !it->walk_error && it->rc != VIGIL_E_IO && it->rc != VIGIL_E_NOT_FILE);
+    cli_field_str(o, r->format[0] ? r->format : NULL);
+    if (digests) {
+        int d = (r->have & VIGIL_HAVE_DIGESTS) != 0;
+        if (d) vigil_hex(r->md5, 16, buf);
+        cli_field_str(o, d ? buf : NULL);
+        if (d) vigil_hex(r->sha1, 20, buf);
+        cli_field_str(o, d ? buf : NULL);
+        if (d) vigil_hex(r->xxh128, 16, buf);
+        cli_field_str(o, d ? buf : NULL);
+    }
+    if (dihedral)
+        for (int t = 1; t < 8; t++) {
+            if (r->have & VIGIL_HAVE_DIHEDRAL) { vigil_pdq_to_hex(&r->dihedral[t], hex); cli_field_str(o, hex); }
+            else cli_field_str(o, NULL);
+        }
+    if (ok) cli_field_str(o, o->fmt == FMT_JSONL ? NULL : "");
+    else {
+        char msg[400];
+        if (it->walk_error) snprintf(msg, sizeof msg, "%s", it->walk_error);
+        else snprintf(msg, sizeof msg, "%s: %s", vigil_result_name(it->rc), it->err.message);
+        cli_field_str(o, msg);
+    }
+    cli_row_end(o);
+}
+
+/* Opens -o FILE as a temporary sibling; cli_commit_output renames it into place. */
+static FILE *open_output(const char *path, char **tmp)
+{
+    if (!path) { *tmp = NULL; return stdout; }
+    size_t n = strlen(path) + 32;
+    *tmp = malloc(n);
+    snprintf(*tmp, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(*tmp);
+    if (fd < 0) return NULL;
+    return fdopen(fd, "w");
+}
+
+int cli_commit_output(FILE *f, const char *tmp, const char *path);
+int cli_commit_output(FILE *f, const char *tmp, const char *path)
+{
+    if (!tmp) return fflush(f) || ferror(f) ? -1 : 0;
+    int bad = fflush(f) || ferror(f) || fsync(fileno(f));
+    bad |= fclose(f);
+    if (bad || rename(tmp, path)) { unlink(tmp); return -1; }
+    return 0;
+}
+
+int cmd_hash(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"exact", no_argument, 0, 'e'},      {"dihedral", no_argument, 0, 'd'},
+        {"no-digests", no_argument, 0, 'D'}, {"format", required_argument, 0, 'f'},
+        {"quiet", no_argument, 0, 'q'},      {"max-pixels", required_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'},       {"output", required_argument, 0, 'o'},
+        {0, 0, 0, 0},
+    };
+    vigil_hash_options opt;
+    vigil_hash_options_init(&opt);
+    cli_format fmt = FMT_TSV;
+    int threads = omp_get_num_procs(), quiet = 0, dihedral = 0, digests = 1, c;
+    const char *outpath = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:qo:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'e': opt.flags |= VIGIL_HASH_EXACT; break;
+        case 'd': opt.flags |= VIGIL_HASH_DIHEDRAL; dihedral = 1; break;
+        case 'D': opt.flags |= VIGIL_HASH_NO_DIGESTS; digests = 0; break;
+        case 'f':
+            if (cli_parse_format(optarg, &fmt)) { cli_warn("unknown --format '%s' (tsv, csv, jsonl)", optarg); return EXIT_USAGE; }
+            break;
+        case 'q': quiet = 1; break;
+        case 'o': outpath = optarg; break;
+        case 'P': {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (*end || !v) { cli_warn("--max-pixels needs a positive integer, not '%s'", optarg); return EXIT_USAGE; }
+            opt.max_pixels = v;
+            break;
+        }
+        case 'j': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 1024) { cli_warn("-j needs a thread count from 1 to 1024, not '%s'", optarg); return EXIT_USAGE; }
+            threads = (int)v;
+            break;
+        }
+        case 'h': help_hash(stdout); return 0;
+        default: help_hash(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_warn("hash: no PATH given (use '-' to read paths from standard input)");
+        help_hash(stderr);
+        return EXIT_USAGE;
+    }
+    vigil_error ierr;
+    if (vigil_init(&ierr)) { cli_warn("%s", ierr.message); return EXIT_USAGE; }
+
+    char *tmp = NULL;
+    FILE *f = open_output(outpath, &tmp);
+    if (!f) { cli_warn("cannot create output next to %s: %m", outpath); return EXIT_USAGE; }
+    const char *names[24];
+    int nc = 0;
+    const char *base[] = {"path", "pdq", "quality", "width", "height", "size", "format"};
+    for (int i = 0; i < 7; i++) names[nc++] = base[i];
+    if (digests) { names[nc++] = "md5"; names[nc++] = "sha1"; names[nc++] = "xxh128"; }
+    if (dihedral) for (int i = 0; i < 7; i++) names[nc++] = dih_names[i];
+    names[nc++] = "error";
+    cli_out out = {.f = f, .fmt = fmt};
+    cli_header(&out, names, nc);
+
+    cli_walk *w = cli_walk_new(argv + optind, argc - optind);
+    cli_progress prog;
+    cli_progress_init(&prog, quiet, "hashed");
+    /* Batches keep output in walk order while threads take files dynamically. */
+    const int batch = 64 * threads;
+    item *items = calloc((size_t)batch, sizeof *items);
+    if (!w || !items) { cli_warn("out of memory"); return EXIT_USAGE; }
+    int failed = 0, done = 0;
+    while (!done) {
+        int n = 0;
+        while (n < batch) {
+            char *p, *e;
+            if (!cli_walk_next(w, &p, &e)) { done = 1; break; }
+            items[n] = (item){.path = p, .walk_error = e};
+            n++;
+        }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (int i = 0; i < n; i++)
+            if (!items[i].walk_error)
+                items[i].rc = vigil_hash_file(items[i].path, &opt, &items[i].res, &items[i].err);
+        for (int i = 0; i < n; i++) {
+            item *it = &items[i];
+            if (it->walk_error || it->rc) {
+                failed++;
+                prog.failed++;
+                cli_warn("%s: %s%s%s", it->path, it->walk_error ? "" : vigil_result_name(it->rc),
+                         it->walk_error ? "" : ": ", it->walk_error ? it->walk_error : it->err.message);
+            }
+            emit(&out, it, dihedral, digests);
+            prog.files++;
+            prog.bytes += it->res.file_size;
+            free(it->path);
+            free(it->walk_error);
+        }
+        cli_progress_update(&prog, 0);
+    }
+    cli_progress_done(&prog);
+    free(items);
+    cli_walk_free(w);
+    if (cli_commit_output(f, tmp, outpath)) {
+        cli_warn("writing output failed: %m");
+        free(tmp);
+        return EXIT_USAGE;
+    }
+    free(tmp);
+    return failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+}

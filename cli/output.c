@@ -1,0 +1,172 @@
+/* output.c - TSV (default), CSV and JSON Lines writers with escaping that survives any file name.
+ *
+ * File names are bytes, not text. TSV and CSV write control characters, backslashes and bytes that
+ * are not valid UTF-8 as \xHH / \\ so a row always stays one line and round-trips; JSON writes such
+ * names with U+FFFD in "path" plus the exact bytes in "path_hex".
+ */
+#include "cli.h"
+
+#include <string.h>
+
+int cli_parse_format(const char *s, cli_format *f)
+{
+    if (!strcmp(s, "tsv")) *f = FMT_TSV;
+    else if (!strcmp(s, "csv")) *f = FMT_CSV;
+    else if (!strcmp(s, "jsonl") || !strcmp(s, "json")) *f = FMT_JSONL;
+    else return -1;
+    return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static int utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    int n;
+    unsigned min;
+    if (c >= 0xc2 && c <= 0xdf) { n = 2; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 3; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 4; min = 0x10000; }
+    else return 0;
+    unsigned cp = c & (0x3f >> (n - 1));
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+void cli_tsv_escape(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        int n = utf8_len(s);
+        if (n == 1 && *s >= 0x20 && *s != 0x7f && *s != '\\') { fputc(*s, f); s++; continue; }
+        if (n > 1) { fwrite(s, 1, (size_t)n, f); s += n; continue; }
+        if (*s == '\\') fputs("\\\\", f);
+        else if (*s == '\t') fputs("\\t", f);
+        else if (*s == '\n') fputs("\\n", f);
+        else if (*s == '\r') fputs("\\r", f);
+        else fprintf(f, "\\x%02x", *s);
+        s++;
+    }
+}
+
+static int csv_needs_quotes(const char *s)
+{
+    return strpbrk(s, ",\"") != NULL;
+}
+
+static void csv_write(FILE *f, const char *s)
+{
+    if (!csv_needs_quotes(s)) { cli_tsv_escape(f, s); return; }
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') { fputs("\"\"", f); continue; }
+        char one[2] = {*p, 0};
+        /* keep multi-byte sequences intact */
+        int n = utf8_len((const unsigned char *)p);
+        if (n > 1) { fwrite(p, 1, (size_t)n, f); p += n - 1; continue; }
+        cli_tsv_escape(f, one);
+    }
+    fputc('"', f);
+}
+
+/* JSON string; returns 1 if some byte was not valid UTF-8 (written as U+FFFD). */
+static int json_write(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    int lossy = 0;
+    fputc('"', f);
+    while (*s) {
+        int n = utf8_len(s);
+        if (n == 0) { fputs("\\ufffd", f); lossy = 1; s++; continue; }
+        if (n > 1) { fwrite(s, 1, (size_t)n, f); s += n; continue; }
+        switch (*s) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\r': fputs("\\r", f); break;
+        default:
+            if (*s < 0x20 || *s == 0x7f) fprintf(f, "\\u%04x", *s);
+            else fputc(*s, f);
+        }
+        s++;
+    }
+    fputc('"', f);
+    return lossy;
+}
+
+void cli_header(cli_out *o, const char **names, int ncols)
+{
+    o->names = names;
+    o->ncols = ncols;
+    if (o->fmt == FMT_JSONL) return;
+    for (int i = 0; i < ncols; i++) {
+        if (i) fputc(o->fmt == FMT_TSV ? '\t' : ',', o->f);
+        fputs(names[i], o->f);
+    }
+    fputc('\n', o->f);
+}
+
+void cli_row_begin(cli_out *o)
+{
+    o->col = 0;
+    if (o->fmt == FMT_JSONL) fputc('{', o->f);
+}
+
+static void sep(cli_out *o)
+{
+    if (o->fmt == FMT_JSONL) {
+        if (o->col) fputc(',', o->f);
+        fprintf(o->f, "\"%s\":", o->names[o->col]);
+    } else if (o->col) {
+        fputc(o->fmt == FMT_TSV ? '\t' : ',', o->f);
+    }
+}
+
+void cli_field_str(cli_out *o, const char *s)
+{
+    sep(o);
+    if (o->fmt == FMT_JSONL) { if (s) json_write(o->f, s); else fputs("null", o->f); }
+    else if (s) { if (o->fmt == FMT_TSV) cli_tsv_escape(o->f, s); else csv_write(o->f, s); }
+    o->col++;
+}
+
+void cli_field_path(cli_out *o, const char *s)
+{
+    sep(o);
+    if (o->fmt == FMT_JSONL) {
+        if (json_write(o->f, s)) {
+            fputs(",\"path_hex\":\"", o->f);
+            for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(o->f, "%02x", *p);
+            fputc('"', o->f);
+        }
+    } else if (o->fmt == FMT_TSV) cli_tsv_escape(o->f, s);
+    else csv_write(o->f, s);
+    o->col++;
+}
+
+void cli_field_int(cli_out *o, long long v, int present)
+{
+    sep(o);
+    if (present) fprintf(o->f, "%lld", v);
+    else if (o->fmt == FMT_JSONL) fputs("null", o->f);
+    o->col++;
+}
+
+void cli_field_raw(cli_out *o, const char *json)
+{
+    sep(o);
+    if (o->fmt == FMT_JSONL) fputs(json ? json : "null", o->f);
+    else if (json) fputs(json, o->f);
+    o->col++;
+}
+
+void cli_row_end(cli_out *o)
+{
+    if (o->fmt == FMT_JSONL) fputc('}', o->f);
+    fputc('\n', o->f);
+}

@@ -1,0 +1,85 @@
+/* common.c - version, result names, error formatting, hex helpers. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *vigil_version(void) { return VIGIL_VERSION_STRING; }
+
+const char *vigil_result_name(vigil_result r)
+{
+    static const char *const names[VIGIL_RESULT_COUNT] = {
+        "ok", "invalid-argument", "out-of-memory", "io", "not-a-file", "empty", "format",
+        "decode", "too-large", "too-small", "parse", "corrupt", "version", "not-found", "internal",
+    };
+    if ((unsigned)r >= VIGIL_RESULT_COUNT)
+        return "unknown";
+    return names[r];
+}
+
+vigil_result vigil__fail(vigil_error *err, vigil_result code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void vigil_hex(const uint8_t *bytes, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+const char *vigil_transform_name(vigil_transform t)
+{
+    static const char *const names[VIGIL_TRANSFORM_COUNT] = {
+        "orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipp", "flipm",
+    };
+    if ((unsigned)t >= VIGIL_TRANSFORM_COUNT)
+        return "unknown";
+    return names[t];
+}
+
+/* Hex is the 256-bit integer big-endian (spec section 10): word 3 first. */
+void vigil_pdq_to_hex(const vigil_pdq *h, char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 64; i++) {
+        int bit = 252 - 4 * i;
+        out[i] = digits[(h->w[bit >> 6] >> (bit & 63)) & 15];
+    }
+    out[64] = 0;
+}
+
+vigil_result vigil_pdq_from_hex(const char *hex, size_t len, vigil_pdq *out)
+{
+    if (!hex || !out || len != 64)
+        return VIGIL_E_PARSE;
+    vigil_pdq h = {{0, 0, 0, 0}};
+    for (int i = 0; i < 64; i++) {
+        unsigned c = (unsigned char)hex[i], v;
+        if (c >= '0' && c <= '9') v = c - '0';
+        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+        else return VIGIL_E_PARSE;
+        int bit = 252 - 4 * i;
+        h.w[bit >> 6] |= (uint64_t)v << (bit & 63);
+    }
+    *out = h;
+    return VIGIL_OK;
+}
+
+int vigil_pdq_distance(const vigil_pdq *a, const vigil_pdq *b)
+{
+    return __builtin_popcountll(a->w[0] ^ b->w[0]) + __builtin_popcountll(a->w[1] ^ b->w[1]) +
+           __builtin_popcountll(a->w[2] ^ b->w[2]) + __builtin_popcountll(a->w[3] ^ b->w[3]);
+}

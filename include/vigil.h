@@ -1,0 +1,154 @@
+/* vigil.h - the one public header of libvigil: perceptual hashing, indexing and matching of images. */
+#ifndef VIGIL_H
+#define VIGIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(VIGIL_BUILDING)
+#  define VIGIL_API __attribute__((visibility("default")))
+#else
+#  define VIGIL_API
+#endif
+
+#define VIGIL_VERSION_MAJOR 0
+#define VIGIL_VERSION_MINOR 1
+#define VIGIL_VERSION_PATCH 0
+#define VIGIL_VERSION_STRING "0.1.0"
+
+/* Runtime version, "MAJOR.MINOR.PATCH". Thread-safe. */
+VIGIL_API const char *vigil_version(void);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Results and errors                                                                             */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Every fallible call returns one of these; 0 is success. */
+typedef enum vigil_result {
+    VIGIL_OK = 0,
+    VIGIL_E_INVALID,      /* bad argument from the caller */
+    VIGIL_E_NOMEM,        /* allocation failed */
+    VIGIL_E_IO,           /* open/read/write/stat failed (errno text in the message) */
+    VIGIL_E_NOT_FILE,     /* a directory, device, FIFO or socket where a file was expected */
+    VIGIL_E_EMPTY,        /* zero-byte file */
+    VIGIL_E_FORMAT,       /* not an image, or a format vigil does not load */
+    VIGIL_E_DECODE,       /* an image whose data is corrupt or truncated */
+    VIGIL_E_TOO_LARGE,    /* over the pixel or byte limit: refused before decoding */
+    VIGIL_E_TOO_SMALL,    /* under 5x5 pixels: PDQ is undefined (spec section 4) */
+    VIGIL_E_PARSE,        /* malformed text input (hex hash, hash list line) */
+    VIGIL_E_CORRUPT,      /* a vigil file that fails its checks (magic, checksum, bounds) */
+    VIGIL_E_VERSION,      /* a vigil file of a version this build cannot read */
+    VIGIL_E_NOT_FOUND,    /* a looked-up entry does not exist */
+    VIGIL_E_INTERNAL,     /* a bug; please report */
+    VIGIL_RESULT_COUNT
+} vigil_result;
+
+/* Short stable name of a result ("ok", "io", "decode", ...). Never NULL. Thread-safe. */
+VIGIL_API const char *vigil_result_name(vigil_result r);
+
+/* Caller-owned error detail. Functions that take one fill it on failure (code + one-line message
+ * naming the reason; the caller adds the file name). */
+typedef struct vigil_error {
+    vigil_result code;
+    char message[256];
+} vigil_error;
+
+/* Initialise the decoding back end (libvips) once. Called implicitly by the functions that need it;
+ * call it yourself from the main thread before starting threads if you want failures early.
+ * Thread-safe; later calls return the first call's result. */
+VIGIL_API vigil_result vigil_init(vigil_error *err);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* 256-bit PDQ hashes                                                                             */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Bit k of the hash (k = 16*row + column of the DCT, spec section 10) is bit (k % 64) of w[k / 64].
+ * Stored on disk as the four words little-endian, i.e. the 256-bit integer in little-endian byte
+ * order. The hex form is the same integer big-endian, as Meta's reference tool prints it. */
+typedef struct vigil_pdq {
+    uint64_t w[4];
+} vigil_pdq;
+
+/* The 8 dihedral variants, in the reference tool's order (spec section 11). */
+typedef enum vigil_transform {
+    VIGIL_ORIG = 0, VIGIL_ROT90, VIGIL_ROT180, VIGIL_ROT270,
+    VIGIL_FLIPX, VIGIL_FLIPY, VIGIL_FLIPP, VIGIL_FLIPM,
+    VIGIL_TRANSFORM_COUNT
+} vigil_transform;
+
+/* "orig", "rot90", ... Never NULL. */
+VIGIL_API const char *vigil_transform_name(vigil_transform t);
+
+/* Writes 64 lower-case hex digits and a NUL into out[65]. */
+VIGIL_API void vigil_pdq_to_hex(const vigil_pdq *h, char out[65]);
+
+/* Parses exactly 64 hex digits (either case). Returns VIGIL_OK or VIGIL_E_PARSE. */
+VIGIL_API vigil_result vigil_pdq_from_hex(const char *hex, size_t len, vigil_pdq *out);
+
+/* Hamming distance, 0..256. */
+VIGIL_API int vigil_pdq_distance(const vigil_pdq *a, const vigil_pdq *b);
+
+/* PDQ of an 8-bit image already in memory (row-major, `channels` = 1 grey or 3 RGB, `stride` bytes
+ * per row). Applies the reference tool's 512x512 pre-resize (spec section 2). `dihedral` may be NULL;
+ * otherwise it receives the 8 variants. Returns VIGIL_E_TOO_SMALL (hash zero, quality 0) under 5x5.
+ * Thread-safe. */
+VIGIL_API vigil_result vigil_pdq_from_pixels(const uint8_t *pixels, uint32_t width, uint32_t height,
+                                             size_t stride, int channels, vigil_pdq *hash,
+                                             int *quality, vigil_pdq dihedral[8]);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Hashing files                                                                                  */
+/* ---------------------------------------------------------------------------------------------- */
+
+enum {
+    VIGIL_HASH_EXACT = 1u << 0,      /* decode as the reference tool does: full-size, bit-exact */
+    VIGIL_HASH_DIHEDRAL = 1u << 1,   /* also compute the 8 dihedral hashes */
+    VIGIL_HASH_NO_DIGESTS = 1u << 2, /* skip MD5, SHA-1 and XXH3-128 */
+    VIGIL_HASH_NO_PDQ = 1u << 3      /* content digests only; no decode */
+};
+
+typedef struct vigil_hash_options {
+    uint32_t flags;          /* VIGIL_HASH_* */
+    uint64_t max_pixels;     /* refuse images whose header announces more; 0 = default (2^28) */
+    uint64_t max_file_bytes; /* refuse larger files before reading; 0 = default (1 GiB) */
+} vigil_hash_options;
+
+/* Fills defaults: fast mode, no dihedral, digests on. */
+VIGIL_API void vigil_hash_options_init(vigil_hash_options *opt);
+
+/* What one file hashed to. Fields are valid as `have` says. */
+enum { VIGIL_HAVE_DIGESTS = 1u << 0, VIGIL_HAVE_PDQ = 1u << 1, VIGIL_HAVE_DIHEDRAL = 1u << 2,
+       VIGIL_HAVE_SIZE = 1u << 3 };
+
+typedef struct vigil_hash_result {
+    uint32_t have;
+    vigil_pdq pdq;
+    vigil_pdq dihedral[8]; /* dihedral[VIGIL_ORIG] is the dihedral path's own orig (spec section 6) */
+    int quality;           /* 0..100 */
+    uint32_t width, height;/* as stored in the file */
+    uint64_t file_size;
+    uint8_t md5[16], sha1[20], xxh128[16]; /* xxh128: canonical (big-endian) XXH3-128 */
+    char format[12];       /* "jpeg", "png", "webp", "gif", "tiff", "heif", ... */
+} vigil_hash_result;
+
+/* Reads the file once: content digests over its bytes, then decode (sniffed by content, never by
+ * name) and PDQ. On failure `out` keeps what was computed before it (e.g. digests of a corrupt
+ * image) and `err` says why. Thread-safe: call it from as many threads as you like. */
+VIGIL_API vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt,
+                                       vigil_hash_result *out, vigil_error *err);
+
+/* The same for bytes already in memory (an upload). Thread-safe. */
+VIGIL_API vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
+                                         vigil_hash_result *out, vigil_error *err);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+VIGIL_API void vigil_hex(const uint8_t *bytes, size_t n, char *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VIGIL_H */
