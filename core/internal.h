@@ -29,9 +29,9 @@ vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_
 vigil_result vigil__pdq_hash(const vigil__pixels *px, vigil_pdq *hash, int *quality,
                              vigil_pdq dihedral[8]);
 
-/* pdq.c: the hash of a float luma plane (rows x cols, modified in place as scratch). Exposed for
- * the bench harness's "hash only" timing and for tests. */
-vigil_result vigil__pdq_from_luma(float *luma, int rows, int cols, vigil_pdq *hash, int *quality,
+/* pdq.c: the hash of a float luma plane (rows x cols, row-major). Exposed for the bench harness's
+ * "hash only" timing and for tests. */
+vigil_result vigil__pdq_from_luma(const float *luma, int rows, int cols, vigil_pdq *hash, int *quality,
                                   vigil_pdq dihedral[8]);
 
 /* digest.c */

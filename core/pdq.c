@@ -139,17 +139,23 @@ static void untranspose_strip(const float *restrict in, float *restrict out, siz
  * sums, while the two strips (2 x 32 KiB at 512 columns) stay in L1/L2. */
 #define STRIP 16
 
-/* Horizontal pass: STRIP rows at a time are transposed into an L1-sized strip, filtered down its
- * columns (one lane per image row, same op order as the reference's row loop), and put back. */
-static void box_across(const float *restrict in, float *restrict out, int rows, int cols, int w,
-                       float *restrict strip)
+/* Horizontal pass: STRIP rows at a time are transposed into a strip, filtered down its columns
+ * (one lane per image row, same op order as the reference's row loop), and put back. With `sel`
+ * (64 column indices) only those columns are written, compactly: out is then rows x 64. */
+static void box_across(const float *in, float *out, int rows, int cols, int w, float *strip,
+                       const int *sel, const uint8_t *need_cols)
 {
-    float *t = strip, *u = strip + (size_t)cols * STRIP, *s = strip + (size_t)cols * 2 * STRIP;
+    float *t = strip, *u = strip + (size_t)cols * STRIP + 16, *s = strip + (size_t)cols * 2 * STRIP + 48;
     for (int r0 = 0; r0 < rows; r0 += STRIP) {
         int h = rows - r0 < STRIP ? rows - r0 : STRIP;
         transpose_strip(in + (size_t)r0 * cols, (size_t)cols, t, h, cols);
-        box_down(t, u, cols, h, w, s, NULL);
-        untranspose_strip(u, out + (size_t)r0 * cols, (size_t)cols, h, cols);
+        box_down(t, u, cols, h, w, s, need_cols);
+        if (!sel) {
+            untranspose_strip(u, out + (size_t)r0 * cols, (size_t)cols, h, cols);
+        } else {
+            for (int r = 0; r < h; r++)
+                for (int jj = 0; jj < 64; jj++) out[(size_t)(r0 + r) * 64 + jj] = u[(size_t)sel[jj] * h + r];
+        }
     }
 }
 
@@ -262,33 +268,24 @@ static void hash_from_A(const float A[64][64], vigil_pdq *hash, int *quality, vi
         dihedral_from(C, dihedral);
 }
 
-static void sample_A(const float *Y, int rows, int cols, float A[64][64])
-{
-    int ci[64];
-    for (int j = 0; j < 64; j++) ci[j] = (int)(((j + 0.5) * cols) / 64);
-    for (int i = 0; i < 64; i++) {
-        const float *row = Y + (size_t)(int)(((i + 0.5) * rows) / 64) * cols;
-        for (int j = 0; j < 64; j++) A[i][j] = row[ci[j]];
-    }
-}
-
 /* Per-thread scratch, kept between calls: a fresh 1 MiB malloc is an mmap whose page faults cost
  * more than the filter itself (measured: 3.3 ms -> see bench/README.md). At most 3 planes of
  * 512x512 floats (3 MiB) per thread, freed when the thread exits. */
-typedef struct scratch { float *y, *a, *b, *s; size_t cap; } scratch;
+typedef struct scratch { float *l, *y, *a, *b, *q, *p2, *s; void *mem; size_t cap; } scratch;
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static void scratch_free(void *p)
 {
     scratch *sc = p;
     if (!sc) return;
-    free(sc->y); free(sc->a); free(sc->b); free(sc->s); free(sc);
+    free(sc->mem); free(sc);
 }
 static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
 
-static scratch *get_scratch(size_t n, int cols)
+static scratch *get_scratch(int rows, int cols)
 {
-    if (n < (size_t)cols * (2 * STRIP + 1)) n = (size_t)cols * (2 * STRIP + 1); /* box_across's strip */
+    size_t n = (size_t)rows * (cols > 64 ? cols : 64);
+    if (n < (size_t)cols * (2 * STRIP + 1) + 64) n = (size_t)cols * (2 * STRIP + 1) + 64; /* box_across's strip */
     pthread_once(&scratch_once, scratch_init);
     scratch *sc = pthread_getspecific(scratch_key);
     if (!sc) {
@@ -296,34 +293,112 @@ static scratch *get_scratch(size_t n, int cols)
         if (!sc || pthread_setspecific(scratch_key, sc)) { free(sc); return NULL; }
     }
     if (sc->cap < n) {
-        free(sc->y); free(sc->a); free(sc->b); free(sc->s);
-        sc->y = malloc(n * sizeof(float)); sc->a = malloc(n * sizeof(float));
-        sc->b = malloc(n * sizeof(float)); sc->s = malloc(n * sizeof(float));
-        sc->cap = (sc->y && sc->a && sc->b && sc->s) ? n : 0;
+        /* One block, each buffer shifted by a different multiple of 64 bytes: with 2 KiB rows all
+         * buffers would otherwise share their address bits mod 4 KiB, and every load would
+         * falsely wait on an unrelated store (4K aliasing). */
+        free(sc->mem);
+        size_t stride = n + 256;
+        sc->mem = malloc(7 * stride * sizeof(float) + 64);
+        sc->cap = sc->mem ? n : 0;
+        if (sc->mem) {
+            float *base = (float *)(((uintptr_t)sc->mem + 63) & ~(uintptr_t)63);
+            sc->y = base;
+            sc->a = base + stride + 16;
+            sc->b = base + 2 * stride + 32;
+            sc->q = base + 3 * stride + 48;
+            sc->s = base + 4 * stride + 64;
+            sc->l = base + 5 * stride + 80;
+            sc->p2 = base + 6 * stride + 96;
+        }
         if (!sc->cap) return NULL;
     }
     return sc;
 }
 
-/* Section 5 in the order H(wx), V(wy), H(wx), V(wy); result lands back in Y. */
-static vigil_result tent_filter(float *Y, int rows, int cols)
+/* A vertical box pass that can be fed rows as they become available (section 5's four phases,
+ * numbered as steps k = 0 .. n+h-2: step k adds row k while k < n, subtracts row k-w once k >= w,
+ * and writes output row k-(h-1) once k >= h-1). Same per-lane operation order as box_down. */
+typedef struct vstream {
+    int n, cols, w, h, k, c;
+    float *s;
+    const uint8_t *need;
+} vstream;
+
+static void vstream_init(vstream *v, int n, int cols, int w, float *s, const uint8_t *need)
+{
+    *v = (vstream){n, cols, w, (w + 2) / 2, 0, 0, s, need};
+    memset(s, 0, (size_t)cols * sizeof *s);
+}
+
+/* s += x (if x), s -= xl (if xl), and y = s / c where y is non-NULL, in one sweep. */
+static inline void vstep(float *restrict s, const float *restrict x, const float *restrict xl,
+                         float *restrict y, int n, int c)
+{
+    const int pow2 = (c & (c - 1)) == 0;
+    const float fc = (float)c, r = 1.0f / fc;
+    if (x && xl) {
+        if (!y) for (int j = 0; j < n; j++) s[j] = (s[j] + x[j]) - xl[j];
+        else if (pow2) for (int j = 0; j < n; j++) { float t = (s[j] + x[j]) - xl[j]; s[j] = t; y[j] = t * r; }
+        else for (int j = 0; j < n; j++) { float t = (s[j] + x[j]) - xl[j]; s[j] = t; y[j] = t / fc; }
+    } else if (x) {
+        for (int j = 0; j < n; j++) s[j] = s[j] + x[j];
+        if (y) div_row(s, y, n, c);
+    } else {
+        for (int j = 0; j < n; j++) s[j] = s[j] - xl[j];
+        if (y) div_row(s, y, n, c);
+    }
+}
+
+/* Runs every step whose input rows are among the first `avail` rows of `in`. */
+static void vstream_run(vstream *v, const float *restrict in, float *restrict out, int avail)
+{
+    const int n = v->n, cols = v->cols, w = v->w, h = v->h;
+    for (; v->k < n + h - 1; v->k++) {
+        const int k = v->k;
+        if (k < n && k >= avail) break;
+        const float *x = k < n ? in + (size_t)k * cols : NULL;
+        const float *xl = k >= w ? in + (size_t)(k - w) * cols : NULL;
+        if (k < n && k < w) v->c++;
+        if (k >= n) v->c--;
+        const int o = k - (h - 1);
+        float *y = o >= 0 && (!v->need || v->need[o]) ? out + (size_t)o * cols : NULL;
+        vstep(v->s, x, xl, y, cols, v->c);
+    }
+}
+
+/* Section 5 in the order H(wx), V(wy), H(wx), V(wy), fused: the plane is walked once in blocks of
+ * STRIP rows and each block goes through all four passes while it is still in cache (four separate
+ * passes over 1 MiB planes ran from L3; see bench/README.md). The rows of the result that `need`
+ * marks land in `out`. */
+static vigil_result tent_filter(const float *L, float *out, int rows, int cols, const uint8_t *need,
+                               const int *sel, const uint8_t *need_cols)
 {
     const int wx = (cols + 127) / 128, wy = (rows + 127) / 128;
-    size_t n = (size_t)rows * cols;
-    scratch *sc = get_scratch(n, cols);
+    scratch *sc = get_scratch(rows, cols);
     if (!sc) return VIGIL_E_NOMEM;
-    float *a = sc->a, *b = sc->b, *s = sc->s;
-    uint8_t need[rows];
-    memset(need, 0, (size_t)rows);
-    for (int i = 0; i < 64; i++) need[(int)(((i + 0.5) * rows) / 64)] = 1;
-    for (int round = 0; round < 2; round++) {
-        box_across(Y, a, rows, cols, wx, b);
-        box_down(a, Y, rows, cols, wy, s, round ? need : NULL); /* the last pass: sampled rows only */
+    float *Y = sc->y, *P = sc->a, *P2 = sc->p2;
+    float *strip = sc->b, *s1 = sc->s, *s2 = sc->s + cols + 16;
+    vstream v1, v2;
+    vstream_init(&v1, rows, cols, wy, s1, NULL);
+    vstream_init(&v2, rows, 64, wy, s2, need);
+    int h2_done = 0; /* rows that went through the second horizontal pass, into P2 (rows x 64) */
+    for (int b0 = 0; b0 < rows; b0 += STRIP) {
+        const int b1 = b0 + STRIP < rows ? b0 + STRIP : rows;
+        box_across(L + (size_t)b0 * cols, Y + (size_t)b0 * cols, b1 - b0, cols, wx, strip, NULL, NULL);
+        vstream_run(&v1, Y, P, b1);
+        const int v1_out = v1.k - (v1.h - 1); /* rows of P written so far */
+        while (h2_done + STRIP <= v1_out || (v1_out == rows && h2_done < rows)) {
+            const int e = h2_done + STRIP < rows ? h2_done + STRIP : rows;
+            box_across(P + (size_t)h2_done * cols, P2 + (size_t)h2_done * 64, e - h2_done, cols, wx,
+                       strip, sel, need_cols);
+            h2_done = e;
+        }
+        vstream_run(&v2, P2, out, h2_done);
     }
     return VIGIL_OK;
 }
 
-vigil_result vigil__pdq_from_luma(float *Y, int rows, int cols, vigil_pdq *hash, int *quality,
+vigil_result vigil__pdq_from_luma(const float *Y, int rows, int cols, vigil_pdq *hash, int *quality,
                                   vigil_pdq dihedral[8])
 {
     static const vigil_pdq zero = {{0, 0, 0, 0}};
@@ -343,9 +418,22 @@ vigil_result vigil__pdq_from_luma(float *Y, int rows, int cols, vigil_pdq *hash,
         hash = NULL;
         quality = NULL; /* the reference reports the plain path's quality */
     }
-    vigil_result r = tent_filter(Y, rows, cols);
+    /* Only 64 rows and 64 columns of the filtered plane are ever read (section 6). */
+    uint8_t need[rows], need_cols[cols];
+    int sel[64];
+    memset(need, 0, (size_t)rows);
+    memset(need_cols, 0, (size_t)cols);
+    for (int i = 0; i < 64; i++) {
+        need[(int)(((i + 0.5) * rows) / 64)] = 1;
+        sel[i] = (int)(((i + 0.5) * cols) / 64);
+        need_cols[sel[i]] = 1;
+    }
+    scratch *sc = get_scratch(rows, cols);
+    if (!sc) return VIGIL_E_NOMEM;
+    vigil_result r = tent_filter(Y, sc->q, rows, cols, need, sel, need_cols);
     if (r) return r;
-    sample_A(Y, rows, cols, A);
+    for (int i = 0; i < 64; i++)
+        memcpy(A[i], sc->q + (size_t)(int)(((i + 0.5) * rows) / 64) * 64, sizeof A[i]);
     hash_from_A(A, hash, quality, dihedral);
     return VIGIL_OK;
 }
@@ -366,9 +454,9 @@ vigil_result vigil__pdq_hash(const vigil__pixels *px, vigil_pdq *hash, int *qual
                              vigil_pdq dihedral[8])
 {
     const int rows = (int)px->h, cols = (int)px->w;
-    scratch *sc = get_scratch((size_t)rows * cols, cols);
+    scratch *sc = get_scratch(rows, cols);
     if (!sc) return VIGIL_E_NOMEM;
-    float *Y = sc->y;
+    float *Y = sc->l;
     pthread_once(&lut_once, lut_init);
     for (int i = 0; i < rows; i++) {
         const uint8_t *p = px->px + (size_t)i * cols * px->channels;

@@ -1,0 +1,128 @@
+#!/bin/sh
+# cli.sh - end-to-end tests of the vigil program: usage, output formats, exit codes, bad input.
+# Usage: tests/cli.sh BUILD_DIR   (prints "ok - NAME" / "FAIL - NAME" and "cli: N passed, N failed")
+B=${1:-build}
+V="$B/vigil"
+D=tests/data/images
+T=$(mktemp -d /tmp/vigil-cli.XXXXXX)
+trap 'chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "    $l"; done; fail=$((fail + 1)); }
+# check NAME CONDITION-COMMAND...: the test passes when the command succeeds
+check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n" "command: $*"; fi; }
+
+# --- usage and exit codes -------------------------------------------------------------------------
+out=$("$V" --version); check "version prints the library version" test "$out" = "vigil $(sed -n 's/.*VIGIL_VERSION_STRING "\(.*\)"/\1/p' include/vigil.h)"
+"$V" help hash | grep -q -- "--dihedral"; check "help hash documents options" test $? -eq 0
+"$V" >/dev/null 2>&1; check "no command exits 2" test $? -eq 2
+"$V" hash >/dev/null 2>&1; check "hash without PATH exits 2" test $? -eq 2
+"$V" hash --format xml $D >/dev/null 2>"$T/err"; rc=$?
+check "bad --format exits 2 with a message" sh -c "test $rc -eq 2 && grep -q 'unknown --format' '$T/err'"
+"$V" hash -j 0 $D >/dev/null 2>&1; check "-j 0 exits 2" test $? -eq 2
+"$V" nosuch >/dev/null 2>&1; check "unknown command exits 2" test $? -eq 2
+
+# --- a clean folder -------------------------------------------------------------------------------
+"$V" hash --exact --dihedral $D >"$T/out.tsv" 2>"$T/err"; rc=$?
+check "clean folder exits 0" test $rc -eq 0
+check "clean folder prints nothing on stderr when piped" test ! -s "$T/err"
+head -1 "$T/out.tsv" | grep -q "^path	pdq	quality	width	height	size	format	md5	sha1	xxh128	rot90	rot180	rot270	flipx	flipy	flipp	flipm	error$"
+check "TSV header names the columns" test $? -eq 0
+rows=$(($(wc -l <"$T/out.tsv") - 1))
+check "one row per image (7)" test "$rows" -eq 7
+# every exact hash and dihedral hash equals the reference tool's vector
+miss=$(awk -F'\t' 'NR==FNR { if (FNR > 1) { v[$1] = $2 " " $3 " " $6 " " $7 " " $8 " " $9 " " $10 " " $11 " " $12 }; next }
+       FNR > 1 { n = split($1, p, "/"); k = p[n]; got = $2 " " $3 " " $11 " " $12 " " $13 " " $14 " " $15 " " $16 " " $17;
+                 if (!(k in v) || v[k] != got) print k }' tests/data/vectors.tsv "$T/out.tsv")
+check "vigil hash --exact --dihedral equals the reference vectors" test -z "$miss"
+# content digests agree with md5sum, sha1sum and xxhsum -H2 on every file
+dig_bad=0
+for f in $D/*.jpg $D/*.png $D/*.webp; do
+    row=$(awk -F'\t' -v p="$f" '$1 == p' "$T/out.tsv")
+    m=$(echo "$row" | cut -f8); s=$(echo "$row" | cut -f9); x=$(echo "$row" | cut -f10)
+    [ "$m" = "$(md5sum <"$f" | cut -d' ' -f1)" ] || dig_bad=1
+    [ "$s" = "$(sha1sum <"$f" | cut -d' ' -f1)" ] || dig_bad=1
+    [ "$x" = "$(xxhsum -H2 "$f" 2>/dev/null | cut -d' ' -f1 | sed 's/^XXH128_//')" ] || dig_bad=1
+done
+check "md5, sha1 and xxh128 agree with md5sum, sha1sum and xxhsum -H2" test $dig_bad -eq 0
+
+# --- formats --------------------------------------------------------------------------------------
+"$V" hash --format jsonl $D >"$T/out.jsonl"
+check "jsonl: one valid JSON object per line" python3 -c "
+import json,sys
+rows=[json.loads(l) for l in open('$T/out.jsonl')]
+assert len(rows)==7 and all(len(r['pdq'])==64 and r['error'] is None for r in rows)"
+"$V" hash --format csv $D >"$T/out.csv"
+check "csv: header and 7 rows of 11 fields" python3 -c "
+import csv
+rows=list(csv.reader(open('$T/out.csv')))
+assert rows[0][:3]==['path','pdq','quality'] and len(rows)==8 and all(len(r)==11 for r in rows)"
+ls $D/*.jpg | "$V" hash - >"$T/stdin.tsv"
+check "'-' reads paths from stdin" test "$(($(wc -l <"$T/stdin.tsv") - 1))" -eq "$(ls $D/*.jpg | wc -l)"
+"$V" hash -o "$T/file.tsv" $D
+check "-o writes the file atomically, no temporary left" sh -c "test -s '$T/file.tsv' && ! ls '$T'/file.tsv.tmp.* 2>/dev/null"
+"$V" hash -j1 $D | cut -f1-3 >"$T/j1"; "$V" hash -j2 $D | cut -f1-3 >"$T/j2"
+check "-j1 and -j2 give identical output in the same order" cmp -s "$T/j1" "$T/j2"
+
+# --- bad input: every file named with a reason, the run goes on -----------------------------------
+mkdir -p "$T/seized/sub"
+"$B/vigil-tests" --fixtures "$T/seized" >/dev/null
+cp $D/opencv-doc__hfs_001.jpg "$T/seized/good.jpg"
+cp $D/opencv-doc__box.png "$T/seized/sub/$(printf 'name with spaces \377\376.png')"
+cp $D/opencv-doc__left.jpg "$T/seized/sub/no-extension"
+cp $D/opencv-doc__right.jpg "$T/seized/sub/comma,quote\".jpg"
+cp $D/opencv-doc__hfs_001.jpg "$T/seized/secret.jpg"; chmod 000 "$T/seized/secret.jpg"
+ln -s .. "$T/seized/sub/loop"
+ln -s /nonexistent "$T/seized/dangling.jpg"
+mkfifo "$T/seized/pipe.jpg"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    chmod -R a+rX "$T"; chmod 000 "$T/seized/secret.jpg"; chmod a+rx "$B" "$B/vigil"
+    AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+    AS=""
+fi
+$AS "$V" hash "$T/seized" >"$T/bad.tsv" 2>"$T/bad.err"; rc=$?
+check "a folder with bad files exits 1" test $rc -eq 1
+row() { awk -F'\t' -v p="$1" '{ n = split($1, a, "/"); if (a[n] == p) print }' "$T/bad.tsv"; }
+expect() { # NAME ERROR-WORDS
+    r=$(row "$1")
+    if [ -n "$r" ] && [ -z "$(echo "$r" | cut -f2)" ] && echo "$r" | cut -f11 | grep -q "$2" && grep -q "$1.*$2" "$T/bad.err"; then
+        ok "bad input $1: empty hash, error '$2', message on stderr"
+    else
+        bad "bad input $1" "row: $r" "stderr: $(grep "$1" "$T/bad.err")"
+    fi
+}
+expect empty.jpg "empty file"
+expect truncated.jpg "truncated"
+expect text.jpg "not a recognised image format"
+expect one.png "1x1; PDQ needs at least 5x5"
+expect four.png "4x4; PDQ needs at least 5x5"
+expect bomb.png "100000x100000.*not decoded"
+expect loop "symlink loop"
+expect dangling.jpg "dangling symbolic link"
+expect pipe.jpg "FIFO"
+if [ -n "$AS" ] || [ "$(id -u)" -ne 0 ]; then expect secret.jpg "Permission denied"; fi
+good=$(awk -F'\t' 'NR > 1 && length($2) == 64' "$T/bad.tsv" | wc -l)
+check "the good files among them are all hashed (5)" test "$good" -eq 5
+grep -q 'name with spaces \\xff\\xfe.png	[0-9a-f]\{64\}' "$T/bad.tsv"
+check "non-UTF-8 bytes in a path are escaped as \\xHH in TSV and the file is hashed" test $? -eq 0
+grep -q 'sub/no-extension	[0-9a-f]\{64\}' "$T/bad.tsv"
+check "a file without extension is sniffed by content" test $? -eq 0
+$AS "$V" hash --format jsonl "$T/seized" 2>/dev/null >"$T/bad.jsonl"
+check "jsonl keeps non-UTF-8 names exactly in path_hex" python3 -c "
+import json
+rows=[json.loads(l) for l in open('$T/bad.jsonl')]
+hx=[bytes.fromhex(r['path_hex']) for r in rows if 'path_hex' in r]
+assert len(hx)==1 and hx[0].endswith(b'name with spaces \xff\xfe.png')
+assert all((r['pdq'] is None) == (r['error'] is not None) for r in rows)"
+$AS "$V" hash --format csv "$T/seized" 2>/dev/null >"$T/bad.csv"
+check "csv quotes a name with a comma and a quote" python3 -c "
+import csv
+rows=list(csv.reader(open('$T/bad.csv', encoding='utf-8', errors='surrogateescape')))
+assert any(r[0].endswith('comma,quote\".jpg') and len(r[1])==64 for r in rows)"
+"$V" hash "$T/does-not-exist" >/dev/null 2>"$T/err"; rc=$?
+check "a missing path exits 1 and is named" sh -c "test $rc -eq 1 && grep -q 'does-not-exist: cannot open: No such file' '$T/err'"
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]
