@@ -99,6 +99,10 @@ int main(int argc, char **argv)
         if (load_file(argv[a + i], &fs[i])) { fprintf(stderr, "cannot read %s\n", argv[a + i]); return 2; }
         mb += fs[i].size / 1e6;
     }
+    /* Largest first: with dynamic scheduling this keeps one big file from finishing alone on one
+     * thread at the end of a round (the CLI's batches are large enough not to care). */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && fs[j].size > fs[j - 1].size; j--) { file t = fs[j]; fs[j] = fs[j - 1]; fs[j - 1] = t; }
     struct { const char *name; uint32_t flags; } modes[] = {
         {"fast", VIGIL_HASH_NO_DIGESTS},
         {"fast+digests", 0},

@@ -24,7 +24,7 @@
 
 /* Short side kept after shrink-on-load in fast mode; see bench/README.md for the measurement. */
 #ifndef FAST_MIN_SIDE
-#define FAST_MIN_SIDE 256
+#define FAST_MIN_SIDE 512
 #endif
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
