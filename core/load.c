@@ -10,8 +10,9 @@
  *    scaled IDCT; 1/8 scale costs a fraction of a full decode) and the grid is sampled from the
  *    shrunk image at the same positions. The shrink keeps the short side >= FAST_MIN_SIDE pixels.
  *
- * Hardening: the loader is chosen by content; only raster photo formats are allowed (no SVG, PDF,
- * CSV, matrix or ImageMagick loaders); the pixel count is checked from the header before any pixel
+ * Hardening: the loader is chosen by content; only raster photo formats are allowed (JPEG, PNG,
+ * WebP, GIF, TIFF, HEIF/AVIF, JPEG XL; libvips marks its PNM and JPEG 2000 loaders untrusted, and
+ * SVG, PDF, CSV, matrix and ImageMagick loaders are not photo decoders); the pixel count is checked from the header before any pixel
  * is decoded; a truncated file is an error, not a grey-padded image; libvips's own operation cache
  * and threads are off because callers parallelise across images.
  */
@@ -78,7 +79,6 @@ static const struct { const char *loader, *name; } allowed[] = {
     {"VipsForeignLoadJpeg", "jpeg"}, {"VipsForeignLoadPng", "png"},   {"VipsForeignLoadSpng", "png"},
     {"VipsForeignLoadWebp", "webp"}, {"VipsForeignLoadNsgif", "gif"}, {"VipsForeignLoadGif", "gif"},
     {"VipsForeignLoadTiff", "tiff"}, {"VipsForeignLoadHeif", "heif"}, {"VipsForeignLoadJxl", "jxl"},
-    {"VipsForeignLoadJp2k", "jp2k"}, {"VipsForeignLoadPpm", "pnm"},
 };
 
 static VipsImage *open_image(const void *data, size_t size, const char *name, int shrink)
@@ -144,7 +144,8 @@ vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_
         if (!strncmp(loader, allowed[i].loader, strlen(allowed[i].loader)))
             name = allowed[i].name;
     if (!name)
-        return vigil__fail(err, VIGIL_E_FORMAT, "format refused (loader %s is not allowed)", loader);
+        return vigil__fail(err, VIGIL_E_FORMAT, "format refused: libvips loader %s is not on the allow-list "
+                           "(PNM, JPEG 2000, SVG, PDF and others are untrusted or not photos)", loader);
     snprintf(out->format, sizeof out->format, "%s", name);
 
     /* Header only: libvips is lazy, no pixel is decoded yet. */

@@ -124,5 +124,26 @@ assert any(r[0].endswith('comma,quote\".jpg') and len(r[1])==64 for r in rows)"
 "$V" hash "$T/does-not-exist" >/dev/null 2>"$T/err"; rc=$?
 check "a missing path exits 1 and is named" sh -c "test $rc -eq 1 && grep -q 'does-not-exist: cannot open: No such file' '$T/err'"
 
+# --- the library's surface ------------------------------------------------------------------------
+leak=$(nm -D --defined-only "$B/libvigil.so" | awk '$2 ~ /^[TDBR]$/ { print $3 }' | grep -v '^vigil_' || true)
+check "libvigil.so exports only vigil_* symbols" test -z "$leak"
+if [ "$B" = build ]; then
+    make -s install DESTDIR="$T/root" PREFIX=/usr >/dev/null 2>&1
+    cat >"$T/use.c" <<'EOC'
+#include <vigil.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    vigil_hash_result r; vigil_error e; char hex[65];
+    if (vigil_hash_file(argv[1], NULL, &r, &e)) { printf("%s\n", e.message); return 1; }
+    vigil_pdq_to_hex(&r.pdq, hex); printf("%s %s\n", vigil_version(), hex); return 0;
+}
+EOC
+    PKG_CONFIG_PATH="$T/root/usr/lib/pkgconfig" cc -I"$T/root/usr/include" "$T/use.c" -o "$T/use" \
+        "$T/root/usr/lib/libvigil.a" $(pkg-config --libs vips libxxhash libpng nettle) -fopenmp -lm 2>"$T/cc.err"
+    want=$("$V" hash -q --no-digests $D/opencv-doc__hfs_001.jpg | awk -F'\t' 'NR == 2 { print $2 }')
+    check "make install: header + static library + vigil.pc build a program that hashes" \
+        sh -c "test -f '$T/root/usr/lib/pkgconfig/vigil.pc' && '$T/use' $D/opencv-doc__hfs_001.jpg | grep -q ' $want\$'"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

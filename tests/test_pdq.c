@@ -361,3 +361,61 @@ void test_grey_rgb_as_one_channel(void)
     free(g);
     free(rgb);
 }
+
+/* The same pixels through every container vigil loads: lossless ones must hash identically to
+ * the PNG, lossy ones must load and land close. A GIF's first frame is the one hashed. */
+void test_formats(void)
+{
+    int w, h;
+    uint8_t *px = decode_rgb(t_path(t_data_dir, "opencv-doc__hfs_001.jpg"), &w, &h);
+    VipsImage *im = vips_image_new_from_memory_copy(px, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
+    char *png = t_path(t_tmp_dir, "f.png");
+    CHECK(!vips_pngsave(im, png, NULL), "png");
+    vigil_hash_result ref, r;
+    CHECK(!hash_path(png, VIGIL_HASH_EXACT, &ref), "png hash");
+    static const struct { const char *name, *fmt; int lossless; } f[] = {
+        {"f.tif", "tiff", 1}, {"f.ppm", "pnm", -1}, {"f.webp", "webp", 1}, {"f.jxl", "jxl", 1},
+        {"f.gif", "gif", 0}, {"f.heic", "heif", 0}, {"f.jp2", "jp2k", -1},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        char *p = t_path(t_tmp_dir, f[i].name);
+        int saved;
+        if (!strcmp(f[i].fmt, "webp")) saved = !vips_webpsave(im, p, "lossless", TRUE, NULL);
+        else if (!strcmp(f[i].fmt, "jxl")) saved = !vips_jxlsave(im, p, "lossless", TRUE, NULL);
+        else if (!strcmp(f[i].fmt, "jp2k")) saved = !vips_jp2ksave(im, p, "lossless", TRUE, NULL);
+        else if (!strcmp(f[i].fmt, "heif")) saved = !vips_heifsave(im, p, "Q", 90, NULL);
+        else saved = !vips_image_write_to_file(im, p, NULL);
+        vips_error_clear();
+        if (!saved) { printf("    skipped %s: this libvips cannot write it\n", f[i].fmt); continue; }
+        if (f[i].lossless < 0) { /* refused on purpose: untrusted loaders */
+            vigil_hash_options opt;
+            vigil_error e;
+            vigil_hash_options_init(&opt);
+            CHECK(vigil_hash_file(p, &opt, &r, &e) == VIGIL_E_FORMAT && strstr(e.message, "allow-list"),
+                  "%s: %s", f[i].name, e.message);
+            continue;
+        }
+        CHECK(!hash_path(p, VIGIL_HASH_EXACT, &r), "%s does not hash", f[i].name);
+        CHECK(!strcmp(r.format, f[i].fmt), "%s: format %s", f[i].name, r.format);
+        int d = vigil_pdq_distance(&r.pdq, &ref.pdq);
+        if (f[i].lossless) CHECK(d == 0, "%s: lossless copy %d bits away", f[i].name, d);
+        else CHECK(d <= 16, "%s: lossy copy %d bits away", f[i].name, d);
+    }
+    /* two-frame GIF: frame 1 is the photo, frame 2 its negative; the photo must be hashed */
+    VipsImage *neg, *pages[2], *anim;
+    vips_invert(im, &neg, NULL);
+    VipsImage *negu;
+    vips_cast(neg, &negu, VIPS_FORMAT_UCHAR, NULL);
+    pages[0] = im; pages[1] = negu;
+    vips_arrayjoin(pages, &anim, 2, "across", 1, NULL);
+    vips_image_set_int(anim, "page-height", h);
+    char *gif = t_path(t_tmp_dir, "anim.gif"), *one = t_path(t_tmp_dir, "f.gif");
+    CHECK(!vips_gifsave(anim, gif, NULL), "gif save");
+    vigil_hash_result ra, r1;
+    CHECK(!hash_path(gif, VIGIL_HASH_EXACT, &ra) && !hash_path(one, VIGIL_HASH_EXACT, &r1), "gif hash");
+    CHECK(ra.height == (uint32_t)h, "animated GIF height %u, want the first frame's %d", ra.height, h);
+    CHECK(vigil_pdq_distance(&ra.pdq, &r1.pdq) <= 16, "animated GIF hashed %d bits from its first frame",
+          vigil_pdq_distance(&ra.pdq, &r1.pdq));
+    g_object_unref(anim); g_object_unref(neg); g_object_unref(negu); g_object_unref(im);
+    g_free(px);
+}
