@@ -21,7 +21,9 @@ endif
 
 B := build
 CORE_SRC  := $(wildcard core/*.c)
-X86_SRC   := $(wildcard core/x86/*.c)
+# The ISA variants build on x86-64 only; elsewhere the portable kernels are the only level.
+ARCH      := $(shell uname -m)
+X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
 BENCH_SRC := bench/bench_hash.c
@@ -42,8 +44,10 @@ all: $(VIGIL) $(LIB) $(SOLIB)
 $(B)/core/%.o: CFLAGS_EXTRA = -DVIGIL_BUILDING
 # -O3: the filter and DCT loops vectorise across independent lanes only (see core/pdq.c).
 $(B)/core/pdq.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
-$(B)/core/x86/hamming_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -mavx2 -mpopcnt
-$(B)/core/x86/hamming_avx512.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -mavx512f -mavx512bw -mavx512vpopcntdq -mpopcnt
+# ISA flags per file only: the rest of the build stays baseline x86-64 and runs anywhere.
+$(B)/core/x86/hamming_popcnt.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mpopcnt
+$(B)/core/x86/hamming_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2 -mpopcnt
+$(B)/core/x86/hamming_avx512.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2 -mavx512f -mavx512vl -mavx512vpopcntdq -mpopcnt
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -77,7 +81,7 @@ test: deps
 test-asan: deps
 	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so
 	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
 sanitize: test-asan
 

@@ -54,7 +54,18 @@ void cli_progress_update(cli_progress *p, int force);
 void cli_progress_done(cli_progress *p);
 double cli_now(void);
 
+/* inputs.c */
+char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen);
+int cli_is_list(const char *path);
+/* cmd_hash.c: output file opened as a temporary sibling, renamed into place by commit */
+FILE *cli_open_output(const char *path, char **tmp);
+int cli_commit_output(FILE *f, const char *tmp, const char *path);
+
 int cmd_hash(int argc, char **argv);
 void help_hash(FILE *f);
+int cmd_index(int argc, char **argv);
+void help_index(FILE *f);
+int cmd_match(int argc, char **argv);
+void help_match(FILE *f);
 
 #endif

@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void help_hash(FILE *f)
@@ -79,7 +80,7 @@ static void emit(cli_out *o, const item *it, int dihedral, int digests)
 }
 
 /* Opens -o FILE as a temporary sibling; cli_commit_output renames it into place. */
-static FILE *open_output(const char *path, char **tmp)
+FILE *cli_open_output(const char *path, char **tmp)
 {
     if (!path) { *tmp = NULL; return stdout; }
     size_t n = strlen(path) + 32;
@@ -87,10 +88,11 @@ static FILE *open_output(const char *path, char **tmp)
     snprintf(*tmp, n, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(*tmp);
     if (fd < 0) return NULL;
+    struct stat old;
+    fchmod(fd, stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644);
     return fdopen(fd, "w");
 }
 
-int cli_commit_output(FILE *f, const char *tmp, const char *path);
 int cli_commit_output(FILE *f, const char *tmp, const char *path)
 {
     if (!tmp) return fflush(f) || ferror(f) ? -1 : 0;
@@ -152,7 +154,7 @@ int cmd_hash(int argc, char **argv)
     if (vigil_init(&ierr)) { cli_warn("%s", ierr.message); return EXIT_USAGE; }
 
     char *tmp = NULL;
-    FILE *f = open_output(outpath, &tmp);
+    FILE *f = cli_open_output(outpath, &tmp);
     if (!f) { cli_warn("cannot create output next to %s: %m", outpath); return EXIT_USAGE; }
     const char *names[24];
     int nc = 0;

@@ -23,6 +23,8 @@ static void usage(FILE *f)
             "Usage: vigil COMMAND [OPTIONS] ...\n\n"
             "Commands:\n"
             "  hash      PDQ hashes and content digests of image files and folders\n"
+            "  index     build and maintain reference indexes (build add remove compact info verify export)\n"
+            "  match     match images or hash lists against one or more indexes\n"
             "  help CMD  detailed help of a command\n\n"
             "Options: --version, --help\n",
             vigil_version());
@@ -46,11 +48,17 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "help")) {
         if (argc < 3) { usage(stdout); return 0; }
         if (!strcmp(argv[2], "hash")) { help_hash(stdout); return 0; }
+        if (!strcmp(argv[2], "index")) { help_index(stdout); return 0; }
+        if (!strcmp(argv[2], "match")) { help_match(stdout); return 0; }
         cli_warn("no such command: %s", argv[2]);
         return EXIT_USAGE;
     }
     if (!strcmp(cmd, "hash"))
         return cmd_hash(argc - 1, argv + 1);
+    if (!strcmp(cmd, "index"))
+        return cmd_index(argc - 1, argv + 1);
+    if (!strcmp(cmd, "match"))
+        return cmd_match(argc - 1, argv + 1);
     cli_warn("no such command: %s (try 'vigil --help')", cmd);
     return EXIT_USAGE;
 }

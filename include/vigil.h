@@ -145,6 +145,112 @@ VIGIL_API vigil_result vigil_hash_file(const char *path, const vigil_hash_option
 VIGIL_API vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
                                          vigil_hash_result *out, vigil_error *err);
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Indexes of reference hashes and matching                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* An index: the hashes of one reference set (say "victims" or "hotels") with, per entry, its
+ * quality, an id and free-text labels ("series=... hotel_id=... room=..."). Exact radius search:
+ * multi-index hashing over the 16 DCT rows of the hash for radius <= 31 (by pigeonhole, a hash
+ * within 31 bits agrees with the query to within 1 bit on at least one row), a scan otherwise;
+ * the choice is automatic. Entries added after the last build sit in a small unsorted segment that
+ * is scanned; removed entries are tombstoned until vigil_index_compact.
+ *
+ * Memory per entry: 32 bytes of hash + 45 of index (15 tables of 3-byte slots, 4-byte past 2^24
+ * entries; the 16th table is the storage order itself) + 1 of quality + 8 of id/label offsets =
+ * 86 bytes, plus the id and label text, plus 4 MiB of bucket offsets per index whatever its size.
+ * It grows linearly with the collection.
+ *
+ * Thread-safety: searching one index from many threads is safe; changing it (add, remove, compact)
+ * needs the caller's exclusive access. */
+typedef struct vigil_index vigil_index;
+
+/* An empty index for the named set (at most 63 bytes). */
+VIGIL_API vigil_result vigil_index_new(const char *set_name, vigil_index **out, vigil_error *err);
+/* Maps an index file and checks it completely (header, section bounds, per-section XXH3
+ * checksums, structure) before returning; a truncated, corrupted or foreign file is an error. */
+VIGIL_API vigil_result vigil_index_open(const char *path, vigil_index **out, vigil_error *err);
+/* Writes the index to path atomically (temporary file, fsync, rename, fsync of the folder). */
+VIGIL_API vigil_result vigil_index_save(const vigil_index *idx, const char *path, vigil_error *err);
+VIGIL_API void vigil_index_free(vigil_index *idx);
+
+/* Adds one entry (to the unsorted segment until the next compact). id and labels may be NULL. */
+VIGIL_API vigil_result vigil_index_add(vigil_index *idx, const vigil_pdq *hash, int quality, const char *id,
+                                       const char *labels, vigil_error *err);
+/* Tombstones every live entry whose id equals `id`; *removed (may be NULL) says how many. */
+VIGIL_API vigil_result vigil_index_remove(vigil_index *idx, const char *id, size_t *removed, vigil_error *err);
+/* Rebuilds the multi-index tables over every live entry: the unsorted segment merges in and
+ * tombstoned entries go. Entry numbers change. */
+VIGIL_API vigil_result vigil_index_compact(vigil_index *idx, vigil_error *err);
+
+typedef struct vigil_index_stats {
+    uint64_t entries;       /* live entries */
+    uint64_t indexed;       /* in the multi-index part */
+    uint64_t unsorted;      /* added since the last compact */
+    uint64_t removed;       /* tombstoned, still taking space */
+    uint64_t bytes;         /* memory (or file bytes) of the whole index */
+    const char *set_name;
+} vigil_index_stats;
+VIGIL_API void vigil_index_stats_get(const vigil_index *idx, vigil_index_stats *st);
+
+/* Entry e (0 .. indexed + unsorted - 1). Returns VIGIL_E_NOT_FOUND for a removed or absent entry.
+ * The strings stay valid until the index changes or is freed. Any out-pointer may be NULL. */
+VIGIL_API vigil_result vigil_index_entry(const vigil_index *idx, uint64_t e, vigil_pdq *hash, int *quality,
+                                         const char **id, const char **labels);
+/* Runs the full structural check that `vigil index verify` reports (open already checks
+ * checksums and bounds; this also checks that every entry sits in the bucket of its key). */
+VIGIL_API vigil_result vigil_index_verify(const vigil_index *idx, vigil_error *err);
+
+enum { VIGIL_SEARCH_AUTO = 0, VIGIL_SEARCH_SCAN = 1, VIGIL_SEARCH_INDEX = 2 };
+
+typedef struct vigil_search_options {
+    int radius;   /* match when distance <= radius (default 31, PDQ's recommendation) */
+    int top_k;    /* keep the k nearest per query; 0 = all within the radius */
+    int threads;  /* 0 = all cores */
+    int method;   /* VIGIL_SEARCH_AUTO, _SCAN or _INDEX (tests and benchmarks force one) */
+} vigil_search_options;
+VIGIL_API void vigil_search_options_init(vigil_search_options *opt);
+
+typedef struct vigil_match {
+    uint32_t query;     /* which query (group) */
+    uint32_t transform; /* vigil_transform of the query variant that matched best */
+    uint64_t entry;     /* entry number in the index */
+    int distance;
+} vigil_match;
+
+/* Searches nq queries. With variants == 8, queries holds nq groups of 8 dihedral hashes (in
+ * vigil_transform order) and each entry is reported once per group, at its best variant; with
+ * variants == 1, plain hashes. Matches come sorted by query, then distance, then entry, in a
+ * malloc'd array the caller frees with free(). Thread-safe for concurrent searches. */
+VIGIL_API vigil_result vigil_index_search(const vigil_index *idx, const vigil_pdq *queries, size_t nq, int variants,
+                                          const vigil_search_options *opt, vigil_match **matches, size_t *nmatches,
+                                          vigil_error *err);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Hash lists                                                                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* One parsed reference: hash, quality (-1 when the list has none), id and labels (NULL when
+ * absent). Strings are valid during the callback only. */
+typedef struct vigil_list_entry {
+    vigil_pdq hash;
+    int quality;
+    const char *id;
+    const char *labels;
+    uint64_t line;
+} vigil_list_entry;
+
+/* Called per good entry; return non-zero to stop. */
+typedef int (*vigil_list_entry_fn)(const vigil_list_entry *e, void *ctx);
+/* Called per bad line with its number and the reason; return non-zero to stop. */
+typedef int (*vigil_list_error_fn)(uint64_t line, const char *reason, void *ctx);
+
+/* Parses a hash list from a stream of bytes: `vigil hash` output (TSV/CSV/JSONL), CSV or TSV with
+ * a header naming a hash column (pdq, hash, pdq_hash, signal), or plain lines "HEX [ID]". Other
+ * header columns become labels "name=value". Bad lines go to on_error and the parse goes on. */
+VIGIL_API vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn on_entry,
+                                        vigil_list_error_fn on_error, void *ctx, vigil_error *err);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 VIGIL_API void vigil_hex(const uint8_t *bytes, size_t n, char *out);
 

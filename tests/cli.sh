@@ -124,7 +124,53 @@ assert any(r[0].endswith('comma,quote\".jpg') and len(r[1])==64 for r in rows)"
 "$V" hash "$T/does-not-exist" >/dev/null 2>"$T/err"; rc=$?
 check "a missing path exits 1 and is named" sh -c "test $rc -eq 1 && grep -q 'does-not-exist: cannot open: No such file' '$T/err'"
 
+# --- index and match ------------------------------------------------------------------------------
+"$V" hash --dihedral $D >"$T/refs.tsv"
+"$V" index build -o "$T/v.vgi" --set victims "$T/refs.tsv" 2>"$T/err"
+check "index build from vigil hash output" sh -c "grep -q '7 entries added' '$T/err' && test -s '$T/v.vgi'"
+"$V" index info "$T/v.vgi" | awk -F'\t' 'NR == 2 && $2 == "victims" && $3 == 7 { ok = 1 } END { exit !ok }'
+check "index info reports the set and 7 entries" test $? -eq 0
+"$V" index verify "$T/v.vgi" | grep -q ": ok$"
+check "index verify says ok" test $? -eq 0
+# edited copies: transposed, flipped and rotated images must match their originals with --dihedral
+mkdir -p "$T/q"
+cp $D/opencv-doc__hfs_001.jpg "$T/q/same.jpg"
+"$V" match --index "$T/v.vgi" "$T/q" >"$T/m.tsv"
+check "match finds an identical copy at distance 0" awk -F'\t' 'NR == 2 && $6 == 0 && $7 == "orig" && $5 ~ /hfs_001/ { ok = 1 } END { exit !ok }' "$T/m.tsv"
+head -1 "$T/m.tsv" | grep -q "^query	query_pdq	index	set	ref_id	distance	transform	ref_quality	labels$"
+check "match TSV header" test $? -eq 0
+"$V" index export "$T/v.vgi" >"$T/export.tsv"
+"$V" index build -o "$T/v2.vgi" --set victims "$T/export.tsv" 2>/dev/null
+"$V" index export "$T/v2.vgi" >"$T/export2.tsv"
+check "export -> build -> export gives the same entries" cmp -s "$T/export.tsv" "$T/export2.tsv"
+"$V" index remove "$T/v2.vgi" "$(awk -F'\t' 'NR == 2 { print $3 }' "$T/export.tsv")" 2>/dev/null
+check "index remove tombstones one entry" sh -c "'$V' index info '$T/v2.vgi' | awk -F'\t' 'NR == 2 { exit !(\$3 == 6 && \$6 == 1) }'"
+printf '%s new-ref\n' "$(awk -F'\t' 'NR == 2 { print $1 }' "$T/export.tsv")" >"$T/plain.txt"
+"$V" index add "$T/v2.vgi" "$T/plain.txt" 2>/dev/null
+"$V" match --index "$T/v2.vgi" "$T/plain.txt" | grep -q "	new-ref	0	orig	"
+check "index add: a plain-list entry is matched at once, before compact" test $? -eq 0
+"$V" index compact "$T/v2.vgi" && "$V" index info "$T/v2.vgi" >"$T/info2"
+check "index compact folds the added entry in" awk -F'\t' 'NR == 2 { exit !($3 == 7 && $4 == 7 && $5 == 0 && $6 == 0) }' "$T/info2"
+"$V" index build -o "$T/h.vgi" --set hotels $D/opencv-doc__left.jpg 2>/dev/null
+"$V" match --index "$T/v.vgi" --index "$T/h.vgi" $D/opencv-doc__left.jpg | tail -n +2 | cut -f4 | sort -u | tr '\n' ' ' >"$T/sets"
+check "several --index in one pass report each set" grep -q "hotels victims" "$T/sets"
+head -c 300 "$T/v.vgi" >"$T/trunc.vgi"
+"$V" match --index "$T/trunc.vgi" $D >/dev/null 2>"$T/err"; rc=$?
+check "a truncated index: exit 2 and a message naming the file" sh -c "test $rc -eq 2 && grep -q 'trunc.vgi: corrupt: not a vigil index (300 bytes is too short)' '$T/err'"
+cut=$(($(stat -c %s "$T/v.vgi") - 100))
+head -c $cut "$T/v.vgi" >"$T/trunc2.vgi"
+"$V" index info "$T/trunc2.vgi" >/dev/null 2>"$T/err"; rc=$?
+check "an index cut short: the header's size against the file's" sh -c "test $rc -eq 2 && grep -q 'truncated or extended: the header says [0-9]* bytes, the file has $cut' '$T/err'"
+"$V" index verify "$T/v.vgi" >/dev/null && test "$(stat -c %a "$T/v.vgi")" = 644
+check "index files are written mode 0644, not mkstemp's 0600" test $? -eq 0
+"$V" index verify $D/opencv-doc__box.png >/dev/null 2>"$T/err"; rc=$?
+check "a PNG given as index: exit 2, not a vigil index" sh -c "test $rc -eq 2 && grep -q 'not a vigil index' '$T/err'"
+printf 'pdq,id\nnothex,a\n' >"$T/badlist.csv"
+"$V" index build -o "$T/b.vgi" "$T/badlist.csv" 2>"$T/err"; rc=$?
+check "a bad list line: exit 1, FILE:LINE and the reason" sh -c "test $rc -eq 1 && grep -q 'badlist.csv:2: .nothex. is not a 64-hex-digit PDQ hash' '$T/err'"
+
 # --- the library's surface ------------------------------------------------------------------------
+test -f "$B/libvigil.so" || bad "libvigil.so was not built"
 leak=$(nm -D --defined-only "$B/libvigil.so" | awk '$2 ~ /^[TDBR]$/ { print $3 }' | grep -v '^vigil_' || true)
 check "libvigil.so exports only vigil_* symbols" test -z "$leak"
 if [ "$B" = build ]; then

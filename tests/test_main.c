@@ -80,7 +80,13 @@ int main(int argc, char **argv)
 
     int passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (only && !strstr(cases[i].name, only)) continue;
+        if (only) { /* comma-separated substrings */
+            int hit = 0;
+            char f[256];
+            snprintf(f, sizeof f, "%s", only);
+            for (char *tok = strtok(f, ","); tok && !hit; tok = strtok(NULL, ",")) hit = strstr(cases[i].name, tok) != NULL;
+            if (!hit) continue;
+        }
         int before = t_failed_checks;
         cases[i].fn();
         fflush(stdout);
@@ -90,6 +96,7 @@ int main(int argc, char **argv)
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", t_tmp_dir);
     if (!getenv("VIGIL_TEST_KEEP") && system(cmd)) {}
-    printf("unit: %d passed, %d failed\n", passed, failed);
+    const char *label = getenv("VIGIL_TEST_LABEL");
+    printf("%s: %d passed, %d failed\n", label ? label : "unit", passed, failed);
     return failed ? 1 : 0;
 }

@@ -1,0 +1,296 @@
+/* cmd_index.c - `vigil index`: build, add, remove, compact, info, verify, export. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+void help_index(FILE *f)
+{
+    fprintf(f,
+            "Usage:\n"
+            "  vigil index build -o FILE.vgi [--set NAME] [--min-quality Q] [-j N] INPUT...\n"
+            "  vigil index add FILE.vgi [--min-quality Q] INPUT...\n"
+            "  vigil index remove FILE.vgi ID...\n"
+            "  vigil index compact FILE.vgi\n"
+            "  vigil index info FILE.vgi [--format tsv|csv|jsonl]\n"
+            "  vigil index verify FILE.vgi\n"
+            "  vigil index export FILE.vgi [--format tsv|csv|jsonl] [-o OUT]\n\n"
+            "INPUT is a hash list or images. Lists: `vigil hash` output (TSV, CSV, JSON Lines),\n"
+            "CSV/TSV with a header naming the hash column (pdq, hash, pdq_hash, signal) and\n"
+            "optionally quality and id (id, ref_id, name, path); other columns become labels\n"
+            "name=value. Plain lines 'HEX [ID]' work too. Images and folders are hashed (fast\n"
+            "mode) with their path as id. '-' reads a list from standard input.\n\n"
+            "Hashes of quality below Q (default 50, PDQ's recommendation) are left out and\n"
+            "counted. `add` appends to an unsorted segment and `remove` tombstones by id, both\n"
+            "without rebuilding; `compact` rebuilds. Files are written atomically.\n\n"
+            "Exit status: 0 done, 1 some inputs or lines were bad (reported, the rest kept),\n"
+            "2 usage error or unusable index.\n");
+}
+
+typedef struct add_ctx {
+    vigil_index *idx;
+    const char *src;
+    int min_quality;
+    unsigned long long added, low, bad;
+    int failed;
+} add_ctx;
+
+static int on_entry(const vigil_list_entry *e, void *p)
+{
+    add_ctx *c = p;
+    if (e->quality >= 0 && e->quality < c->min_quality) { c->low++; return 0; }
+    vigil_error err;
+    if (vigil_index_add(c->idx, &e->hash, e->quality, e->id, e->labels, &err)) {
+        cli_warn("%s:%llu: %s", c->src, (unsigned long long)e->line, err.message);
+        c->failed = 1;
+        return 1;
+    }
+    c->added++;
+    return 0;
+}
+
+static int on_error(uint64_t line, const char *reason, void *p)
+{
+    add_ctx *c = p;
+    c->bad++;
+    if (c->bad <= 20) cli_warn("%s:%llu: %s", c->src, (unsigned long long)line, reason);
+    else if (c->bad == 21) cli_warn("%s: further bad lines not shown", c->src);
+    return 0;
+}
+
+static void add_images(add_ctx *c, char **paths, int n, int threads)
+{
+    vigil_hash_options opt;
+    vigil_hash_options_init(&opt);
+    cli_walk *w = cli_walk_new(paths, n);
+    enum { BATCH = 256 };
+    char *p[BATCH], *e[BATCH];
+    vigil_hash_result r[BATCH];
+    vigil_result rc[BATCH];
+    vigil_error er[BATCH];
+    int done = 0;
+    while (!done) {
+        int k = 0;
+        while (k < BATCH && !(done = !cli_walk_next(w, &p[k], &e[k]))) k++;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (int i = 0; i < k; i++)
+            rc[i] = e[i] ? VIGIL_E_IO : vigil_hash_file(p[i], &opt, &r[i], &er[i]);
+        for (int i = 0; i < k; i++) {
+            if (e[i] || rc[i]) {
+                cli_warn("%s: %s", p[i], e[i] ? e[i] : er[i].message);
+                c->bad++;
+            } else if (r[i].quality < c->min_quality) {
+                c->low++;
+            } else {
+                char md5[33], sha1[41], labels[100];
+                vigil_hex(r[i].md5, 16, md5);
+                vigil_hex(r[i].sha1, 20, sha1);
+                snprintf(labels, sizeof labels, "md5=%s sha1=%s", md5, sha1);
+                vigil_error err;
+                if (vigil_index_add(c->idx, &r[i].pdq, r[i].quality, p[i], labels, &err)) {
+                    cli_warn("%s: %s", p[i], err.message);
+                    c->failed = 1;
+                } else c->added++;
+            }
+            free(p[i]);
+            free(e[i]);
+        }
+    }
+    cli_walk_free(w);
+}
+
+static int add_inputs(vigil_index *idx, char **inputs, int n, int min_quality, int threads, add_ctx *c)
+{
+    memset(c, 0, sizeof *c);
+    c->idx = idx;
+    c->min_quality = min_quality;
+    for (int i = 0; i < n && !c->failed; i++) {
+        if (!cli_is_list(inputs[i])) { add_images(c, &inputs[i], 1, threads); continue; }
+        char why[200];
+        size_t len;
+        char *data = cli_read_all(inputs[i], &len, why, sizeof why);
+        if (!data) { cli_warn("%s: %s", inputs[i], why); c->bad++; continue; }
+        c->src = inputs[i];
+        vigil_error err;
+        if (vigil_list_parse(data, len, on_entry, on_error, c, &err)) {
+            cli_warn("%s: %s", inputs[i], err.message);
+            c->bad++;
+        }
+        free(data);
+    }
+    return c->failed ? -1 : 0;
+}
+
+static int save(vigil_index *idx, const char *path)
+{
+    vigil_error err;
+    if (vigil_index_save(idx, path, &err)) { cli_warn("%s: %s", path, err.message); return -1; }
+    return 0;
+}
+
+static vigil_index *open_index(const char *path)
+{
+    vigil_index *idx;
+    vigil_error err;
+    if (vigil_index_open(path, &idx, &err)) {
+        cli_warn("%s: %s: %s", path, vigil_result_name(err.code), err.message);
+        return NULL;
+    }
+    return idx;
+}
+
+static void report(const char *what, const add_ctx *c)
+{
+    fprintf(stderr, "%s: %llu entries added", what, c->added);
+    if (c->low) fprintf(stderr, ", %llu left out for quality below %d", c->low, c->min_quality);
+    if (c->bad) fprintf(stderr, ", %llu bad inputs or lines (listed above)", c->bad);
+    fputc('\n', stderr);
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int cmd_index(int argc, char **argv)
+{
+    if (argc < 2) { help_index(stderr); return EXIT_USAGE; }
+    const char *sub = argv[1];
+    static const struct option longopts[] = {
+        {"set", required_argument, 0, 's'}, {"min-quality", required_argument, 0, 'Q'},
+        {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *out = NULL, *set = "";
+    int min_quality = 50, threads = omp_get_num_procs(), c;
+    cli_format fmt = FMT_TSV;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': set = optarg; break;
+        case 'o': out = optarg; break;
+        case 'Q': if (parse_int(optarg, 0, 101, &min_quality)) { cli_warn("--min-quality needs 0..101"); return EXIT_USAGE; } break;
+        case 'j': if (parse_int(optarg, 1, 1024, &threads)) { cli_warn("-j needs 1..1024"); return EXIT_USAGE; } break;
+        case 'f': if (cli_parse_format(optarg, &fmt)) { cli_warn("unknown --format '%s'", optarg); return EXIT_USAGE; } break;
+        case 'h': help_index(stdout); return 0;
+        default: help_index(stderr); return EXIT_USAGE;
+        }
+    }
+    char **rest = argv + optind;
+    int nrest = argc - optind;
+    vigil_error err;
+    if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
+
+    if (!strcmp(sub, "build")) {
+        if (!out || nrest < 1) { cli_warn("index build needs -o FILE.vgi and at least one INPUT"); return EXIT_USAGE; }
+        vigil_index *idx;
+        if (vigil_index_new(set, &idx, &err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
+        add_ctx ctx;
+        int rc = add_inputs(idx, rest, nrest, min_quality, threads, &ctx);
+        if (!rc && vigil_index_compact(idx, &err)) { cli_warn("%s", err.message); rc = -1; }
+        if (!rc) rc = save(idx, out);
+        vigil_index_free(idx);
+        if (rc) return EXIT_USAGE;
+        report(out, &ctx);
+        return ctx.bad ? EXIT_SOME_FAILED : 0;
+    }
+    if (nrest < 1) { cli_warn("index %s needs FILE.vgi", sub); return EXIT_USAGE; }
+    const char *file = rest[0];
+    if (!strcmp(sub, "add") || !strcmp(sub, "remove") || !strcmp(sub, "compact")) {
+        vigil_index *idx = open_index(file);
+        if (!idx) return EXIT_USAGE;
+        int rc = 0, status = 0;
+        if (!strcmp(sub, "add")) {
+            if (nrest < 2) { cli_warn("index add needs INPUT"); vigil_index_free(idx); return EXIT_USAGE; }
+            add_ctx ctx;
+            rc = add_inputs(idx, rest + 1, nrest - 1, min_quality, threads, &ctx);
+            if (!rc) report(file, &ctx);
+            status = ctx.bad ? EXIT_SOME_FAILED : 0;
+        } else if (!strcmp(sub, "remove")) {
+            if (nrest < 2) { cli_warn("index remove needs ID..."); vigil_index_free(idx); return EXIT_USAGE; }
+            size_t total = 0;
+            for (int i = 1; i < nrest; i++) {
+                size_t n = 0;
+                vigil_index_remove(idx, rest[i], &n, NULL);
+                if (!n) { cli_warn("%s: no entry with id '%s'", file, rest[i]); status = EXIT_SOME_FAILED; }
+                total += n;
+            }
+            fprintf(stderr, "%s: %zu entries removed\n", file, total);
+        } else if (vigil_index_compact(idx, &err)) {
+            cli_warn("%s: %s", file, err.message);
+            rc = -1;
+        }
+        if (!rc) rc = save(idx, out ? out : file);
+        vigil_index_free(idx);
+        return rc ? EXIT_USAGE : status;
+    }
+    if (!strcmp(sub, "info") || !strcmp(sub, "verify")) {
+        vigil_index *idx = open_index(file);
+        if (!idx) return EXIT_USAGE;
+        if (!strcmp(sub, "verify")) {
+            int bad = vigil_index_verify(idx, &err) != VIGIL_OK;
+            if (bad) cli_warn("%s: %s", file, err.message);
+            else printf("%s: ok\n", file);
+            vigil_index_free(idx);
+            return bad ? EXIT_USAGE : 0;
+        }
+        vigil_index_stats st;
+        vigil_index_stats_get(idx, &st);
+        const char *names[] = {"file", "set", "entries", "indexed", "unsorted", "removed", "bytes", "bytes_per_entry"};
+        cli_out o = {.f = stdout, .fmt = fmt};
+        cli_header(&o, names, 8);
+        cli_row_begin(&o);
+        cli_field_path(&o, file);
+        cli_field_str(&o, st.set_name);
+        cli_field_int(&o, (long long)st.entries, 1);
+        cli_field_int(&o, (long long)st.indexed, 1);
+        cli_field_int(&o, (long long)st.unsorted, 1);
+        cli_field_int(&o, (long long)st.removed, 1);
+        cli_field_int(&o, (long long)st.bytes, 1);
+        char per[32];
+        snprintf(per, sizeof per, "%.1f", st.entries ? (double)st.bytes / (double)st.entries : 0.0);
+        cli_field_raw(&o, per);
+        cli_row_end(&o);
+        vigil_index_free(idx);
+        return 0;
+    }
+    if (!strcmp(sub, "export")) {
+        vigil_index *idx = open_index(file);
+        if (!idx) return EXIT_USAGE;
+        char *tmp = NULL;
+        FILE *f = cli_open_output(out, &tmp);
+        if (!f) { cli_warn("cannot write %s", out); vigil_index_free(idx); return EXIT_USAGE; }
+        const char *names[] = {"pdq", "quality", "id", "labels"};
+        cli_out o = {.f = f, .fmt = fmt};
+        cli_header(&o, names, 4);
+        vigil_index_stats st;
+        vigil_index_stats_get(idx, &st);
+        for (uint64_t e = 0; e < st.indexed + st.unsorted; e++) {
+            vigil_pdq h;
+            int q;
+            const char *id, *labels;
+            if (vigil_index_entry(idx, e, &h, &q, &id, &labels)) continue;
+            char hex[65];
+            vigil_pdq_to_hex(&h, hex);
+            cli_row_begin(&o);
+            cli_field_str(&o, hex);
+            cli_field_int(&o, q, 1);
+            cli_field_str(&o, id ? id : (fmt == FMT_JSONL ? NULL : ""));
+            cli_field_str(&o, labels ? labels : (fmt == FMT_JSONL ? NULL : ""));
+            cli_row_end(&o);
+        }
+        vigil_index_free(idx);
+        if (cli_commit_output(f, tmp, out)) { cli_warn("writing the export failed"); free(tmp); return EXIT_USAGE; }
+        free(tmp);
+        return 0;
+    }
+    cli_warn("no such index command: %s", sub);
+    help_index(stderr);
+    return EXIT_USAGE;
+}

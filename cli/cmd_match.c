@@ -1,0 +1,266 @@
+/* cmd_match.c - `vigil match`: images or hash lists against one or more indexes in one pass. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+void help_match(FILE *f)
+{
+    fprintf(f,
+            "Usage: vigil match --index FILE.vgi [--index FILE2.vgi ...] [--radius 31] [--top K]\n"
+            "                   [--dihedral] [--exact] [--format tsv|csv|jsonl] [-o OUT] [-j N] INPUT...\n\n"
+            "INPUT is images or folders (hashed on the fly) or hash lists (as `vigil index` reads\n"
+            "them). Every query is matched against every index; a match is distance <= radius\n"
+            "(default 31, PDQ's recommendation). --dihedral also matches rotated and flipped\n"
+            "copies (the 8 dihedral hashes of an image in one pass; lists carry one hash).\n"
+            "--top K keeps the K nearest per query and index.\n\n"
+            "Columns: query query_pdq index set ref_id distance transform ref_quality labels\n"
+            "One row per match; queries without a match print nothing.\n\n"
+            "Exit status: 0 done, 1 some inputs failed (reported), 2 usage or unusable index.\n");
+}
+
+typedef struct query {
+    char *name;
+    vigil_pdq h[8];
+} query;
+
+typedef struct qbatch {
+    query *q;
+    size_t n, cap;
+    int variants;
+} qbatch;
+
+typedef struct mctx {
+    vigil_index **idx;
+    char **idx_path;
+    int nidx;
+    vigil_search_options sopt;
+    cli_out out;
+    int threads;
+    unsigned long long queries, matches, failed;
+    int fatal;
+} mctx;
+
+static void flush(mctx *m, qbatch *b)
+{
+    if (!b->n) return;
+    vigil_pdq *hs = malloc(b->n * (size_t)b->variants * sizeof *hs);
+    if (!hs) { cli_warn("out of memory"); m->fatal = 1; return; }
+    for (size_t i = 0; i < b->n; i++) memcpy(hs + i * b->variants, b->q[i].h, (size_t)b->variants * sizeof *hs);
+    vigil_match **res = calloc((size_t)m->nidx, sizeof *res);
+    size_t *nres = calloc((size_t)m->nidx, sizeof *nres), *pos = calloc((size_t)m->nidx, sizeof *pos);
+    for (int k = 0; k < m->nidx && !m->fatal; k++) {
+        vigil_error err;
+        if (vigil_index_search(m->idx[k], hs, b->n, b->variants, &m->sopt, &res[k], &nres[k], &err)) {
+            cli_warn("%s: %s", m->idx_path[k], err.message);
+            m->fatal = 1;
+        }
+    }
+    for (size_t i = 0; i < b->n && !m->fatal; i++) {
+        char qhex[65];
+        vigil_pdq_to_hex(&b->q[i].h[0], qhex);
+        for (int k = 0; k < m->nidx; k++) {
+            vigil_index_stats st;
+            vigil_index_stats_get(m->idx[k], &st);
+            for (; pos[k] < nres[k] && res[k][pos[k]].query == i; pos[k]++) {
+                const vigil_match *mt = &res[k][pos[k]];
+                int q;
+                const char *id, *labels;
+                vigil_index_entry(m->idx[k], mt->entry, NULL, &q, &id, &labels);
+                cli_row_begin(&m->out);
+                cli_field_path(&m->out, b->q[i].name);
+                cli_field_str(&m->out, qhex);
+                cli_field_path(&m->out, m->idx_path[k]);
+                cli_field_str(&m->out, st.set_name);
+                cli_field_str(&m->out, id ? id : (m->out.fmt == FMT_JSONL ? NULL : ""));
+                cli_field_int(&m->out, mt->distance, 1);
+                cli_field_str(&m->out, vigil_transform_name((vigil_transform)mt->transform));
+                cli_field_int(&m->out, q, 1);
+                cli_field_str(&m->out, labels ? labels : (m->out.fmt == FMT_JSONL ? NULL : ""));
+                cli_row_end(&m->out);
+                m->matches++;
+            }
+        }
+    }
+    for (int k = 0; k < m->nidx; k++) free(res[k]);
+    free(res); free(nres); free(pos); free(hs);
+    for (size_t i = 0; i < b->n; i++) free(b->q[i].name);
+    m->queries += b->n;
+    b->n = 0;
+}
+
+static query *push(mctx *m, qbatch *b, int variants)
+{
+    if (b->n && b->variants != variants) flush(m, b);
+    b->variants = variants;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        query *q = realloc(b->q, cap * sizeof *q);
+        if (!q) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+        b->q = q;
+        b->cap = cap;
+    }
+    return &b->q[b->n++];
+}
+
+#define BATCH 1024
+
+typedef struct lctx { mctx *m; qbatch *b; const char *src; } lctx;
+
+static int list_entry(const vigil_list_entry *e, void *p)
+{
+    lctx *l = p;
+    query *q = push(l->m, l->b, 1);
+    q->h[0] = e->hash;
+    if (e->id) q->name = strdup(e->id);
+    else {
+        size_t n = strlen(l->src) + 24;
+        q->name = malloc(n);
+        if (q->name) snprintf(q->name, n, "%s:%llu", l->src, (unsigned long long)e->line);
+    }
+    if (!q->name) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+    if (l->b->n >= BATCH) flush(l->m, l->b);
+    return l->m->fatal;
+}
+
+static int list_error(uint64_t line, const char *reason, void *p)
+{
+    lctx *l = p;
+    l->m->failed++;
+    cli_warn("%s:%llu: %s", l->src, (unsigned long long)line, reason);
+    return 0;
+}
+
+static void match_images(mctx *m, qbatch *b, char **paths, int n, uint32_t flags)
+{
+    vigil_hash_options opt;
+    vigil_hash_options_init(&opt);
+    opt.flags = flags | VIGIL_HASH_NO_DIGESTS;
+    int variants = (flags & VIGIL_HASH_DIHEDRAL) ? 8 : 1;
+    cli_walk *w = cli_walk_new(paths, n);
+    enum { IB = 256 };
+    char *p[IB], *e[IB];
+    vigil_hash_result r[IB];
+    vigil_result rc[IB];
+    vigil_error er[IB];
+    int done = 0;
+    while (!done && !m->fatal) {
+        int k = 0;
+        while (k < IB && !(done = !cli_walk_next(w, &p[k], &e[k]))) k++;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(m->threads)
+        for (int i = 0; i < k; i++)
+            rc[i] = e[i] ? VIGIL_E_IO : vigil_hash_file(p[i], &opt, &r[i], &er[i]);
+        for (int i = 0; i < k; i++) {
+            if (e[i] || rc[i]) {
+                cli_warn("%s: %s", p[i], e[i] ? e[i] : er[i].message);
+                m->failed++;
+                free(p[i]);
+            } else {
+                query *q = push(m, b, variants);
+                q->name = p[i];
+                if (variants == 8) memcpy(q->h, r[i].dihedral, sizeof q->h);
+                else q->h[0] = r[i].pdq;
+                if (b->n >= BATCH) flush(m, b);
+            }
+            free(e[i]);
+        }
+    }
+    cli_walk_free(w);
+}
+
+int cmd_match(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"index", required_argument, 0, 'i'}, {"radius", required_argument, 0, 'r'},
+        {"top", required_argument, 0, 'k'},   {"dihedral", no_argument, 0, 'd'},
+        {"exact", no_argument, 0, 'e'},       {"format", required_argument, 0, 'f'},
+        {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+    };
+    mctx m = {0};
+    vigil_search_options_init(&m.sopt);
+    m.threads = omp_get_num_procs();
+    m.out.fmt = FMT_TSV;
+    char *paths[64];
+    const char *outpath = NULL;
+    uint32_t flags = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:o:qh", longopts, NULL)) != -1) {
+        char *end;
+        long v;
+        switch (c) {
+        case 'i':
+            if (m.nidx == 64) { cli_warn("at most 64 --index"); return EXIT_USAGE; }
+            paths[m.nidx++] = optarg;
+            break;
+        case 'r':
+            v = strtol(optarg, &end, 10);
+            if (*end || !*optarg || v < 0 || v > 256) { cli_warn("--radius needs 0..256, not '%s'", optarg); return EXIT_USAGE; }
+            m.sopt.radius = (int)v;
+            break;
+        case 'k':
+            v = strtol(optarg, &end, 10);
+            if (*end || !*optarg || v < 1 || v > 1000000) { cli_warn("--top needs a positive count, not '%s'", optarg); return EXIT_USAGE; }
+            m.sopt.top_k = (int)v;
+            break;
+        case 'j':
+            v = strtol(optarg, &end, 10);
+            if (*end || !*optarg || v < 1 || v > 1024) { cli_warn("-j needs 1..1024, not '%s'", optarg); return EXIT_USAGE; }
+            m.threads = (int)v;
+            break;
+        case 'd': flags |= VIGIL_HASH_DIHEDRAL; break;
+        case 'e': flags |= VIGIL_HASH_EXACT; break;
+        case 'f': if (cli_parse_format(optarg, &m.out.fmt)) { cli_warn("unknown --format '%s'", optarg); return EXIT_USAGE; } break;
+        case 'o': outpath = optarg; break;
+        case 'q': break;
+        case 'h': help_match(stdout); return 0;
+        default: help_match(stderr); return EXIT_USAGE;
+        }
+    }
+    if (!m.nidx || optind >= argc) { cli_warn("match needs --index FILE.vgi and at least one INPUT"); help_match(stderr); return EXIT_USAGE; }
+    m.sopt.threads = m.threads;
+    vigil_error err;
+    if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
+    vigil_index *idx[64];
+    for (int k = 0; k < m.nidx; k++) {
+        if (vigil_index_open(paths[k], &idx[k], &err)) {
+            cli_warn("%s: %s: %s", paths[k], vigil_result_name(err.code), err.message);
+            while (k--) vigil_index_free(idx[k]);
+            return EXIT_USAGE;
+        }
+    }
+    m.idx = idx;
+    m.idx_path = paths;
+    char *tmp = NULL;
+    m.out.f = cli_open_output(outpath, &tmp);
+    if (!m.out.f) { cli_warn("cannot write %s", outpath); return EXIT_USAGE; }
+    const char *names[] = {"query", "query_pdq", "index", "set", "ref_id", "distance", "transform", "ref_quality", "labels"};
+    cli_header(&m.out, names, 9);
+    qbatch b = {0};
+    for (int i = optind; i < argc && !m.fatal; i++) {
+        if (cli_is_list(argv[i])) {
+            char why[200];
+            size_t len;
+            char *data = cli_read_all(argv[i], &len, why, sizeof why);
+            if (!data) { cli_warn("%s: %s", argv[i], why); m.failed++; continue; }
+            lctx l = {&m, &b, argv[i]};
+            if (vigil_list_parse(data, len, list_entry, list_error, &l, &err)) {
+                cli_warn("%s: %s", argv[i], err.message);
+                m.failed++;
+            }
+            free(data);
+        } else {
+            match_images(&m, &b, &argv[i], 1, flags);
+        }
+    }
+    flush(&m, &b);
+    free(b.q);
+    for (int k = 0; k < m.nidx; k++) vigil_index_free(idx[k]);
+    if (cli_commit_output(m.out.f, tmp, outpath)) { cli_warn("writing output failed"); free(tmp); return EXIT_USAGE; }
+    free(tmp);
+    if (m.fatal) return EXIT_USAGE;
+    return m.failed ? EXIT_SOME_FAILED : 0;
+}

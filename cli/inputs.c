@@ -1,0 +1,50 @@
+/* inputs.c - what an INPUT argument is: a hash list (text) or images (files, folders), and reading
+ * whole files for the list parser. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Reads all of path ("-" = stdin) into a malloc'd buffer. */
+char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) { snprintf(why, whylen, "cannot open: %s", strerror(errno)); return NULL; }
+    size_t cap = 1 << 16, len = 0;
+    char *p = malloc(cap);
+    for (;;) {
+        if (!p) { snprintf(why, whylen, "out of memory"); break; }
+        if (len == cap) { cap *= 2; char *q = realloc(p, cap); if (!q) { free(p); p = NULL; continue; } p = q; }
+        size_t r = fread(p + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) {
+            if (ferror(f)) { snprintf(why, whylen, "read failed: %s", strerror(errno)); free(p); p = NULL; }
+            break;
+        }
+    }
+    if (f != stdin) fclose(f);
+    *n = len;
+    return p;
+}
+
+/* A hash list is text: no NUL and mostly printable in its first 4 KiB. Images never are. */
+int cli_is_list(const char *path)
+{
+    if (!strcmp(path, "-")) return 1;
+    struct stat st;
+    if (stat(path, &st) || !S_ISREG(st.st_mode)) return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    unsigned char b[4096];
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n == 0) return 1;
+    size_t odd = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == 0) return 0;
+        if (b[i] < 0x20 && b[i] != '\n' && b[i] != '\r' && b[i] != '\t') odd++;
+    }
+    return odd * 100 < n;
+}

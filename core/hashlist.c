@@ -1,0 +1,283 @@
+/* hashlist.c - reads reference hash lists as they arrive from exchanges and tools:
+ *   - plain lines "HEX [ID]" (ThreatExchange-style dumps), '#' comments;
+ *   - CSV or TSV with a header row naming the hash column (pdq, hash, pdq_hash, signal,
+ *     signal_value), optionally quality, id (id, ref_id, name, path, file); every other column
+ *     becomes a label "name=value";
+ *   - vigil's own `vigil hash` output in TSV, CSV or JSON Lines.
+ * Each bad line is reported with its number and the reason, and parsing goes on. */
+#include "index_impl.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct fields { char **v; size_t n, cap; } fields;
+
+static int fields_push(fields *f, char *s)
+{
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        char **v = realloc(f->v, cap * sizeof *v);
+        if (!v) return -1;
+        f->v = v;
+        f->cap = cap;
+    }
+    f->v[f->n++] = s;
+    return 0;
+}
+
+/* Splits line (modified in place) on sep; CSV quoting when sep is ','. */
+static int split(char *line, char sep, fields *f)
+{
+    f->n = 0;
+    char *p = line;
+    for (;;) {
+        if (sep == ',' && *p == '"') {
+            char *w = p, *r = p + 1;
+            for (;;) {
+                if (!*r) break;
+                if (*r == '"' && r[1] == '"') { *w++ = '"'; r += 2; continue; }
+                if (*r == '"') { r++; break; }
+                *w++ = *r++;
+            }
+            char *next = strchr(r, sep);
+            *w = 0;
+            if (fields_push(f, p)) return -1;
+            if (!next) return 0;
+            p = next + 1;
+            continue;
+        }
+        char *next = strchr(p, sep);
+        if (next) *next = 0;
+        if (fields_push(f, p)) return -1;
+        if (!next) return 0;
+        p = next + 1;
+    }
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
+    return s;
+}
+
+static int is_hex64(const char *s)
+{
+    for (int i = 0; i < 64; i++) if (!isxdigit((unsigned char)s[i])) return 0;
+    return s[64] == 0 || s[64] == ' ' || s[64] == '\t' || s[64] == ',' || s[64] == ';' || s[64] == '\r';
+}
+
+static int name_is(const char *s, const char *const *names)
+{
+    for (; *names; names++) if (!strcasecmp(s, *names)) return 1;
+    return 0;
+}
+
+static const char *const hash_names[] = {"pdq", "hash", "pdq_hash", "signal", "signal_value", "pdqhash", NULL};
+static const char *const quality_names[] = {"quality", "pdq_quality", NULL};
+static const char *const id_names[] = {"id", "ref_id", "name", "path", "file", "filename", NULL};
+/* columns of `vigil hash` output that describe the file rather than label the reference */
+static const char *const skip_names[] = {"width", "height", "size", "format", "xxh128", "error", "rot90", "rot180",
+                                         "rot270", "flipx", "flipy", "flipp", "flipm", "path_hex", NULL};
+
+typedef struct parser {
+    vigil_list_entry_fn on_entry;
+    vigil_list_error_fn on_error;
+    void *ctx;
+    int stop;
+    buf labels;
+    char msg[200];
+} parser;
+
+static void bad(parser *p, uint64_t line, const char *fmt, const char *arg)
+{
+    if (p->stop || !p->on_error) return;
+    snprintf(p->msg, sizeof p->msg, fmt, arg ? arg : "");
+    if (p->on_error(line, p->msg, p->ctx)) p->stop = 1;
+}
+
+/* Label text "k=v k=v": whitespace inside a value becomes '_' so the list stays one token each. */
+static const char *const labels_names[] = {"labels", "label", NULL};
+
+static int add_label(buf *b, const char *k, const char *v)
+{
+    if (!*v) return 0;
+    if (b->n && vigil__buf_put(b, " ", 1)) return -1;
+    if (name_is(k, labels_names)) /* already "k=v k=v" (vigil index export): verbatim */
+        return vigil__buf_put(b, v, strlen(v));
+    if (vigil__buf_put(b, k, strlen(k)) || vigil__buf_put(b, "=", 1)) return -1;
+    for (const char *c = v; *c; c++) {
+        char ch = (*c == ' ' || *c == '\t' || *c == '\n') ? '_' : *c;
+        if (vigil__buf_put(b, &ch, 1)) return -1;
+    }
+    return 0;
+}
+
+static void emit(parser *p, uint64_t line, const char *hex, const char *quality, const char *id)
+{
+    vigil_list_entry e = {.quality = -1, .line = line, .id = id && *id ? id : NULL};
+    if (!hex || !*hex) { bad(p, line, "no hash%s", NULL); return; }
+    if (vigil_pdq_from_hex(hex, strlen(hex), &e.hash)) {
+        bad(p, line, "'%.70s' is not a 64-hex-digit PDQ hash", hex);
+        return;
+    }
+    if (quality && *quality) {
+        char *end;
+        long q = strtol(quality, &end, 10);
+        if (*end || q < 0 || q > 100) { bad(p, line, "quality '%.40s' is not an integer 0..100", quality); return; }
+        e.quality = (int)q;
+    }
+    if (vigil__buf_put(&p->labels, "", 1)) { p->stop = 1; return; }
+    e.labels = p->labels.n > 1 ? (const char *)p->labels.p : NULL;
+    if (!p->stop && p->on_entry(&e, p->ctx)) p->stop = 1;
+}
+
+/* A JSON string at *ps (after the opening quote is checked), unescaped in place. */
+static char *json_string(char **ps)
+{
+    char *s = *ps;
+    if (*s != '"') return NULL;
+    char *w = ++s, *start = s;
+    while (*s && *s != '"') {
+        if (*s == '\\' && s[1]) {
+            s++;
+            if (*s == 'u') { /* keep it simple: non-ASCII escapes become '?' */
+                for (int k = 0; k < 4; k++) if (!isxdigit((unsigned char)*++s)) return NULL;
+                *w++ = '?';
+                s++;
+                continue;
+            }
+            *w++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s == 'b' ? '\b' : *s == 'f' ? '\f' : *s;
+            s++;
+        } else *w++ = *s++;
+    }
+    if (*s != '"') return NULL;
+    *w = 0;
+    *ps = s + 1;
+    return start;
+}
+
+/* A flat JSON object: "key": string | number | true | false | null (null reads as ""). Nested
+ * values are refused. Keys and values point into s, which is modified. */
+static int json_object(char *s, fields *keys, fields *vals)
+{
+    keys->n = vals->n = 0;
+    while (isspace((unsigned char)*s)) s++;
+    if (*s++ != '{') return -1;
+    for (int first = 1;; first = 0) {
+        while (isspace((unsigned char)*s)) s++;
+        if (*s == '}') return 0;
+        if (!first) {
+            if (*s++ != ',') return -1;
+            while (isspace((unsigned char)*s)) s++;
+        }
+        char *k = json_string(&s), *v;
+        if (!k) return -1;
+        while (isspace((unsigned char)*s)) s++;
+        if (*s++ != ':') return -1;
+        while (isspace((unsigned char)*s)) s++;
+        if (*s == '"') {
+            if (!(v = json_string(&s))) return -1;
+        } else {
+            char *start = s;
+            while (*s && *s != ',' && *s != '}' && !isspace((unsigned char)*s)) s++;
+            if (s == start || *start == '{' || *start == '[') return -1;
+            /* NUL-terminate the scalar without losing the delimiter after it: move it one byte
+             * left, over the ':' or space that precedes it. */
+            size_t n = (size_t)(s - start);
+            memmove(start - 1, start, n);
+            start[n - 1] = 0;
+            v = !strcmp(start - 1, "null") ? (char *)"" : start - 1;
+        }
+        if (fields_push(keys, k) || fields_push(vals, v)) return -1;
+    }
+}
+
+vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error,
+                              void *ctx, vigil_error *err)
+{
+    if ((!data && size) || !on_entry) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    char *text = malloc(size + 1);
+    if (!text) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    memcpy(text, data, size);
+    text[size] = 0;
+    parser p = {on_entry, on_error, ctx, 0, {0}, ""};
+    fields hdr = {0}, row = {0}, vals = {0};
+    char sep = 0; /* 0: not known yet; '\t' or ',' with a header; ' ' plain lines; '{' JSON */
+    int hcol = -1, qcol = -1, icol = -1;
+    char *line = text, *next;
+    uint64_t ln = 0;
+    vigil_result r = VIGIL_OK;
+    for (; line && !p.stop; line = next) {
+        next = memchr(line, '\n', (size_t)(text + size - line));
+        if (next) *next++ = 0;
+        ln++;
+        if (strlen(line) != (size_t)((next ? next - 1 : text + size) - line)) { bad(&p, ln, "binary data (a NUL byte)%s", NULL); continue; }
+        /* only spaces and CR at the ends: a trailing tab is an empty last TSV field */
+        char *t = line;
+        while (*t == ' ') t++;
+        size_t tl = strlen(t);
+        while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\r')) t[--tl] = 0;
+        if (!*t || *t == '#') continue;
+        p.labels.n = 0;
+        if (!sep) {
+            if (*t == '{') sep = '{';
+            else if (is_hex64(t)) sep = ' ';
+            else {
+                sep = strchr(t, '\t') ? '\t' : ',';
+                if (split(t, sep, &hdr)) { r = VIGIL_E_NOMEM; break; }
+                for (size_t i = 0; i < hdr.n; i++) {
+                    hdr.v[i] = trim(hdr.v[i]);
+                    if (hcol < 0 && name_is(hdr.v[i], hash_names)) hcol = (int)i;
+                    else if (qcol < 0 && name_is(hdr.v[i], quality_names)) qcol = (int)i;
+                    else if (icol < 0 && name_is(hdr.v[i], id_names)) icol = (int)i;
+                }
+                if (hcol < 0) {
+                    r = vigil__fail(err, VIGIL_E_PARSE,
+                                    "line 1 is neither a PDQ hash nor a header naming a hash column (pdq, hash, signal)");
+                    break;
+                }
+                /* keep header names: they point into `text`, which lives until the end */
+                continue;
+            }
+        }
+        if (sep == '{') {
+            if (json_object(t, &row, &vals)) { bad(&p, ln, "not a flat JSON object%s", NULL); continue; }
+            const char *hex = NULL, *q = NULL, *id = NULL;
+            for (size_t i = 0; i < row.n; i++) {
+                if (!hex && name_is(row.v[i], hash_names)) hex = vals.v[i];
+                else if (!q && name_is(row.v[i], quality_names)) q = vals.v[i];
+                else if (!id && name_is(row.v[i], id_names)) id = vals.v[i];
+                else if (!name_is(row.v[i], skip_names) && add_label(&p.labels, row.v[i], vals.v[i])) p.stop = 1;
+            }
+            emit(&p, ln, hex, q, id);
+        } else if (sep == ' ') {
+            char *hex = t, *rest = t;
+            while (*rest && !strchr(" \t,;", *rest)) rest++;
+            if (*rest) *rest++ = 0;
+            while (*rest && strchr(" \t,;", *rest)) rest++;
+            emit(&p, ln, hex, NULL, rest);
+        } else {
+            if (split(t, sep, &row)) { r = VIGIL_E_NOMEM; break; }
+            if (row.n != hdr.n) {
+                char n[64];
+                snprintf(n, sizeof n, "%zu fields, the header has %zu", row.n, hdr.n);
+                bad(&p, ln, "%s", n);
+                continue;
+            }
+            for (size_t i = 0; i < row.n; i++) {
+                row.v[i] = trim(row.v[i]);
+                if ((int)i != hcol && (int)i != qcol && (int)i != icol && !name_is(hdr.v[i], skip_names) &&
+                    add_label(&p.labels, hdr.v[i], row.v[i]))
+                    p.stop = 1;
+            }
+            emit(&p, ln, row.v[hcol], qcol >= 0 ? row.v[qcol] : NULL, icol >= 0 ? row.v[icol] : NULL);
+        }
+    }
+    free(hdr.v); free(row.v); free(vals.v); free(p.labels.p); free(text);
+    if (r == VIGIL_E_NOMEM) return vigil__fail(err, r, "out of memory");
+    return r;
+}

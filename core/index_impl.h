@@ -1,0 +1,69 @@
+/* index_impl.h - the in-memory layout of an index, shared by index.c (build, search) and
+ * index_file.c (save, open). */
+#ifndef VIGIL_INDEX_IMPL_H
+#define VIGIL_INDEX_IMPL_H
+
+#include "internal.h"
+
+#include <stdio.h>
+
+#define MIH_TABLES 16
+#define MIH_BUCKETS 65536u
+/* Below this many entries a scan costs microseconds and the 4 MiB of bucket offsets is not worth
+ * it: the index is a plain array. */
+#define MIH_MIN_ENTRIES 32768u
+
+/* Key of table t: DCT row t of the hash, i.e. 16-bit word t (spec section 10). */
+static inline uint32_t mih_key(const vigil_pdq *h, int t)
+{
+    return (uint32_t)(h->w[t >> 2] >> ((t & 3) * 16)) & 0xffffu;
+}
+
+typedef struct buf { uint8_t *p; size_t n, cap; } buf;
+int vigil__buf_put(buf *b, const void *data, size_t n);
+
+struct vigil_index {
+    char set_name[64];
+    /* Multi-indexed part ("base"), in order of table 0's key. Owned or inside `map`. */
+    uint64_t nbase;
+    const vigil_pdq *hashes;
+    const uint8_t *quality;
+    const uint32_t *meta;     /* 2 per entry: offset of id, offset of labels in strings (0 = none) */
+    const char *strings;
+    uint64_t strings_size;
+    const uint32_t *offsets;  /* MIH_TABLES x (MIH_BUCKETS + 1) */
+    const uint8_t *ids;       /* tables 1..15: nbase slots each, id_width bytes per slot */
+    int id_width;             /* 3 or 4 */
+    int has_mih;              /* tables built (nbase >= MIH_MIN_ENTRIES) */
+    /* Added since the last compact: scanned, owned. Strings in dstrings. */
+    uint64_t ndelta;
+    buf dhashes, dquality, dmeta, dstrings;
+    /* Tombstones over nbase + ndelta entries, owned. */
+    buf tomb;
+    uint64_t nremoved;
+    /* Ownership */
+    void *map;
+    size_t map_size;
+    void *owned[6];
+};
+
+static inline uint32_t mih_slot(const vigil_index *x, int t, uint64_t i)
+{
+    const uint8_t *p = x->ids + ((uint64_t)(t - 1) * x->nbase + i) * (uint64_t)x->id_width;
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4); /* the id array carries 1 byte of padding for this */
+    return x->id_width == 4 ? v : v & 0xffffffu;
+}
+
+static inline int is_removed(const vigil_index *x, uint64_t e)
+{
+    return e / 8 < x->tomb.n && (x->tomb.p[e / 8] >> (e % 8)) & 1;
+}
+
+void vigil__index_unmap(vigil_index *x);
+
+/* index.c: builds the base tables from arrays (takes ownership of the arrays). */
+vigil_result vigil__index_set_base(vigil_index *x, vigil_pdq *hashes, uint8_t *quality, uint32_t *meta, char *strings,
+                                   uint64_t strings_size, uint64_t n, vigil_error *err);
+
+#endif
