@@ -69,6 +69,13 @@ $(TESTBIN): $(TEST_OBJ) $(LIB)
 $(BENCHBIN): $(B)/bench/bench_hash.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(B)/bench-match: $(B)/bench/bench_match.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# FAISS side of the comparison, built only where Debian's libfaiss-dev is installed.
+$(B)/bench-faiss: bench/bench_faiss.cpp
+	$(Q)$(CXX) -O2 -std=c++17 -o $@ $< -lfaiss -llapack -lblas -fopenmp
+
 # Installs the Debian packages the build needs when any is missing (needs root or sudo).
 deps:
 	@sh tests/install-deps.sh
@@ -85,8 +92,14 @@ test-asan: deps
 	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
 sanitize: test-asan
 
-bench: deps $(VIGIL) $(BENCHBIN)
+bench: deps $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/run.sh $(B)
+	$(Q)sh bench/match.sh $(B)
+
+# The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
+# count per comparison from callgrind (repeatable on a noisy machine).
+bench-check: deps $(B)/bench-match
+	$(Q)sh bench/check.sh $(B)
 
 demo: deps $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
@@ -112,6 +125,7 @@ help:
 	@echo "  test        install missing packages, build, run the test suite"
 	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
 	@echo "  bench       throughput benchmarks (see bench/README.md)"
+	@echo "  bench-check the benchmark guard: same-run ratios against floors (CI runs it)"
 	@echo "  demo        hash the sample folder in datasets/ (the README's main command)"
 	@echo "  install     install under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "  deps        install missing Debian packages"

@@ -283,6 +283,7 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
     x->map_size = size;
     x->nbase = nb;
     x->hashes = (const vigil_pdq *)part[S_HASHES];
+
     x->quality = part[S_QUALITY];
     x->meta = (const uint32_t *)part[S_ENTRY_META];
     x->strings = (const char *)part[S_STRINGS];
