@@ -9,10 +9,15 @@
 
 #include <string.h>
 
+/* Callers may pass hashes at any byte address (a buffer of records), so words are loaded with
+ * memcpy, which compiles to plain loads. */
 static inline int dist_portable(const vigil_pdq *a, const vigil_pdq *b)
 {
-    return __builtin_popcountll(a->w[0] ^ b->w[0]) + __builtin_popcountll(a->w[1] ^ b->w[1]) +
-           __builtin_popcountll(a->w[2] ^ b->w[2]) + __builtin_popcountll(a->w[3] ^ b->w[3]);
+    uint64_t x[4], y[4];
+    memcpy(x, a, sizeof x);
+    memcpy(y, b, sizeof y);
+    return __builtin_popcountll(x[0] ^ y[0]) + __builtin_popcountll(x[1] ^ y[1]) +
+           __builtin_popcountll(x[2] ^ y[2]) + __builtin_popcountll(x[3] ^ y[3]);
 }
 
 static size_t radius_portable(const vigil_pdq *q, size_t nq, const vigil_pdq *refs, const uint32_t *slots,

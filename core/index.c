@@ -22,6 +22,7 @@
 
 int vigil__buf_put(buf *b, const void *data, size_t n)
 {
+    if (n == 0) return 0;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n) cap *= 2;
@@ -356,8 +357,23 @@ typedef struct sctx {
     const vigil_index *x;
     const vigil__kernels *k;
     const vigil_pdq *queries;
-    int variants, radius;
+    int variants, radius, top_k;
 } sctx;
+
+/* With top-k, a thread's hits are cut back to the k * variants nearest per query whenever they
+ * pass a bound, so a scan at a large radius holds O(queries * k) matches, not O(queries * N). */
+static void prune(hitv *v, const sctx *c, size_t nq)
+{
+    size_t keep = (size_t)c->top_k * (size_t)c->variants;
+    if (!c->top_k || v->n < 2 * nq * keep + 65536) return;
+    qsort(v->p, v->n, sizeof *v->p, cmp_dist);
+    size_t w = 0;
+    for (size_t i = 0, run = 0; i < v->n; i++) {
+        run = (i && v->p[i].query == v->p[i - 1].query) ? run + 1 : 0;
+        if (run < keep) v->p[w++] = v->p[i];
+    }
+    v->n = w;
+}
 
 /* Hits of `nq` query hashes (starting at query hash qbase) against refs[0..n): pushed with the
  * entry number base_entry + j. Skips tombstones. */
@@ -404,6 +420,7 @@ static int search_scan(const sctx *c, size_t nq, int threads, hitv *all)
                 if (scan_block(c, c->queries + q0, m, q0, refs, NULL, n, (delta ? x->nbase : 0) + start, hits, mine))
                     failed = 1;
             }
+            prune(mine, c, nq);
         }
         free(hits);
     }
@@ -487,7 +504,7 @@ vigil_result vigil_index_search(const vigil_index *x, const vigil_pdq *queries, 
     if (nq > UINT32_MAX) return vigil__fail(err, VIGIL_E_INVALID, "too many queries");
     *matches = NULL;
     *nmatches = 0;
-    sctx c = {x, vigil__kernels_best(), queries, variants, opt->radius};
+    sctx c = {x, vigil__kernels_best(), queries, variants, opt->radius, opt->top_k > 0 ? opt->top_k : 0};
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     int index = opt->method == VIGIL_SEARCH_INDEX ? x->has_mih && opt->radius / MIH_TABLES <= 3
               : opt->method == VIGIL_SEARCH_SCAN  ? 0

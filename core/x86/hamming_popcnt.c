@@ -2,6 +2,18 @@
  * for CPUs without AVX2. */
 #include "../internal.h"
 
+#include <string.h>
+
+/* memcpy loads: hashes may sit at any byte address */
+static inline int dist(const vigil_pdq *a, const vigil_pdq *b)
+{
+    uint64_t x[4], y[4];
+    memcpy(x, a, sizeof x);
+    memcpy(y, b, sizeof y);
+    return __builtin_popcountll(x[0] ^ y[0]) + __builtin_popcountll(x[1] ^ y[1]) + __builtin_popcountll(x[2] ^ y[2]) +
+           __builtin_popcountll(x[3] ^ y[3]);
+}
+
 static size_t radius_popcnt(const vigil_pdq *q, size_t nq, const vigil_pdq *refs, const uint32_t *slots,
                             size_t n, int radius, vigil__hit *hits)
 {
@@ -9,19 +21,17 @@ static size_t radius_popcnt(const vigil_pdq *q, size_t nq, const vigil_pdq *refs
     for (size_t j = 0; j < n; j++) {
         const vigil_pdq *r = slots ? &refs[slots[j]] : &refs[j];
         for (size_t i = 0; i < nq; i++) {
-            int d = __builtin_popcountll(q[i].w[0] ^ r->w[0]) + __builtin_popcountll(q[i].w[1] ^ r->w[1]) +
-                    __builtin_popcountll(q[i].w[2] ^ r->w[2]) + __builtin_popcountll(q[i].w[3] ^ r->w[3]);
+            int d = dist(&q[i], r);
             if (d <= radius) hits[k++] = (vigil__hit){(uint32_t)j, (uint16_t)i, (uint16_t)d};
         }
     }
     return k;
 }
 
-static void dist_popcnt(const vigil_pdq *q, const vigil_pdq *refs, size_t n, uint16_t *dist)
+static void dist_popcnt(const vigil_pdq *q, const vigil_pdq *refs, size_t n, uint16_t *out)
 {
     for (size_t j = 0; j < n; j++)
-        dist[j] = (uint16_t)(__builtin_popcountll(q->w[0] ^ refs[j].w[0]) + __builtin_popcountll(q->w[1] ^ refs[j].w[1]) +
-                             __builtin_popcountll(q->w[2] ^ refs[j].w[2]) + __builtin_popcountll(q->w[3] ^ refs[j].w[3]));
+        out[j] = (uint16_t)dist(q, &refs[j]);
 }
 
 const vigil__kernels vigil__kernels_popcnt = {"popcnt", radius_popcnt, dist_popcnt};

@@ -41,7 +41,7 @@ static size_t KERNEL(radius)(const vigil_pdq *q, size_t nq, const vigil_pdq *ref
     size_t k = 0, j = 0;
     const __m256i limit = _mm256_set1_epi64x((long long)radius + 1);
     for (; j + 4 <= n; j += 4) {
-        if (slots && j + 32 < n) { /* candidates are scattered: fetch ahead of use */
+        if (slots && j + 35 < n) { /* candidates are scattered: fetch ahead of use */
             _mm_prefetch((const char *)&refs[slots[j + 32]], _MM_HINT_T0);
             _mm_prefetch((const char *)&refs[slots[j + 33]], _MM_HINT_T0);
             _mm_prefetch((const char *)&refs[slots[j + 34]], _MM_HINT_T0);
