@@ -26,6 +26,8 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
+FUZZERS   := list index image
+FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
 CORE_OBJ  := $(CORE_SRC:%.c=$(B)/%.o) $(X86_SRC:%.c=$(B)/%.o)
@@ -38,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test bench bench-check install uninstall clean help deps sanitize test-asan demo
+.PHONY: all test fuzz bench bench-check install uninstall clean help deps sanitize test-asan demo
 all: $(VIGIL) $(LIB) $(SOLIB)
 
 $(B)/core/%.o: CFLAGS_EXTRA = -DVIGIL_BUILDING
@@ -80,15 +82,35 @@ $(B)/bench-faiss: bench/bench_faiss.cpp
 deps:
 	@sh tests/install-deps.sh
 
+# Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus.
+$(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN)
+	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN) $(SOLIB) $(FUZZBINS)
 	$(Q)sh tests/run.sh $(B)
+
+# libFuzzer + ASan/UBSan builds of the fuzz targets, each run FUZZ_SECONDS on a scratch copy of
+# its corpus; crashes land in build/fuzz/ (copy them into tests/fuzz/corpus/ once fixed).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(Q)mkdir -p build/fuzz
+	$(Q)$(MAKE) --no-print-directory B=build/fuzzlib CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzzlib/libvigil.a
+	$(Q)for t in $(FUZZERS); do \
+	    clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude tests/fuzz/fuzz_$$t.c build/fuzzlib/libvigil.a \
+	        $(PKG_LIBS) -fopenmp -lm -o build/fuzz/fuzz-$$t || exit 1; \
+	    rm -rf build/fuzz/corpus-$$t && cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t; \
+	    (cd build/fuzz && ./fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 corpus-$$t \
+	        2>&1 | tail -3) || exit 1; \
+	done
 
 # ASan+UBSan build of the whole suite in its own tree.
 test-asan: deps
 	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so \
+	    $(FUZZERS:%=build/asan/fuzz-%)
 	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
 sanitize: test-asan
 
@@ -124,6 +146,7 @@ help:
 	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so (default)"
 	@echo "  test        install missing packages, build, run the test suite"
 	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
+	@echo "  fuzz        libFuzzer on the list parser, index reader and image loader (FUZZ_SECONDS each)"
 	@echo "  bench       throughput benchmarks (see bench/README.md)"
 	@echo "  bench-check the benchmark guard: same-run ratios against floors (CI runs it)"
 	@echo "  demo        hash the sample folder in datasets/ (the README's main command)"
