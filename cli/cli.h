@@ -57,6 +57,11 @@ double cli_now(void);
 /* inputs.c */
 char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen);
 int cli_is_list(const char *path);
+/* One hashed file: walk_error is set for a path the walk could not use (then rc is meaningless),
+ * else rc/err/res are vigil_hash_file's. fn owns path (free it). Return non-zero to stop. */
+typedef int (*cli_hashed_fn)(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,
+                             const vigil_hash_result *res, void *ctx);
+void cli_hash_tree(char **paths, int n, const vigil_hash_options *opt, int threads, cli_hashed_fn fn, void *ctx);
 /* cmd_hash.c: output file opened as a temporary sibling, renamed into place by commit */
 FILE *cli_open_output(const char *path, char **tmp);
 int cli_commit_output(FILE *f, const char *tmp, const char *path);

@@ -31,31 +31,37 @@ void help_hash(FILE *f)
             "Exit status: 0 all files hashed, 1 some failed, 2 usage or fatal error.\n");
 }
 
-typedef struct item {
-    char *path;
-    char *walk_error;
-    vigil_result rc;
-    vigil_error err;
-    vigil_hash_result res;
-} item;
-
 static const char *dih_names[7] = {"rot90", "rot180", "rot270", "flipx", "flipy", "flipp", "flipm"};
 
-static void emit(cli_out *o, const item *it, int dihedral, int digests)
+typedef struct hctx {
+    cli_out *out;
+    cli_progress *prog;
+    int dihedral, digests, failed;
+} hctx;
+
+static int emit(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,
+                const vigil_hash_result *r, void *p)
 {
+    hctx *c = p;
+    cli_out *o = c->out;
     char hex[65], buf[48];
-    const vigil_hash_result *r = &it->res;
-    int ok = !it->walk_error && it->rc == VIGIL_OK;
+    int ok = !walk_error && rc == VIGIL_OK;
+    if (!ok) {
+        c->failed++;
+        c->prog->failed++;
+        if (walk_error) cli_warn("%s: %s", path, walk_error);
+        else cli_warn("%s: %s: %s", path, vigil_result_name(rc), err->message);
+    }
     cli_row_begin(o);
-    cli_field_path(o, it->path);
+    cli_field_path(o, path);
     if (r->have & VIGIL_HAVE_PDQ) { vigil_pdq_to_hex(&r->pdq, hex); cli_field_str(o, hex); }
     else cli_field_str(o, NULL);
     cli_field_int(o, r->quality, (r->have & VIGIL_HAVE_PDQ) != 0);
     cli_field_int(o, r->width, (r->have & VIGIL_HAVE_SIZE) != 0);
     cli_field_int(o, r->height, (r->have & VIGIL_HAVE_SIZE) != 0);
-    cli_field_int(o, (long long)r->file_size, !it->walk_error && it->rc != VIGIL_E_IO && it->rc != VIGIL_E_NOT_FILE);
+    cli_field_int(o, (long long)r->file_size, !walk_error && rc != VIGIL_E_IO && rc != VIGIL_E_NOT_FILE);
     cli_field_str(o, r->format[0] ? r->format : NULL);
-    if (digests) {
+    if (c->digests) {
         int d = (r->have & VIGIL_HAVE_DIGESTS) != 0;
         if (d) vigil_hex(r->md5, 16, buf);
         cli_field_str(o, d ? buf : NULL);
@@ -64,7 +70,7 @@ static void emit(cli_out *o, const item *it, int dihedral, int digests)
         if (d) vigil_hex(r->xxh128, 16, buf);
         cli_field_str(o, d ? buf : NULL);
     }
-    if (dihedral)
+    if (c->dihedral)
         for (int t = 1; t < 8; t++) {
             if (r->have & VIGIL_HAVE_DIHEDRAL) { vigil_pdq_to_hex(&r->dihedral[t], hex); cli_field_str(o, hex); }
             else cli_field_str(o, NULL);
@@ -72,11 +78,16 @@ static void emit(cli_out *o, const item *it, int dihedral, int digests)
     if (ok) cli_field_str(o, o->fmt == FMT_JSONL ? NULL : "");
     else {
         char msg[400];
-        if (it->walk_error) snprintf(msg, sizeof msg, "%s", it->walk_error);
-        else snprintf(msg, sizeof msg, "%s: %s", vigil_result_name(it->rc), it->err.message);
+        if (walk_error) snprintf(msg, sizeof msg, "%s", walk_error);
+        else snprintf(msg, sizeof msg, "%s: %s", vigil_result_name(rc), err->message);
         cli_field_str(o, msg);
     }
     cli_row_end(o);
+    c->prog->files++;
+    c->prog->bytes += r->file_size;
+    cli_progress_update(c->prog, 0);
+    free(path);
+    return 0;
 }
 
 /* Opens -o FILE as a temporary sibling; cli_commit_output renames it into place. */
@@ -166,50 +177,16 @@ int cmd_hash(int argc, char **argv)
     cli_out out = {.f = f, .fmt = fmt};
     cli_header(&out, names, nc);
 
-    cli_walk *w = cli_walk_new(argv + optind, argc - optind);
     cli_progress prog;
     cli_progress_init(&prog, quiet, "hashed");
-    /* Batches keep output in walk order while threads take files dynamically. */
-    const int batch = 64 * threads;
-    item *items = calloc((size_t)batch, sizeof *items);
-    if (!w || !items) { cli_warn("out of memory"); return EXIT_USAGE; }
-    int failed = 0, done = 0;
-    while (!done) {
-        int n = 0;
-        while (n < batch) {
-            char *p, *e;
-            if (!cli_walk_next(w, &p, &e)) { done = 1; break; }
-            items[n] = (item){.path = p, .walk_error = e};
-            n++;
-        }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (int i = 0; i < n; i++)
-            if (!items[i].walk_error)
-                items[i].rc = vigil_hash_file(items[i].path, &opt, &items[i].res, &items[i].err);
-        for (int i = 0; i < n; i++) {
-            item *it = &items[i];
-            if (it->walk_error || it->rc) {
-                failed++;
-                prog.failed++;
-                cli_warn("%s: %s%s%s", it->path, it->walk_error ? "" : vigil_result_name(it->rc),
-                         it->walk_error ? "" : ": ", it->walk_error ? it->walk_error : it->err.message);
-            }
-            emit(&out, it, dihedral, digests);
-            prog.files++;
-            prog.bytes += it->res.file_size;
-            free(it->path);
-            free(it->walk_error);
-        }
-        cli_progress_update(&prog, 0);
-    }
+    hctx ctx = {&out, &prog, dihedral, digests, 0};
+    cli_hash_tree(argv + optind, argc - optind, &opt, threads, emit, &ctx);
     cli_progress_done(&prog);
-    free(items);
-    cli_walk_free(w);
     if (cli_commit_output(f, tmp, outpath)) {
         cli_warn("writing output failed: %m");
         free(tmp);
         return EXIT_USAGE;
     }
     free(tmp);
-    return failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+    return ctx.failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
 }

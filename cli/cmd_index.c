@@ -60,45 +60,35 @@ static int on_error(uint64_t line, const char *reason, void *p)
     return 0;
 }
 
+static int add_image(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,
+                     const vigil_hash_result *r, void *p)
+{
+    add_ctx *c = p;
+    if (walk_error || rc) {
+        cli_warn("%s: %s", path, walk_error ? walk_error : err->message);
+        c->bad++;
+    } else if (r->quality < c->min_quality) {
+        c->low++;
+    } else {
+        char md5[33], sha1[41], labels[100];
+        vigil_hex(r->md5, 16, md5);
+        vigil_hex(r->sha1, 20, sha1);
+        snprintf(labels, sizeof labels, "md5=%s sha1=%s", md5, sha1);
+        vigil_error e;
+        if (vigil_index_add(c->idx, &r->pdq, r->quality, path, labels, &e)) {
+            cli_warn("%s: %s", path, e.message);
+            c->failed = 1;
+        } else c->added++;
+    }
+    free(path);
+    return c->failed;
+}
+
 static void add_images(add_ctx *c, char **paths, int n, int threads)
 {
     vigil_hash_options opt;
     vigil_hash_options_init(&opt);
-    cli_walk *w = cli_walk_new(paths, n);
-    enum { BATCH = 256 };
-    char *p[BATCH], *e[BATCH];
-    vigil_hash_result r[BATCH];
-    vigil_result rc[BATCH];
-    vigil_error er[BATCH];
-    int done = 0;
-    while (!done) {
-        int k = 0;
-        while (k < BATCH && !(done = !cli_walk_next(w, &p[k], &e[k]))) k++;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (int i = 0; i < k; i++)
-            rc[i] = e[i] ? VIGIL_E_IO : vigil_hash_file(p[i], &opt, &r[i], &er[i]);
-        for (int i = 0; i < k; i++) {
-            if (e[i] || rc[i]) {
-                cli_warn("%s: %s", p[i], e[i] ? e[i] : er[i].message);
-                c->bad++;
-            } else if (r[i].quality < c->min_quality) {
-                c->low++;
-            } else {
-                char md5[33], sha1[41], labels[100];
-                vigil_hex(r[i].md5, 16, md5);
-                vigil_hex(r[i].sha1, 20, sha1);
-                snprintf(labels, sizeof labels, "md5=%s sha1=%s", md5, sha1);
-                vigil_error err;
-                if (vigil_index_add(c->idx, &r[i].pdq, r[i].quality, p[i], labels, &err)) {
-                    cli_warn("%s: %s", p[i], err.message);
-                    c->failed = 1;
-                } else c->added++;
-            }
-            free(p[i]);
-            free(e[i]);
-        }
-    }
-    cli_walk_free(w);
+    cli_hash_tree(paths, n, &opt, threads, add_image, c);
 }
 
 static int add_inputs(vigil_index *idx, char **inputs, int n, int min_quality, int threads, add_ctx *c)

@@ -133,41 +133,33 @@ static int list_error(uint64_t line, const char *reason, void *p)
     return 0;
 }
 
+typedef struct ictx { mctx *m; qbatch *b; int variants; } ictx;
+
+static int match_image(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,
+                       const vigil_hash_result *r, void *p)
+{
+    ictx *c = p;
+    if (walk_error || rc) {
+        cli_warn("%s: %s", path, walk_error ? walk_error : err->message);
+        c->m->failed++;
+        free(path);
+        return c->m->fatal;
+    }
+    query *q = push(c->m, c->b, c->variants);
+    q->name = path;
+    if (c->variants == 8) memcpy(q->h, r->dihedral, sizeof q->h);
+    else q->h[0] = r->pdq;
+    if (c->b->n >= BATCH) flush(c->m, c->b);
+    return c->m->fatal;
+}
+
 static void match_images(mctx *m, qbatch *b, char **paths, int n, uint32_t flags)
 {
     vigil_hash_options opt;
     vigil_hash_options_init(&opt);
     opt.flags = flags | VIGIL_HASH_NO_DIGESTS;
-    int variants = (flags & VIGIL_HASH_DIHEDRAL) ? 8 : 1;
-    cli_walk *w = cli_walk_new(paths, n);
-    enum { IB = 256 };
-    char *p[IB], *e[IB];
-    vigil_hash_result r[IB];
-    vigil_result rc[IB];
-    vigil_error er[IB];
-    int done = 0;
-    while (!done && !m->fatal) {
-        int k = 0;
-        while (k < IB && !(done = !cli_walk_next(w, &p[k], &e[k]))) k++;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(m->threads)
-        for (int i = 0; i < k; i++)
-            rc[i] = e[i] ? VIGIL_E_IO : vigil_hash_file(p[i], &opt, &r[i], &er[i]);
-        for (int i = 0; i < k; i++) {
-            if (e[i] || rc[i]) {
-                cli_warn("%s: %s", p[i], e[i] ? e[i] : er[i].message);
-                m->failed++;
-                free(p[i]);
-            } else {
-                query *q = push(m, b, variants);
-                q->name = p[i];
-                if (variants == 8) memcpy(q->h, r[i].dihedral, sizeof q->h);
-                else q->h[0] = r[i].pdq;
-                if (b->n >= BATCH) flush(m, b);
-            }
-            free(e[i]);
-        }
-    }
-    cli_walk_free(w);
+    ictx c = {m, b, (flags & VIGIL_HASH_DIHEDRAL) ? 8 : 1};
+    cli_hash_tree(paths, n, &opt, m->threads, match_image, &c);
 }
 
 int cmd_match(int argc, char **argv)

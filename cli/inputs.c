@@ -48,3 +48,34 @@ int cli_is_list(const char *path)
     }
     return odd * 100 < n;
 }
+
+/* Walks the paths and hashes every file in parallel batches, calling fn in walk order with each
+ * result. Batches of 64 files per thread keep the threads busy while the output stays ordered;
+ * fn takes ownership of path. Stops early when fn returns non-zero. */
+void cli_hash_tree(char **paths, int n, const vigil_hash_options *opt, int threads, cli_hashed_fn fn, void *ctx)
+{
+    cli_walk *w = cli_walk_new(paths, n);
+    const int batch = 64 * threads;
+    char **p = calloc((size_t)batch, sizeof *p), **e = calloc((size_t)batch, sizeof *e);
+    vigil_hash_result *r = calloc((size_t)batch, sizeof *r);
+    vigil_result *rc = calloc((size_t)batch, sizeof *rc);
+    vigil_error *er = calloc((size_t)batch, sizeof *er);
+    if (!w || !p || !e || !r || !rc || !er) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+    int done = 0, stop = 0;
+    while (!done && !stop) {
+        int k = 0;
+        while (k < batch && !(done = !cli_walk_next(w, &p[k], &e[k]))) k++;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (int i = 0; i < k; i++) {
+            memset(&r[i], 0, sizeof r[i]);
+            rc[i] = e[i] ? VIGIL_E_IO : vigil_hash_file(p[i], opt, &r[i], &er[i]);
+        }
+        for (int i = 0; i < k; i++) {
+            if (!stop) stop = fn(p[i], e[i], rc[i], &er[i], &r[i], ctx);
+            else free(p[i]);
+            free(e[i]);
+        }
+    }
+    free(p); free(e); free(r); free(rc); free(er);
+    cli_walk_free(w);
+}
