@@ -453,9 +453,11 @@ static int search_index(const sctx *c, size_t nq, int threads, hitv *all)
         for (size_t g = 0; g < nq; g++) {
             if (!hits || failed) continue;
             const vigil_pdq *q = c->queries + g * c->variants;
-            cand.n = 0;
-            /* gather candidate slots from every table and variant; duplicates are harmless */
-            for (int v = 0; v < c->variants; v++)
+            /* per variant: its candidates from every table, each checked against that variant only
+             * (by pigeonhole a variant's matches are among its own candidates); checking every
+             * candidate against all 8 cost 8x the compares for nothing */
+            for (int v = 0; v < c->variants && !failed; v++) {
+                cand.n = 0;
                 for (int t = 0; t < MIH_TABLES; t++) {
                     const uint32_t *o = x->offsets + (uint64_t)t * (MIH_BUCKETS + 1);
                     uint32_t key = mih_key(&q[v], t);
@@ -468,11 +470,12 @@ static int search_index(const sctx *c, size_t nq, int threads, hitv *all)
                         else for (uint32_t i = lo; i < hi; i++) *dst++ = mih_slot(x, t, i);
                     }
                 }
-            const uint32_t *slots = (const uint32_t *)cand.p;
-            size_t ncand = cand.n / 4;
-            for (size_t s = 0; s < ncand && !failed; s += CAND_CHUNK) {
-                size_t n = ncand - s < CAND_CHUNK ? ncand - s : CAND_CHUNK;
-                if (scan_block(c, q, (size_t)c->variants, g * c->variants, x->hashes, slots + s, n, 0, hits, mine)) failed = 1;
+                const uint32_t *slots = (const uint32_t *)cand.p;
+                size_t ncand = cand.n / 4;
+                for (size_t s = 0; s < ncand && !failed; s += CAND_CHUNK) {
+                    size_t n = ncand - s < CAND_CHUNK ? ncand - s : CAND_CHUNK;
+                    if (scan_block(c, &q[v], 1, g * c->variants + v, x->hashes, slots + s, n, 0, hits, mine)) failed = 1;
+                }
             }
             /* the unsorted segment is scanned */
             for (uint64_t s = 0; s < x->ndelta && !failed; s += CAND_CHUNK) {
