@@ -1,4 +1,9 @@
-/* vigil.h - the one public header of libvigil: perceptual hashing, indexing and matching of images. */
+/* vigil.h - the one public header of libvigil: perceptual hashing, indexing and matching of images.
+ *
+ * Conventions: every fallible function returns a vigil_result (0 = success) and, where it takes
+ * one, fills a caller-owned vigil_error. The library never prints and never exits. Unless a
+ * comment says otherwise, functions are thread-safe: they keep no global state beyond libvigil's
+ * one-time initialisation, so any number of threads may call them on distinct objects. */
 #ifndef VIGIL_H
 #define VIGIL_H
 
@@ -245,7 +250,7 @@ typedef int (*vigil_list_entry_fn)(const vigil_list_entry *e, void *ctx);
 /* Called per bad line with its number and the reason; return non-zero to stop. */
 typedef int (*vigil_list_error_fn)(uint64_t line, const char *reason, void *ctx);
 
-/* Parses a hash list from a stream of bytes: `vigil hash` output (TSV/CSV/JSONL), CSV or TSV with
+/* Parses a hash list from a stream of bytes (thread-safe; callbacks run on the calling thread): `vigil hash` output (TSV/CSV/JSONL), CSV or TSV with
  * a header naming a hash column (pdq, hash, pdq_hash, signal), or plain lines "HEX [ID]". Other
  * header columns become labels "name=value". Bad lines go to on_error and the parse goes on. */
 VIGIL_API vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn on_entry,
