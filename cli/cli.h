@@ -57,6 +57,7 @@ double cli_now(void);
 /* inputs.c */
 char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen);
 int cli_is_list(const char *path);
+int cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
 /* One hashed file: walk_error is set for a path the walk could not use (then rc is meaningless),
  * else rc/err/res are vigil_hash_file's. fn owns path (free it). Return non-zero to stop. */
 typedef int (*cli_hashed_fn)(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,

@@ -145,13 +145,7 @@ int cmd_hash(int argc, char **argv)
             opt.max_pixels = v;
             break;
         }
-        case 'j': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 1024) { cli_warn("-j needs a thread count from 1 to 1024, not '%s'", optarg); return EXIT_USAGE; }
-            threads = (int)v;
-            break;
-        }
+        case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &threads)) return EXIT_USAGE; break;
         case 'h': help_hash(stdout); return 0;
         default: help_hash(stderr); return EXIT_USAGE;
         }

@@ -139,15 +139,6 @@ static void report(const char *what, const add_ctx *c)
     fputc('\n', stderr);
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 int cmd_index(int argc, char **argv)
 {
     if (argc < 2) { help_index(stderr); return EXIT_USAGE; }
@@ -165,8 +156,8 @@ int cmd_index(int argc, char **argv)
         switch (c) {
         case 's': set = optarg; break;
         case 'o': out = optarg; break;
-        case 'Q': if (parse_int(optarg, 0, 101, &min_quality)) { cli_warn("--min-quality needs 0..101"); return EXIT_USAGE; } break;
-        case 'j': if (parse_int(optarg, 1, 1024, &threads)) { cli_warn("-j needs 1..1024"); return EXIT_USAGE; } break;
+        case 'Q': if (cli_parse_int("--min-quality", optarg, 0, 101, &min_quality)) return EXIT_USAGE; break;
+        case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &threads)) return EXIT_USAGE; break;
         case 'f': if (cli_parse_format(optarg, &fmt)) { cli_warn("unknown --format '%s'", optarg); return EXIT_USAGE; } break;
         case 'h': help_index(stdout); return 0;
         default: help_index(stderr); return EXIT_USAGE;

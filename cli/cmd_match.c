@@ -58,12 +58,16 @@ static void flush(mctx *m, qbatch *b)
             m->fatal = 1;
         }
     }
+    const char *set[64];
+    for (int k = 0; k < m->nidx; k++) {
+        vigil_index_stats st;
+        vigil_index_stats_get(m->idx[k], &st);
+        set[k] = st.set_name;
+    }
     for (size_t i = 0; i < b->n && !m->fatal; i++) {
         char qhex[65];
         vigil_pdq_to_hex(&b->q[i].h[0], qhex);
         for (int k = 0; k < m->nidx; k++) {
-            vigil_index_stats st;
-            vigil_index_stats_get(m->idx[k], &st);
             for (; pos[k] < nres[k] && res[k][pos[k]].query == i; pos[k]++) {
                 const vigil_match *mt = &res[k][pos[k]];
                 int q;
@@ -73,7 +77,7 @@ static void flush(mctx *m, qbatch *b)
                 cli_field_path(&m->out, b->q[i].name);
                 cli_field_str(&m->out, qhex);
                 cli_field_path(&m->out, m->idx_path[k]);
-                cli_field_str(&m->out, st.set_name);
+                cli_field_str(&m->out, set[k]);
                 cli_field_str(&m->out, id ? id : (m->out.fmt == FMT_JSONL ? NULL : ""));
                 cli_field_int(&m->out, mt->distance, 1);
                 cli_field_str(&m->out, vigil_transform_name((vigil_transform)mt->transform));
@@ -181,28 +185,14 @@ int cmd_match(int argc, char **argv)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:o:qh", longopts, NULL)) != -1) {
-        char *end;
-        long v;
         switch (c) {
         case 'i':
             if (m.nidx == 64) { cli_warn("at most 64 --index"); return EXIT_USAGE; }
             paths[m.nidx++] = optarg;
             break;
-        case 'r':
-            v = strtol(optarg, &end, 10);
-            if (*end || !*optarg || v < 0 || v > 256) { cli_warn("--radius needs 0..256, not '%s'", optarg); return EXIT_USAGE; }
-            m.sopt.radius = (int)v;
-            break;
-        case 'k':
-            v = strtol(optarg, &end, 10);
-            if (*end || !*optarg || v < 1 || v > 1000000) { cli_warn("--top needs a positive count, not '%s'", optarg); return EXIT_USAGE; }
-            m.sopt.top_k = (int)v;
-            break;
-        case 'j':
-            v = strtol(optarg, &end, 10);
-            if (*end || !*optarg || v < 1 || v > 1024) { cli_warn("-j needs 1..1024, not '%s'", optarg); return EXIT_USAGE; }
-            m.threads = (int)v;
-            break;
+        case 'r': if (cli_parse_int("--radius", optarg, 0, 256, &m.sopt.radius)) return EXIT_USAGE; break;
+        case 'k': if (cli_parse_int("--top", optarg, 1, 1000000, &m.sopt.top_k)) return EXIT_USAGE; break;
+        case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &m.threads)) return EXIT_USAGE; break;
         case 'd': flags |= VIGIL_HASH_DIHEDRAL; break;
         case 'e': flags |= VIGIL_HASH_EXACT; break;
         case 'f': if (cli_parse_format(optarg, &m.out.fmt)) { cli_warn("unknown --format '%s'", optarg); return EXIT_USAGE; } break;

@@ -29,6 +29,20 @@ char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen)
     return p;
 }
 
+/* An integer option value in lo..hi; otherwise says so, naming the option and the value. */
+int cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) {
+        cli_warn("%s needs an integer from %d to %d, not '%s'", opt, lo, hi, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 /* A hash list is text: no NUL and mostly printable in its first 4 KiB. Images never are. */
 int cli_is_list(const char *path)
 {

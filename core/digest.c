@@ -6,6 +6,7 @@
 #include <nettle/md5.h>
 #include <nettle/sha1.h>
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: no allocation per file */
 #include <xxhash.h>
 
 void vigil__digests(const void *data, size_t size, vigil_hash_result *out)
@@ -17,20 +18,20 @@ void vigil__digests(const void *data, size_t size, vigil_hash_result *out)
     /* One pass in 1 MiB slices keeps each slice in L2 for the three functions. */
     const uint8_t *p = data;
     size_t left = size;
-    XXH3_state_t *xs = XXH3_createState();
-    if (xs) XXH3_128bits_reset(xs);
+    XXH3_state_t xs;
+    XXH3_INITSTATE(&xs);
+    XXH3_128bits_reset(&xs);
     while (left) {
         size_t n = left < (1u << 20) ? left : (1u << 20);
         md5_update(&md5, n, p);
         sha1_update(&sha1, n, p);
-        if (xs) XXH3_128bits_update(xs, p, n);
+        XXH3_128bits_update(&xs, p, n);
         p += n;
         left -= n;
     }
     md5_digest(&md5, sizeof out->md5, out->md5);
     sha1_digest(&sha1, sizeof out->sha1, out->sha1);
-    XXH128_hash_t h = xs ? XXH3_128bits_digest(xs) : XXH3_128bits(data, size);
-    if (xs) XXH3_freeState(xs);
+    XXH128_hash_t h = XXH3_128bits_digest(&xs);
     XXH128_canonical_t c;
     XXH128_canonicalFromHash(&c, h);
     memcpy(out->xxh128, c.digest, 16);

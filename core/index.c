@@ -390,6 +390,27 @@ static int scan_block(const sctx *c, const vigil_pdq *q, size_t nq, size_t qbase
     return 0;
 }
 
+/* Appends every thread's matches to `all` (one copy per thread) and frees them. */
+static int gather(hitv *per, int threads, hitv *all, int failed)
+{
+    size_t total = all->n;
+    for (int t = 0; t < threads; t++) total += per[t].n;
+    if (!failed && total > all->cap) {
+        vigil_match *p = realloc(all->p, (total ? total : 1) * sizeof *p);
+        if (p) { all->p = p; all->cap = total; }
+        else failed = 1;
+    }
+    for (int t = 0; t < threads; t++) {
+        if (!failed && per[t].n) {
+            memcpy(all->p + all->n, per[t].p, per[t].n * sizeof *per[t].p);
+            all->n += per[t].n;
+        }
+        free(per[t].p);
+    }
+    free(per);
+    return failed ? -1 : 0;
+}
+
 #define SCAN_BLOCK 256
 #define SCAN_QUERIES 256 /* query hashes per kernel call; a multiple of 8 keeps groups together */
 #define CAND_CHUNK 4096
@@ -424,13 +445,7 @@ static int search_scan(const sctx *c, size_t nq, int threads, hitv *all)
         }
         free(hits);
     }
-    for (int t = 0; t < threads && !failed; t++) {
-        for (size_t i = 0; i < per[t].n && !failed; i++)
-            if (hitv_push(all, per[t].p[i].query, per[t].p[i].entry, per[t].p[i].distance, per[t].p[i].transform)) failed = 1;
-    }
-    for (int t = 0; t < threads; t++) free(per[t].p);
-    free(per);
-    return failed ? -1 : 0;
+    return gather(per, threads, all, failed);
 }
 
 static int search_index(const sctx *c, size_t nq, int threads, hitv *all)
@@ -488,12 +503,7 @@ static int search_index(const sctx *c, size_t nq, int threads, hitv *all)
         free(hits);
         free(cand.p);
     }
-    for (int t = 0; t < threads && !failed; t++)
-        for (size_t i = 0; i < per[t].n && !failed; i++)
-            if (hitv_push(all, per[t].p[i].query, per[t].p[i].entry, per[t].p[i].distance, per[t].p[i].transform)) failed = 1;
-    for (int t = 0; t < threads; t++) free(per[t].p);
-    free(per);
-    return failed ? -1 : 0;
+    return gather(per, threads, all, failed);
 }
 
 vigil_result vigil_index_search(const vigil_index *x, const vigil_pdq *queries, size_t nq, int variants,

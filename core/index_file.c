@@ -180,7 +180,7 @@ static vigil_result corrupt(vigil_error *err, const char *what)
 static int copy_into(buf *b, const uint8_t *p, uint64_t n)
 {
     b->n = 0;
-    return vigil__buf_put(b, p, n ? n : 0);
+    return vigil__buf_put(b, p, n);
 }
 
 /* Every string offset must point inside its area, which must end with a NUL. */

@@ -11,7 +11,7 @@
  * Speed: the reference filters row by row with a serial dependency per row, ~5 ms per image. Here
  * every pass runs down the columns, so the inner loop is an element-wise update across a whole row
  * (one running sum per column) that the compiler vectorises without reordering any lane's
- * operations. Horizontal passes run the same way on 8-row strips transposed into L1 (a whole-plane
+ * operations. Horizontal passes run the same way on 16-row strips transposed in cache (a whole-plane
  * transpose of 512x512 floats thrashes the cache at its 2 KiB stride: 3.3 ms per hash). The same holds for
  * the DCT: the vector runs across the output index j, never across the summation index k.
  */
@@ -55,35 +55,56 @@ static inline void div_row(const float *restrict s, float *restrict y, int n, in
     }
 }
 
-/* One box pass down every column of `in` (rows x cols, row-major) into `out`; window w along the
- * rows. Section 5's four phases, vectorised across columns. `s` is cols floats of scratch. Rows
- * whose `need` is 0 are not written (need == NULL: all rows). */
-static void box_down(const float *restrict in, float *restrict out, int rows, int cols, int w,
-                     float *restrict s, const uint8_t *need)
+/* A vertical box pass that can be fed rows as they become available (section 5's four phases,
+ * numbered as steps k = 0 .. n+h-2: step k adds row k while k < n, subtracts row k-w once k >= w,
+ * and writes output row k-(h-1) once k >= h-1). Every pass, horizontal or vertical, is one of these
+ * run down the columns of a row-major array, so the vector lanes are independent columns and
+ * each lane keeps the reference's operation order. Rows whose `need` is 0 are not written. */
+typedef struct vstream {
+    int n, cols, w, h, k, c;
+    float *s;
+    const uint8_t *need;
+} vstream;
+
+static void vstream_init(vstream *v, int n, int cols, int w, float *s, const uint8_t *need)
 {
-    const int h = (w + 2) / 2;
-    int r = 0, l = 0, o = 0, c = 0;
+    *v = (vstream){n, cols, w, (w + 2) / 2, 0, 0, s, need};
     memset(s, 0, (size_t)cols * sizeof *s);
-    for (int k = 0; k < h - 1; k++, r++, c++) {
-        const float *x = in + (size_t)r * cols;
-        for (int j = 0; j < cols; j++) s[j] = s[j] + x[j];
+}
+
+/* s += x (if x), s -= xl (if xl), and y = s / c where y is non-NULL, in one sweep. */
+static inline void vstep(float *restrict s, const float *restrict x, const float *restrict xl,
+                         float *restrict y, int n, int c)
+{
+    const int pow2 = (c & (c - 1)) == 0;
+    const float fc = (float)c, r = 1.0f / fc;
+    if (x && xl) {
+        if (!y) for (int j = 0; j < n; j++) s[j] = (s[j] + x[j]) - xl[j];
+        else if (pow2) for (int j = 0; j < n; j++) { float t = (s[j] + x[j]) - xl[j]; s[j] = t; y[j] = t * r; }
+        else for (int j = 0; j < n; j++) { float t = (s[j] + x[j]) - xl[j]; s[j] = t; y[j] = t / fc; }
+    } else if (x) {
+        for (int j = 0; j < n; j++) s[j] = s[j] + x[j];
+        if (y) div_row(s, y, n, c);
+    } else {
+        for (int j = 0; j < n; j++) s[j] = s[j] - xl[j];
+        if (y) div_row(s, y, n, c);
     }
-    for (int k = 0; k < w - h + 1; k++, r++, o++) {
-        const float *x = in + (size_t)r * cols;
-        c++;
-        for (int j = 0; j < cols; j++) s[j] = s[j] + x[j];
-        if (!need || need[o]) div_row(s, out + (size_t)o * cols, cols, c);
-    }
-    for (int k = 0; k < rows - w; k++, r++, l++, o++) {
-        const float *x = in + (size_t)r * cols, *xl = in + (size_t)l * cols;
-        for (int j = 0; j < cols; j++) { s[j] = s[j] + x[j]; s[j] = s[j] - xl[j]; }
-        if (!need || need[o]) div_row(s, out + (size_t)o * cols, cols, c);
-    }
-    for (int k = 0; k < h - 1; k++, l++, o++) {
-        const float *xl = in + (size_t)l * cols;
-        c--;
-        for (int j = 0; j < cols; j++) s[j] = s[j] - xl[j];
-        if (!need || need[o]) div_row(s, out + (size_t)o * cols, cols, c);
+}
+
+/* Runs every step whose input rows are among the first `avail` rows of `in`. */
+static void vstream_run(vstream *v, const float *restrict in, float *restrict out, int avail)
+{
+    const int n = v->n, cols = v->cols, w = v->w, h = v->h;
+    for (; v->k < n + h - 1; v->k++) {
+        const int k = v->k;
+        if (k < n && k >= avail) break;
+        const float *x = k < n ? in + (size_t)k * cols : NULL;
+        const float *xl = k >= w ? in + (size_t)(k - w) * cols : NULL;
+        if (k < n && k < w) v->c++;
+        if (k >= n) v->c--;
+        const int o = k - (h - 1);
+        float *y = o >= 0 && (!v->need || v->need[o]) ? out + (size_t)o * cols : NULL;
+        vstep(v->s, x, xl, y, cols, v->c);
     }
 }
 
@@ -149,7 +170,9 @@ static void box_across(const float *in, float *out, int rows, int cols, int w, f
     for (int r0 = 0; r0 < rows; r0 += STRIP) {
         int h = rows - r0 < STRIP ? rows - r0 : STRIP;
         transpose_strip(in + (size_t)r0 * cols, (size_t)cols, t, h, cols);
-        box_down(t, u, cols, h, w, s, need_cols);
+        vstream v;
+        vstream_init(&v, cols, h, w, s, need_cols);
+        vstream_run(&v, t, u, cols);
         if (!sel) {
             untranspose_strip(u, out + (size_t)r0 * cols, (size_t)cols, h, cols);
         } else {
@@ -269,8 +292,8 @@ static void hash_from_A(const float A[64][64], vigil_pdq *hash, int *quality, vi
 }
 
 /* Per-thread scratch, kept between calls: a fresh 1 MiB malloc is an mmap whose page faults cost
- * more than the filter itself (measured: 3.3 ms -> see bench/README.md). At most 3 planes of
- * 512x512 floats (3 MiB) per thread, freed when the thread exits. */
+ * more than the filter itself (measured: 3.3 ms -> see bench/README.md). Seven planes of at most
+ * 512x512 floats (7.3 MiB) per thread, freed when the thread exits. */
 typedef struct scratch { float *l, *y, *a, *b, *q, *p2, *s; void *mem; size_t cap; } scratch;
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
@@ -313,57 +336,6 @@ static scratch *get_scratch(int rows, int cols)
         if (!sc->cap) return NULL;
     }
     return sc;
-}
-
-/* A vertical box pass that can be fed rows as they become available (section 5's four phases,
- * numbered as steps k = 0 .. n+h-2: step k adds row k while k < n, subtracts row k-w once k >= w,
- * and writes output row k-(h-1) once k >= h-1). Same per-lane operation order as box_down. */
-typedef struct vstream {
-    int n, cols, w, h, k, c;
-    float *s;
-    const uint8_t *need;
-} vstream;
-
-static void vstream_init(vstream *v, int n, int cols, int w, float *s, const uint8_t *need)
-{
-    *v = (vstream){n, cols, w, (w + 2) / 2, 0, 0, s, need};
-    memset(s, 0, (size_t)cols * sizeof *s);
-}
-
-/* s += x (if x), s -= xl (if xl), and y = s / c where y is non-NULL, in one sweep. */
-static inline void vstep(float *restrict s, const float *restrict x, const float *restrict xl,
-                         float *restrict y, int n, int c)
-{
-    const int pow2 = (c & (c - 1)) == 0;
-    const float fc = (float)c, r = 1.0f / fc;
-    if (x && xl) {
-        if (!y) for (int j = 0; j < n; j++) s[j] = (s[j] + x[j]) - xl[j];
-        else if (pow2) for (int j = 0; j < n; j++) { float t = (s[j] + x[j]) - xl[j]; s[j] = t; y[j] = t * r; }
-        else for (int j = 0; j < n; j++) { float t = (s[j] + x[j]) - xl[j]; s[j] = t; y[j] = t / fc; }
-    } else if (x) {
-        for (int j = 0; j < n; j++) s[j] = s[j] + x[j];
-        if (y) div_row(s, y, n, c);
-    } else {
-        for (int j = 0; j < n; j++) s[j] = s[j] - xl[j];
-        if (y) div_row(s, y, n, c);
-    }
-}
-
-/* Runs every step whose input rows are among the first `avail` rows of `in`. */
-static void vstream_run(vstream *v, const float *restrict in, float *restrict out, int avail)
-{
-    const int n = v->n, cols = v->cols, w = v->w, h = v->h;
-    for (; v->k < n + h - 1; v->k++) {
-        const int k = v->k;
-        if (k < n && k >= avail) break;
-        const float *x = k < n ? in + (size_t)k * cols : NULL;
-        const float *xl = k >= w ? in + (size_t)(k - w) * cols : NULL;
-        if (k < n && k < w) v->c++;
-        if (k >= n) v->c--;
-        const int o = k - (h - 1);
-        float *y = o >= 0 && (!v->need || v->need[o]) ? out + (size_t)o * cols : NULL;
-        vstep(v->s, x, xl, y, cols, v->c);
-    }
 }
 
 /* Section 5 in the order H(wx), V(wy), H(wx), V(wy), fused: the plane is walked once in blocks of
