@@ -39,6 +39,10 @@ void cli_field_path(cli_out *o, const char *s);     /* raw bytes of a file name 
 void cli_field_int(cli_out *o, long long v, int present);
 void cli_field_raw(cli_out *o, const char *json);   /* JSON: emitted as is (object/array) */
 void cli_row_end(cli_out *o);
+/* A JSON string literal; bytes that are not valid UTF-8 become U+FFFD and make it return 1. */
+int cli_json_str(FILE *f, const char *s);
+/* "key":"name" and, when the name is not valid UTF-8, ,"key_hex":"<its bytes>" */
+void cli_json_path(FILE *f, const char *key, const char *name);
 /* Writes s escaped for a TSV cell: \t \n \r \\ and bytes that are not valid UTF-8 as \xHH. */
 void cli_tsv_escape(FILE *f, const char *s);
 
@@ -72,6 +76,8 @@ void help_hash(FILE *f);
 int cmd_index(int argc, char **argv);
 void help_index(FILE *f);
 int cmd_match(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+void help_scan(FILE *f);
 void help_match(FILE *f);
 
 #endif

@@ -42,7 +42,8 @@ static int on_entry(const vigil_list_entry *e, void *p)
     add_ctx *c = p;
     if (e->quality >= 0 && e->quality < c->min_quality) { c->low++; return 0; }
     vigil_error err;
-    if (vigil_index_add(c->idx, &e->hash, e->quality, e->id, e->labels, &err)) {
+    if (!e->has_pdq ? vigil_index_add_digest(c->idx, e->md5, e->sha1, e->id, e->labels, &err)
+                    : vigil_index_add(c->idx, &e->hash, e->quality, e->id, e->labels, &err)) {
         cli_warn("%s:%llu: %s", c->src, (unsigned long long)e->line, err.message);
         c->failed = 1;
         return 1;
@@ -223,9 +224,9 @@ int cmd_index(int argc, char **argv)
         }
         vigil_index_stats st;
         vigil_index_stats_get(idx, &st);
-        const char *names[] = {"file", "set", "entries", "indexed", "unsorted", "removed", "bytes", "bytes_per_entry"};
+        const char *names[] = {"file", "set", "entries", "indexed", "unsorted", "removed", "digest_entries", "bytes", "bytes_per_entry"};
         cli_out o = {.f = stdout, .fmt = fmt};
-        cli_header(&o, names, 8);
+        cli_header(&o, names, 9);
         cli_row_begin(&o);
         cli_field_path(&o, file);
         cli_field_str(&o, st.set_name);
@@ -233,9 +234,10 @@ int cmd_index(int argc, char **argv)
         cli_field_int(&o, (long long)st.indexed, 1);
         cli_field_int(&o, (long long)st.unsorted, 1);
         cli_field_int(&o, (long long)st.removed, 1);
+        cli_field_int(&o, (long long)st.digests, 1);
         cli_field_int(&o, (long long)st.bytes, 1);
         char per[32];
-        snprintf(per, sizeof per, "%.1f", st.entries ? (double)st.bytes / (double)st.entries : 0.0);
+        snprintf(per, sizeof per, "%.1f", st.entries + st.digests ? (double)st.bytes / (double)(st.entries + st.digests) : 0.0);
         cli_field_raw(&o, per);
         cli_row_end(&o);
         vigil_index_free(idx);
@@ -247,9 +249,10 @@ int cmd_index(int argc, char **argv)
         char *tmp = NULL;
         FILE *f = cli_open_output(out, &tmp);
         if (!f) { cli_warn("cannot write %s", out); vigil_index_free(idx); return EXIT_USAGE; }
-        const char *names[] = {"pdq", "quality", "id", "labels"};
+        const char *names[] = {"pdq", "quality", "id", "labels", "md5", "sha1"};
         cli_out o = {.f = f, .fmt = fmt};
-        cli_header(&o, names, 4);
+        cli_header(&o, names, 6);
+        const char *none = fmt == FMT_JSONL ? NULL : "";
         vigil_index_stats st;
         vigil_index_stats_get(idx, &st);
         for (uint64_t e = 0; e < st.indexed + st.unsorted; e++) {
@@ -263,7 +266,27 @@ int cmd_index(int argc, char **argv)
             cli_field_str(&o, hex);
             cli_field_int(&o, q, 1);
             cli_field_str(&o, id ? id : (fmt == FMT_JSONL ? NULL : ""));
-            cli_field_str(&o, labels ? labels : (fmt == FMT_JSONL ? NULL : ""));
+            cli_field_str(&o, labels ? labels : none);
+            cli_field_str(&o, none);
+            cli_field_str(&o, none);
+            cli_row_end(&o);
+        }
+        /* digest entries: no PDQ, their MD5 / SHA-1 instead */
+        for (uint64_t d = 0; d < st.digest_records; d++) {
+            uint8_t md5[16], sha1[20];
+            int have;
+            const char *id, *labels;
+            if (vigil_index_digest_entry(idx, d, md5, sha1, &have, &id, &labels)) continue;
+            char m[33], s1[41];
+            vigil_hex(md5, 16, m);
+            vigil_hex(sha1, 20, s1);
+            cli_row_begin(&o);
+            cli_field_str(&o, none);
+            cli_field_int(&o, 0, 0);
+            cli_field_str(&o, id ? id : none);
+            cli_field_str(&o, labels ? labels : none);
+            cli_field_str(&o, have & VIGIL_DIGEST_MD5 ? m : none);
+            cli_field_str(&o, have & VIGIL_DIGEST_SHA1 ? s1 : none);
             cli_row_end(&o);
         }
         vigil_index_free(idx);

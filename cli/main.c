@@ -25,6 +25,7 @@ static void usage(FILE *f)
             "  hash      PDQ hashes and content digests of image files and folders\n"
             "  index     build and maintain reference indexes (build add remove compact info verify export)\n"
             "  match     match images or hash lists against one or more indexes\n"
+            "  scan      scan seized media against reference sets: resumable, with reports\n"
             "  help CMD  detailed help of a command\n\n"
             "Options: --version, --help\n",
             vigil_version());
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[2], "hash")) { help_hash(stdout); return 0; }
         if (!strcmp(argv[2], "index")) { help_index(stdout); return 0; }
         if (!strcmp(argv[2], "match")) { help_match(stdout); return 0; }
+        if (!strcmp(argv[2], "scan")) { help_scan(stdout); return 0; }
         cli_warn("no such command: %s", argv[2]);
         return EXIT_USAGE;
     }
@@ -59,6 +61,8 @@ int main(int argc, char **argv)
         return cmd_index(argc - 1, argv + 1);
     if (!strcmp(cmd, "match"))
         return cmd_match(argc - 1, argv + 1);
+    if (!strcmp(cmd, "scan"))
+        return cmd_scan(argc - 1, argv + 1);
     cli_warn("no such command: %s (try 'vigil --help')", cmd);
     return EXIT_USAGE;
 }

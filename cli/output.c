@@ -74,7 +74,7 @@ static void csv_write(FILE *f, const char *s)
 }
 
 /* JSON string; returns 1 if some byte was not valid UTF-8 (written as U+FFFD). */
-static int json_write(FILE *f, const char *str)
+int cli_json_str(FILE *f, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
     int lossy = 0;
@@ -130,7 +130,7 @@ static void sep(cli_out *o)
 void cli_field_str(cli_out *o, const char *s)
 {
     sep(o);
-    if (o->fmt == FMT_JSONL) { if (s) json_write(o->f, s); else fputs("null", o->f); }
+    if (o->fmt == FMT_JSONL) { if (s) cli_json_str(o->f, s); else fputs("null", o->f); }
     else if (s) { if (o->fmt == FMT_TSV) cli_tsv_escape(o->f, s); else csv_write(o->f, s); }
     o->col++;
 }
@@ -139,7 +139,7 @@ void cli_field_path(cli_out *o, const char *s)
 {
     sep(o);
     if (o->fmt == FMT_JSONL) {
-        if (json_write(o->f, s)) {
+        if (cli_json_str(o->f, s)) {
             fputs(",\"path_hex\":\"", o->f);
             for (const unsigned char *p = (const unsigned char *)s; *p; p++) fprintf(o->f, "%02x", *p);
             fputc('"', o->f);
@@ -169,4 +169,14 @@ void cli_row_end(cli_out *o)
 {
     if (o->fmt == FMT_JSONL) fputc('}', o->f);
     fputc('\n', o->f);
+}
+
+void cli_json_path(FILE *f, const char *key, const char *name)
+{
+    fprintf(f, "\"%s\":", key);
+    if (cli_json_str(f, name)) {
+        fprintf(f, ",\"%s_hex\":\"", key);
+        for (const unsigned char *p = (const unsigned char *)name; *p; p++) fprintf(f, "%02x", *p);
+        fputc('"', f);
+    }
 }

@@ -30,6 +30,8 @@ vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_o
         return vigil__fail(err, VIGIL_E_EMPTY, "empty file");
     if (opt->flags & VIGIL_HASH_NO_PDQ)
         return VIGIL_OK;
+    if (opt->before_decode && !opt->before_decode(out, opt->before_decode_ctx))
+        return VIGIL_OK;
 
     vigil__pixels px;
     vigil_result r = vigil__load(data, size, !!(opt->flags & VIGIL_HASH_EXACT),

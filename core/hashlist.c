@@ -1,5 +1,5 @@
 /* hashlist.c - reads reference hash lists as they arrive from exchanges and tools:
- *   - plain lines "HEX [ID]" (ThreatExchange-style dumps), '#' comments;
+ *   - plain lines "HEX [ID]" (ThreatExchange-style dumps; 32 or 40 digits: MD5 or SHA-1), # comments;
  *   - CSV or TSV with a header row naming the hash column (pdq, hash, pdq_hash, signal,
  *     signal_value), optionally quality, id (id, ref_id, name, path, file); every other column
  *     becomes a label "name=value";
@@ -64,10 +64,24 @@ static char *trim(char *s)
     return s;
 }
 
-static int is_hex64(const char *s)
+/* A hex token of 64 (PDQ), 40 (SHA-1) or 32 (MD5) digits at the start of s. */
+static int is_hex_token(const char *s)
 {
-    for (int i = 0; i < 64; i++) if (!isxdigit((unsigned char)s[i])) return 0;
-    return s[64] == 0 || s[64] == ' ' || s[64] == '\t' || s[64] == ',' || s[64] == ';' || s[64] == '\r';
+    int n = 0;
+    while (isxdigit((unsigned char)s[n])) n++;
+    return (n == 64 || n == 40 || n == 32) && (s[n] == 0 || strchr(" \t,;\r", s[n]));
+}
+
+static int unhex(const char *s, uint8_t *out, size_t n)
+{
+    if (strlen(s) != 2 * n) return -1;
+    for (size_t i = 0; i < 2 * n; i++) if (!isxdigit((unsigned char)s[i])) return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(s + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    return 0;
 }
 
 static int name_is(const char *s, const char *const *names)
@@ -78,6 +92,8 @@ static int name_is(const char *s, const char *const *names)
 
 static const char *const hash_names[] = {"pdq", "hash", "pdq_hash", "signal", "signal_value", "pdqhash", NULL};
 static const char *const quality_names[] = {"quality", "pdq_quality", NULL};
+static const char *const md5_names[] = {"md5", "md5_hash", NULL};
+static const char *const sha1_names[] = {"sha1", "sha-1", "sha1_hash", NULL};
 static const char *const id_names[] = {"id", "ref_id", "name", "path", "file", "filename", NULL};
 /* columns of `vigil hash` output that describe the file rather than label the reference */
 static const char *const skip_names[] = {"width", "height", "size", "format", "xxh128", "error", "rot90", "rot180",
@@ -116,9 +132,28 @@ static int add_label(buf *b, const char *k, const char *v)
     return 0;
 }
 
-static void emit(parser *p, uint64_t line, const char *hex, const char *quality, const char *id)
+/* A reference known only by its digests (no PDQ column, or a plain 32/40-digit line). */
+static void emit_digest(parser *p, uint64_t line, const char *md5, const char *sha1, const char *id)
 {
     vigil_list_entry e = {.quality = -1, .line = line, .id = id && *id ? id : NULL};
+    uint8_t m[16], s[20];
+    if (md5 && *md5) {
+        if (unhex(md5, m, 16)) { bad(p, line, "'%.70s' is not a 32-hex-digit MD5", md5); return; }
+        e.md5 = m;
+    }
+    if (sha1 && *sha1) {
+        if (unhex(sha1, s, 20)) { bad(p, line, "'%.70s' is not a 40-hex-digit SHA-1", sha1); return; }
+        e.sha1 = s;
+    }
+    if (!e.md5 && !e.sha1) { bad(p, line, "no hash%s", NULL); return; }
+    if (vigil__buf_put(&p->labels, "", 1)) { p->stop = 1; return; }
+    e.labels = p->labels.n > 1 ? (const char *)p->labels.p : NULL;
+    if (!p->stop && p->on_entry(&e, p->ctx)) p->stop = 1;
+}
+
+static void emit(parser *p, uint64_t line, const char *hex, const char *quality, const char *id)
+{
+    vigil_list_entry e = {.quality = -1, .line = line, .id = id && *id ? id : NULL, .has_pdq = 1};
     if (!hex || !*hex) { bad(p, line, "no hash%s", NULL); return; }
     if (vigil_pdq_from_hex(hex, strlen(hex), &e.hash)) {
         bad(p, line, "'%.70s' is not a 64-hex-digit PDQ hash", hex);
@@ -200,6 +235,7 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
                               void *ctx, vigil_error *err)
 {
     if ((!data && size) || !on_entry) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    if (vigil__is_vics(data, size)) return vigil__vics_parse(data, size, on_entry, on_error, ctx, err);
     char *text = malloc(size + 1);
     if (!text) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     memcpy(text, data, size);
@@ -207,7 +243,7 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
     parser p = {on_entry, on_error, ctx, 0, {0}, ""};
     fields hdr = {0}, row = {0}, vals = {0};
     char sep = 0; /* 0: not known yet; '\t' or ',' with a header; ' ' plain lines; '{' JSON */
-    int hcol = -1, qcol = -1, icol = -1;
+    int hcol = -1, qcol = -1, icol = -1, mcol = -1, scol = -1, ecol = -1;
     char *line = text, *next;
     uint64_t ln = 0;
     vigil_result r = VIGIL_OK;
@@ -225,7 +261,7 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
         p.labels.n = 0;
         if (!sep) {
             if (*t == '{') sep = '{';
-            else if (is_hex64(t)) sep = ' ';
+            else if (is_hex_token(t)) sep = ' ';
             else {
                 sep = strchr(t, '\t') ? '\t' : ',';
                 if (split(t, sep, &hdr)) { r = VIGIL_E_NOMEM; break; }
@@ -234,10 +270,13 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
                     if (hcol < 0 && name_is(hdr.v[i], hash_names)) hcol = (int)i;
                     else if (qcol < 0 && name_is(hdr.v[i], quality_names)) qcol = (int)i;
                     else if (icol < 0 && name_is(hdr.v[i], id_names)) icol = (int)i;
+                    else if (mcol < 0 && name_is(hdr.v[i], md5_names)) mcol = (int)i;
+                    else if (scol < 0 && name_is(hdr.v[i], sha1_names)) scol = (int)i;
+                    if (ecol < 0 && !strcasecmp(hdr.v[i], "error")) ecol = (int)i;
                 }
-                if (hcol < 0) {
+                if (hcol < 0 && mcol < 0 && scol < 0) {
                     r = vigil__fail(err, VIGIL_E_PARSE,
-                                    "line 1 is neither a PDQ hash nor a header naming a hash column (pdq, hash, signal)");
+                                    "line 1 is neither a hash nor a header naming a hash column (pdq, hash, signal, md5, sha1)");
                     break;
                 }
                 /* keep header names: they point into `text`, which lives until the end */
@@ -246,20 +285,31 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
         }
         if (sep == '{') {
             if (json_object(t, &row, &vals)) { bad(&p, ln, "not a flat JSON object%s", NULL); continue; }
-            const char *hex = NULL, *q = NULL, *id = NULL;
+            const char *hex = NULL, *q = NULL, *id = NULL, *md5 = NULL, *sha1 = NULL;
             for (size_t i = 0; i < row.n; i++) {
+                if (!md5 && name_is(row.v[i], md5_names)) md5 = vals.v[i];
+                if (!sha1 && name_is(row.v[i], sha1_names)) sha1 = vals.v[i];
                 if (!hex && name_is(row.v[i], hash_names)) hex = vals.v[i];
                 else if (!q && name_is(row.v[i], quality_names)) q = vals.v[i];
                 else if (!id && name_is(row.v[i], id_names)) id = vals.v[i];
                 else if (!name_is(row.v[i], skip_names) && add_label(&p.labels, row.v[i], vals.v[i])) p.stop = 1;
             }
-            emit(&p, ln, hex, q, id);
+            const char *errv = NULL;
+            for (size_t i = 0; i < row.n; i++) if (!strcasecmp(row.v[i], "error")) errv = vals.v[i];
+            if ((!hex || !*hex) && errv && *errv) { bad(&p, ln, "its hashing had failed: %.150s", errv); continue; }
+            if ((!hex || !*hex) && ((md5 && *md5) || (sha1 && *sha1))) {
+                p.labels.n = 0; /* the digests are the entry itself */
+                emit_digest(&p, ln, md5, sha1, id);
+            } else emit(&p, ln, hex, q, id);
         } else if (sep == ' ') {
             char *hex = t, *rest = t;
             while (*rest && !strchr(" \t,;", *rest)) rest++;
             if (*rest) *rest++ = 0;
             while (*rest && strchr(" \t,;", *rest)) rest++;
-            emit(&p, ln, hex, NULL, rest);
+            size_t hl = strlen(hex);
+            if (hl == 32 || hl == 40) emit_digest(&p, ln, hl == 32 ? hex : NULL, hl == 40 ? hex : NULL, rest);
+            else if (hl != 64) bad(&p, ln, "'%.70s' is not a PDQ hash (64 hex digits), an MD5 (32) or a SHA-1 (40)", hex);
+            else emit(&p, ln, hex, NULL, rest);
         } else {
             if (split(t, sep, &row)) { r = VIGIL_E_NOMEM; break; }
             if (row.n != hdr.n) {
@@ -268,13 +318,19 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
                 bad(&p, ln, "%s", n);
                 continue;
             }
+            for (size_t i = 0; i < row.n; i++) row.v[i] = trim(row.v[i]);
+            /* a row with a PDQ is a PDQ entry (its digests are labels); one with only digests
+             * is a digest entry; a `vigil hash` row whose hashing failed is neither */
+            int pdq_row = hcol >= 0 && *row.v[hcol];
+            if (ecol >= 0 && *row.v[ecol] && !pdq_row) { bad(&p, ln, "its hashing had failed: %.150s", row.v[ecol]); continue; }
             for (size_t i = 0; i < row.n; i++) {
-                row.v[i] = trim(row.v[i]);
-                if ((int)i != hcol && (int)i != qcol && (int)i != icol && !name_is(hdr.v[i], skip_names) &&
-                    add_label(&p.labels, hdr.v[i], row.v[i]))
+                int digest_col = (int)i == mcol || (int)i == scol;
+                if ((int)i != hcol && (int)i != qcol && (int)i != icol && (pdq_row || !digest_col) &&
+                    !name_is(hdr.v[i], skip_names) && add_label(&p.labels, hdr.v[i], row.v[i]))
                     p.stop = 1;
             }
-            emit(&p, ln, row.v[hcol], qcol >= 0 ? row.v[qcol] : NULL, icol >= 0 ? row.v[icol] : NULL);
+            if (pdq_row || (mcol < 0 && scol < 0)) emit(&p, ln, hcol >= 0 ? row.v[hcol] : NULL, qcol >= 0 ? row.v[qcol] : NULL, icol >= 0 ? row.v[icol] : NULL);
+            else emit_digest(&p, ln, mcol >= 0 ? row.v[mcol] : NULL, scol >= 0 ? row.v[scol] : NULL, icol >= 0 ? row.v[icol] : NULL);
         }
     }
     free(hdr.v); free(row.v); free(vals.v); free(p.labels.p); free(text);

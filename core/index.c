@@ -66,6 +66,7 @@ void vigil_index_free(vigil_index *x)
     free_base(x);
     vigil__index_unmap(x);
     free(x->dhashes.p); free(x->dquality.p); free(x->dmeta.p); free(x->dstrings.p); free(x->tomb.p);
+    free(x->xrec.p); free(x->xstrings.p); free(x->xtab);
     free(x);
 }
 
@@ -131,6 +132,7 @@ vigil_result vigil_index_remove(vigil_index *x, const char *id, size_t *removed,
         if (s && !strcmp(s, id)) { x->tomb.p[e / 8] |= (uint8_t)(1u << (e % 8)); n++; }
     }
     x->nremoved += n;
+    n += vigil__digests_remove(x, id);
     if (removed) *removed = n;
     return VIGIL_OK;
 }
@@ -147,6 +149,9 @@ void vigil_index_stats_get(const vigil_index *x, vigil_index_stats *st)
                        : x->nbase * (sizeof(vigil_pdq) + 1 + 8 + (x->has_mih ? (MIH_TABLES - 1) * (uint64_t)x->id_width : 0)) +
                              x->strings_size + (x->has_mih ? MIH_TABLES * (MIH_BUCKETS + 1) * 4ull : 0);
     st->bytes += x->dhashes.n + x->dquality.n + x->dmeta.n + x->dstrings.n + x->tomb.n;
+    st->digests = x->nxlive;
+    st->digest_records = x->xrec.n / sizeof(vigil__digest_rec);
+    st->bytes += x->xrec.n + x->xstrings.n + x->xtab_cap * sizeof *x->xtab;
 }
 
 /* Takes ownership of the arrays, sorts them by table 0's key and builds tables 1..15. */

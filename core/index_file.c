@@ -6,7 +6,7 @@
  *                       checksum of header + section table
  *   64         sections table: {type, offset, size, checksum} x count
  *   ...        sections (META, HASHES, QUALITY, META_OFFSETS, STRINGS, MIH_OFFSETS, MIH_IDS,
- *                        DELTA_*, TOMBSTONES)
+ *                        DELTA_*, TOMBSTONES, digest entries and their strings)
  *
  * Opening maps the file and checks everything before use: sizes against the header and the actual
  * file, every section's bounds and checksum (XXH3 runs at memory speed: ~0.1 s for 10 M entries),
@@ -31,7 +31,9 @@
 #define MAX_SECTIONS 16
 
 enum { S_META = 1, S_HASHES, S_QUALITY, S_ENTRY_META, S_STRINGS, S_MIH_OFFSETS, S_MIH_IDS,
-       S_DHASHES, S_DQUALITY, S_DMETA, S_DSTRINGS, S_TOMB, S_COUNT };
+       S_DHASHES, S_DQUALITY, S_DMETA, S_DSTRINGS, S_TOMB, S_XRECS, S_XSTRINGS, S_COUNT };
+/* Sections a file may lack (written by an earlier 0.1 build): read as empty. */
+#define OPTIONAL_SECTION(t) ((t) == S_XRECS || (t) == S_XSTRINGS)
 
 typedef struct header {
     char magic[8];
@@ -107,6 +109,8 @@ vigil_result vigil_index_save(const vigil_index *x, const char *path, vigil_erro
         {S_DMETA, x->dmeta.p, x->dmeta.n},
         {S_DSTRINGS, x->dstrings.p, x->dstrings.n},
         {S_TOMB, x->tomb.p, (total + 7) / 8 <= x->tomb.n ? (total + 7) / 8 : x->tomb.n},
+        {S_XRECS, x->xrec.p, x->xrec.n},
+        {S_XSTRINGS, x->xstrings.p, x->xstrings.n},
     };
     const int ns = (int)(sizeof parts / sizeof parts[0]);
     header h = {0};
@@ -260,7 +264,7 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
         plen[sec[i].type] = sec[i].size;
     }
     for (int t = 1; t < S_COUNT; t++)
-        if (!part[t]) { r = corrupt(err, "a section is missing"); goto fail; }
+        if (!part[t] && !OPTIONAL_SECTION(t)) { r = corrupt(err, "a section is missing"); goto fail; }
     if (plen[S_META] != sizeof(meta)) { r = corrupt(err, "bad META section"); goto fail; }
     meta m;
     memcpy(&m, part[S_META], sizeof m);
@@ -273,7 +277,8 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
         plen[S_MIH_OFFSETS] != (mih ? MIH_TABLES * (MIH_BUCKETS + 1ull) * 4 : 0) ||
         plen[S_MIH_IDS] != (mih ? (MIH_TABLES - 1) * nb * m.id_width + 4 : 0) || plen[S_DHASHES] != nd * 32 ||
         plen[S_DQUALITY] != nd || plen[S_DMETA] != nd * 8 || plen[S_DSTRINGS] != m.dstrings_size ||
-        plen[S_TOMB] > (nb + nd + 7) / 8 || m.nremoved > nb + nd || (uintptr_t)part[S_HASHES] % 8) {
+        plen[S_TOMB] > (nb + nd + 7) / 8 || m.nremoved > nb + nd || (uintptr_t)part[S_HASHES] % 8 ||
+        plen[S_XRECS] % sizeof(vigil__digest_rec) || plen[S_XRECS] / sizeof(vigil__digest_rec) >= (UINT32_MAX >> 2)) {
         r = corrupt(err, "section sizes do not agree with the entry counts");
         goto fail;
     }
@@ -296,7 +301,8 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
     x->nremoved = m.nremoved;
     if (copy_into(&x->dhashes, part[S_DHASHES], plen[S_DHASHES]) || copy_into(&x->dquality, part[S_DQUALITY], plen[S_DQUALITY]) ||
         copy_into(&x->dmeta, part[S_DMETA], plen[S_DMETA]) || copy_into(&x->dstrings, part[S_DSTRINGS], plen[S_DSTRINGS]) ||
-        copy_into(&x->tomb, part[S_TOMB], plen[S_TOMB]) ||
+        copy_into(&x->tomb, part[S_TOMB], plen[S_TOMB]) || copy_into(&x->xrec, part[S_XRECS], plen[S_XRECS]) ||
+        copy_into(&x->xstrings, part[S_XSTRINGS], plen[S_XSTRINGS]) ||
         (x->tomb.n < (nb + nd + 7) / 8 && vigil__buf_put(&x->tomb, NULL, (nb + nd + 7) / 8 - x->tomb.n))) {
         vigil_index_free(x);
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
@@ -319,6 +325,16 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
         if (s < x->offsets[k] || s >= x->offsets[k + 1]) why = "entries out of order";
     }
     if (!why && x->dstrings.n == 0 && vigil__buf_put(&x->dstrings, "", 1)) why = "out of memory";
+    {
+        const vigil__digest_rec *xr = (const vigil__digest_rec *)x->xrec.p;
+        size_t nx = x->xrec.n / sizeof *xr;
+        if (x->xstrings.n && x->xstrings.p[x->xstrings.n - 1] != 0 && !why) why = "digest strings not terminated";
+        for (size_t i = 0; i < nx && !why; i++)
+            if ((xr[i].have & ~3u) || xr[i].id >= (x->xstrings.n ? x->xstrings.n : 1) ||
+                xr[i].labels >= (x->xstrings.n ? x->xstrings.n : 1))
+                why = "a digest entry is out of range";
+        if (!why && vigil__digests_rehash(x)) why = "out of memory";
+    }
     uint64_t dead = 0;
     for (size_t i = 0; i < x->tomb.n; i++) dead += (uint64_t)__builtin_popcount(x->tomb.p[i]);
     if (!why && dead != x->nremoved) why = "tombstone count disagrees";

@@ -41,6 +41,11 @@ struct vigil_index {
     /* Tombstones over nbase + ndelta entries, owned. */
     buf tomb;
     uint64_t nremoved;
+    /* Content-digest entries (MD5 and/or SHA-1, no PDQ; index_digests.c): owned. */
+    buf xrec, xstrings;
+    uint64_t nxlive;
+    uint32_t *xtab;           /* open addressing: (record + 1) << 1 | kind; 0 = empty */
+    size_t xtab_cap;
     /* Ownership */
     void *map;
     size_t map_size;
@@ -61,6 +66,22 @@ static inline int is_removed(const vigil_index *x, uint64_t e)
 }
 
 void vigil__index_unmap(vigil_index *x);
+
+/* index_digests.c: one content-digest entry as stored (48 bytes, in the file too). have = 0 marks
+ * a removed one. */
+typedef struct vigil__digest_rec {
+    uint8_t md5[16], sha1[20];
+    uint32_t have;            /* VIGIL_DIGEST_MD5 | VIGIL_DIGEST_SHA1 */
+    uint32_t id, labels;      /* offsets into xstrings; 0 = none */
+} vigil__digest_rec;
+/* Rebuilds the lookup table from xrec (after open or removal). */
+vigil_result vigil__digests_rehash(vigil_index *x);
+size_t vigil__digests_remove(vigil_index *x, const char *id);
+
+/* vics.c: Project VIC VICS JSON documents, read as hash lists. */
+int vigil__is_vics(const char *data, size_t size);
+vigil_result vigil__vics_parse(const char *data, size_t size, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error,
+                               void *ctx, vigil_error *err);
 
 /* index.c: builds the base tables from arrays (takes ownership of the arrays). */
 vigil_result vigil__index_set_base(vigil_index *x, vigil_pdq *hashes, uint8_t *quality, uint32_t *meta, char *strings,

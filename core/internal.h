@@ -34,6 +34,15 @@ vigil_result vigil__pdq_hash(const vigil__pixels *px, vigil_pdq *hash, int *qual
 vigil_result vigil__pdq_from_luma(const float *luma, int rows, int cols, vigil_pdq *hash, int *quality,
                                   vigil_pdq dihedral[8]);
 
+/* load.c: a thumbnail, longer side <= max_side, EXIF orientation applied; same allow-list and
+ * pixel limit as hashing. *px is malloc'd, *channels (1 grey, 3 RGB) bytes per pixel. */
+vigil_result vigil__thumb(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **px,
+                          uint32_t *w, uint32_t *h, int *channels, vigil_error *err);
+
+/* png.c: 8-bit grey (1) or RGB (3) pixels to a malloc'd PNG. */
+vigil_result vigil__png_encode(const uint8_t *px, uint32_t w, uint32_t h, size_t stride, int channels,
+                               uint8_t **png, size_t *png_size, vigil_error *err);
+
 /* digest.c */
 void vigil__digests(const void *data, size_t size, vigil_hash_result *out);
 

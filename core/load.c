@@ -126,6 +126,76 @@ fail:
     return NULL;
 }
 
+/* The format by content, if it is on the allow-list. */
+static vigil_result sniff(const void *data, size_t size, const char **name, vigil_error *err)
+{
+    VipsSource *probe = vips_source_new_from_memory(data, size);
+    const char *loader = probe ? vips_foreign_find_load_source(probe) : NULL;
+    if (probe) g_object_unref(probe);
+    vips_error_clear();
+    if (!loader)
+        return vigil__fail(err, VIGIL_E_FORMAT, "not a recognised image format");
+    *name = NULL;
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+        if (!strncmp(loader, allowed[i].loader, strlen(allowed[i].loader)))
+            *name = allowed[i].name;
+    if (!*name)
+        return vigil__fail(err, VIGIL_E_FORMAT, "format refused: libvips loader %s is not on the allow-list "
+                           "(PNM, JPEG 2000, SVG, PDF and others are untrusted or not photos)", loader);
+    return VIGIL_OK;
+}
+
+vigil_result vigil__thumb(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **rgb,
+                          uint32_t *w, uint32_t *h, int *channels, vigil_error *err)
+{
+    vigil_result r = vigil_init(err);
+    if (r) return r;
+    const char *name;
+    if ((r = sniff(data, size, &name, err))) return r;
+    VipsImage *im = open_image(data, size, name, 1);
+    if (!im) return vips_fail(err, VIGIL_E_DECODE, "cannot read image header");
+    uint64_t W = (uint64_t)vips_image_get_width(im), H = (uint64_t)vips_image_get_height(im);
+    g_object_unref(im);
+    if (W * H > max_pixels)
+        return vigil__fail(err, VIGIL_E_TOO_LARGE, "image is %llux%llu, over the pixel limit; not decoded",
+                           (unsigned long long)W, (unsigned long long)H);
+    /* vips_thumbnail shrinks on load and applies the EXIF orientation: what a person saw */
+    VipsImage *t = NULL, *n = NULL, *c = NULL;
+    if (vips_thumbnail_buffer((void *)data, size, &t, max_side, "height", max_side, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
+        return vips_fail(err, VIGIL_E_DECODE, "cannot make a thumbnail");
+    n = normalise(t);
+    g_object_unref(t);
+    if (!n) return vips_fail(err, VIGIL_E_DECODE, "cannot convert image");
+    if (n->BandFmt != VIPS_FORMAT_UCHAR) {
+        if (vips_cast(n, &c, VIPS_FORMAT_UCHAR, "shift", TRUE, NULL)) {
+            g_object_unref(n);
+            return vips_fail(err, VIGIL_E_DECODE, "cannot convert image");
+        }
+        g_object_unref(n);
+        n = c;
+    }
+    /* read through a region on this thread: vips_image_write_to_memory would start a libvips
+     * worker pool, whose threads race libvips's own exit handlers */
+    *w = (uint32_t)n->Xsize;
+    *h = (uint32_t)n->Ysize;
+    *channels = n->Bands;
+    size_t row = (size_t)*w * (size_t)*channels;
+    *rgb = malloc(row * *h);
+    VipsRegion *reg = vips_region_new(n);
+    VipsRect rect = {0, 0, (int)*w, (int)*h};
+    if (!*rgb || !reg || vips_region_prepare(reg, &rect)) {
+        free(*rgb);
+        *rgb = NULL;
+        if (reg) g_object_unref(reg);
+        g_object_unref(n);
+        return vips_fail(err, VIGIL_E_DECODE, "corrupt or truncated image data");
+    }
+    for (uint32_t y = 0; y < *h; y++) memcpy(*rgb + y * row, VIPS_REGION_ADDR(reg, 0, (int)y), row);
+    g_object_unref(reg);
+    g_object_unref(n);
+    return VIGIL_OK;
+}
+
 vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_pixels,
                          vigil__pixels *px, vigil_hash_result *out, vigil_error *err)
 {
@@ -133,19 +203,8 @@ vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_
     if (r) return r;
     memset(px, 0, sizeof *px);
 
-    VipsSource *probe = vips_source_new_from_memory(data, size);
-    const char *loader = probe ? vips_foreign_find_load_source(probe) : NULL;
-    if (probe) g_object_unref(probe);
-    vips_error_clear();
-    if (!loader)
-        return vigil__fail(err, VIGIL_E_FORMAT, "not a recognised image format");
-    const char *name = NULL;
-    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
-        if (!strncmp(loader, allowed[i].loader, strlen(allowed[i].loader)))
-            name = allowed[i].name;
-    if (!name)
-        return vigil__fail(err, VIGIL_E_FORMAT, "format refused: libvips loader %s is not on the allow-list "
-                           "(PNM, JPEG 2000, SVG, PDF and others are untrusted or not photos)", loader);
+    const char *name;
+    if ((r = sniff(data, size, &name, err))) return r;
     snprintf(out->format, sizeof out->format, "%s", name);
 
     /* Header only: libvips is lazy, no pixel is decoded yet. */

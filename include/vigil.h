@@ -116,10 +116,17 @@ enum {
     VIGIL_HASH_NO_PDQ = 1u << 3      /* content digests only; no decode */
 };
 
+typedef struct vigil_hash_result vigil_hash_result;
+
 typedef struct vigil_hash_options {
     uint32_t flags;          /* VIGIL_HASH_* */
     uint64_t max_pixels;     /* refuse images whose header announces more; 0 = default (2^28) */
     uint64_t max_file_bytes; /* refuse larger files before reading; 0 = default (1 GiB) */
+    /* Optional: called once the content digests are known, before decoding. Returning 0 skips
+     * the decode (the call then succeeds with digests only); a scanner uses it to decode each
+     * distinct content once. Called on the hashing thread. */
+    int (*before_decode)(const vigil_hash_result *digests, void *ctx);
+    void *before_decode_ctx;
 } vigil_hash_options;
 
 /* Fills defaults: fast mode, no dihedral, digests on. */
@@ -129,7 +136,7 @@ VIGIL_API void vigil_hash_options_init(vigil_hash_options *opt);
 enum { VIGIL_HAVE_DIGESTS = 1u << 0, VIGIL_HAVE_PDQ = 1u << 1, VIGIL_HAVE_DIHEDRAL = 1u << 2,
        VIGIL_HAVE_SIZE = 1u << 3 };
 
-typedef struct vigil_hash_result {
+struct vigil_hash_result {
     uint32_t have;
     vigil_pdq pdq;
     vigil_pdq dihedral[8]; /* dihedral[VIGIL_ORIG] is the dihedral path's own orig (spec section 6) */
@@ -138,7 +145,7 @@ typedef struct vigil_hash_result {
     uint64_t file_size;
     uint8_t md5[16], sha1[20], xxh128[16]; /* xxh128: canonical (big-endian) XXH3-128 */
     char format[12];       /* "jpeg", "png", "webp", "gif", "tiff", "heif", ... */
-} vigil_hash_result;
+};
 
 /* Reads the file once: content digests over its bytes, then decode (sniffed by content, never by
  * name) and PDQ. On failure `out` keeps what was computed before it (e.g. digests of a corrupt
@@ -149,6 +156,12 @@ VIGIL_API vigil_result vigil_hash_file(const char *path, const vigil_hash_option
 /* The same for bytes already in memory (an upload). Thread-safe. */
 VIGIL_API vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
                                          vigil_hash_result *out, vigil_error *err);
+
+/* A review thumbnail of an image file's bytes: longer side at most max_side (1..4096) pixels,
+ * EXIF orientation applied, as a PNG (8-bit grey or RGB) in a malloc'd buffer the caller frees.
+ * The same format allow-list and pixel limit as hashing. Thread-safe. */
+VIGIL_API vigil_result vigil_thumbnail_png(const void *data, size_t size, int max_side, uint8_t **png,
+                                           size_t *png_size, vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Indexes of reference hashes and matching                                                      */
@@ -194,6 +207,8 @@ typedef struct vigil_index_stats {
     uint64_t unsorted;      /* added since the last compact */
     uint64_t removed;       /* tombstoned, still taking space */
     uint64_t bytes;         /* memory (or file bytes) of the whole index */
+    uint64_t digests;       /* live content-digest entries (see vigil_index_add_digest) */
+    uint64_t digest_records;/* digest entry numbers run 0 .. digest_records - 1 (removed ones too) */
     const char *set_name;
 } vigil_index_stats;
 VIGIL_API void vigil_index_stats_get(const vigil_index *idx, vigil_index_stats *st);
@@ -205,6 +220,22 @@ VIGIL_API vigil_result vigil_index_entry(const vigil_index *idx, uint64_t e, vig
 /* Runs the full structural check that `vigil index verify` reports (open already checks
  * checksums and bounds; this also checks that every entry sits in the bucket of its key). */
 VIGIL_API vigil_result vigil_index_verify(const vigil_index *idx, vigil_error *err);
+
+/* Content-digest entries: references known only by the MD5 and/or SHA-1 of the file (most
+ * Project VIC and NCMEC lists), kept beside the PDQ entries and looked up exactly. 48 bytes each
+ * plus id and label text, plus 8 bytes of lookup table per digest at most. */
+enum { VIGIL_DIGEST_MD5 = 1, VIGIL_DIGEST_SHA1 = 2 };
+/* Either digest may be NULL, not both. */
+VIGIL_API vigil_result vigil_index_add_digest(vigil_index *idx, const uint8_t md5[16], const uint8_t sha1[20],
+                                              const char *id, const char *labels, vigil_error *err);
+/* Digest entries whose MD5 equals md5 or whose SHA-1 equals sha1 (either may be NULL): writes up
+ * to max entry numbers to out, each once, and returns how many matched. Thread-safe. */
+VIGIL_API size_t vigil_index_find_digest(const vigil_index *idx, const uint8_t md5[16], const uint8_t sha1[20],
+                                         uint64_t *out, size_t max);
+/* Digest entry d (0 .. number ever added - 1); VIGIL_E_NOT_FOUND for a removed or absent one.
+ * *have gets VIGIL_DIGEST_* bits. Any out-pointer may be NULL. */
+VIGIL_API vigil_result vigil_index_digest_entry(const vigil_index *idx, uint64_t d, uint8_t md5[16], uint8_t sha1[20],
+                                                int *have, const char **id, const char **labels);
 
 enum { VIGIL_SEARCH_AUTO = 0, VIGIL_SEARCH_SCAN = 1, VIGIL_SEARCH_INDEX = 2 };
 
@@ -238,11 +269,14 @@ VIGIL_API vigil_result vigil_index_search(const vigil_index *idx, const vigil_pd
 /* One parsed reference: hash, quality (-1 when the list has none), id and labels (NULL when
  * absent). Strings are valid during the callback only. */
 typedef struct vigil_list_entry {
-    vigil_pdq hash;
+    vigil_pdq hash;         /* valid when has_pdq */
     int quality;
     const char *id;
     const char *labels;
     uint64_t line;
+    int has_pdq;            /* 0 for a reference known only by its content digests */
+    const uint8_t *md5;     /* NULL when absent; given only for entries without a PDQ */
+    const uint8_t *sha1;
 } vigil_list_entry;
 
 /* Called per good entry; return non-zero to stop. */
@@ -250,9 +284,12 @@ typedef int (*vigil_list_entry_fn)(const vigil_list_entry *e, void *ctx);
 /* Called per bad line with its number and the reason; return non-zero to stop. */
 typedef int (*vigil_list_error_fn)(uint64_t line, const char *reason, void *ctx);
 
-/* Parses a hash list from a stream of bytes (thread-safe; callbacks run on the calling thread): `vigil hash` output (TSV/CSV/JSONL), CSV or TSV with
- * a header naming a hash column (pdq, hash, pdq_hash, signal), or plain lines "HEX [ID]". Other
- * header columns become labels "name=value". Bad lines go to on_error and the parse goes on. */
+/* Parses a hash list from a stream of bytes (thread-safe; callbacks run on the calling thread):
+ * `vigil hash` output (TSV/CSV/JSONL), CSV or TSV with a header naming a hash column (pdq, hash,
+ * pdq_hash, signal) or only digest columns (md5, sha1), plain lines "HEX [ID]" (64 hex digits:
+ * PDQ; 32: MD5; 40: SHA-1), or a Project VIC VICS 1.x/2.0 JSON document (PDQ from
+ * AlternativeHashes, else MD5/SHA1; Category and the digests become labels). Other header columns
+ * become labels "name=value". Bad lines go to on_error and the parse goes on. */
 VIGIL_API vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn on_entry,
                                         vigil_list_error_fn on_error, void *ctx, vigil_error *err);
 

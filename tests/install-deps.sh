@@ -3,7 +3,7 @@
 # is missing. Debian 12 package names. Runs apt-get as root, or through sudo.
 set -e
 PKGS="build-essential pkg-config libvips-dev libxxhash-dev xxhash libpng-dev nettle-dev clang
-libclang-rt-14-dev libjpeg-turbo-progs python3 bc valgrind"
+libclang-rt-14-dev libjpeg-turbo-progs python3 bc valgrind libvips-tools chromium bsdutils"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

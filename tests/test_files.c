@@ -218,3 +218,54 @@ void test_thread_safety(void)
         CHECK(diff == 0, "mode %d: %d of %d results differ between 1 and 8 threads", mode, diff, N);
     }
 }
+
+void test_thumbnail_png(void)
+{
+    const char *f = t_path(t_data_dir, "opencv-doc__hfs_001.jpg");
+    size_t n, pn;
+    void *data = t_read_file(f, &n);
+    uint8_t *png = NULL;
+    vigil_error e;
+    CHECK(vigil_thumbnail_png(data, n, 64, &png, &pn, &e) == VIGIL_OK, "thumbnail: %s", e.message);
+    CHECK(png && pn > 33 && !memcmp(png, "\x89PNG\r\n\x1a\n", 8), "PNG signature");
+    if (png && pn > 24) {
+        uint32_t w = (uint32_t)png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19];
+        uint32_t h = (uint32_t)png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23];
+        CHECK(w <= 64 && h <= 64 && (w == 64 || h == 64), "thumbnail %ux%u", w, h);
+        /* the same picture: the thumbnail's PDQ is near the original's */
+        vigil_hash_result a, b;
+        vigil_hash_memory(data, n, NULL, &a, &e);
+        CHECK(vigil_hash_memory(png, pn, NULL, &b, &e) == VIGIL_OK, "our PNG decodes: %s", e.message);
+        CHECK(vigil_pdq_distance(&a.pdq, &b.pdq) <= 40, "thumbnail PDQ %d bits away", vigil_pdq_distance(&a.pdq, &b.pdq));
+    }
+    free(png);
+    png = NULL;
+    CHECK(vigil_thumbnail_png("not an image", 12, 64, &png, &pn, &e) == VIGIL_E_FORMAT && !png, "junk");
+    /* a truncated file: a review thumbnail may show what was decoded (grey below), or fail */
+    vigil_result tr = vigil_thumbnail_png(data, n / 3, 64, &png, &pn, &e);
+    CHECK(tr == VIGIL_OK ? png != NULL : png == NULL, "truncated: %s", vigil_result_name(tr));
+    free(png);
+    png = NULL;
+    CHECK(vigil_thumbnail_png(data, n, 0, &png, &pn, &e) == VIGIL_E_INVALID, "size 0");
+    free(data);
+}
+
+static int no_decode(const vigil_hash_result *d, void *ctx)
+{
+    (*(int *)ctx)++;
+    return !(d->have & VIGIL_HAVE_DIGESTS); /* digests are there when asked: skip */
+}
+
+void test_before_decode_skips_decoding(void)
+{
+    const char *f = t_path(t_data_dir, "opencv-doc__box.png");
+    vigil_hash_options opt;
+    vigil_hash_options_init(&opt);
+    int calls = 0;
+    opt.before_decode = no_decode;
+    opt.before_decode_ctx = &calls;
+    vigil_hash_result r;
+    vigil_error e;
+    CHECK(vigil_hash_file(f, &opt, &r, &e) == VIGIL_OK, "skip");
+    CHECK(calls == 1 && (r.have & VIGIL_HAVE_DIGESTS) && !(r.have & VIGIL_HAVE_PDQ) && r.file_size > 0, "have %x", r.have);
+}

@@ -416,7 +416,8 @@ void test_index_file_damage(void)
     free(set);
 }
 
-typedef struct lres { int n, bad; char ids[16][64]; char labels[16][128]; int quality[16]; uint64_t badline[16]; } lres;
+typedef struct lres { int n, bad; char ids[16][64]; char labels[16][128]; int quality[16]; uint64_t badline[16];
+                      int has_pdq[16]; vigil_pdq pdq[16]; uint8_t md5[16][16], sha1[16][20]; int dig[16]; } lres;
 static int l_entry(const vigil_list_entry *e, void *p)
 {
     lres *r = p;
@@ -424,6 +425,11 @@ static int l_entry(const vigil_list_entry *e, void *p)
         snprintf(r->ids[r->n], 64, "%s", e->id ? e->id : "-");
         snprintf(r->labels[r->n], 128, "%s", e->labels ? e->labels : "-");
         r->quality[r->n] = e->quality;
+        r->has_pdq[r->n] = e->has_pdq;
+        r->pdq[r->n] = e->hash;
+        r->dig[r->n] = (e->md5 ? 1 : 0) | (e->sha1 ? 2 : 0);
+        if (e->md5) memcpy(r->md5[r->n], e->md5, 16);
+        if (e->sha1) memcpy(r->sha1[r->n], e->sha1, 20);
     }
     r->n++;
     return 0;
@@ -477,4 +483,112 @@ void test_hash_lists(void)
     memset(&r, 0, sizeof r);
     vigil_list_parse(buf, 2000, l_entry, l_error, &r, &e);
     CHECK(r.n == 0, "junk gave entries");
+}
+
+void test_digest_lists_and_vics(void)
+{
+    const char *H = "f83cc4b6d7a303ebfc183cfc06f05287c68f380f4c78370c76e1300f3eea217c";
+    const char *M = "d41d8cd98f00b204e9800998ecf8427e", *S = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+    char buf[4096];
+    lres r;
+    vigil_error e;
+    /* plain lines: 32 digits MD5, 40 SHA-1, 64 PDQ, anything else a bad line */
+    snprintf(buf, sizeof buf, "%s id-m\n%s\n%s p\nabc\n", M, S, H);
+    memset(&r, 0, sizeof r);
+    CHECK(vigil_list_parse(buf, strlen(buf), l_entry, l_error, &r, &e) == VIGIL_OK, "plain digests");
+    CHECK(r.n == 3 && r.bad == 1 && r.dig[0] == 1 && r.dig[1] == 2 && r.has_pdq[2] && !r.has_pdq[0] &&
+          !strcmp(r.ids[0], "id-m") && r.md5[0][0] == 0xd4 && r.sha1[1][19] == 0x09, "plain digests: %d %d", r.n, r.bad);
+    /* CSV with only digest columns: digest entries, other columns labels */
+    snprintf(buf, sizeof buf, "MD5,SHA1,Category\n%s,,1\n,%s,2\nxyz,,3\n", M, S);
+    memset(&r, 0, sizeof r);
+    CHECK(vigil_list_parse(buf, strlen(buf), l_entry, l_error, &r, &e) == VIGIL_OK, "csv digests");
+    CHECK(r.n == 2 && r.bad == 1 && r.badline[0] == 4 && r.dig[0] == 1 && r.dig[1] == 2 && !strcmp(r.labels[0], "Category=1"),
+          "csv digests: %d %d %s", r.n, r.bad, r.labels[0]);
+    /* VICS 2.0: PDQ as an alternative hash (digests become labels), digest-only media, a \u
+     * escape, unknown nested members skipped, a bad MD5 reported with its line */
+    snprintf(buf, sizeof buf,
+             "{\"@odata.context\": \"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media\",\n"
+             " \"value\": [\n"
+             "  {\"MediaID\": 1, \"Category\": 1, \"MD5\": \"%s\", \"SHA1\": \"%s\", \"MediaSize\": 12,\n"
+             "   \"AlternativeHashes\": [{\"HashName\": \"PhotoDNA\", \"HashValue\": \"x\"}, {\"HashName\": \"PDQ\", \"HashValue\": \"%s\"}],\n"
+             "   \"Comments\": [{\"a\": [1, 2, {\"b\": null}]}], \"Note\": \"caf\\u00e9 \\ud83d\\ude00\"},\n"
+             "  {\"MediaID\": 2, \"Category\": 2, \"MD5\": \"%s\"},\n"
+             "  {\"MediaID\": 3, \"MD5\": \"12\"}\n"
+             " ]}\n", "B8FCA412F4D504BE328618C2CC73B1B1", S, H, M);
+    memset(&r, 0, sizeof r);
+    CHECK(vigil_list_parse(buf, strlen(buf), l_entry, l_error, &r, &e) == VIGIL_OK, "vics: %s", e.message);
+    CHECK(r.n == 2 && r.bad == 1 && r.badline[0] == 7, "vics: %d entries, %d bad, line %llu", r.n, r.bad, (unsigned long long)r.badline[0]);
+    char hex[65];
+    vigil_pdq_to_hex(&r.pdq[0], hex);
+    CHECK(r.has_pdq[0] && !strcmp(hex, H) && !strcmp(r.ids[0], "b8fca412f4d504be328618c2cc73b1b1"), "vics pdq entry %s %s", hex, r.ids[0]);
+    CHECK(!strncmp(r.labels[0], "category=1 md5=b8fca412f4d504be328618c2cc73b1b1 sha1=da39", 56), "vics labels %s", r.labels[0]);
+    CHECK(!r.has_pdq[1] && r.dig[1] == 1 && !strcmp(r.labels[1], "category=2 vics_id=2"), "vics digest entry %s", r.labels[1]);
+    /* VICS 1.x: Media inside Cases */
+    snprintf(buf, sizeof buf, "{\"@odata.context\": \"x/1.3.xml/$metadata#Cases\", \"value\": [{\"CaseNumber\": \"c\", \"Media\": [{\"MD5\": \"%s\"}, {\"SHA1\": \"%s\"}]}]}", M, S);
+    memset(&r, 0, sizeof r);
+    CHECK(vigil_list_parse(buf, strlen(buf), l_entry, l_error, &r, &e) == VIGIL_OK && r.n == 2 && r.dig[0] == 1 && r.dig[1] == 2, "vics 1.x: %d", r.n);
+    /* malformed documents: an error naming the line, never a crash */
+    const char *broken[] = {"{\"@odata.context\": \"a\", \"value\": [{\"MD5\": \"x\"",
+                            "{\"@odata.context\": \"a\",\n\"value\": [tru]}",
+                            "{\"@odata.context\": \"a\", \"value\": [{\"MD5\": \"\\ud800\"}]}",
+                            "{\"@odata.context\": \"a\", \"value\": []} trailing"};
+    for (int i = 0; i < 4; i++) {
+        memset(&r, 0, sizeof r);
+        CHECK(vigil_list_parse(broken[i], strlen(broken[i]), l_entry, l_error, &r, &e) == VIGIL_E_PARSE &&
+              strstr(e.message, "VICS JSON") && strstr(e.message, "line"), "broken %d: %s", i, e.message);
+    }
+    /* nesting bomb */
+    char deep[2200];
+    int k = snprintf(deep, sizeof deep, "{\"@odata.context\": \"a\", \"value\": [");
+    for (int i = 0; i < 1000; i++) deep[k++] = '[';
+    deep[k] = 0;
+    CHECK(vigil_list_parse(deep, (size_t)k, l_entry, l_error, &r, &e) == VIGIL_E_PARSE, "deep");
+}
+
+void test_index_digest_entries(void)
+{
+    uint8_t md5[3][16], sha1[3][20];
+    for (int i = 0; i < 3; i++) {
+        for (int b = 0; b < 16; b++) md5[i][b] = (uint8_t)t_rand();
+        for (int b = 0; b < 20; b++) sha1[i][b] = (uint8_t)t_rand();
+    }
+    vigil_index *x;
+    vigil_error e;
+    CHECK(vigil_index_new("d", &x, &e) == VIGIL_OK, "new");
+    CHECK(vigil_index_add_digest(x, NULL, NULL, "none", NULL, &e) == VIGIL_E_INVALID, "neither digest");
+    CHECK(vigil_index_add_digest(x, md5[0], NULL, "a", "category=1", &e) == VIGIL_OK, "add md5");
+    CHECK(vigil_index_add_digest(x, NULL, sha1[1], "b", NULL, &e) == VIGIL_OK, "add sha1");
+    CHECK(vigil_index_add_digest(x, md5[2], sha1[2], "c", NULL, &e) == VIGIL_OK, "add both");
+    /* many more, so that the table grows past its first size */
+    for (int i = 0; i < 3000; i++) {
+        uint8_t m[16];
+        for (int b = 0; b < 16; b++) m[b] = (uint8_t)t_rand();
+        vigil_index_add_digest(x, m, NULL, NULL, NULL, &e);
+    }
+    const char *dir = t_tmp_dir;
+    const char *path = t_path(dir, "digests.vgi");
+    for (int round = 0; round < 2; round++) {
+        uint64_t out[4];
+        const char *id, *labels;
+        CHECK(vigil_index_find_digest(x, md5[0], NULL, out, 4) == 1 && out[0] == 0, "md5 0 (round %d)", round);
+        CHECK(vigil_index_digest_entry(x, out[0], NULL, NULL, NULL, &id, &labels) == VIGIL_OK && !strcmp(id, "a") && !strcmp(labels, "category=1"), "entry a");
+        CHECK(vigil_index_find_digest(x, md5[1], sha1[1], out, 4) == 1 && out[0] == 1, "sha1 1");
+        CHECK(vigil_index_find_digest(x, md5[2], sha1[2], out, 4) == 1 && out[0] == 2, "both digests: listed once");
+        CHECK(vigil_index_find_digest(x, md5[1], NULL, out, 4) == 0, "absent md5");
+        CHECK(vigil_index_find_digest(x, (const uint8_t *)sha1[0], NULL, out, 4) == 0, "absent");
+        vigil_index_stats st;
+        vigil_index_stats_get(x, &st);
+        CHECK(st.digests == 3003 && st.digest_records == 3003, "stats %llu", (unsigned long long)st.digests);
+        if (round == 0) { /* saved and opened again: the same answers */
+            CHECK(vigil_index_save(x, path, &e) == VIGIL_OK, "save %s", e.message);
+            vigil_index_free(x);
+            CHECK(vigil_index_open(path, &x, &e) == VIGIL_OK, "open %s", e.message);
+        }
+    }
+    size_t removed = 0;
+    CHECK(vigil_index_remove(x, "a", &removed, &e) == VIGIL_OK && removed == 1, "remove");
+    uint64_t out[4];
+    CHECK(vigil_index_find_digest(x, md5[0], NULL, out, 4) == 0, "removed entry still found");
+    CHECK(vigil_index_digest_entry(x, 0, NULL, NULL, NULL, NULL, NULL) == VIGIL_E_NOT_FOUND, "removed entry readable");
+    vigil_index_free(x);
 }

@@ -1,0 +1,592 @@
+/* cmd_scan.c - `vigil scan`: walk seized media, hash every file once, match it against every
+ * reference set, and keep a crash-safe journal so that an interrupted scan resumes where it
+ * stopped. The reports are written from the journal at the end (report.c).
+ *
+ * Per batch of 64 files per thread: the walk (streaming) hands out paths not already in the
+ * journal; the threads read, digest and decode them; a file whose content (XXH3-128) was seen
+ * before is not decoded again but takes the earlier result; the batch is matched against every
+ * index in one search call per index; then each file's record is appended to the journal in walk
+ * order. */
+#include "scan.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <omp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void help_scan(FILE *f)
+{
+    fprintf(f,
+            "Usage: vigil scan --index FILE.vgi [--index FILE2.vgi ...] -o OUTDIR [--resume]\n"
+            "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
+            "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet] PATH...\n\n"
+            "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
+            "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
+            "SET=N), rotated and flipped copies included unless --no-dihedral; references known\n"
+            "only by MD5 or SHA-1 match files with that digest. Hashes of quality below Q\n"
+            "(default 50) are not PDQ-matched. --top K keeps the K nearest per file and set\n"
+            "(default 10). Identical files are decoded once.\n\n"
+            "OUTDIR receives:\n"
+            "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss\n"
+            "  results.jsonl  one line per file: path, size, digests, PDQ, status or error, matches\n"
+            "  summary.json   counts\n"
+            "  vics.json      Project VIC VICS 2.0 export of the scanned media (PDQ as an alternative hash)\n"
+            "  report.html    the matches for review: thumbnails greyscale and blurred until revealed\n"
+            "                 one at a time; self-contained, no network (--thumbs N: at most N, default 1000)\n\n"
+            "Exit status: 0 done, 1 done but some files could not be read or decoded (listed in\n"
+            "results.jsonl), 2 usage error or unusable index or output, 130 interrupted (resumable).\n");
+}
+
+#define PENDING (1ull << 63)
+
+typedef struct scan scan;
+
+typedef struct item {
+    char *path, *walk_err;
+    vigil_hash_options opt;
+    vigil_hash_result r;
+    vigil_result rc;
+    vigil_error err;
+    int dup_slot;        /* same content earlier in this batch, or -1 */
+    uint64_t dup_off;    /* same content in the journal, or UINT64_MAX */
+    int owner;           /* first of its content: its table slot waits for its record offset */
+    jmatch *m;
+    size_t nm, mcap;
+    char *dup_json;      /* dup_off: the earlier record's content JSON */
+    scan *s;
+    int slot;
+} item;
+
+struct scan {
+    scan_set *sets;
+    int nsets;
+    int dihedral, min_quality, top_k, threads;
+    uint32_t flags;
+    scan_journal j;
+    /* counters of this run */
+    unsigned long long files, bytes, failed, skipped_done, matched_files, matches, dedup;
+    atomic_ullong found;
+    atomic_int counting_done;
+    int quiet, progress;
+    double start, last_sync, last_progress;
+};
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) { (void)sig; stop_requested = 1; }
+
+/* ---- progress: a background walk counts the files, for the ETA ---------------------------------- */
+
+typedef struct counter { scan *s; char **paths; int n; } counter;
+
+static void *count_files(void *p)
+{
+    counter *c = p;
+    cli_walk *w = cli_walk_new(c->paths, c->n);
+    char *path, *err;
+    while (w && !stop_requested && cli_walk_next(w, &path, &err)) {
+        free(path);
+        free(err);
+        atomic_fetch_add(&c->s->found, 1);
+    }
+    cli_walk_free(w);
+    atomic_store(&c->s->counting_done, 1);
+    return NULL;
+}
+
+static void show_progress(scan *s, int force)
+{
+    if (!s->progress) return;
+    double t = cli_now();
+    if (!force && t - s->last_progress < 0.25) return;
+    s->last_progress = t;
+    double dt = t - s->start > 1e-3 ? t - s->start : 1e-3;
+    unsigned long long done = s->files + s->skipped_done, found = atomic_load(&s->found);
+    char eta[32] = "counting";
+    if (atomic_load(&s->counting_done)) {
+        double rate = s->files / dt, left = found > done ? (double)(found - done) : 0;
+        if (rate > 0) {
+            unsigned long long sec = (unsigned long long)(left / rate);
+            snprintf(eta, sizeof eta, "ETA %llu:%02llu:%02llu", sec / 3600, sec / 60 % 60, sec % 60);
+        } else snprintf(eta, sizeof eta, "ETA ?");
+    }
+    fprintf(stderr, "\r\033[Kscan %llu/%llu files  %.1f files/s  %.1f MB/s  %llu matched  %llu failed  %s", done,
+            found > done ? found : done, s->files / dt, s->bytes / dt / 1e6, s->matched_files, s->failed, eta);
+    fflush(stderr);
+}
+
+/* ---- one batch --------------------------------------------------------------------------------- */
+
+static int before_decode(const vigil_hash_result *d, void *p)
+{
+    item *it = p;
+    int decode = 1;
+#pragma omp critical(vigil_scan_content)
+    {
+        int ins;
+        uint64_t *v = journal_content(&it->s->j, d->xxh128, &ins);
+        if (!v) decode = 1; /* out of memory: just decode */
+        else if (ins) { *v = PENDING | (uint64_t)it->slot; it->owner = 1; }
+        else {
+            decode = 0;
+            if (*v & PENDING) it->dup_slot = (int)(*v & ~PENDING);
+            else it->dup_off = *v;
+        }
+    }
+    return decode;
+}
+
+static int push_match(item *it, jmatch m)
+{
+    if (it->nm == it->mcap) {
+        size_t cap = it->mcap ? it->mcap * 2 : 4;
+        jmatch *p = realloc(it->m, cap * sizeof *p);
+        if (!p) return -1;
+        it->m = p;
+        it->mcap = cap;
+    }
+    it->m[it->nm++] = m;
+    return 0;
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+    const jmatch *x = a, *y = b;
+    if (x->set != y->set) return x->set < y->set ? -1 : 1;
+    if (x->distance != y->distance) return x->distance < y->distance ? -1 : 1;
+    if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+    return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+static int pdq_usable(const scan *s, const item *it)
+{
+    return !it->walk_err && it->rc == VIGIL_OK && (it->r.have & VIGIL_HAVE_PDQ) && it->r.quality >= s->min_quality;
+}
+
+/* Matches the batch's own hashes (not those copied from the journal) against every set. */
+static int match_batch(scan *s, item *it, int n, char *why, size_t whylen)
+{
+    int variants = s->dihedral ? 8 : 1;
+    vigil_pdq *q = malloc((size_t)(n ? n : 1) * variants * sizeof *q);
+    uint32_t *who = malloc((size_t)(n ? n : 1) * sizeof *who);
+    if (!q || !who) { free(q); free(who); snprintf(why, whylen, "out of memory"); return -1; }
+    size_t nq = 0;
+    for (int i = 0; i < n; i++) {
+        if (it[i].dup_slot >= 0 || it[i].dup_off != UINT64_MAX || !pdq_usable(s, &it[i])) continue;
+        if (variants == 8) memcpy(q + nq * 8, it[i].r.dihedral, 8 * sizeof *q);
+        else q[nq] = it[i].r.pdq;
+        who[nq++] = (uint32_t)i;
+    }
+    for (int k = 0; k < s->nsets; k++) {
+        if (nq) {
+            vigil_search_options so;
+            vigil_search_options_init(&so);
+            so.radius = s->sets[k].radius;
+            so.top_k = s->top_k;
+            so.threads = s->threads;
+            vigil_match *res = NULL;
+            size_t nres = 0;
+            vigil_error err;
+            if (vigil_index_search(s->sets[k].idx, q, nq, variants, &so, &res, &nres, &err)) {
+                snprintf(why, whylen, "%s: %s", s->sets[k].path, err.message);
+                free(q); free(who);
+                return -1;
+            }
+            for (size_t r = 0; r < nres; r++) {
+                jmatch m = {res[r].entry, k, (uint16_t)res[r].distance, (uint8_t)res[r].transform, MATCH_PDQ};
+                if (push_match(&it[who[res[r].query]], m)) { free(res); free(q); free(who); snprintf(why, whylen, "out of memory"); return -1; }
+            }
+            free(res);
+        }
+        /* exact digests: references known only by MD5 / SHA-1 */
+        for (int i = 0; i < n; i++) {
+            if (it[i].dup_slot >= 0 || it[i].dup_off != UINT64_MAX || !(it[i].r.have & VIGIL_HAVE_DIGESTS)) continue;
+            uint64_t hit[16];
+            size_t nh = vigil_index_find_digest(s->sets[k].idx, it[i].r.md5, it[i].r.sha1, hit, 16);
+            for (size_t h = 0; h < nh && h < 16 && (s->top_k == 0 || (int)h < s->top_k); h++) {
+                int have = 0;
+                uint8_t md5[16];
+                vigil_index_digest_entry(s->sets[k].idx, hit[h], md5, NULL, &have, NULL, NULL);
+                int kind = (have & VIGIL_DIGEST_MD5) && !memcmp(md5, it[i].r.md5, 16) ? MATCH_MD5 : MATCH_SHA1;
+                jmatch m = {hit[h], k, 0, 0, (uint8_t)kind};
+                if (push_match(&it[i], m)) { free(q); free(who); snprintf(why, whylen, "out of memory"); return -1; }
+            }
+        }
+    }
+    free(q);
+    free(who);
+    for (int i = 0; i < n; i++)
+        if (it[i].nm > 1) qsort(it[i].m, it[i].nm, sizeof *it[i].m, cmp_match);
+    /* same content as an earlier file of this batch: same result, same matches */
+    for (int i = 0; i < n; i++) {
+        if (it[i].dup_slot < 0) continue;
+        const item *o = &it[it[i].dup_slot];
+        for (size_t k = 0; k < o->nm; k++)
+            if (push_match(&it[i], o->m[k])) { snprintf(why, whylen, "out of memory"); return -1; }
+    }
+    return 0;
+}
+
+static const char *hexs(const uint8_t *b, size_t n, char *out)
+{
+    vigil_hex(b, n, out);
+    return out;
+}
+
+/* The part of a record's JSON that depends on the content only (so a duplicate copies it). */
+static void content_json(FILE *f, const scan *s, const item *it)
+{
+    const vigil_hash_result *r = &it->r;
+    char h[65];
+    if (r->have & VIGIL_HAVE_DIGESTS) {
+        fprintf(f, "\"xxh128\":\"%s\",", hexs(r->xxh128, 16, h));
+        fprintf(f, "\"md5\":\"%s\",", hexs(r->md5, 16, h));
+        fprintf(f, "\"sha1\":\"%s\",", hexs(r->sha1, 20, h));
+    }
+    if (r->format[0]) fprintf(f, "\"format\":\"%s\",", r->format);
+    if (r->have & VIGIL_HAVE_SIZE) fprintf(f, "\"width\":%u,\"height\":%u,", r->width, r->height);
+    if (r->have & VIGIL_HAVE_PDQ) {
+        vigil_pdq_to_hex(&r->pdq, h);
+        fprintf(f, "\"pdq\":\"%s\",\"quality\":%d,", h, r->quality);
+        if (r->quality < s->min_quality) fprintf(f, "\"pdq_matched\":false,");
+    }
+    fprintf(f, "\"status\":\"%s\"", vigil_result_name(it->rc));
+    if (it->rc) { fputs(",\"error\":", f); cli_json_str(f, it->err.message); }
+    fputs(",\"matches\":[", f);
+    for (size_t k = 0; k < it->nm; k++) {
+        const jmatch *m = &it->m[k];
+        const char *id, *labels;
+        scan_match_ref(s->sets, m, &id, &labels);
+        fprintf(f, "%s{\"set\":", k ? "," : "");
+        cli_json_str(f, s->sets[m->set].name);
+        fputs(",\"index\":", f);
+        cli_json_str(f, s->sets[m->set].path);
+        fprintf(f, ",\"kind\":\"%s\",\"ref_id\":", m->kind == MATCH_PDQ ? "pdq" : m->kind == MATCH_MD5 ? "md5" : "sha1");
+        if (id) cli_json_str(f, id); else fputs("null", f);
+        fputs(",\"labels\":", f);
+        if (labels) cli_json_str(f, labels); else fputs("null", f);
+        fprintf(f, ",\"distance\":%d,\"transform\":\"%s\"}", m->distance, vigil_transform_name((vigil_transform)m->transform));
+    }
+    fputs("]}\n", f);
+}
+
+static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
+{
+    for (int i = 0; i < n; i++) {
+        item *x = &it[i];
+        jfix fx;
+        memset(&fx, 0, sizeof fx);
+        fx.path_hash = journal_path_key(x->path);
+        fx.path_len = (uint32_t)strlen(x->path);
+        char *json = NULL;
+        size_t jlen = 0;
+        FILE *f = open_memstream(&json, &jlen);
+        if (!f) { snprintf(why, whylen, "out of memory"); return -1; }
+        fputc('{', f);
+        cli_json_path(f, "path", x->path);
+        if (x->walk_err) {
+            fx.status = strncmp(x->walk_err, "skipped", 7) ? VIGIL_E_IO : VIGIL_E_NOT_FILE;
+            fprintf(f, ",\"status\":\"%s\",\"error\":", vigil_result_name((vigil_result)fx.status));
+            cli_json_str(f, x->walk_err);
+            fputs(",\"matches\":[]}\n", f);
+        } else {
+            const vigil_hash_result *r = &x->r;
+            fx.size = r->file_size;
+            fx.flags |= J_SIZE;
+            fprintf(f, ",\"size\":%llu,", (unsigned long long)r->file_size);
+            if (x->dup_slot >= 0 || x->dup_off != UINT64_MAX) { fx.flags |= J_DEDUP; fputs("\"duplicate\":true,", f); }
+            fflush(f);
+            fx.content_off = (uint32_t)jlen;
+            if (x->dup_off != UINT64_MAX) fputs(x->dup_json, f);
+            else content_json(f, s, x);
+            fx.status = x->rc;
+            fx.quality = r->quality;
+            fx.pdq = r->pdq;
+            fx.width = r->width;
+            fx.height = r->height;
+            memcpy(fx.format, r->format, sizeof fx.format);
+            if (r->have & VIGIL_HAVE_DIGESTS) {
+                fx.flags |= J_DIGESTS;
+                memcpy(fx.xxh128, r->xxh128, 16);
+                memcpy(fx.md5, r->md5, 16);
+                memcpy(fx.sha1, r->sha1, 20);
+            }
+            if (r->have & VIGIL_HAVE_PDQ) fx.flags |= J_PDQ;
+            if ((r->have & VIGIL_HAVE_PDQ) && r->quality < s->min_quality) fx.flags |= J_LOWQ;
+        }
+        if (fclose(f)) { free(json); snprintf(why, whylen, "out of memory"); return -1; }
+        fx.json_len = (uint32_t)jlen;
+        fx.nmatches = (uint32_t)x->nm;
+        uint64_t at = journal_append(&s->j, &fx, x->m, x->path, json);
+        free(json);
+        if (at == UINT64_MAX) { snprintf(why, whylen, "%s: writing failed: %s", s->j.path, strerror(errno)); return -1; }
+        if (x->owner) {
+            int ins;
+            uint64_t *v = journal_content(&s->j, x->r.xxh128, &ins);
+            if (v) *v = at;
+        }
+        s->files++;
+        s->bytes += fx.size;
+        if (fx.status) s->failed++;
+        if (x->nm) { s->matched_files++; s->matches += x->nm; }
+        if (fx.flags & J_DEDUP) s->dedup++;
+    }
+    return 0;
+}
+
+/* Takes the result of an identical file from the journal. */
+static void copy_from_journal(scan *s, item *it)
+{
+    jrecord rec;
+    if (journal_read(&s->j, it->dup_off, &rec)) { /* unreadable: decode after all */
+        it->dup_off = UINT64_MAX;
+        it->rc = vigil_hash_file(it->path, &it->opt, &it->r, &it->err);
+        return;
+    }
+    vigil_hash_result *r = &it->r;
+    r->pdq = rec.fix.pdq;
+    r->quality = rec.fix.quality;
+    r->width = rec.fix.width;
+    r->height = rec.fix.height;
+    memcpy(r->format, rec.fix.format, sizeof r->format);
+    if (rec.fix.flags & J_PDQ) r->have |= VIGIL_HAVE_PDQ;
+    if (rec.fix.width) r->have |= VIGIL_HAVE_SIZE;
+    it->rc = (vigil_result)rec.fix.status;
+    for (uint32_t k = 0; k < rec.fix.nmatches; k++) push_match(it, rec.matches[k]);
+    it->dup_json = strdup(rec.json + rec.fix.content_off);
+    free(rec.buf);
+    if (!it->dup_json) { it->dup_off = UINT64_MAX; it->nm = 0; it->rc = vigil_hash_file(it->path, &it->opt, &it->r, &it->err); }
+}
+
+static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
+{
+#pragma omp parallel for schedule(dynamic, 1) num_threads(s->threads)
+    for (int i = 0; i < n; i++) {
+        if (it[i].walk_err) continue;
+        it[i].rc = vigil_hash_file(it[i].path, &it[i].opt, &it[i].r, &it[i].err);
+    }
+    for (int i = 0; i < n; i++) {
+        if (it[i].dup_slot >= 0) {
+            const item *o = &it[it[i].dup_slot];
+            uint64_t size = it[i].r.file_size;
+            it[i].r = o->r;
+            it[i].r.file_size = size;
+            it[i].rc = o->rc;
+            it[i].err = o->err;
+        } else if (it[i].dup_off != UINT64_MAX) {
+            copy_from_journal(s, &it[i]);
+        }
+    }
+    if (match_batch(s, it, n, why, whylen)) return -1;
+    return write_batch(s, it, n, why, whylen);
+}
+
+static void reset_item(item *it)
+{
+    free(it->path);
+    free(it->walk_err);
+    free(it->dup_json);
+    jmatch *m = it->m;
+    size_t cap = it->mcap;
+    scan *s = it->s;
+    int slot = it->slot;
+    vigil_hash_options opt = it->opt;
+    memset(it, 0, sizeof *it);
+    it->m = m;
+    it->mcap = cap;
+    it->s = s;
+    it->slot = slot;
+    it->opt = opt;
+    it->dup_slot = -1;
+    it->dup_off = UINT64_MAX;
+}
+
+static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whylen)
+{
+    cli_walk *w = cli_walk_new(paths, npaths);
+    const int batch = 64 * s->threads;
+    item *it = calloc((size_t)batch, sizeof *it);
+    if (!w || !it) { cli_walk_free(w); free(it); snprintf(why, whylen, "out of memory"); return -1; }
+    for (int i = 0; i < batch; i++) {
+        it[i].s = s;
+        it[i].slot = i;
+        vigil_hash_options_init(&it[i].opt);
+        it[i].opt.flags = s->flags;
+        it[i].opt.before_decode = before_decode;
+        it[i].opt.before_decode_ctx = &it[i];
+        reset_item(&it[i]);
+    }
+    int rc = 0, done = 0;
+    while (!done && !rc && !stop_requested) {
+        int k = 0;
+        while (k < batch) {
+            char *path, *err;
+            if (!cli_walk_next(w, &path, &err)) { done = 1; break; }
+            if (journal_done(&s->j, path)) { s->skipped_done++; free(path); free(err); continue; }
+            it[k].path = path;
+            it[k].walk_err = err;
+            k++;
+        }
+        rc = run_batch(s, it, k, why, whylen);
+        for (int i = 0; i < k; i++) reset_item(&it[i]);
+        double t = cli_now();
+        if (t - s->last_sync >= 1.0) { journal_sync(&s->j); s->last_sync = t; }
+        show_progress(s, 0);
+    }
+    for (int i = 0; i < batch; i++) { reset_item(&it[i]); free(it[i].m); }
+    free(it);
+    cli_walk_free(w);
+    return rc;
+}
+
+/* ---- command ----------------------------------------------------------------------------------- */
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+int cmd_scan(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"index", required_argument, 0, 'i'},    {"radius", required_argument, 0, 'r'},
+        {"min-quality", required_argument, 0, 'Q'}, {"top", required_argument, 0, 'k'},
+        {"no-dihedral", no_argument, 0, 'D'},    {"exact", no_argument, 0, 'e'},
+        {"output", required_argument, 0, 'o'},   {"resume", no_argument, 0, 'R'},
+        {"thumbs", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+    };
+    enum { MAXSETS = 64 };
+    scan_set sets[MAXSETS];
+    memset(sets, 0, sizeof sets);
+    char *radius_spec[MAXSETS];
+    int nradius = 0, nsets = 0, resume = 0, thumbs = 1000, c;
+    int default_radius = 31;
+    const char *outdir = NULL;
+    scan s;
+    memset(&s, 0, sizeof s);
+    s.dihedral = 1;
+    s.min_quality = 50;
+    s.top_k = 10;
+    s.threads = omp_get_num_procs();
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:j:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            if (nsets == MAXSETS) { cli_warn("at most %d --index", MAXSETS); return EXIT_USAGE; }
+            sets[nsets++].path = optarg;
+            break;
+        case 'r':
+            if (strchr(optarg, '=')) {
+                if (nradius == MAXSETS) { cli_warn("too many --radius"); return EXIT_USAGE; }
+                radius_spec[nradius++] = optarg;
+            } else if (cli_parse_int("--radius", optarg, 0, 256, &default_radius)) return EXIT_USAGE;
+            break;
+        case 'Q': if (cli_parse_int("--min-quality", optarg, 0, 101, &s.min_quality)) return EXIT_USAGE; break;
+        case 'k': if (cli_parse_int("--top", optarg, 0, 1000000, &s.top_k)) return EXIT_USAGE; break;
+        case 'T': if (cli_parse_int("--thumbs", optarg, 0, 1000000, &thumbs)) return EXIT_USAGE; break;
+        case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &s.threads)) return EXIT_USAGE; break;
+        case 'D': s.dihedral = 0; break;
+        case 'e': s.flags |= VIGIL_HASH_EXACT; break;
+        case 'o': outdir = optarg; break;
+        case 'R': resume = 1; break;
+        case 'q': s.quiet = 1; break;
+        case 'h': help_scan(stdout); return 0;
+        default: help_scan(stderr); return EXIT_USAGE;
+        }
+    }
+    if (!nsets || !outdir || optind >= argc) {
+        cli_warn("scan needs --index FILE.vgi, -o OUTDIR and at least one PATH");
+        help_scan(stderr);
+        return EXIT_USAGE;
+    }
+    if (s.dihedral) s.flags |= VIGIL_HASH_DIHEDRAL;
+    vigil_error err;
+    if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
+    int status = EXIT_USAGE;
+    for (int k = 0; k < nsets; k++) {
+        if (vigil_index_open(sets[k].path, &sets[k].idx, &err)) {
+            cli_warn("%s: %s: %s", sets[k].path, vigil_result_name(err.code), err.message);
+            goto out;
+        }
+        vigil_index_stats st;
+        vigil_index_stats_get(sets[k].idx, &st);
+        sets[k].name = st.set_name && *st.set_name ? st.set_name : base_name(sets[k].path);
+        sets[k].radius = default_radius;
+    }
+    for (int r = 0; r < nradius; r++) {
+        char *eq = strchr(radius_spec[r], '=');
+        *eq = 0;
+        int found = 0, v;
+        if (cli_parse_int("--radius", eq + 1, 0, 256, &v)) goto out;
+        for (int k = 0; k < nsets; k++)
+            if (!strcmp(sets[k].name, radius_spec[r]) || !strcmp(sets[k].path, radius_spec[r])) { sets[k].radius = v; found = 1; }
+        if (!found) { cli_warn("--radius %s=%s: no --index has that set name or path", radius_spec[r], eq + 1); goto out; }
+    }
+    if (mkdir(outdir, 0755) && errno != EEXIST) { cli_warn("%s: cannot create: %s", outdir, strerror(errno)); goto out; }
+
+    /* The settings a resumed scan must share: the same references, matched the same way. */
+    char settings[8192];
+    size_t sl = (size_t)snprintf(settings, sizeof settings, "vigil scan v1; dihedral=%d exact=%d min_quality=%d top=%d;",
+                                 s.dihedral, !!(s.flags & VIGIL_HASH_EXACT), s.min_quality, s.top_k);
+    for (int k = 0; k < nsets && sl < sizeof settings; k++) {
+        vigil_index_stats st;
+        vigil_index_stats_get(sets[k].idx, &st);
+        struct stat fs;
+        stat(sets[k].path, &fs);
+        sl += (size_t)snprintf(settings + sl, sizeof settings - sl, " index=%s set=%s entries=%llu digests=%llu bytes=%lld radius=%d;",
+                               sets[k].path, sets[k].name, (unsigned long long)st.entries, (unsigned long long)st.digests,
+                               (long long)fs.st_size, sets[k].radius);
+    }
+    char why[8400];
+    if (journal_open(&s.j, outdir, settings, resume, why, sizeof why)) { cli_warn("%s", why); goto out; }
+    if (s.j.resumed && !s.quiet)
+        fprintf(stderr, "resuming: %llu files already in the journal%s\n", (unsigned long long)s.j.records,
+                s.j.torn ? " (a torn last record was cut off and will be scanned again)" : "");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    s.sets = sets;
+    s.nsets = nsets;
+    s.start = s.last_sync = s.last_progress = cli_now();
+    s.progress = !s.quiet && isatty(STDERR_FILENO);
+    pthread_t counter_thread;
+    counter cn = {&s, argv + optind, argc - optind};
+    int counting = s.progress && !pthread_create(&counter_thread, NULL, count_files, &cn);
+    int rc = scan_paths(&s, argv + optind, argc - optind, why, sizeof why);
+    if (counting) pthread_join(counter_thread, NULL);
+    show_progress(&s, 1);
+    if (s.progress) fputc('\n', stderr);
+    journal_sync(&s.j);
+    if (rc) { cli_warn("%s", why); journal_close(&s.j); goto out; }
+    if (stop_requested) {
+        fprintf(stderr, "%s: interrupted after %llu files (%llu in the journal); run the same command with --resume to continue\n",
+                cli_prog, s.files, (unsigned long long)s.j.records);
+        journal_close(&s.j);
+        status = 130;
+        goto out;
+    }
+    scan_report_opts ro = {outdir, sets, nsets, thumbs, s.threads, cli_now() - s.start, 0, settings, 0, 0, 0};
+    if (scan_write_reports(&s.j, &ro, why, sizeof why)) { cli_warn("%s", why); journal_close(&s.j); goto out; }
+    if (!s.quiet) {
+        fprintf(stderr, "%llu files: %llu matched a reference set, %llu could not be read or decoded "
+                "(this run: %llu scanned, %llu identical to an earlier file, %llu already done)\n",
+                ro.files, ro.matched, ro.failed, s.files, s.dedup, s.skipped_done);
+    }
+    printf("%s/summary.json\n%s/report.html\n", outdir, outdir);
+    status = ro.failed ? EXIT_SOME_FAILED : 0;
+    journal_close(&s.j);
+out:
+    for (int k = 0; k < nsets; k++) vigil_index_free(sets[k].idx);
+    return status;
+}

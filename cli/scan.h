@@ -1,0 +1,100 @@
+/* scan.h - `vigil scan`: the journal (journal.c), the scan loop (cmd_scan.c) and the reports written
+ * from the journal when the scan ends (report.c: results.jsonl, summary.json, vics.json,
+ * report.html). */
+#ifndef VIGIL_SCAN_H
+#define VIGIL_SCAN_H
+
+#include "cli.h"
+
+/* One match as the journal keeps it: enough to look the reference up again in its index. */
+enum { MATCH_PDQ = 0, MATCH_MD5 = 1, MATCH_SHA1 = 2 };
+typedef struct jmatch {
+    uint64_t entry;     /* PDQ entry, or digest entry for MD5/SHA1 matches */
+    int32_t set;        /* which --index, in command-line order */
+    uint16_t distance;
+    uint8_t transform;
+    uint8_t kind;       /* MATCH_* */
+} jmatch;
+
+enum { J_DIGESTS = 1, J_PDQ = 2, J_DEDUP = 4, J_LOWQ = 8, J_SIZE = 16 };
+/* The fixed part of a journal record; then nmatches jmatch, the path and a NUL, the JSON line. */
+typedef struct jfix {
+    uint64_t path_hash;
+    uint64_t size;
+    uint8_t xxh128[16], md5[16], sha1[20];
+    uint32_t flags;            /* J_* */
+    int32_t status;            /* vigil_result; VIGIL_E_IO / NOT_FILE for walk errors */
+    int32_t quality;
+    vigil_pdq pdq;
+    uint32_t width, height;
+    uint32_t nmatches, path_len;
+    uint32_t content_off;      /* where the content-determined part of the JSON starts */
+    uint32_t json_len;
+    char format[12];
+} jfix;
+_Static_assert(sizeof(jfix) % 8 == 0, "jmatch array after jfix stays aligned");
+
+typedef struct jrecord {
+    jfix fix;
+    const jmatch *matches;
+    const char *path, *json;
+    char *buf; /* journal_read: the caller frees it */
+} jrecord;
+
+typedef struct content_slot {
+    uint64_t key[2];
+    uint64_t value;
+    uint64_t used;
+} content_slot;
+
+typedef struct scan_journal {
+    char path[4200];
+    int fd;
+    uint64_t end, records, torn;
+    uint64_t appended, crash_after; /* crash_after: test hook, see journal_append */
+    int resumed;
+    uint64_t *pset;
+    size_t pcap, pn;
+    content_slot *ctab;
+    size_t ccap, cn;
+} scan_journal;
+
+int journal_open(scan_journal *j, const char *dir, const char *settings, int resume, char *why, size_t whylen);
+int journal_done(const scan_journal *j, const char *path);
+uint64_t *journal_content(scan_journal *j, const uint8_t xxh128[16], int *inserted);
+uint64_t journal_append(scan_journal *j, const jfix *fix, const jmatch *m, const char *path, const char *json);
+int journal_read(scan_journal *j, uint64_t off, jrecord *rec);
+int journal_decode(char *p, uint32_t len, jrecord *rec);
+int journal_each(scan_journal *j, int (*fn)(const jrecord *r, void *ctx), void *ctx);
+int journal_sync(scan_journal *j);
+uint64_t journal_path_key(const char *path);
+size_t journal_memory(const scan_journal *j);
+void journal_close(scan_journal *j);
+
+/* The reference sets of a scan. */
+typedef struct scan_set {
+    const char *path;
+    vigil_index *idx;
+    const char *name;   /* set name, else the file name */
+    int radius;
+} scan_set;
+
+typedef struct scan_report_opts {
+    const char *dir;
+    scan_set *sets;
+    int nsets;
+    int thumbs_max;     /* thumbnails embedded in report.html */
+    int threads;
+    double seconds;
+    int interrupted;
+    const char *settings;
+    unsigned long long files, failed, matched; /* out: totals over the whole journal */
+} scan_report_opts;
+
+/* report.c: writes results.jsonl, summary.json, vics.json and report.html from the journal, each
+ * atomically. Prints nothing; returns 0 or -1 with why set. */
+int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t whylen);
+/* The reference behind a match (id, labels); NULLs when not found. */
+void scan_match_ref(const scan_set *sets, const jmatch *m, const char **id, const char **labels);
+
+#endif

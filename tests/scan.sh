@@ -1,0 +1,241 @@
+#!/bin/sh
+# scan.sh - end-to-end tests of `vigil scan`: matching of edited copies, bad files, duplicates,
+# kill -9 and resume, VICS export and import, the review page in headless Chromium, progress.
+# Usage: tests/scan.sh BUILD_DIR   (prints "ok - NAME" / "FAIL - NAME" and "scan: N passed, N failed")
+B=${1:-build}
+V="$B/vigil"
+D=tests/data/images
+T=$(mktemp -d /tmp/vigil-scan.XXXXXX)
+trap '[ -n "$VIGIL_TEST_KEEP" ] || rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "    $l"; done; fail=$((fail + 1)); }
+check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n" "command: $*"; fi; }
+py() { python3 -c "$@"; }
+
+# --- a seized folder: edited copies of the references among unrelated photos and junk -------------
+# references: 4 of the 7 test photos ("victims", with a category) ; the other 3 are unrelated
+mkdir -p "$T/refs" "$T/seized/deep/er" "$T/seized/other"
+# (the thresholded line drawing is not a reference: PDQ does not survive resampling it; and the
+# stereo pair left/right must stay together, as unrelated photos)
+for f in $D/*; do
+    case "$f" in
+    *bulb* | *flower* | *box* | *hfs_001*) cp "$f" "$T/refs/" ;;
+    *) cp "$f" "$T/seized/other/" ;;
+    esac
+done
+printf 'pdq,id,category,labels\n' >"$T/victims.csv"
+"$V" hash --format csv "$T/refs" | py "
+import csv,sys
+for r in csv.DictReader(sys.stdin):
+    n=r['path'].split('/')[-1]
+    print('%s,%s,1,series=s%d' % (r['pdq'], n, len(n)))" >>"$T/victims.csv"
+"$V" index build -o "$T/victims.vgi" --set victims "$T/victims.csv" 2>/dev/null
+# hotel-style second set with a hostile label, to test escaping in the page
+printf 'pdq,id,labels\n%s,hotel-1,<script>alert(1)</script>\n' "$(sed -n 2p "$T/victims.csv" | cut -d, -f1)" >"$T/hotels.csv"
+"$V" index build -o "$T/hotels.vgi" --set hotels "$T/hotels.csv" 2>/dev/null
+# edits: flipped, rotated, resized, recompressed, a little cropped; plus exact and renamed copies
+for f in "$T"/refs/*; do
+    b=$(basename "$f"); b=${b%.*}
+    vips flip "$f" "$T/seized/deep/er/$b-flip.jpg[Q=80]" horizontal
+    vips rot "$f" "$T/seized/$b-rot90.png" d90
+    vips resize "$f" "$T/seized/deep/$b-small.jpg[Q=60]" 0.5
+    w=$(vipsheader -f width "$f"); h=$(vipsheader -f height "$f")
+    vips crop "$f" "$T/seized/$b-crop.jpg[Q=90]" $((w / 100)) $((h / 100)) $((w - w / 50)) $((h - h / 50))
+done
+cp "$T"/refs/* "$T/seized/deep/"                        # exact copies: MD5-identical too
+cp "$(ls "$T"/refs/* | head -1)" "$T/seized/noextension" # type by content, not by name
+cp "$(ls "$T"/refs/* | head -1)" "$T/seized/other/dup.bin"
+printf 'not an image' >"$T/seized/junk.jpg"
+: >"$T/seized/empty.jpg"
+head -c 3000 "$(ls "$T"/refs/*.jpg | head -1)" >"$T/seized/truncated.jpg"
+ln -s nowhere "$T/seized/dangling"
+mkfifo "$T/seized/fifo"
+ln -s .. "$T/seized/deep/loop"
+nfiles=$(find "$T/seized" \( -type f -o -type l -o -type p \) | grep -v '/loop$' | wc -l)
+
+"$V" scan --index "$T/victims.vgi" --index "$T/hotels.vgi" -o "$T/out" "$T/seized" >"$T/stdout" 2>"$T/err"; rc=$?
+check "scan with bad files among good ones exits 1" test $rc -eq 1
+check "scan prints where summary.json and report.html are" sh -c "grep -q 'out/summary.json' '$T/stdout' && grep -q 'out/report.html' '$T/stdout'"
+check "piped: no progress line (no carriage return on stderr)" sh -c "! grep -q \"\$(printf '\r')\" '$T/err'"
+check "results.jsonl: every path exactly once, each line valid JSON" py "
+import json
+rows=[json.loads(l) for l in open('$T/out/results.jsonl')]
+paths=[r['path'] for r in rows]
+assert len(paths)==len(set(paths)), 'doubled'
+assert len(rows)==$nfiles+1, (len(rows), $nfiles)   # +1: the symlink loop is reported as an entry
+"
+check "bad files are recorded with a status and the reason" py "
+import json
+r={x['path'].split('/seized/')[1]:x for x in map(json.loads,open('$T/out/results.jsonl'))}
+assert r['junk.jpg']['status']=='format' and 'not a recognised' in r['junk.jpg']['error']
+assert r['empty.jpg']['status']=='empty'
+assert r['truncated.jpg']['status']=='decode'
+assert r['dangling']['status']=='io' and 'dangling' in r['dangling']['error']
+assert r['fifo']['status']=='not-a-file'
+assert r['deep/loop']['status']=='io' and 'loop' in r['deep/loop']['error']
+assert r['junk.jpg']['md5'] and r['truncated.jpg']['sha1']   # digests even when undecodable
+"
+check "every edited copy matches its reference; unrelated photos match nothing" py "
+import json
+rows=[json.loads(l) for l in open('$T/out/results.jsonl')]
+for r in rows:
+    p=r['path'].split('/seized/')[1]
+    v=[m for m in r['matches'] if m['set']=='victims']
+    if p.startswith('other/') and not p.endswith('dup.bin'):
+        assert not r['matches'], p
+    for kind in ('-flip','-rot90','-small','-crop'):
+        if kind in p:
+            base=p.split('/')[-1].rsplit(kind,1)[0]
+            assert v and v[0]['ref_id'].startswith(base), (p, v)
+            assert v[0]['labels'].startswith('category=1'), v
+    if '-rot90' in p: assert v[0]['transform']!='orig', v
+"
+check "exact copies, a renamed one and one without extension match at distance 0" py "
+import json
+rows=[json.loads(l) for l in open('$T/out/results.jsonl')]
+x=[r for r in rows if r['path'].endswith(('noextension','dup.bin')) or '/deep/' in r['path'] and r['path'].split('/')[-1].count('-')==r['path'].split('/')[-1].count('-') and not any(k in r['path'] for k in ('-flip','-small','loop'))]
+assert len(x)>=6 and all(r['matches'] and r['matches'][0]['distance']==0 for r in x), [r['path'] for r in x if not r['matches']]
+"
+check "identical files are decoded once: duplicates carry the first one's result" py "
+import json
+rows=[json.loads(l) for l in open('$T/out/results.jsonl')]
+d=[r for r in rows if r.get('duplicate')]
+assert len(d)>=2
+by={}
+for r in rows: by.setdefault(r.get('xxh128'),[]).append(r)
+for r in d:
+    first=by[r['xxh128']][0]
+    assert r['pdq']==first['pdq'] and r['matches']==first['matches'] and not first.get('duplicate')
+"
+check "summary.json counts agree with results.jsonl" py "
+import json
+rows=[json.loads(l) for l in open('$T/out/results.jsonl')]
+s=json.load(open('$T/out/summary.json'))
+assert s['files']==len(rows) and s['failed']==sum(r['status']!='ok' for r in rows)
+assert s['matched_files']==sum(bool(r['matches']) for r in rows) and s['complete'] is True
+assert [x['set'] for x in s['sets']]==['victims','hotels']
+"
+
+# --- refusals ---------------------------------------------------------------------------------------
+"$V" scan --index "$T/victims.vgi" -o "$T/out" "$T/seized" >/dev/null 2>"$T/err2"; rc=$?
+check "a second scan into the same folder without --resume: exit 2, says --resume" sh -c "test $rc -eq 2 && grep -q -- '--resume' '$T/err2'"
+"$V" scan --index "$T/victims.vgi" --radius 20 -o "$T/out" --resume "$T/seized" >/dev/null 2>"$T/err2"; rc=$?
+check "resume with other settings: exit 2, names them" sh -c "test $rc -eq 2 && grep -q 'other settings' '$T/err2'"
+"$V" scan --index "$T/refs/$(ls "$T/refs" | head -1)" -o "$T/o2" "$T/seized" >/dev/null 2>"$T/err2"; rc=$?
+check "an image given as --index: exit 2 naming the file" sh -c "test $rc -eq 2 && grep -q 'refs/' '$T/err2'"
+"$V" scan --index "$T/victims.vgi" --radius nosuch=3 -o "$T/o3" "$T/seized" >/dev/null 2>"$T/err2"; rc=$?
+check "--radius for an unknown set: exit 2" sh -c "test $rc -eq 2 && grep -q 'nosuch' '$T/err2'"
+
+# --- crash safety: kill -9 part-way, several times; resume; every file exactly once ---------------
+mkdir -p "$T/many"
+for n in $(seq 1 40); do
+    for f in $D/*; do b=$(basename "$f"); cp "$f" "$T/many/$n-$b"; printf 'distinct %d' "$n" >>"$T/many/$n-$b"; done
+done
+cp "$T/seized/junk.jpg" "$T/many/"
+"$V" scan -q --index "$T/victims.vgi" -o "$T/ref" "$T/many" >/dev/null 2>&1
+sort "$T/ref/results.jsonl" >"$T/ref.sorted"
+# a torn record: the journal's last record half written, then death (test hook)
+VIGIL_TEST_CRASH_AFTER=37 "$V" scan -q -j 1 --index "$T/victims.vgi" -o "$T/torn" "$T/many" >/dev/null 2>&1; rc=$?
+check "test hook: the scan dies by SIGKILL mid-record" test $rc -eq 137
+"$V" scan --resume --index "$T/victims.vgi" -o "$T/torn" "$T/many" >/dev/null 2>"$T/err3"
+sort "$T/torn/results.jsonl" >"$T/torn.sorted"
+check "resume after a torn record: the tail is cut, every file once, same results" sh -c "grep -q 'torn' '$T/err3' && cmp -s '$T/ref.sorted' '$T/torn.sorted'"
+kills=0
+rm -rf "$T/killed"
+for attempt in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    "$V" scan -q -j 2 --index "$T/victims.vgi" -o "$T/killed" --resume "$T/many" >/dev/null 2>&1 &
+    pid=$!
+    sleep 0.$((attempt % 4 + 1))
+    if kill -9 $pid 2>/dev/null; then kills=$((kills + 1)); fi
+    wait $pid 2>/dev/null
+    [ -f "$T/killed/summary.json" ] && break
+done
+"$V" scan -q --index "$T/victims.vgi" -o "$T/killed" --resume "$T/many" >/dev/null 2>&1
+sort "$T/killed/results.jsonl" >"$T/killed.sorted"
+check "killed -9 part-way ($kills times), resumed: results identical to an uninterrupted scan" sh -c "test $kills -ge 2 && cmp -s '$T/ref.sorted' '$T/killed.sorted'"
+"$V" scan -q -j 1 --index "$T/victims.vgi" -o "$T/int" "$T/many" >/dev/null 2>&1 &
+pid=$!
+sleep 0.3
+kill -INT $pid
+wait $pid; rc=$?
+"$V" scan -q --index "$T/victims.vgi" -o "$T/int" --resume "$T/many" >/dev/null 2>&1
+sort "$T/int/results.jsonl" >"$T/int.sorted"
+check "Ctrl-C: exit 130, then --resume completes the same results" sh -c "test $rc -eq 130 && cmp -s '$T/ref.sorted' '$T/int.sorted'"
+
+# --- VICS -----------------------------------------------------------------------------------------
+check "vics.json: VICS 2.0 OData, one Media per readable file, MD5/SHA1 upper-case, PDQ alternative hash" py "
+import json,hashlib
+v=json.load(open('$T/out/vics.json'))
+assert v['@odata.context'].endswith('2.0.xml/Default/\$metadata#Media')
+rows={r['path']:r for r in map(json.loads,open('$T/out/results.jsonl'))}
+media=v['value']
+assert len(media)==sum('md5' in r for r in rows.values())
+for m in media:
+    p=m['MediaFiles'][0]['FilePath']; r=rows[p]
+    data=open(p,'rb').read()
+    assert m['MD5']==hashlib.md5(data).hexdigest().upper() and m['SHA1']==hashlib.sha1(data).hexdigest().upper()
+    assert m['MediaSize']==len(data)
+    alt={a['HashName']:a['HashValue'] for a in m.get('AlternativeHashes',[])}
+    assert alt.get('PDQ')==r.get('pdq'), p
+    if any(x['set']=='victims' for x in r['matches']): assert m['Category']==1, p
+    else: assert 'Category' not in m
+"
+"$V" index build -o "$T/fromvics.vgi" --set imported "$T/out/vics.json" 2>/dev/null
+"$V" index export --format jsonl "$T/fromvics.vgi" >"$T/fromvics.jsonl"
+check "VICS round trip: export -> index build -> index export gives the same PDQ/MD5/SHA1/Category entries" py "
+import json
+v=json.load(open('$T/out/vics.json'))['value']
+want=set()
+for m in v:
+    alt={a['HashName']:a['HashValue'] for a in m.get('AlternativeHashes',[])}
+    want.add((alt.get('PDQ'), m['MD5'].lower(), m['SHA1'].lower(), m.get('Category')))
+got=set()
+for e in map(json.loads,open('$T/fromvics.jsonl')):
+    lab=dict(kv.split('=',1) for kv in (e['labels'] or '').split())
+    cat=int(lab['category']) if 'category' in lab else None
+    if e['pdq']: got.add((e['pdq'], lab['md5'], lab['sha1'], cat))
+    else: got.add((None, e['md5'], e['sha1'], cat))
+assert want==got, (len(want), len(got), want^got)
+"
+# a digest-only VICS set (no PDQ): matches the identical file by MD5
+m=$(md5sum <"$T/seized/junk.jpg" | cut -d' ' -f1 | tr a-f A-F)
+printf '{"@odata.context":"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media",\n"value":[{"MediaID":7,"Category":2,"MD5":"%s","MediaSize":12},\n{"MediaID":8,"MD5":"zz"}]}\n' "$m" >"$T/md5set.json"
+"$V" index build -o "$T/md5set.vgi" --set md5set "$T/md5set.json" 2>"$T/err4"; rc=$?
+check "VICS import: a bad MD5 is reported with its line, the good entry kept (exit 1)" sh -c "test $rc -eq 1 && grep -q 'md5set.json:3: VICS media #2: MD5' '$T/err4'"
+"$V" scan -q --index "$T/md5set.vgi" -o "$T/md5out" "$T/seized" >/dev/null 2>&1
+check "a digest-only reference matches the identical file, even an undecodable one (kind md5)" py "
+import json
+r=[x for x in map(json.loads,open('$T/md5out/results.jsonl')) if x['path'].endswith('junk.jpg')][0]
+assert r['matches'][0]['kind']=='md5' and r['matches'][0]['labels'].startswith('category=2')
+"
+
+# --- report.html ----------------------------------------------------------------------------------
+H="$T/out/report.html"
+check "report.html is self-contained: no URL, no external resource, a CSP that forbids requests" sh -c "
+! grep -Eiq 'https?://|<link|src=\"[^d]|url\\(' '$H' && grep -q \"default-src 'none'\" '$H'"
+check "hostile labels are escaped, never markup" sh -c "grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' '$H' && ! grep -q '<script>alert' '$H'"
+nthumb=$(grep -o 'src="data:image/png;base64,' "$H" | wc -l)
+check "one blurred thumbnail per matched file and set" sh -c "test $nthumb -ge 20 && test \$(grep -o 'class=\"h\"' '$H' | wc -l) -eq $nthumb"
+if command -v chromium >/dev/null 2>&1; then
+    # the page plus a test script: everything hidden at first; Reveal shows one, greyscale; another
+    # Reveal hides the first; Colour removes the greyscale; no resource was fetched
+    sed 's|</body>|<script>window.addEventListener("load",function(){var o=[];function bl(i){return getComputedStyle(i).filter.indexOf("blur")>=0}function gr(i){return getComputedStyle(i).filter.indexOf("grayscale")>=0}var im=[].slice.call(document.querySelectorAll(".t img"));if(im.length<2)o.push("imgs");im.forEach(function(i){if(!bl(i)\|\|!gr(i))o.push("notblurred");if(!i.naturalWidth)o.push("undecoded")});var b0=im[0].parentNode.querySelectorAll("button"),b1=im[1].parentNode.querySelectorAll("button");b0[0].click();if(bl(im[0])\|\|!gr(im[0])\|\|!bl(im[1]))o.push("reveal1");b1[0].click();if(!bl(im[0])\|\|bl(im[1]))o.push("reveal2");if(im.filter(function(i){return !bl(i)}).length!==1)o.push("onlyone");b1[1].click();if(gr(im[1]))o.push("colour");if(performance.getEntriesByType("resource").length)o.push("network");document.body.setAttribute("data-selftest",o.length?"FAIL:"+o.join(","):"PASS")});</script></body>|' "$H" >"$T/selftest.html"
+    timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run --virtual-time-budget=10000 \
+        --dump-dom "file://$T/selftest.html" >"$T/dom.html" 2>/dev/null
+    res=$(grep -o 'data-selftest="[^"]*"' "$T/dom.html")
+    check "headless Chromium: renders, thumbnails blurred, reveal one at a time, colour, no network ($res)" test "$res" = 'data-selftest="PASS"'
+else
+    bad "headless Chromium test" "chromium is not installed (tests/install-deps.sh installs it)"
+fi
+
+# --- progress and quiet ---------------------------------------------------------------------------
+if command -v script >/dev/null 2>&1; then
+    script -qec "$V scan --index $T/victims.vgi -o $T/tty $T/many" /dev/null >"$T/tty.txt" 2>&1
+    check "on a terminal: one updating line with files, files/s, MB/s, matched and ETA" sh -c "grep -q 'files/s' '$T/tty.txt' && grep -q 'MB/s' '$T/tty.txt' && grep -q 'matched' '$T/tty.txt' && grep -q 'ETA' '$T/tty.txt'"
+fi
+"$V" scan --quiet --index "$T/victims.vgi" -o "$T/q" "$T/many" >/dev/null 2>"$T/qerr"
+check "--quiet prints nothing on stderr" test ! -s "$T/qerr"
+
+echo "scan: $pass passed, $fail failed"
