@@ -40,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test fuzz bench bench-check install uninstall clean help deps sanitize test-asan demo
+.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo
 all: $(VIGIL) $(LIB) $(SOLIB)
 
 $(B)/core/%.o: CFLAGS_EXTRA = -DVIGIL_BUILDING
@@ -81,12 +81,14 @@ $(B)/bench-faiss: bench/bench_faiss.cpp
 # Installs the Debian packages the build needs when any is missing (needs root or sudo).
 deps:
 	@sh tests/install-deps.sh
+deps-test:
+	@sh tests/install-deps.sh test
 
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus.
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-test: deps
+test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN) $(SOLIB) $(FUZZBINS)
 	$(Q)sh tests/run.sh $(B)
 
@@ -106,7 +108,7 @@ fuzz: deps
 	done
 
 # ASan+UBSan build of the whole suite in its own tree.
-test-asan: deps
+test-asan: deps-test
 	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so \

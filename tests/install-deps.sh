@@ -1,9 +1,12 @@
 #!/bin/sh
-# install-deps.sh - installs the Debian packages vigil needs to build, test and benchmark, when any
-# is missing. Debian 12 package names. Runs apt-get as root, or through sudo.
+# install-deps.sh [test] - installs the Debian packages vigil needs to build, run the demo and
+# benchmark, when any is missing; with "test", also what the test suite drives (headless Chromium
+# for the review page, script(1) for a terminal). Debian 12 package names. Runs apt-get as root,
+# or through sudo.
 set -e
-PKGS="build-essential pkg-config libvips-dev libxxhash-dev xxhash libpng-dev nettle-dev clang
-libclang-rt-14-dev libjpeg-turbo-progs python3 bc valgrind libvips-tools chromium bsdutils"
+PKGS="build-essential pkg-config libvips-dev libvips-tools libxxhash-dev xxhash libpng-dev nettle-dev clang
+libclang-rt-14-dev libjpeg-turbo-progs python3 bc valgrind"
+[ "${1:-}" = test ] && PKGS="$PKGS chromium bsdutils"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
