@@ -8,7 +8,8 @@
  *   - a torn tail (short record, bad checksum) is cut off on resume, so no file is counted twice.
  * On resume the journal is read once to rebuild two tables: the paths already done (8 bytes of
  * XXH3-64 each) and the contents already decoded (XXH3-128 -> record offset, 24 bytes), both open
- * addressing at load <= 1/2. That is the scan's only per-file memory. */
+ * addressing at load <= 0.7 (so 11-23 and 34-69 bytes a file). That is the scan's only per-file
+ * memory. The path table also keeps a path given twice on the command line from being done twice. */
 #include "scan.h"
 
 #include <errno.h>
@@ -62,7 +63,7 @@ static uint64_t path_key(const char *path)
 
 static int pset_add(scan_journal *j, uint64_t key)
 {
-    if (2 * (j->pn + 1) > j->pcap && pset_grow(j)) return -1;
+    if (10 * (j->pn + 1) > 7 * j->pcap && pset_grow(j)) return -1;
     size_t k = key & (j->pcap - 1);
     while (j->pset[k]) {
         if (j->pset[k] == key) return 0;
@@ -89,9 +90,9 @@ static int ctab_grow(scan_journal *j)
     content_slot *t = calloc(cap, sizeof *t);
     if (!t) return -1;
     for (size_t i = 0; i < j->ccap; i++) {
-        if (!j->ctab[i].used) continue;
+        if (!j->ctab[i].value) continue;
         size_t k = j->ctab[i].key[0] & (cap - 1);
-        while (t[k].used) k = (k + 1) & (cap - 1);
+        while (t[k].value) k = (k + 1) & (cap - 1);
         t[k] = j->ctab[i];
     }
     free(j->ctab);
@@ -103,13 +104,13 @@ static int ctab_grow(scan_journal *j)
 /* The slot of a content: *inserted says whether it is new (its value is then the caller's to set). */
 uint64_t *journal_content(scan_journal *j, const uint8_t xxh128[16], int *inserted)
 {
-    if (2 * (j->cn + 1) > j->ccap && ctab_grow(j)) return NULL;
+    if (10 * (j->cn + 1) > 7 * j->ccap && ctab_grow(j)) return NULL;
     uint64_t key[2];
     memcpy(key, xxh128, 16);
     size_t k = key[0] & (j->ccap - 1);
-    for (; j->ctab[k].used; k = (k + 1) & (j->ccap - 1))
+    for (; j->ctab[k].value; k = (k + 1) & (j->ccap - 1))
         if (j->ctab[k].key[0] == key[0] && j->ctab[k].key[1] == key[1]) { *inserted = 0; return &j->ctab[k].value; }
-    j->ctab[k].used = 1;
+    j->ctab[k].value = UINT64_MAX; /* taken; the caller sets the value at once */
     j->ctab[k].key[0] = key[0];
     j->ctab[k].key[1] = key[1];
     j->cn++;

@@ -43,8 +43,7 @@ typedef struct jrecord {
 
 typedef struct content_slot {
     uint64_t key[2];
-    uint64_t value;
-    uint64_t used;
+    uint64_t value; /* a journal offset (never 0: the header comes first) or PENDING | slot; 0 = empty */
 } content_slot;
 
 typedef struct scan_journal {
