@@ -40,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo
+.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo eval
 all: $(VIGIL) $(LIB) $(SOLIB)
 
 $(B)/core/%.o: CFLAGS_EXTRA = -DVIGIL_BUILDING
@@ -74,6 +74,9 @@ $(BENCHBIN): $(B)/bench/bench_hash.o $(LIB)
 $(B)/bench-match: $(B)/bench/bench_match.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 # FAISS side of the comparison, built only where Debian's libfaiss-dev is installed.
 $(B)/bench-faiss: bench/bench_faiss.cpp
 	$(Q)$(CXX) -O2 -std=c++17 -o $@ $< -lfaiss -llapack -lblas -fopenmp
@@ -89,7 +92,7 @@ $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN) $(SOLIB) $(FUZZBINS)
+	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN) $(SOLIB) $(FUZZBINS) $(B)/bench-eval
 	$(Q)sh tests/run.sh $(B)
 
 # libFuzzer + ASan/UBSan builds of the fuzz targets, each run FUZZ_SECONDS on a scratch copy of
@@ -111,7 +114,7 @@ fuzz: deps
 test-asan: deps-test
 	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so \
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so build/asan/bench-eval \
 	    $(FUZZERS:%=build/asan/fuzz-%)
 	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
 sanitize: test-asan
@@ -124,6 +127,11 @@ bench: deps $(VIGIL) $(BENCHBIN) $(B)/bench-match
 # count per comparison from callgrind (repeatable on a noisy machine).
 bench-check: deps $(B)/bench-match
 	$(Q)sh bench/check.sh $(B)
+
+# The accuracy evaluation: 270 photos rebuilt from Debian packages (datasets/eval-photos.tsv),
+# ~40 edits each, fast/exact x plain/dihedral; tables and PNG plots in build/eval/.
+eval: deps $(B)/bench-eval
+	$(Q)sh bench/eval.sh $(B)
 
 demo: deps $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # fetch-photos.sh - builds a folder of real photographs from Debian packages, for benchmarks and
-# evaluation. Every photo is listed in datasets/public-photos.tsv with its package, version, path
+# evaluation. Every photo is listed in datasets/public-photos.tsv (or LIST=datasets/eval-photos.tsv,
+# the 270-photo evaluation set) with its package, version, path
 # inside the package, licence and SHA-256. Nothing but Debian's archive is contacted.
 #
 #   datasets/fetch-photos.sh OUTDIR [PACKAGE...]
@@ -12,7 +13,7 @@ set -eu
 OUT=${1:?usage: fetch-photos.sh OUTDIR [PACKAGE...]}
 shift
 HERE=$(cd "$(dirname "$0")" && pwd)
-LIST="$HERE/public-photos.tsv"
+LIST=${LIST:-$HERE/public-photos.tsv}
 DEBS=${DEBS:-$OUT.debs}
 mkdir -p "$OUT" "$DEBS"
 DEBS=$(cd "$DEBS" && pwd)

@@ -1,0 +1,44 @@
+#!/bin/sh
+# eval.sh - the accuracy harness (bench/eval.c) on the 7 test photos: counts of pairs honour the
+# manifest's identity groups, recall rows behave as PDQ is known to, the false-positive bound is
+# the Clopper-Pearson one, and the plots are real PNGs.
+# Usage: tests/eval.sh BUILD_DIR   (prints "ok - NAME" / "FAIL - NAME" and "eval: N passed, N failed")
+B=${1:-build}
+T=$(mktemp -d /tmp/vigil-eval.XXXXXX)
+trap '[ -n "$VIGIL_TEST_KEEP" ] || rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "    $l"; done; fail=$((fail + 1)); }
+check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n" "command: $*"; fi; }
+
+"$B/bench-eval" --photos tests/data/images --manifest tests/data/eval-manifest.tsv --max-side 512 --out "$T" >"$T/stdout" 2>"$T/stderr"
+rc=$?
+check "bench-eval runs on the test photos (exit 0)" test $rc -eq 0
+n_edits=$(python3 -c "
+import re; s=open('$T/stdout').read(); m=re.search(r'(\d+) photos, (\d+) edits, (\d+) negative pairs', s); print(m.group(2))" 2>/dev/null)
+n_t=$(($(wc -l <"$T/eval.tsv") - 2))
+# 7 photos; left.jpg and right.jpg share an identity group: their pairs are neither positive nor
+# negative. Every query (each photo's edits and the photo itself) meets 6 other photos, or 5.
+check "negative pairs exclude the same identity group: 43 x (5 x 6 + 2 x 5) = 1720" sh -c "grep -q ', 1720 negative pairs' '$T/stdout' && test '$n_edits' -eq $((7 * n_t))"
+check "recall behaves as PDQ is known to: Q90 always found, 40 % crops never, rotations only with dihedral" python3 -c "
+import csv
+r={x['transform']:x for x in csv.DictReader(open('$T/eval.tsv'),delimiter='\t')}
+assert float(r['jpeg q90']['fast_dihedral_31'])==1.0
+assert float(r['crop 40%']['fast_dihedral_31'])<=0.2
+assert float(r['rotate 90']['fast_plain_31'])<=0.2 and float(r['rotate 90']['fast_dihedral_31'])>=0.7
+assert float(r['greyscale']['fast_dihedral_31'])>=0.85
+for x in r.values():  # shares grow with the threshold
+    v=[float(x['fast_dihedral_%d' % d]) for d in (16,24,31,40,48)]
+    assert v==sorted(v), x
+"
+# 0 false positives of 1720 at <= 16: the one-sided 95 % bound is 1 - 0.05^(1/1720) = 0.00174
+check "false-positive bound is Clopper-Pearson (0 of 1720 -> 0.0017)" grep -q '| <= 16 | 0 of 1720 = 0 (95 % bound 0.0017)' "$T/eval.md"
+check "the table names where PDQ fails" grep -q 'crop 40% \*\*(PDQ fails)\*\*' "$T/eval.md"
+check "plots are 1000-pixel-wide PNGs" python3 -c "
+import struct
+for n in ('roc','hist-fast','hist-fast-dihedral'):
+    b=open('$T/%s.png' % n,'rb').read()
+    assert b[:8]==b'\x89PNG\r\n\x1a\n' and struct.unpack('>I',b[16:20])[0]==1000, n
+"
+echo "eval: $pass passed, $fail failed"
