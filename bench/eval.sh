@@ -4,6 +4,7 @@
 # build/bench-eval: tables in build/eval/eval.md and eval.tsv, plots in build/eval/*.png.
 set -eu
 B=${1:-build}
+[ $# -gt 0 ] && shift
 PHOTOS=${EVAL_PHOTOS:-$B/eval-photos}
 n=$(awk 'NR > 1' datasets/eval-photos.tsv | wc -l)
 have=$(ls "$PHOTOS" 2>/dev/null | wc -l)

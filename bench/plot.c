@@ -165,7 +165,7 @@ void plot_vline(plot_canvas *c, const plot_chart *ch, double x, uint32_t rgb, co
 
 void plot_legend(plot_canvas *c, const plot_chart *ch, int row, const char *text, uint32_t rgb)
 {
-    int x = ch->right - 330, y = ch->top + 12 + row * 24;
+    int x = ch->right - 330, y = ch->legend_bottom ? ch->bottom - 12 - (4 - row) * 24 : ch->top + 12 + row * 24;
     plot_rect(c, x, y + 3, x + 24, y + 9, rgb);
     plot_text(c, x + 32, y, text, 0x000000, 2);
 }

@@ -9,6 +9,7 @@ typedef struct plot_canvas { int w, h; uint8_t *px; } plot_canvas;
 typedef struct plot_chart {
     double x0, x1, y0, y1;
     int log_x, x_ticks, y_ticks;
+    int legend_bottom;            /* legend in the lower right corner instead of the upper */
     int left, right, top, bottom; /* set by plot_axes */
 } plot_chart;
 
