@@ -1,6 +1,10 @@
 /* eval.c - how well PDQ, as vigil computes it, finds edited copies and avoids unrelated photos.
  *
  *   bench-eval --photos DIR [--manifest eval-photos.tsv] [--out DIR] [--max-side 1024] [--limit N] [-j N]
+ *              [--write-edits DIR]
+ *
+ * --write-edits also saves every edit as DIR/<photo>__<nn>.jpg, with DIR/edits.tsv naming each
+ * file's original, edit and family: the generator, for measuring other hashers on the same set.
  *
  * Per photo: the picture (alpha flattened on white, longer side brought to --max-side, the size of
  * a reference copy) is the original; libvips makes ~40 edits of it (transforms[] below), each saved
@@ -375,6 +379,7 @@ typedef struct photo { char name[256], group[256]; } photo;
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *manifest = "datasets/eval-photos.tsv", *out = "build/eval";
+    const char *edits_dir = NULL;
     int max_side = 1024, limit = 0, threads = omp_get_num_procs();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--photos") && i + 1 < argc) dir = argv[++i];
@@ -383,7 +388,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--max-side") && i + 1 < argc) max_side = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc) limit = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-j") && i + 1 < argc) threads = atoi(argv[++i]);
-        else { fprintf(stderr, "usage: bench-eval --photos DIR [--manifest TSV] [--out DIR] [--max-side N] [--limit N] [-j N]\n"); return 2; }
+        else if (!strcmp(argv[i], "--write-edits") && i + 1 < argc) edits_dir = argv[++i];
+        else { fprintf(stderr, "usage: bench-eval --photos DIR [--manifest TSV] [--out DIR] [--max-side N] [--limit N] [-j N] [--write-edits DIR]\n"); return 2; }
     }
     if (!dir) { fprintf(stderr, "bench-eval: --photos DIR is required\n"); return 2; }
     vigil_error err;
@@ -447,9 +453,9 @@ int main(int argc, char **argv)
                 im = n;
             }
             if (!im || save_jpeg(im, transforms[k].quality, &buf, &len) || hash_bytes(buf, len, &ed[(size_t)i * NT + k])) failed_edits++;
-            else if (getenv("EVAL_DUMP") && i < 3) { /* look at the edits: EVAL_DUMP=DIR */
-                char dp[4200];
-                snprintf(dp, sizeof dp, "%s/%d-%02d.jpg", getenv("EVAL_DUMP"), i, k);
+            else if (edits_dir) { /* the generator's output, for other tools: DIR/<photo>__<nn>.jpg */
+                char dp[4400];
+                snprintf(dp, sizeof dp, "%s/%s__%02d.jpg", edits_dir, ph[i].name, k);
                 FILE *df = fopen(dp, "wb");
                 if (df) { fwrite(buf, 1, len, df); fclose(df); }
             }
@@ -461,6 +467,19 @@ int main(int argc, char **argv)
         g_object_unref(base);
     }
     double t_hash = omp_get_wtime() - t0;
+    if (edits_dir) {
+        char tp[4200];
+        snprintf(tp, sizeof tp, "%s/edits.tsv", edits_dir);
+        FILE *ef = fopen(tp, "w");
+        if (ef) {
+            fprintf(ef, "file\toriginal\tedit\tfamily\tidentity_group\n");
+            for (int i = 0; i < np; i++)
+                for (int t = 0; t < NT; t++)
+                    if (ed[(size_t)i * NT + t].ok)
+                        fprintf(ef, "%s__%02d.jpg\t%s\t%s\t%s\t%s\n", ph[i].name, t, ph[i].name, transforms[t].name, transforms[t].family, ph[i].group);
+            fclose(ef);
+        }
+    }
 
     /* queries: the edits, then the originals themselves (as negatives against the others) */
     size_t nq = (size_t)np * NT + (size_t)np;

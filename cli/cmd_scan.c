@@ -428,11 +428,12 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
             char *path, *err;
             if (!cli_walk_next(w, &path, &err)) { done = 1; break; }
             if (journal_done(&s->j, path)) { s->skipped_done++; free(path); free(err); continue; }
+            if (journal_claim(&s->j, path)) { free(path); free(err); snprintf(why, whylen, "out of memory"); rc = -1; break; }
             it[k].path = path;
             it[k].walk_err = err;
             k++;
         }
-        rc = run_batch(s, it, k, why, whylen);
+        if (!rc) rc = run_batch(s, it, k, why, whylen);
         for (int i = 0; i < k; i++) reset_item(&it[i]);
         double t = cli_now();
         if (t - s->last_sync >= 1.0) { journal_sync(&s->j); s->last_sync = t; }

@@ -74,6 +74,12 @@ static int pset_add(scan_journal *j, uint64_t key)
     return 0;
 }
 
+/* Claims a path for this run: a path met twice (a folder given twice) is scanned once. */
+int journal_claim(scan_journal *j, const char *path)
+{
+    return pset_add(j, path_key(path));
+}
+
 int journal_done(const scan_journal *j, const char *path)
 {
     if (!j->pn) return 0;

@@ -12,7 +12,8 @@ ok() { echo "ok - $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "    $l"; done; fail=$((fail + 1)); }
 check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n" "command: $*"; fi; }
 
-"$B/bench-eval" --photos tests/data/images --manifest tests/data/eval-manifest.tsv --max-side 512 --out "$T" >"$T/stdout" 2>"$T/stderr"
+mkdir -p "$T/edits"
+"$B/bench-eval" --photos tests/data/images --manifest tests/data/eval-manifest.tsv --max-side 512 --out "$T" --write-edits "$T/edits" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 check "bench-eval runs on the test photos (exit 0)" test $rc -eq 0
 n_edits=$(python3 -c "
@@ -40,5 +41,13 @@ import struct
 for n in ('roc','hist-fast','hist-fast-dihedral'):
     b=open('$T/%s.png' % n,'rb').read()
     assert b[:8]==b'\x89PNG\r\n\x1a\n' and struct.unpack('>I',b[16:20])[0]==1000, n
+"
+check "--write-edits: every edit on disk, listed in edits.tsv, and vigil hashes it as eval did" python3 -c "
+import csv,subprocess
+rows=list(csv.DictReader(open('$T/edits/edits.tsv'),delimiter='\t'))
+assert len(rows)==$n_edits
+r=[x for x in rows if x['edit']=='jpeg q90' and x['original'].startswith('opencv-doc__box')][0]
+out=subprocess.run(['$B/vigil','hash','-q','$T/edits/'+r['file']],capture_output=True,text=True).stdout
+assert len(out.splitlines()[1].split('\t')[1])==64
 "
 echo "eval: $pass passed, $fail failed"

@@ -118,6 +118,9 @@ assert s['matched_files']==sum(bool(r['matches']) for r in rows) and s['complete
 assert [x['set'] for x in s['sets']]==['victims','hotels']
 "
 
+"$V" scan -q --index "$T/victims.vgi" -o "$T/twice" "$T/seized/other" "$T/seized/other" "$T/seized/other/dup.bin" >/dev/null 2>&1
+check "a folder given twice: each file scanned once" sh -c "test \$(wc -l <'$T/twice/results.jsonl') -eq \$(ls '$T/seized/other' | wc -l)"
+
 # --- refusals ---------------------------------------------------------------------------------------
 "$V" scan --index "$T/victims.vgi" -o "$T/out" "$T/seized" >/dev/null 2>"$T/err2"; rc=$?
 check "a second scan into the same folder without --resume: exit 2, says --resume" sh -c "test $rc -eq 2 && grep -q -- '--resume' '$T/err2'"
