@@ -184,6 +184,23 @@ int journal_decode(char *p, uint32_t len, jrecord *rec)
     return 0;
 }
 
+/* Reads the next whole, checksummed record from f into *p (grown as needed). 0, or -1 at the end
+ * of the journal or at its first damaged record. */
+static int next_record(FILE *f, char **p, size_t *cap, jrecord *rec, uint32_t *len)
+{
+    rframe fr;
+    if (fread(&fr, sizeof fr, 1, f) != 1 || fr.magic != RMAGIC || fr.len < sizeof(jfix) || fr.len > (1u << 28)) return -1;
+    if (fr.len + 1 > *cap) {
+        char *q = realloc(*p, fr.len + 1);
+        if (!q) return -1;
+        *p = q;
+        *cap = fr.len + 1;
+    }
+    if (fread(*p, fr.len, 1, f) != 1 || XXH3_64bits(*p, fr.len) != fr.sum || journal_decode(*p, fr.len, rec)) return -1;
+    *len = fr.len;
+    return 0;
+}
+
 /* Opens OUTDIR/journal.vgj: new (fails if one exists, unless resume) or existing (resume: the
  * settings must be the same; the torn tail, if any, is cut off; the tables are rebuilt). */
 int journal_open(scan_journal *j, const char *dir, const char *settings, int resume, char *why, size_t whylen)
@@ -233,18 +250,9 @@ int journal_open(scan_journal *j, const char *dir, const char *settings, int res
     if (!f || fseeko(f, (off_t)off, SEEK_SET)) { snprintf(why, whylen, "%s: cannot read", j->path); if (f) fclose(f); return -1; }
     char *p = NULL;
     size_t cap = 0;
-    for (;;) {
-        rframe fr;
-        if (fread(&fr, sizeof fr, 1, f) != 1 || fr.magic != RMAGIC || fr.len < sizeof(jfix) || fr.len > (1u << 28)) break;
-        if (fr.len + 1 > cap) {
-            char *q = realloc(p, fr.len + 1);
-            if (!q) break;
-            p = q;
-            cap = fr.len + 1;
-        }
-        if (fread(p, fr.len, 1, f) != 1 || XXH3_64bits(p, fr.len) != fr.sum) break;
-        jrecord rec;
-        if (journal_decode(p, fr.len, &rec)) break;
+    jrecord rec;
+    uint32_t len;
+    while (!next_record(f, &p, &cap, &rec, &len)) {
         if (pset_add(j, rec.fix.path_hash)) { snprintf(why, whylen, "out of memory"); free(p); fclose(f); return -1; }
         if ((rec.fix.flags & J_DIGESTS) && !(rec.fix.flags & J_DEDUP)) {
             int ins;
@@ -253,7 +261,7 @@ int journal_open(scan_journal *j, const char *dir, const char *settings, int res
             if (ins) *v = off;
         }
         j->records++;
-        off += sizeof fr + fr.len;
+        off += sizeof(rframe) + len;
     }
     free(p);
     fclose(f);
@@ -324,17 +332,10 @@ int journal_each(scan_journal *j, int (*fn)(const jrecord *r, void *ctx), void *
     char *p = NULL;
     size_t cap = 0;
     int rc = 0;
+    jrecord rec;
+    uint32_t len;
     for (uint64_t i = 0; i < j->records && !rc; i++) {
-        rframe fr;
-        if (fread(&fr, sizeof fr, 1, f) != 1 || fr.magic != RMAGIC) { rc = -1; break; }
-        if (fr.len + 1 > cap) {
-            char *q = realloc(p, fr.len + 1);
-            if (!q) { rc = -1; break; }
-            p = q;
-            cap = fr.len + 1;
-        }
-        jrecord rec;
-        if (fread(p, fr.len, 1, f) != 1 || XXH3_64bits(p, fr.len) != fr.sum || journal_decode(p, fr.len, &rec)) { rc = -1; break; }
+        if (next_record(f, &p, &cap, &rec, &len)) { rc = -1; break; }
         rc = fn(&rec, ctx);
     }
     free(p);

@@ -1,17 +1,8 @@
 #!/bin/sh
 # cli.sh - end-to-end tests of the vigil program: usage, output formats, exit codes, bad input.
 # Usage: tests/cli.sh BUILD_DIR   (prints "ok - NAME" / "FAIL - NAME" and "cli: N passed, N failed")
-B=${1:-build}
-V="$B/vigil"
-D=tests/data/images
-T=$(mktemp -d /tmp/vigil-cli.XXXXXX)
-trap 'chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "    $l"; done; fail=$((fail + 1)); }
-# check NAME CONDITION-COMMAND...: the test passes when the command succeeds
-check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n" "command: $*"; fi; }
+NAME=cli
+. tests/lib.sh
 
 # --- usage and exit codes -------------------------------------------------------------------------
 out=$("$V" --version); check "version prints the library version" test "$out" = "vigil $(sed -n 's/.*VIGIL_VERSION_STRING "\(.*\)"/\1/p' include/vigil.h)"
@@ -191,5 +182,5 @@ EOC
         sh -c "test -f '$T/root/usr/lib/pkgconfig/vigil.pc' && '$T/use' $D/opencv-doc__hfs_001.jpg | grep -q ' $want\$'"
 fi
 
-echo "cli: $pass passed, $fail failed"
+finish
 [ $fail -eq 0 ]

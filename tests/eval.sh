@@ -3,14 +3,8 @@
 # manifest's identity groups, recall rows behave as PDQ is known to, the false-positive bound is
 # the Clopper-Pearson one, and the plots are real PNGs.
 # Usage: tests/eval.sh BUILD_DIR   (prints "ok - NAME" / "FAIL - NAME" and "eval: N passed, N failed")
-B=${1:-build}
-T=$(mktemp -d /tmp/vigil-eval.XXXXXX)
-trap '[ -n "$VIGIL_TEST_KEEP" ] || rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "    $l"; done; fail=$((fail + 1)); }
-check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n" "command: $*"; fi; }
+NAME=eval
+. tests/lib.sh
 
 mkdir -p "$T/edits"
 "$B/bench-eval" --photos tests/data/images --manifest tests/data/eval-manifest.tsv --max-side 512 --out "$T" --write-edits "$T/edits" >"$T/stdout" 2>"$T/stderr"
@@ -50,4 +44,4 @@ r=[x for x in rows if x['edit']=='jpeg q90' and x['original'].startswith('opencv
 out=subprocess.run(['$B/vigil','hash','-q','$T/edits/'+r['file']],capture_output=True,text=True).stdout
 assert len(out.splitlines()[1].split('\t')[1])==64
 "
-echo "eval: $pass passed, $fail failed"
+finish

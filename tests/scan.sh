@@ -2,16 +2,8 @@
 # scan.sh - end-to-end tests of `vigil scan`: matching of edited copies, bad files, duplicates,
 # kill -9 and resume, VICS export and import, the review page in headless Chromium, progress.
 # Usage: tests/scan.sh BUILD_DIR   (prints "ok - NAME" / "FAIL - NAME" and "scan: N passed, N failed")
-B=${1:-build}
-V="$B/vigil"
-D=tests/data/images
-T=$(mktemp -d /tmp/vigil-scan.XXXXXX)
-trap '[ -n "$VIGIL_TEST_KEEP" ] || rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "    $l"; done; fail=$((fail + 1)); }
-check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n" "command: $*"; fi; }
+NAME=scan
+. tests/lib.sh
 py() { python3 -c "$@"; }
 
 # --- a seized folder: edited copies of the references among unrelated photos and junk -------------
@@ -241,4 +233,4 @@ fi
 "$V" scan --quiet --index "$T/victims.vgi" -o "$T/q" "$T/many" >/dev/null 2>"$T/qerr"
 check "--quiet prints nothing on stderr" test ! -s "$T/qerr"
 
-echo "scan: $pass passed, $fail failed"
+finish
