@@ -39,6 +39,10 @@ vigil_result vigil__pdq_from_luma(const float *luma, int rows, int cols, vigil_p
 vigil_result vigil__thumb(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **px,
                           uint32_t *w, uint32_t *h, int *channels, vigil_error *err);
 
+/* The same, also giving the image's stored size (before the shrink). */
+vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **px,
+                                uint32_t *w, uint32_t *h, int *channels, uint32_t *W, uint32_t *H, vigil_error *err);
+
 /* png.c: 8-bit grey (1) or RGB (3) pixels to a malloc'd PNG. */
 vigil_result vigil__png_encode(const uint8_t *px, uint32_t w, uint32_t h, size_t stride, int channels,
                                uint8_t **png, size_t *png_size, vigil_error *err);

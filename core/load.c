@@ -148,6 +148,13 @@ static vigil_result sniff(const void *data, size_t size, const char **name, vigi
 vigil_result vigil__thumb(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **rgb,
                           uint32_t *w, uint32_t *h, int *channels, vigil_error *err)
 {
+    uint32_t W, H;
+    return vigil__thumb_sized(data, size, max_side, max_pixels, rgb, w, h, channels, &W, &H, err);
+}
+
+vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **rgb,
+                                uint32_t *w, uint32_t *h, int *channels, uint32_t *W0, uint32_t *H0, vigil_error *err)
+{
     vigil_result r = vigil_init(err);
     if (r) return r;
     const char *name;
@@ -156,6 +163,8 @@ vigil_result vigil__thumb(const void *data, size_t size, int max_side, uint64_t 
     if (!im) return vips_fail(err, VIGIL_E_DECODE, "cannot read image header");
     uint64_t W = (uint64_t)vips_image_get_width(im), H = (uint64_t)vips_image_get_height(im);
     g_object_unref(im);
+    *W0 = (uint32_t)W;
+    *H0 = (uint32_t)H;
     if (W * H > max_pixels)
         return vigil__fail(err, VIGIL_E_TOO_LARGE, "image is %llux%llu, over the pixel limit; not decoded",
                            (unsigned long long)W, (unsigned long long)H);

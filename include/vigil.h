@@ -263,6 +263,49 @@ VIGIL_API vigil_result vigil_index_search(const vigil_index *idx, const vigil_pd
                                           vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
+/* Local features (recognising a place from another viewpoint)                                    */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* FAST-9 corners over an image pyramid, ranked by Harris response, oriented by intensity centroid,
+ * each with a 256-bit rotated binary descriptor (ORB-style; our own comparison pattern). The
+ * descriptor has the vigil_pdq layout, so the Hamming kernels compare it. */
+typedef struct vigil_keypoint {
+    float x, y;      /* in the pixels of the image as stored */
+    float scale;     /* pixels of the image per pixel of the level it was found on */
+    float angle;     /* radians, image axes (y down) */
+    float response;  /* Harris response at its level */
+} vigil_keypoint;
+
+typedef struct vigil_rect { float x, y, w, h; } vigil_rect;
+
+typedef struct vigil_feature_options {
+    uint32_t max_features; /* at most this many per image (default 500: 26 KiB of keypoints + descriptors) */
+    uint32_t work_side;    /* longer side of the first pyramid level (default 640) */
+    int levels;            /* pyramid levels (default 5) */
+    float scale_factor;    /* between levels (default 1.3) */
+    int fast_threshold;    /* FAST intensity threshold (default 20) */
+    const vigil_rect *mask;/* regions to ignore (a person in the foreground), image pixels */
+    size_t nmask;
+} vigil_feature_options;
+VIGIL_API void vigil_feature_options_init(vigil_feature_options *opt);
+
+typedef struct vigil_features {
+    uint32_t n;
+    vigil_keypoint *kp;
+    vigil_pdq *desc;
+    uint32_t width, height; /* of the image as stored */
+} vigil_features;
+
+/* Features of an 8-bit grey image in memory (no resize beyond the pyramid's working size). */
+VIGIL_API vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
+                                                const vigil_feature_options *opt, vigil_features *out, vigil_error *err);
+/* Features of an image file's bytes: decoded with shrink-on-load to the working size. Same
+ * format allow-list and limits as hashing. Thread-safe. */
+VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt,
+                                             vigil_features *out, vigil_error *err);
+VIGIL_API void vigil_features_free(vigil_features *f);
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Hash lists                                                                                     */
 /* ---------------------------------------------------------------------------------------------- */
 

@@ -1,0 +1,357 @@
+/* features.c - local binary features for recognising a place seen from another viewpoint (hotel
+ * rooms): FAST-9 corners over an image pyramid, ranked by the Harris response, oriented by the
+ * intensity centroid, each described by 256 binary intensity comparisons rotated to that
+ * orientation (the ORB recipe: Rublee et al. 2011; Rosten and Drummond 2006 for FAST). The
+ * descriptors are 256-bit like PDQ hashes, so the same Hamming kernels compare them.
+ *
+ * Working size: the image is decoded with shrink-on-load and brought to `work_side` pixels on its
+ * longer side (default 640); the pyramid then shrinks by 1/scale_factor per level. At most
+ * `max_features` features per image (default 500): 32 bytes of descriptor + 20 of keypoint each.
+ * The comparison pattern is our own, drawn once from a fixed-seed generator (Gaussian around the
+ * centre, sigma = patch/5, clipped to the patch), and precomputed at 32 orientations. */
+#include "internal.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATCH_R 15      /* orientation moments: radius of the circular patch */
+#define PAIR_R 13       /* comparison points within [-13, 13]: rotated they stay within 18.4 */
+#define BORDER 20       /* no keypoint nearer the edge than this (19 = 18.4 + 2 for the 5x5 box) */
+#define ANGLE_BINS 32
+
+typedef struct pair8 { int8_t x1, y1, x2, y2; } pair8;
+static pair8 pattern[ANGLE_BINS][256];
+static pthread_once_t pattern_once = PTHREAD_ONCE_INIT;
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double gauss(uint64_t *s)
+{
+    double u = ((splitmix(s) >> 11) + 0.5) / 9007199254740992.0, v = ((splitmix(s) >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static int clip(double v)
+{
+    long r = lround(v);
+    return (int)(r < -PAIR_R ? -PAIR_R : r > PAIR_R ? PAIR_R : r);
+}
+
+static void make_pattern(void)
+{
+    uint64_t s = 0x76696769; /* fixed seed: descriptors are comparable across builds */
+    double base[256][4];
+    for (int i = 0; i < 256; i++) {
+        for (;;) {
+            for (int k = 0; k < 4; k++) base[i][k] = clip(gauss(&s) * 31.0 / 5.0);
+            if (base[i][0] != base[i][2] || base[i][1] != base[i][3]) break; /* a point against itself says nothing */
+        }
+    }
+    for (int a = 0; a < ANGLE_BINS; a++) {
+        double t = a * 6.283185307179586 / ANGLE_BINS, c = cos(t), sn = sin(t);
+        for (int i = 0; i < 256; i++) {
+            pattern[a][i].x1 = (int8_t)lround(c * base[i][0] - sn * base[i][1]);
+            pattern[a][i].y1 = (int8_t)lround(sn * base[i][0] + c * base[i][1]);
+            pattern[a][i].x2 = (int8_t)lround(c * base[i][2] - sn * base[i][3]);
+            pattern[a][i].y2 = (int8_t)lround(sn * base[i][2] + c * base[i][3]);
+        }
+    }
+}
+
+void vigil_feature_options_init(vigil_feature_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_features = 500;
+    o->work_side = 640;
+    o->levels = 5;
+    o->scale_factor = 1.3f;
+    o->fast_threshold = 20;
+}
+
+void vigil_features_free(vigil_features *f)
+{
+    if (!f) return;
+    free(f->kp);
+    free(f->desc);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- one pyramid level ----------------------------------------------------------------------- */
+
+typedef struct level { uint8_t *img, *smooth; int w, h; float scale; } level;
+
+/* Area-weighted shrink (bilinear on the source grid is enough between levels 1.3x apart). */
+static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, int nh)
+{
+    uint8_t *dst = malloc((size_t)nw * nh);
+    if (!dst) return NULL;
+    float sx = (float)w / nw, sy = (float)h / nh;
+    for (int y = 0; y < nh; y++) {
+        float fy = (y + 0.5f) * sy - 0.5f;
+        int y0 = (int)floorf(fy);
+        float ay = fy - y0;
+        if (y0 < 0) { y0 = 0; ay = 0; }
+        int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+        for (int x = 0; x < nw; x++) {
+            float fx = (x + 0.5f) * sx - 0.5f;
+            int x0 = (int)floorf(fx);
+            float ax = fx - x0;
+            if (x0 < 0) { x0 = 0; ax = 0; }
+            int x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+            float v = (1 - ay) * ((1 - ax) * src[y0 * stride + x0] + ax * src[y0 * stride + x1]) +
+                      ay * ((1 - ax) * src[y1 * stride + x0] + ax * src[y1 * stride + x1]);
+            dst[(size_t)y * nw + x] = (uint8_t)(v + 0.5f);
+        }
+    }
+    return dst;
+}
+
+/* 5x5 box mean through an integral image: what the comparisons read (noise-robust, as ORB does). */
+static uint8_t *box5(const uint8_t *img, int w, int h)
+{
+    uint32_t *ii = malloc((size_t)(w + 1) * (h + 1) * sizeof *ii);
+    uint8_t *out = malloc((size_t)w * h);
+    if (!ii || !out) { free(ii); free(out); return NULL; }
+    memset(ii, 0, (size_t)(w + 1) * sizeof *ii);
+    for (int y = 0; y < h; y++) {
+        uint32_t row = 0;
+        ii[(size_t)(y + 1) * (w + 1)] = 0;
+        for (int x = 0; x < w; x++) {
+            row += img[(size_t)y * w + x];
+            ii[(size_t)(y + 1) * (w + 1) + x + 1] = ii[(size_t)y * (w + 1) + x + 1] + row;
+        }
+    }
+    for (int y = 0; y < h; y++) {
+        int ya = y - 2 < 0 ? 0 : y - 2, yb = y + 3 > h ? h : y + 3;
+        for (int x = 0; x < w; x++) {
+            int xa = x - 2 < 0 ? 0 : x - 2, xb = x + 3 > w ? w : x + 3;
+            uint32_t s = ii[(size_t)yb * (w + 1) + xb] - ii[(size_t)ya * (w + 1) + xb] - ii[(size_t)yb * (w + 1) + xa] +
+                         ii[(size_t)ya * (w + 1) + xa];
+            out[(size_t)y * w + x] = (uint8_t)(s / (uint32_t)((yb - ya) * (xb - xa)));
+        }
+    }
+    free(ii);
+    return out;
+}
+
+/* The 16 pixels of the Bresenham circle of radius 3. */
+static const int8_t circle[16][2] = {{0, -3}, {1, -3}, {2, -2}, {3, -1}, {3, 0}, {3, 1}, {2, 2}, {1, 3},
+                                     {0, 3}, {-1, 3}, {-2, 2}, {-3, 1}, {-3, 0}, {-3, -1}, {-2, -2}, {-1, -3}};
+
+/* FAST-9: 9 contiguous circle pixels all brighter than centre + t, or all darker than centre - t. */
+static int is_corner(const uint8_t *p, int w, int t)
+{
+    int c = p[0], hi = c + t, lo = c - t;
+    /* quick rejection on the 4 compass points: a 9-arc covers at least 2 of them */
+    int n = 0, m = 0;
+    for (int k = 0; k < 16; k += 4) {
+        int v = p[circle[k][1] * w + circle[k][0]];
+        n += v > hi;
+        m += v < lo;
+    }
+    if (n < 2 && m < 2) return 0;
+    int run_b = 0, run_d = 0;
+    for (int k = 0; k < 16 + 9; k++) {
+        int v = p[circle[k & 15][1] * w + circle[k & 15][0]];
+        run_b = v > hi ? run_b + 1 : 0;
+        run_d = v < lo ? run_d + 1 : 0;
+        if (run_b >= 9 || run_d >= 9) return 1;
+    }
+    return 0;
+}
+
+/* Harris response over a 7x7 window of central-difference gradients. */
+static float harris(const uint8_t *img, int w, int x, int y)
+{
+    float a = 0, b = 0, c = 0;
+    for (int dy = -3; dy <= 3; dy++)
+        for (int dx = -3; dx <= 3; dx++) {
+            const uint8_t *p = img + (size_t)(y + dy) * w + (x + dx);
+            float ix = (float)p[1] - p[-1], iy = (float)p[w] - p[-w];
+            a += ix * ix;
+            b += iy * iy;
+            c += ix * iy;
+        }
+    return a * b - c * c - 0.04f * (a + b) * (a + b);
+}
+
+/* Orientation by the intensity centroid of the circular patch. */
+static float orientation(const uint8_t *img, int w, int x, int y)
+{
+    long m10 = 0, m01 = 0;
+    for (int dy = -PATCH_R; dy <= PATCH_R; dy++) {
+        int span = (int)floor(sqrt((double)PATCH_R * PATCH_R - dy * dy));
+        const uint8_t *row = img + (size_t)(y + dy) * w + x;
+        for (int dx = -span; dx <= span; dx++) {
+            m10 += dx * row[dx];
+            m01 += dy * row[dx];
+        }
+    }
+    return atan2f((float)m01, (float)m10);
+}
+
+typedef struct cand { float score; int x, y, lev; } cand;
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand *p = a, *q = b;
+    return p->score < q->score ? 1 : p->score > q->score ? -1 : (p->lev - q->lev) ? p->lev - q->lev : (p->y - q->y) ? p->y - q->y : p->x - q->x;
+}
+
+static int masked(const vigil_feature_options *o, float x, float y)
+{
+    for (size_t i = 0; i < o->nmask; i++) {
+        const vigil_rect *r = &o->mask[i];
+        if (x >= r->x && y >= r->y && x < r->x + r->w && y < r->y + r->h) return 1;
+    }
+    return 0;
+}
+
+vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
+                                      const vigil_feature_options *opt, vigil_features *out, vigil_error *err)
+{
+    vigil_feature_options def;
+    if (!opt) { vigil_feature_options_init(&def); opt = &def; }
+    if (!grey || !out || width < 2 * BORDER + 1 || height < 2 * BORDER + 1 || stride < width || opt->levels < 1 ||
+        opt->levels > 16 || opt->scale_factor <= 1.0f || opt->work_side < 64)
+        return vigil__fail(err, width < 2 * BORDER + 1 || height < 2 * BORDER + 1 ? VIGIL_E_TOO_SMALL : VIGIL_E_INVALID,
+                           "image too small for features or invalid options");
+    pthread_once(&pattern_once, make_pattern);
+    memset(out, 0, sizeof *out);
+    out->width = width;
+    out->height = height;
+    /* level 0 at the working size */
+    float s0 = (float)(width > height ? width : height) / (float)opt->work_side;
+    if (s0 < 1) s0 = 1;
+    level lv[16];
+    memset(lv, 0, sizeof lv);
+    int nl = 0;
+    vigil_result r = VIGIL_OK;
+    cand *cv = NULL;
+    size_t nc = 0, cc = 0;
+    for (int l = 0; l < opt->levels; l++) {
+        float sc = s0 * powf(opt->scale_factor, (float)l);
+        int w = (int)lroundf(width / sc), h = (int)lroundf(height / sc);
+        if (w < 2 * BORDER + 8 || h < 2 * BORDER + 8) break;
+        lv[l].w = w;
+        lv[l].h = h;
+        lv[l].scale = sc;
+        lv[l].img = shrink(grey, (int)width, (int)height, stride, w, h);
+        lv[l].smooth = lv[l].img ? box5(lv[l].img, w, h) : NULL;
+        nl = l + 1;
+        if (!lv[l].img || !lv[l].smooth) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+        /* corners, their Harris scores, 3x3 non-maximum suppression */
+        float *score = calloc((size_t)w * h, sizeof *score);
+        if (!score) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+        for (int y = BORDER; y < h - BORDER; y++)
+            for (int x = BORDER; x < w - BORDER; x++)
+                if (is_corner(lv[l].img + (size_t)y * w + x, w, opt->fast_threshold)) {
+                    float hs = harris(lv[l].img, w, x, y);
+                    score[(size_t)y * w + x] = hs > 0 ? hs : 1e-3f;
+                }
+        for (int y = BORDER; y < h - BORDER; y++)
+            for (int x = BORDER; x < w - BORDER; x++) {
+                float v = score[(size_t)y * w + x];
+                if (v <= 0) continue;
+                int best = 1;
+                for (int dy = -1; dy <= 1 && best; dy++)
+                    for (int dx = -1; dx <= 1 && best; dx++)
+                        if ((dx || dy) && score[(size_t)(y + dy) * w + x + dx] > v) best = 0;
+                if (!best || masked(opt, x * sc, y * sc)) continue;
+                if (nc == cc) {
+                    cc = cc ? cc * 2 : 4096;
+                    cand *n = realloc(cv, cc * sizeof *n);
+                    if (!n) { free(score); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+                    cv = n;
+                }
+                cv[nc++] = (cand){v, x, y, l};
+            }
+        free(score);
+    }
+    /* the strongest, shared between levels in proportion to their area (as ORB does), so coarse
+     * levels keep some features for large scale changes */
+    qsort(cv, nc, sizeof *cv, cmp_cand);
+    uint32_t quota[16] = {0}, used[16] = {0}, total = 0;
+    double area = 0;
+    for (int l = 0; l < nl; l++) area += (double)lv[l].w * lv[l].h;
+    for (int l = 0; l < nl; l++) quota[l] = (uint32_t)ceil(opt->max_features * (double)lv[l].w * lv[l].h / area);
+    out->kp = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->kp);
+    out->desc = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->desc);
+    if (!out->kp || !out->desc) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+    for (int pass = 0; pass < 2; pass++) /* first within quotas, then fill up with the rest */
+        for (size_t i = 0; i < nc && total < opt->max_features; i++) {
+            cand *c = &cv[i];
+            if (c->score < 0) continue;
+            if (pass == 0 && used[c->lev] >= quota[c->lev]) continue;
+            used[c->lev]++;
+            const level *L = &lv[c->lev];
+            float ang = orientation(L->img, L->w, c->x, c->y);
+            int bin = (int)lroundf(ang * ANGLE_BINS / 6.2831853f);
+            bin = ((bin % ANGLE_BINS) + ANGLE_BINS) % ANGLE_BINS;
+            vigil_pdq d = {{0, 0, 0, 0}};
+            const uint8_t *p = L->smooth + (size_t)c->y * L->w + c->x;
+            for (int k = 0; k < 256; k++) {
+                const pair8 *q = &pattern[bin][k];
+                if (p[q->y1 * L->w + q->x1] < p[q->y2 * L->w + q->x2]) d.w[k >> 6] |= 1ull << (k & 63);
+            }
+            out->kp[total] = (vigil_keypoint){(c->x + 0.5f) * L->scale - 0.5f, (c->y + 0.5f) * L->scale - 0.5f, L->scale,
+                                              ang, c->score};
+            out->desc[total] = d;
+            total++;
+            c->score = -1; /* taken */
+        }
+    out->n = total;
+done:
+    for (int l = 0; l < nl; l++) { free(lv[l].img); free(lv[l].smooth); }
+    free(cv);
+    if (r) vigil_features_free(out);
+    return r;
+}
+
+vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt, vigil_features *out,
+                                   vigil_error *err)
+{
+    vigil_feature_options def;
+    if (!opt) { vigil_feature_options_init(&def); opt = &def; }
+    if (!data || !size || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    uint8_t *px;
+    uint32_t w, h, W, H;
+    int ch;
+    /* shrink-on-load straight to the working size; keypoints and masks scale by the original size */
+    vigil_result r = vigil__thumb_sized(data, size, (int)opt->work_side, VIGIL_DEFAULT_MAX_PIXELS, &px, &w, &h, &ch, &W, &H, err);
+    if (r) return r;
+    if (ch == 3) { /* Rec. 601 luma, integer */
+        for (size_t i = 0, n = (size_t)w * h; i < n; i++)
+            px[i] = (uint8_t)((299 * px[3 * i] + 587 * px[3 * i + 1] + 114 * px[3 * i + 2] + 500) / 1000);
+    }
+    float fx = (float)W / w, fy = (float)H / h;
+    vigil_feature_options o = *opt;
+    vigil_rect *m = NULL;
+    if (opt->nmask) {
+        m = malloc(opt->nmask * sizeof *m);
+        if (!m) { free(px); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+        for (size_t i = 0; i < opt->nmask; i++)
+            m[i] = (vigil_rect){opt->mask[i].x / fx, opt->mask[i].y / fy, opt->mask[i].w / fx, opt->mask[i].h / fy};
+        o.mask = m;
+    }
+    r = vigil_features_from_grey(px, w, h, w, &o, out, err);
+    free(px);
+    free(m);
+    if (r) return r;
+    for (uint32_t i = 0; i < out->n; i++) {
+        out->kp[i].x = (out->kp[i].x + 0.5f) * fx - 0.5f;
+        out->kp[i].y = (out->kp[i].y + 0.5f) * fy - 0.5f;
+        out->kp[i].scale *= fx;
+    }
+    out->width = W;
+    out->height = H;
+    return VIGIL_OK;
+}

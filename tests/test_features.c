@@ -1,0 +1,153 @@
+/* test_features.c - local features: rotation and scale repeatability against known geometry,
+ * determinism, masks, bounds. */
+#include "tests.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* libvigil internal decoder (static library): grey or RGB pixels at a bounded size */
+vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **px,
+                                uint32_t *w, uint32_t *h, int *channels, uint32_t *W, uint32_t *H, vigil_error *err);
+
+static uint8_t *grey_of(const char *name, uint32_t *w, uint32_t *h)
+{
+    size_t n;
+    void *data = t_read_file(t_path(t_data_dir, name), &n);
+    uint8_t *px;
+    uint32_t W, H;
+    int ch;
+    vigil_error e;
+    if (!data || vigil__thumb_sized(data, n, 640, 1ull << 28, &px, w, h, &ch, &W, &H, &e)) { free(data); return NULL; }
+    free(data);
+    if (ch == 3)
+        for (size_t i = 0; i < (size_t)*w * *h; i++) px[i] = (uint8_t)((px[3 * i] * 299 + px[3 * i + 1] * 587 + px[3 * i + 2] * 114) / 1000);
+    return px;
+}
+
+/* Mutual nearest neighbours by Hamming distance (< 64 bits); how many land where the known
+ * geometry puts them (within tol pixels of B), of how many. */
+typedef void (*map_fn)(float x, float y, float *u, float *v, const void *ctx);
+static void agree(const vigil_features *a, const vigil_features *b, map_fn map, const void *ctx, float tol, int *good, int *all)
+{
+    *good = *all = 0;
+    int *nn = malloc(a->n * sizeof *nn);
+    for (uint32_t i = 0; i < a->n; i++) {
+        int best = 999, bj = -1;
+        for (uint32_t j = 0; j < b->n; j++) {
+            int d = vigil_pdq_distance(&a->desc[i], &b->desc[j]);
+            if (d < best) { best = d; bj = (int)j; }
+        }
+        nn[i] = best < 64 ? bj : -1;
+    }
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (nn[i] < 0) continue;
+        int best = 999, bi = -1;
+        for (uint32_t k = 0; k < a->n; k++) {
+            int d = vigil_pdq_distance(&a->desc[k], &b->desc[nn[i]]);
+            if (d < best) { best = d; bi = (int)k; }
+        }
+        if (bi != (int)i) continue;
+        (*all)++;
+        float u, v;
+        map(a->kp[i].x, a->kp[i].y, &u, &v, ctx);
+        float dx = u - b->kp[nn[i]].x, dy = v - b->kp[nn[i]].y;
+        if (sqrtf(dx * dx + dy * dy) <= tol * b->kp[nn[i]].scale) (*good)++;
+    }
+    free(nn);
+}
+
+static void rot90_map(float x, float y, float *u, float *v, const void *ctx)
+{
+    uint32_t h = *(const uint32_t *)ctx; /* clockwise: (x, y) -> (h - 1 - y, x) */
+    *u = (float)h - 1 - y;
+    *v = x;
+}
+
+static void scale_map(float x, float y, float *u, float *v, const void *ctx)
+{
+    float s = *(const float *)ctx;
+    *u = (x + 0.5f) * s - 0.5f;
+    *v = (y + 0.5f) * s - 0.5f;
+}
+
+void test_features_repeatable(void)
+{
+    uint32_t w, h;
+    uint8_t *g = grey_of("opencv-doc__hfs_001.jpg", &w, &h);
+    CHECK(g != NULL, "decode");
+    if (!g) return;
+    vigil_feature_options o;
+    vigil_feature_options_init(&o);
+    vigil_features a, b, c;
+    vigil_error e;
+    CHECK(vigil_features_from_grey(g, w, h, w, &o, &a, &e) == VIGIL_OK, "features: %s", e.message);
+    CHECK(a.n >= 100 && a.n <= o.max_features, "%u features", a.n);
+    /* the same input gives the same features */
+    CHECK(vigil_features_from_grey(g, w, h, w, &o, &c, &e) == VIGIL_OK && c.n == a.n &&
+          !memcmp(c.desc, a.desc, a.n * sizeof *a.desc) && !memcmp(c.kp, a.kp, a.n * sizeof *a.kp), "not deterministic");
+    vigil_features_free(&c);
+    /* rotated by 90 degrees: descriptors are rotation-aware, so matches land on the rotated points */
+    uint8_t *r = malloc((size_t)w * h);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) r[(size_t)x * h + (h - 1 - y)] = g[(size_t)y * w + x];
+    CHECK(vigil_features_from_grey(r, h, w, h, &o, &b, &e) == VIGIL_OK, "rotated");
+    int good, all;
+    agree(&a, &b, rot90_map, &h, 3, &good, &all);
+    printf("    rotation 90: %d of %d mutual matches where the geometry puts them\n", good, all);
+    CHECK(good >= 40 && good * 10 >= all * 7, "rotation 90: %d of %d", good, all);
+    vigil_features_free(&b);
+    /* scaled to 0.7: the pyramid finds the same corners a level up */
+    float s = 0.7f;
+    uint32_t sw = (uint32_t)lroundf(w * s), sh = (uint32_t)lroundf(h * s);
+    uint8_t *d = malloc((size_t)sw * sh);
+    for (uint32_t y = 0; y < sh; y++)
+        for (uint32_t x = 0; x < sw; x++) {
+            float fx = (x + 0.5f) / s - 0.5f, fy = (y + 0.5f) / s - 0.5f;
+            int x0 = (int)fx, y0 = (int)fy;
+            float ax = fx - x0, ay = fy - y0;
+            int x1 = x0 + 1 < (int)w ? x0 + 1 : x0, y1 = y0 + 1 < (int)h ? y0 + 1 : y0;
+            d[(size_t)y * sw + x] = (uint8_t)((1 - ay) * ((1 - ax) * g[(size_t)y0 * w + x0] + ax * g[(size_t)y0 * w + x1]) +
+                                              ay * ((1 - ax) * g[(size_t)y1 * w + x0] + ax * g[(size_t)y1 * w + x1]) + 0.5f);
+        }
+    CHECK(vigil_features_from_grey(d, sw, sh, sw, &o, &b, &e) == VIGIL_OK, "scaled");
+    agree(&a, &b, scale_map, &s, 3, &good, &all);
+    printf("    scale 0.7: %d of %d mutual matches where the geometry puts them\n", good, all);
+    CHECK(good >= 40 && good * 10 >= all * 6, "scale 0.7: %d of %d", good, all);
+    vigil_features_free(&b);
+    /* a mask drops every feature inside it */
+    vigil_rect m = {0, 0, w / 2.0f, (float)h};
+    o.mask = &m;
+    o.nmask = 1;
+    CHECK(vigil_features_from_grey(g, w, h, w, &o, &b, &e) == VIGIL_OK && b.n > 0, "masked");
+    int inside = 0;
+    for (uint32_t i = 0; i < b.n; i++) inside += b.kp[i].x < w / 2.0f - 1;
+    CHECK(inside == 0, "%d features inside the mask", inside);
+    vigil_features_free(&b);
+    /* bounded */
+    o.nmask = 0;
+    o.max_features = 50;
+    CHECK(vigil_features_from_grey(g, w, h, w, &o, &b, &e) == VIGIL_OK && b.n == 50, "max 50: %u", b.n);
+    vigil_features_free(&b);
+    CHECK(vigil_features_from_grey(g, 20, 20, w, &o, &b, &e) == VIGIL_E_TOO_SMALL, "tiny");
+    vigil_features_free(&a);
+    free(g); free(r); free(d);
+}
+
+void test_features_from_file_bytes(void)
+{
+    size_t n;
+    void *data = t_read_file(t_path(t_data_dir, "opencv-doc__left.jpg"), &n);
+    vigil_features f;
+    vigil_error e;
+    vigil_feature_options o;
+    vigil_feature_options_init(&o);
+    o.work_side = 256; /* smaller than the image: keypoints come back in the stored image's pixels */
+    CHECK(vigil_features_memory(data, n, &o, &f, &e) == VIGIL_OK, "%s", e.message);
+    float maxx = 0, maxy = 0;
+    for (uint32_t i = 0; i < f.n; i++) { if (f.kp[i].x > maxx) maxx = f.kp[i].x; if (f.kp[i].y > maxy) maxy = f.kp[i].y; }
+    CHECK(f.n > 20 && maxx < f.width && maxy < f.height && maxx > f.width * 0.6f, "%u features, max x %.0f of %u", f.n, maxx, f.width);
+    vigil_features_free(&f);
+    CHECK(vigil_features_memory("junk", 4, &o, &f, &e) == VIGIL_E_FORMAT, "junk");
+    free(data);
+}
