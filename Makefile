@@ -74,6 +74,9 @@ $(BENCHBIN): $(B)/bench/bench_hash.o $(LIB)
 $(B)/bench-match: $(B)/bench/bench_match.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(B)/bench-features: $(B)/bench/bench_features.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
