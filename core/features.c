@@ -146,8 +146,9 @@ static uint8_t *box5(const uint8_t *img, int w, int h)
 static const int8_t circle[16][2] = {{0, -3}, {1, -3}, {2, -2}, {3, -1}, {3, 0}, {3, 1}, {2, 2}, {1, 3},
                                      {0, 3}, {-1, 3}, {-2, 2}, {-3, 1}, {-3, 0}, {-3, -1}, {-2, -2}, {-1, -3}};
 
-/* FAST-9: 9 contiguous circle pixels all brighter than centre + t, or all darker than centre - t. */
-static int is_corner(const uint8_t *p, int w, int t)
+/* FAST-9: 9 contiguous circle pixels all brighter than centre + t, or all darker than centre - t.
+ * Returns a cheap strength (the summed excess over the threshold on the winning side) or 0. */
+static int fast9(const uint8_t *p, int w, int t)
 {
     int c = p[0], hi = c + t, lo = c - t;
     /* quick rejection on the 4 compass points: a 9-arc covers at least 2 of them */
@@ -158,13 +159,18 @@ static int is_corner(const uint8_t *p, int w, int t)
         m += v < lo;
     }
     if (n < 2 && m < 2) return 0;
-    int run_b = 0, run_d = 0;
-    for (int k = 0; k < 16 + 9; k++) {
-        int v = p[circle[k & 15][1] * w + circle[k & 15][0]];
-        run_b = v > hi ? run_b + 1 : 0;
-        run_d = v < lo ? run_d + 1 : 0;
-        if (run_b >= 9 || run_d >= 9) return 1;
+    uint32_t bright = 0, dark = 0;
+    int sb = 0, sd = 0;
+    for (int k = 0; k < 16; k++) {
+        int v = p[circle[k][1] * w + circle[k][0]];
+        if (v > hi) { bright |= 1u << k; sb += v - hi; }
+        if (v < lo) { dark |= 1u << k; sd += lo - v; }
     }
+    /* a run of 9 set bits around the circle: AND the mask (doubled, to wrap) with its shifts */
+    uint32_t b = bright | bright << 16, d = dark | dark << 16, rb = b, rd = d;
+    for (int k = 1; k < 9; k++) { rb &= b >> k; rd &= d >> k; }
+    if (rb) return sb + 1;
+    if (rd) return sd + 1;
     return 0;
 }
 
@@ -248,31 +254,33 @@ vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint3
         lv[l].smooth = lv[l].img ? box5(lv[l].img, w, h) : NULL;
         nl = l + 1;
         if (!lv[l].img || !lv[l].smooth) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-        /* corners, their Harris scores, 3x3 non-maximum suppression */
-        float *score = calloc((size_t)w * h, sizeof *score);
+        /* corners with their FAST strength, 3x3 non-maximum suppression on it, then the Harris
+         * response (the ranking) only for the survivors: it costs 49 gradient pairs a point */
+        int *score = calloc((size_t)w * h, sizeof *score);
         if (!score) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
         for (int y = BORDER; y < h - BORDER; y++)
             for (int x = BORDER; x < w - BORDER; x++)
-                if (is_corner(lv[l].img + (size_t)y * w + x, w, opt->fast_threshold)) {
-                    float hs = harris(lv[l].img, w, x, y);
-                    score[(size_t)y * w + x] = hs > 0 ? hs : 1e-3f;
-                }
+                score[(size_t)y * w + x] = fast9(lv[l].img + (size_t)y * w + x, w, opt->fast_threshold);
         for (int y = BORDER; y < h - BORDER; y++)
             for (int x = BORDER; x < w - BORDER; x++) {
-                float v = score[(size_t)y * w + x];
+                int v = score[(size_t)y * w + x];
                 if (v <= 0) continue;
                 int best = 1;
                 for (int dy = -1; dy <= 1 && best; dy++)
-                    for (int dx = -1; dx <= 1 && best; dx++)
-                        if ((dx || dy) && score[(size_t)(y + dy) * w + x + dx] > v) best = 0;
+                    for (int dx = -1; dx <= 1 && best; dx++) {
+                        int u = score[(size_t)(y + dy) * w + x + dx];
+                        /* ties go to the first in scan order, so a plateau keeps one point */
+                        if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
+                    }
                 if (!best || masked(opt, x * sc, y * sc)) continue;
+                float hs = harris(lv[l].img, w, x, y);
                 if (nc == cc) {
                     cc = cc ? cc * 2 : 4096;
                     cand *n = realloc(cv, cc * sizeof *n);
                     if (!n) { free(score); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
                     cv = n;
                 }
-                cv[nc++] = (cand){v, x, y, l};
+                cv[nc++] = (cand){hs > 0 ? hs : 1e-3f, x, y, l};
             }
         free(score);
     }
