@@ -278,7 +278,7 @@ static void count_pairs(const vigil_pdq *refs, size_t nref, const vigil_pdq *q, 
         for (size_t k = 0; k < nm; k++) {
             size_t qi = b + m[k].query;
             int ref = photo_of[m[k].entry], ph = q_photo[qi];
-            if (ref == ph) t->pos[q_transform[qi] >= 0 ? q_transform[qi] : NT][m[k].distance]++;
+            if (ref == ph) { if (q_transform[qi] >= 0) t->pos[q_transform[qi]][m[k].distance]++; } /* an original against itself: neither */
             else if (ref_group[ref] != photo_group[ph]) t->neg[m[k].distance]++;
         }
         free(m);
@@ -494,7 +494,7 @@ int main(int argc, char **argv)
             memcpy(qf + k * 8, h->fast, 8 * sizeof *qf);
             memcpy(qe + k * 8, h->exact, 8 * sizeof *qe);
             q_photo[k] = i;
-            q_tr[k] = t < NT ? t : -2; /* an original: only a negative */
+            q_tr[k] = t < NT ? t : -1; /* an original: only a negative */
             k++;
         }
     }
@@ -502,26 +502,12 @@ int main(int argc, char **argv)
     /* plain queries: only variant 0 of each group */
     vigil_pdq *qf1 = malloc(nq * sizeof *qf1), *qe1 = malloc(nq * sizeof *qe1);
     for (size_t i = 0; i < nq; i++) { qf1[i] = qf[i * 8]; qe1[i] = qe[i * 8]; }
-    /* an original against itself is not a positive of any transform: drop those */
-    int *q_tr_pos = malloc(nq * sizeof *q_tr_pos);
-    for (size_t i = 0; i < nq; i++) q_tr_pos[i] = q_tr[i];
     tally *T[4];
     const char *names[4] = {"FAST, DIHEDRAL", "FAST, PLAIN", "EXACT, DIHEDRAL", "EXACT, PLAIN"};
-    for (int c = 0; c < 4; c++) T[c] = calloc(1, sizeof(tally));
-    /* an original's self-match (distance 0) would land in pos[NT]; count_pairs sends q_tr -2 to
-     * pos[NT]: remove it afterwards */
     for (int c = 0; c < 4; c++) {
+        T[c] = calloc(1, sizeof(tally));
         const vigil_pdq *refs = c < 2 ? rf : re, *q = c == 0 ? qf : c == 1 ? qf1 : c == 2 ? qe : qe1;
-        count_pairs(refs, (size_t)np, q, nq, (c % 2 == 0) ? 8 : 1, q_photo, q_tr_pos, group, group, threads, T[c]);
-    }
-    /* q_tr -2 went to pos[NT] as a "positive" (self at distance 0): take them out */
-    int nself = 0;
-    for (size_t i = 0; i < nq; i++) nself += q_tr[i] == -2;
-    for (int c = 0; c < 4; c++) {
-        /* recompute pos[NT] from the per-transform rows only */
-        memset(T[c]->pos[NT], 0, sizeof T[c]->pos[NT]);
-        for (int d = 0; d <= 256; d++)
-            for (int t = 0; t < NT; t++) T[c]->pos[NT][d] += T[c]->pos[t][d];
+        count_pairs(refs, (size_t)np, q, nq, (c % 2 == 0) ? 8 : 1, q_photo, q_tr, group, group, threads, T[c]);
     }
     double t_all = omp_get_wtime() - t0;
 
@@ -592,7 +578,6 @@ int main(int argc, char **argv)
     plot_roc(TT, names, path);
     printf("eval: %d photos, %llu edits, %llu negative pairs, %.0f s; wrote %s/eval.md, eval.tsv, roc.png, hist-fast.png, hist-fast-dihedral.png\n",
            np, P, N, t_all, out);
-    (void)nself;
     vips_shutdown();
     return 0;
 }

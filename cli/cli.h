@@ -39,6 +39,8 @@ void cli_field_path(cli_out *o, const char *s);     /* raw bytes of a file name 
 void cli_field_int(cli_out *o, long long v, int present);
 void cli_field_raw(cli_out *o, const char *json);   /* JSON: emitted as is (object/array) */
 void cli_row_end(cli_out *o);
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 for a byte that does not start one. */
+int cli_utf8_len(const unsigned char *s);
 /* A JSON string literal; bytes that are not valid UTF-8 become U+FFFD and make it return 1. */
 int cli_json_str(FILE *f, const char *s);
 /* "key":"name" and, when the name is not valid UTF-8, ,"key_hex":"<its bytes>" */

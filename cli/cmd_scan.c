@@ -427,8 +427,10 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
         while (k < batch) {
             char *path, *err;
             if (!cli_walk_next(w, &path, &err)) { done = 1; break; }
-            if (journal_done(&s->j, path)) { s->skipped_done++; free(path); free(err); continue; }
-            if (journal_claim(&s->j, path)) { free(path); free(err); snprintf(why, whylen, "out of memory"); rc = -1; break; }
+            int claim = journal_claim(&s->j, path);
+            if (claim) free(path), free(err);
+            if (claim > 0) { s->skipped_done++; continue; }
+            if (claim < 0) { snprintf(why, whylen, "out of memory"); rc = -1; break; }
             it[k].path = path;
             it[k].walk_err = err;
             k++;

@@ -61,12 +61,13 @@ static uint64_t path_key(const char *path)
     return h ? h : 1; /* 0 marks an empty slot */
 }
 
+/* 1 if key was there already, 0 if added now, -1 out of memory. */
 static int pset_add(scan_journal *j, uint64_t key)
 {
     if (10 * (j->pn + 1) > 7 * j->pcap && pset_grow(j)) return -1;
     size_t k = key & (j->pcap - 1);
     while (j->pset[k]) {
-        if (j->pset[k] == key) return 0;
+        if (j->pset[k] == key) return 1;
         k = (k + 1) & (j->pcap - 1);
     }
     j->pset[k] = key;
@@ -74,20 +75,11 @@ static int pset_add(scan_journal *j, uint64_t key)
     return 0;
 }
 
-/* Claims a path for this run: a path met twice (a folder given twice) is scanned once. */
+/* Claims a path for this run: 1 if the journal has it already or this run met it before (a folder
+ * given twice), 0 if it is new and now claimed, -1 out of memory. */
 int journal_claim(scan_journal *j, const char *path)
 {
     return pset_add(j, path_key(path));
-}
-
-int journal_done(const scan_journal *j, const char *path)
-{
-    if (!j->pn) return 0;
-    uint64_t key = path_key(path);
-    size_t k = key & (j->pcap - 1);
-    for (; j->pset[k]; k = (k + 1) & (j->pcap - 1))
-        if (j->pset[k] == key) return 1;
-    return 0;
 }
 
 static int ctab_grow(scan_journal *j)
@@ -253,7 +245,7 @@ int journal_open(scan_journal *j, const char *dir, const char *settings, int res
     jrecord rec;
     uint32_t len;
     while (!next_record(f, &p, &cap, &rec, &len)) {
-        if (pset_add(j, rec.fix.path_hash)) { snprintf(why, whylen, "out of memory"); free(p); fclose(f); return -1; }
+        if (pset_add(j, rec.fix.path_hash) < 0) { snprintf(why, whylen, "out of memory"); free(p); fclose(f); return -1; }
         if ((rec.fix.flags & J_DIGESTS) && !(rec.fix.flags & J_DEDUP)) {
             int ins;
             uint64_t *v = journal_content(j, rec.fix.xxh128, &ins);
@@ -307,8 +299,7 @@ uint64_t journal_append(scan_journal *j, const jfix *fix, const jmatch *m, const
     }
     free(p);
     j->end += n;
-    j->records++;
-    if (pset_add(j, fix->path_hash)) return UINT64_MAX;
+    j->records++; /* the path was claimed when the walk met it (journal_claim) */
     return at;
 }
 

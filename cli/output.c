@@ -18,7 +18,7 @@ int cli_parse_format(const char *s, cli_format *f)
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0. */
-static int utf8_len(const unsigned char *s)
+int cli_utf8_len(const unsigned char *s)
 {
     unsigned c = s[0];
     if (c < 0x80) return 1;
@@ -41,7 +41,7 @@ void cli_tsv_escape(FILE *f, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
     while (*s) {
-        int n = utf8_len(s);
+        int n = cli_utf8_len(s);
         if (n == 1 && *s >= 0x20 && *s != 0x7f && *s != '\\') { fputc(*s, f); s++; continue; }
         if (n > 1) { fwrite(s, 1, (size_t)n, f); s += n; continue; }
         if (*s == '\\') fputs("\\\\", f);
@@ -66,7 +66,7 @@ static void csv_write(FILE *f, const char *s)
         if (*p == '"') { fputs("\"\"", f); continue; }
         char one[2] = {*p, 0};
         /* keep multi-byte sequences intact */
-        int n = utf8_len((const unsigned char *)p);
+        int n = cli_utf8_len((const unsigned char *)p);
         if (n > 1) { fwrite(p, 1, (size_t)n, f); p += n - 1; continue; }
         cli_tsv_escape(f, one);
     }
@@ -80,7 +80,7 @@ int cli_json_str(FILE *f, const char *str)
     int lossy = 0;
     fputc('"', f);
     while (*s) {
-        int n = utf8_len(s);
+        int n = cli_utf8_len(s);
         if (n == 0) { fputs("\\ufffd", f); lossy = 1; s++; continue; }
         if (n > 1) { fwrite(s, 1, (size_t)n, f); s += n; continue; }
         switch (*s) {

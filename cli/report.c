@@ -158,7 +158,7 @@ static FILE *open_in(const char *dir, const char *name, char **tmp, char *path, 
 
 static void html(FILE *f, const char *s)
 {
-    /* escapes markup; bytes that are not UTF-8 go through the JSON escaper's U+FFFD rule */
+    /* escapes markup; a byte that is not UTF-8 becomes U+FFFD, as in the JSON output */
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
         case '&': fputs("&amp;", f); break;
@@ -168,12 +168,9 @@ static void html(FILE *f, const char *s)
         case '\'': fputs("&#39;", f); break;
         default:
             if (*p < 0x20) fputc(' ', f);
-            else if (*p < 0x80) fputc(*p, f);
             else {
-                int n = *p >= 0xf0 && *p <= 0xf4 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 && *p <= 0xdf ? 2 : 0;
-                int ok = n > 0 && *p < 0xf5;
-                for (int i = 1; i < n && ok; i++) ok = (p[i] & 0xc0) == 0x80;
-                if (ok) { fwrite(p, 1, (size_t)n, f); p += n - 1; }
+                int n = cli_utf8_len(p);
+                if (n) { fwrite(p, 1, (size_t)n, f); p += n - 1; }
                 else fputs("&#xfffd;", f);
             }
         }

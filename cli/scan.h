@@ -59,7 +59,6 @@ typedef struct scan_journal {
 } scan_journal;
 
 int journal_open(scan_journal *j, const char *dir, const char *settings, int resume, char *why, size_t whylen);
-int journal_done(const scan_journal *j, const char *path);
 int journal_claim(scan_journal *j, const char *path);
 uint64_t *journal_content(scan_journal *j, const uint8_t xxh128[16], int *inserted);
 uint64_t journal_append(scan_journal *j, const jfix *fix, const jmatch *m, const char *path, const char *json);

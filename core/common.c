@@ -60,17 +60,30 @@ void vigil_pdq_to_hex(const vigil_pdq *h, char out[65])
     out[64] = 0;
 }
 
+int vigil__hex_digit(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int vigil__unhex(const char *s, size_t len, uint8_t *out, size_t n)
+{
+    if (len != 2 * n) return -1;
+    for (size_t i = 0; i < n; i++) {
+        int hi = vigil__hex_digit((unsigned char)s[2 * i]), lo = vigil__hex_digit((unsigned char)s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
 vigil_result vigil_pdq_from_hex(const char *hex, size_t len, vigil_pdq *out)
 {
     if (!hex || !out || len != 64)
         return VIGIL_E_PARSE;
     vigil_pdq h = {{0, 0, 0, 0}};
     for (int i = 0; i < 64; i++) {
-        unsigned c = (unsigned char)hex[i], v;
-        if (c >= '0' && c <= '9') v = c - '0';
-        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-        else return VIGIL_E_PARSE;
+        int v = vigil__hex_digit((unsigned char)hex[i]);
+        if (v < 0) return VIGIL_E_PARSE;
         int bit = 252 - 4 * i;
         h.w[bit >> 6] |= (uint64_t)v << (bit & 63);
     }

@@ -88,29 +88,39 @@ void vigil_features_free(vigil_features *f)
 
 typedef struct level { uint8_t *img, *smooth; int w, h; float scale; } level;
 
-/* Area-weighted shrink (bilinear on the source grid is enough between levels 1.3x apart). */
+/* Bilinear shrink (enough between levels 1.3x apart); the column positions are computed once. */
 static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, int nh)
 {
     uint8_t *dst = malloc((size_t)nw * nh);
-    if (!dst) return NULL;
+    int *cx = malloc((size_t)nw * 2 * sizeof *cx);
+    float *cw = malloc((size_t)nw * sizeof *cw);
+    if (!dst || !cx || !cw) { free(dst); free(cx); free(cw); return NULL; }
     float sx = (float)w / nw, sy = (float)h / nh;
+    for (int x = 0; x < nw; x++) {
+        float fx = (x + 0.5f) * sx - 0.5f;
+        int x0 = (int)floorf(fx);
+        float ax = fx - x0;
+        if (x0 < 0) { x0 = 0; ax = 0; }
+        cx[2 * x] = x0;
+        cx[2 * x + 1] = x0 + 1 < w ? x0 + 1 : w - 1;
+        cw[x] = ax;
+    }
     for (int y = 0; y < nh; y++) {
         float fy = (y + 0.5f) * sy - 0.5f;
         int y0 = (int)floorf(fy);
         float ay = fy - y0;
         if (y0 < 0) { y0 = 0; ay = 0; }
         int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+        const uint8_t *r0 = src + y0 * stride, *r1 = src + y1 * stride;
         for (int x = 0; x < nw; x++) {
-            float fx = (x + 0.5f) * sx - 0.5f;
-            int x0 = (int)floorf(fx);
-            float ax = fx - x0;
-            if (x0 < 0) { x0 = 0; ax = 0; }
-            int x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-            float v = (1 - ay) * ((1 - ax) * src[y0 * stride + x0] + ax * src[y0 * stride + x1]) +
-                      ay * ((1 - ax) * src[y1 * stride + x0] + ax * src[y1 * stride + x1]);
+            int x0 = cx[2 * x], x1 = cx[2 * x + 1];
+            float ax = cw[x];
+            float v = (1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
             dst[(size_t)y * nw + x] = (uint8_t)(v + 0.5f);
         }
     }
+    free(cx);
+    free(cw);
     return dst;
 }
 

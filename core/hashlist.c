@@ -72,17 +72,6 @@ static int is_hex_token(const char *s)
     return (n == 64 || n == 40 || n == 32) && (s[n] == 0 || strchr(" \t,;\r", s[n]));
 }
 
-static int unhex(const char *s, uint8_t *out, size_t n)
-{
-    if (strlen(s) != 2 * n) return -1;
-    for (size_t i = 0; i < 2 * n; i++) if (!isxdigit((unsigned char)s[i])) return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(s + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return 0;
-}
 
 static int name_is(const char *s, const char *const *names)
 {
@@ -138,11 +127,11 @@ static void emit_digest(parser *p, uint64_t line, const char *md5, const char *s
     vigil_list_entry e = {.quality = -1, .line = line, .id = id && *id ? id : NULL};
     uint8_t m[16], s[20];
     if (md5 && *md5) {
-        if (unhex(md5, m, 16)) { bad(p, line, "'%.70s' is not a 32-hex-digit MD5", md5); return; }
+        if (vigil__unhex(md5, strlen(md5), m, 16)) { bad(p, line, "'%.70s' is not a 32-hex-digit MD5", md5); return; }
         e.md5 = m;
     }
     if (sha1 && *sha1) {
-        if (unhex(sha1, s, 20)) { bad(p, line, "'%.70s' is not a 40-hex-digit SHA-1", sha1); return; }
+        if (vigil__unhex(sha1, strlen(sha1), s, 20)) { bad(p, line, "'%.70s' is not a 40-hex-digit SHA-1", sha1); return; }
         e.sha1 = s;
     }
     if (!e.md5 && !e.sha1) { bad(p, line, "no hash%s", NULL); return; }

@@ -8,6 +8,10 @@
 #define VIGIL_DEFAULT_MAX_PIXELS (1ull << 28)     /* 268 megapixels: larger than any camera */
 #define VIGIL_DEFAULT_MAX_FILE_BYTES (1ull << 30) /* 1 GiB */
 
+/* common.c: one hex digit's value or -1; n bytes from exactly 2n hex digits (0, or -1). */
+int vigil__hex_digit(int c);
+int vigil__unhex(const char *s, size_t len, uint8_t *out, size_t n);
+
 /* Sets err (if non-NULL) and returns code. printf-style. */
 vigil_result vigil__fail(vigil_error *err, vigil_result code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

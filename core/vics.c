@@ -49,17 +49,12 @@ static int eat(jr *j, char c)
     return -1;
 }
 
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 static int u4(jr *j, unsigned *cp)
 {
     if (j->end - j->p < 4) return -1;
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval((unsigned char)j->p[i]);
+        int h = vigil__hex_digit((unsigned char)j->p[i]);
         if (h < 0) return -1;
         v = v << 4 | (unsigned)h;
     }
@@ -281,13 +276,7 @@ static int media_member(jr *j, const char *key, void *p)
 
 static int digest_of(const buf *b, uint8_t *out, size_t n)
 {
-    if (b->n != 2 * n + 1) return -1;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(b->p[2 * i]), lo = hexval(b->p[2 * i + 1]);
-        if (hi < 0 || lo < 0) return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
+    return vigil__unhex((const char *)b->p, b->n - 1, out, n); /* b holds the text and its NUL */
 }
 
 static void label(vctx *v, const char *k, const buf *val, int lower)
