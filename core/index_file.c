@@ -12,37 +12,20 @@
  * file, every section's bounds and checksum (XXH3 runs at memory speed: ~0.1 s for 10 M entries),
  * and the structure the search relies on (bucket offsets monotonic and complete, slots in range,
  * string offsets inside their area). The multi-index part is then used in place, never rebuilt.
- * Writing goes to a temporary file in the same folder, fsync, rename, fsync of the folder. */
+ * The container (header, table, checksums, atomic write) is sections.c's. */
 #include "index_impl.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <libgen.h>
-#include <xxhash.h>
 
 #define MAGIC "VIGILIDX"
 #define VERSION 1
-#define BOM 0x01020304u
-#define MAX_SECTIONS 16
 
 enum { S_META = 1, S_HASHES, S_QUALITY, S_ENTRY_META, S_STRINGS, S_MIH_OFFSETS, S_MIH_IDS,
        S_DHASHES, S_DQUALITY, S_DMETA, S_DSTRINGS, S_TOMB, S_XRECS, S_XSTRINGS, S_COUNT };
 /* Sections a file may lack (written by an earlier 0.1 build): read as empty. */
 #define OPTIONAL_SECTION(t) ((t) == S_XRECS || (t) == S_XSTRINGS)
-
-typedef struct header {
-    char magic[8];
-    uint32_t version, bom, nsections, reserved;
-    uint64_t file_size, checksum; /* checksum of header (this field 0) + section table */
-    uint8_t pad[24];
-} header;
-
-typedef struct section { uint32_t type, reserved; uint64_t offset, size, checksum; } section;
 
 typedef struct meta {
     char set_name[64];
@@ -50,9 +33,6 @@ typedef struct meta {
     uint32_t id_width, tables;
     uint64_t strings_size, dstrings_size;
 } meta;
-
-_Static_assert(sizeof(header) == 64, "header is 64 bytes");
-_Static_assert(sizeof(section) == 32, "section entry is 32 bytes");
 
 void vigil__index_unmap(vigil_index *x)
 {
@@ -63,25 +43,6 @@ void vigil__index_unmap(vigil_index *x)
 
 /* ------------------------------------------------------------------------------------------------
  * Save */
-
-typedef struct out { int fd; uint64_t pos; int failed; int err; } out;
-
-static void put(out *o, const void *p, uint64_t n)
-{
-    const uint8_t *b = p;
-    while (n && !o->failed) {
-        ssize_t w = write(o->fd, b, n > (1u << 30) ? (1u << 30) : n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) { o->failed = 1; o->err = w < 0 ? errno : EIO; return; }
-        b += w; n -= (uint64_t)w; o->pos += (uint64_t)w;
-    }
-}
-
-static void pad64(out *o)
-{
-    static const uint8_t z[64];
-    if (o->pos % 64) put(o, z, 64 - o->pos % 64);
-}
 
 vigil_result vigil_index_save(const vigil_index *x, const char *path, vigil_error *err)
 {
@@ -96,7 +57,7 @@ vigil_result vigil_index_save(const vigil_index *x, const char *path, vigil_erro
     m.strings_size = x->strings_size;
     m.dstrings_size = x->dstrings.n;
     uint64_t total = x->nbase + x->ndelta;
-    struct { int type; const void *p; uint64_t n; } parts[] = {
+    vigil__part parts[] = {
         {S_META, &m, sizeof m},
         {S_HASHES, x->hashes, x->nbase * sizeof(vigil_pdq)},
         {S_QUALITY, x->quality, x->nbase},
@@ -112,65 +73,7 @@ vigil_result vigil_index_save(const vigil_index *x, const char *path, vigil_erro
         {S_XRECS, x->xrec.p, x->xrec.n},
         {S_XSTRINGS, x->xstrings.p, x->xstrings.n},
     };
-    const int ns = (int)(sizeof parts / sizeof parts[0]);
-    header h = {0};
-    section sec[MAX_SECTIONS] = {{0}};
-    memcpy(h.magic, MAGIC, 8);
-    h.version = VERSION;
-    h.bom = BOM;
-    h.nsections = (uint32_t)ns;
-    uint64_t pos = sizeof h + sizeof(section) * MAX_SECTIONS;
-    for (int i = 0; i < ns; i++) {
-        pos = (pos + 63) & ~63ull;
-        sec[i] = (section){(uint32_t)parts[i].type, 0, pos, parts[i].n,
-                           parts[i].n ? XXH3_64bits(parts[i].p, parts[i].n) : XXH3_64bits("", 0)};
-        pos += parts[i].n;
-    }
-    h.file_size = pos;
-    XXH3_state_t *st = XXH3_createState();
-    if (!st) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
-    XXH3_64bits_reset(st);
-    XXH3_64bits_update(st, &h, sizeof h);
-    XXH3_64bits_update(st, sec, sizeof sec);
-    h.checksum = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
-
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    out o = {mkstemp(tmp), 0, 0, 0};
-    if (o.fd < 0) {
-        int e = errno;
-        free(tmp);
-        return vigil__fail(err, VIGIL_E_IO, "cannot create a temporary file next to it: %s", strerror(e));
-    }
-    /* mkstemp makes 0600: keep the mode of the file we replace, else the usual 0644 */
-    struct stat old;
-    fchmod(o.fd, stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644);
-    put(&o, &h, sizeof h);
-    put(&o, sec, sizeof sec);
-    for (int i = 0; i < ns; i++) {
-        pad64(&o);
-        if (parts[i].n) put(&o, parts[i].p, parts[i].n);
-    }
-    if (!o.failed && fsync(o.fd)) { o.failed = 1; o.err = errno; }
-    if (close(o.fd) && !o.failed) { o.failed = 1; o.err = errno; }
-    if (!o.failed && rename(tmp, path)) { o.failed = 1; o.err = errno; }
-    if (o.failed) {
-        unlink(tmp);
-        free(tmp);
-        return vigil__fail(err, VIGIL_E_IO, "writing failed: %s (the previous file, if any, is untouched)", strerror(o.err));
-    }
-    free(tmp);
-    /* the rename itself must reach the disk: fsync the folder */
-    char *dup = strdup(path);
-    if (dup) {
-        int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) { fsync(dfd); close(dfd); }
-        free(dup);
-    }
-    return VIGIL_OK;
+    return vigil__sections_write(path, MAGIC, VERSION, parts, (int)(sizeof parts / sizeof parts[0]), err);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -201,68 +104,13 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
 {
     if (!path || !out_idx) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     *out_idx = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return vigil__fail(err, VIGIL_E_IO, "cannot open: %s", strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return vigil__fail(err, VIGIL_E_NOT_FILE, "not a regular file");
-    }
-    uint64_t size = (uint64_t)st.st_size;
-    if (size < sizeof(header) + sizeof(section) * MAX_SECTIONS) {
-        close(fd);
-        return vigil__fail(err, size >= 8 ? VIGIL_E_CORRUPT : VIGIL_E_FORMAT, "not a vigil index (%llu bytes is too short)",
-                           (unsigned long long)size);
-    }
-    uint8_t *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return vigil__fail(err, VIGIL_E_IO, "cannot map: %s", strerror(errno));
-    vigil_result r;
-    header h;
-    memcpy(&h, map, sizeof h);
-    section sec[MAX_SECTIONS];
-    memcpy(sec, map + sizeof h, sizeof sec);
-    if (memcmp(h.magic, MAGIC, 8)) { r = vigil__fail(err, VIGIL_E_FORMAT, "not a vigil index (wrong magic)"); goto fail; }
-    if (h.bom != BOM) { r = vigil__fail(err, VIGIL_E_FORMAT, "byte order not little-endian: written on another kind of machine?"); goto fail; }
-    if (h.version != VERSION) {
-        r = vigil__fail(err, VIGIL_E_VERSION, "index format version %u; this vigil reads version %u", h.version, VERSION);
-        goto fail;
-    }
-    if (h.file_size != size) {
-        r = vigil__fail(err, VIGIL_E_CORRUPT, "truncated or extended: the header says %llu bytes, the file has %llu",
-                        (unsigned long long)h.file_size, (unsigned long long)size);
-        goto fail;
-    }
-    {
-        header hz = h;
-        hz.checksum = 0;
-        XXH3_state_t *xs = XXH3_createState();
-        if (!xs) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto fail; }
-        XXH3_64bits_reset(xs);
-        XXH3_64bits_update(xs, &hz, sizeof hz);
-        XXH3_64bits_update(xs, sec, sizeof sec);
-        uint64_t c = XXH3_64bits_digest(xs);
-        XXH3_freeState(xs);
-        if (c != h.checksum) { r = corrupt(err, "header checksum mismatch"); goto fail; }
-    }
-    if (h.nsections > MAX_SECTIONS) { r = corrupt(err, "too many sections"); goto fail; }
-    const uint8_t *part[S_COUNT] = {0};
-    uint64_t plen[S_COUNT] = {0};
-    for (uint32_t i = 0; i < h.nsections; i++) {
-        if (sec[i].type == 0 || sec[i].type >= S_COUNT || part[sec[i].type]) { r = corrupt(err, "bad section table"); goto fail; }
-        if (sec[i].offset % 64 || sec[i].offset > size || sec[i].size > size - sec[i].offset) {
-            r = corrupt(err, "a section lies outside the file");
-            goto fail;
-        }
-        const uint8_t *p = map + sec[i].offset;
-        if (XXH3_64bits(sec[i].size ? p : (const uint8_t *)"", sec[i].size) != sec[i].checksum) {
-            r = vigil__fail(err, VIGIL_E_CORRUPT, "checksum mismatch in section %u (bytes %llu..%llu): the file is damaged",
-                            sec[i].type, (unsigned long long)sec[i].offset, (unsigned long long)(sec[i].offset + sec[i].size));
-            goto fail;
-        }
-        part[sec[i].type] = p;
-        plen[sec[i].type] = sec[i].size;
-    }
+    vigil__mapped mp;
+    vigil_result r = vigil__sections_map(path, MAGIC, VERSION, "index", S_COUNT, &mp, err);
+    if (r) return r;
+    uint8_t *map = mp.map;
+    uint64_t size = mp.size;
+    const uint8_t *const *part = mp.part;
+    const uint64_t *plen = mp.len;
     for (int t = 1; t < S_COUNT; t++)
         if (!part[t] && !OPTIONAL_SECTION(t)) { r = corrupt(err, "a section is missing"); goto fail; }
     if (plen[S_META] != sizeof(meta)) { r = corrupt(err, "bad META section"); goto fail; }

@@ -87,4 +87,22 @@ const vigil__kernels *vigil__kernels_best(void);
 /* Kernel by level ("portable", "popcnt", "avx2", "avx512"); NULL if this build or CPU lacks it. */
 const vigil__kernels *vigil__kernels_named(const char *name);
 
+/* sections.c: the container of .vgi and .vgr files (header, section table, checksummed sections). */
+#define VIGIL__MAX_SECTIONS 16
+typedef struct vigil__part { uint32_t type; const void *p; uint64_t n; } vigil__part;
+typedef struct vigil__mapped {
+    uint8_t *map;
+    uint64_t size;
+    const uint8_t *part[VIGIL__MAX_SECTIONS + 1]; /* by section type; NULL when absent */
+    uint64_t len[VIGIL__MAX_SECTIONS + 1];
+} vigil__mapped;
+/* Writes atomically: temporary file, fsync, rename, fsync of the folder. */
+vigil_result vigil__sections_write(const char *path, const char magic[8], uint32_t version, const vigil__part *parts,
+                                   int n, vigil_error *err);
+/* Maps and checks header, sizes and every checksum; section types must be 1..ntypes-1. `what`
+ * names the kind of file in messages ("index", "room index"). */
+vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t version, const char *what,
+                                 int ntypes, vigil__mapped *m, vigil_error *err);
+void vigil__sections_unmap(vigil__mapped *m);
+
 #endif
