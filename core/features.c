@@ -222,8 +222,14 @@ static int cmp_cand(const void *a, const void *b)
     return p->score < q->score ? 1 : p->score > q->score ? -1 : (p->lev - q->lev) ? p->lev - q->lev : (p->y - q->y) ? p->y - q->y : p->x - q->x;
 }
 
-static int masked(const vigil_feature_options *o, float x, float y)
+static int masked(const vigil_feature_options *o, float x, float y, uint32_t width, uint32_t height)
 {
+    if (o->mask_image && o->mask_width && o->mask_height) {
+        uint64_t mx = (uint64_t)(x < 0 ? 0 : x) * o->mask_width / width, my = (uint64_t)(y < 0 ? 0 : y) * o->mask_height / height;
+        if (mx >= o->mask_width) mx = o->mask_width - 1;
+        if (my >= o->mask_height) my = o->mask_height - 1;
+        if (o->mask_image[my * o->mask_width + mx] >= 128) return 1;
+    }
     for (size_t i = 0; i < o->nmask; i++) {
         const vigil_rect *r = &o->mask[i];
         if (x >= r->x && y >= r->y && x < r->x + r->w && y < r->y + r->h) return 1;
@@ -282,7 +288,7 @@ vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint3
                         /* ties go to the first in scan order, so a plateau keeps one point */
                         if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
                     }
-                if (!best || masked(opt, x * sc, y * sc)) continue;
+                if (!best || masked(opt, x * sc, y * sc, width, height)) continue;
                 float hs = harris(lv[l].img, w, x, y);
                 if (nc == cc) {
                     cc = cc ? cc * 2 : 4096;

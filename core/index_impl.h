@@ -14,13 +14,12 @@
 #define MIH_MIN_ENTRIES 32768u
 
 /* Key of table t: DCT row t of the hash, i.e. 16-bit word t (spec section 10). */
+typedef vigil__buf buf;
+
 static inline uint32_t mih_key(const vigil_pdq *h, int t)
 {
     return (uint32_t)(h->w[t >> 2] >> ((t & 3) * 16)) & 0xffffu;
 }
-
-typedef struct buf { uint8_t *p; size_t n, cap; } buf;
-int vigil__buf_put(buf *b, const void *data, size_t n);
 
 struct vigil_index {
     char set_name[64];

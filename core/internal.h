@@ -87,6 +87,10 @@ const vigil__kernels *vigil__kernels_best(void);
 /* Kernel by level ("portable", "popcnt", "avx2", "avx512"); NULL if this build or CPU lacks it. */
 const vigil__kernels *vigil__kernels_named(const char *name);
 
+/* index.c: a growable byte buffer; data NULL appends zeros. 0 or -1 (out of memory). */
+typedef struct vigil__buf { uint8_t *p; size_t n, cap; } vigil__buf;
+int vigil__buf_put(vigil__buf *b, const void *data, size_t n);
+
 /* sections.c: the container of .vgi and .vgr files (header, section table, checksummed sections). */
 #define VIGIL__MAX_SECTIONS 16
 typedef struct vigil__part { uint32_t type; const void *p; uint64_t n; } vigil__part;

@@ -1,0 +1,617 @@
+/* rooms.c - the room index (.vgr): reference images' local features, found again from another
+ * viewpoint.
+ *
+ * Search has three steps. (1) Candidates: multi-index hashing. Each 256-bit descriptor is filed in
+ * 8 tables under 16-bit substrings; a query descriptor looks up its own 8 substrings and measures
+ * the full distance to everything filed there (the shared Hamming kernels). A true match at distance
+ * d shares a given substring with probability (1 - d/256)^16, so at d = 40 one of 8 tables finds it
+ * 42 % of the time: enough, since a room seen again yields dozens of true matches. Each lookup
+ * touches N / 65536 features, so the cost grows linearly with the collection but with a small
+ * constant. (2) Votes: a query feature votes once for each image holding a match within the radius.
+ * (3) Verification: the best-voted images get RANSAC on a homography (exact for views turned about
+ * one point, a fair model for a room's dominant planes); the score is the inlier count.
+ *
+ * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, OFFSETS, IDS. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAGIC "VIGILRMS"
+#define VERSION 1
+#define TABLES 8
+#define BUCKETS 65536u
+
+enum { S_META = 1, S_IMAGES, S_STRINGS, S_DESC, S_XY, S_OFFSETS, S_IDS, S_COUNT };
+
+typedef struct img_rec { uint32_t first_lo, first_hi, n, width, height, name, labels, reserved; } img_rec;
+typedef struct rmeta { uint64_t nimages, nfeatures, strings_size; uint32_t tables, reserved; uint8_t pad[32]; } rmeta;
+_Static_assert(sizeof(img_rec) == 32, "image record is 32 bytes");
+
+struct vigil_rooms {
+    vigil__mapped mp;           /* when opened from a file and not yet added to */
+    uint64_t nimg, nfeat, strings_size;
+    const img_rec *img;
+    const char *strings;
+    const vigil_pdq *desc;
+    const float *xy;            /* 2 per feature, reference image pixels */
+    const uint32_t *offsets;    /* TABLES x (BUCKETS + 1) */
+    const uint32_t *ids;        /* TABLES x nfeat */
+    uint32_t *owner;            /* feature -> image, derived on open/prepare */
+    int prepared;
+    int owned;
+    vigil__buf bimg, bstr, bdesc, bxy, boff, bids;
+};
+
+static inline uint32_t key_of(const vigil_pdq *d, int t)
+{
+    return (uint32_t)(d->w[t >> 1] >> ((t & 1) * 32)) & 0xffffu;
+}
+
+static uint64_t first_of(const img_rec *r) { return r->first_lo | (uint64_t)r->first_hi << 32; }
+
+static void point_at_buffers(vigil_rooms *r)
+{
+    r->img = (const img_rec *)r->bimg.p;
+    r->strings = (const char *)r->bstr.p;
+    r->strings_size = r->bstr.n;
+    r->desc = (const vigil_pdq *)r->bdesc.p;
+    r->xy = (const float *)r->bxy.p;
+}
+
+vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err)
+{
+    if (!out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    vigil_rooms *r = calloc(1, sizeof *r);
+    if (!r || vigil__buf_put(&r->bstr, "", 1)) { free(r); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+    r->owned = 1;
+    point_at_buffers(r);
+    *out = r;
+    return VIGIL_OK;
+}
+
+void vigil_rooms_free(vigil_rooms *r)
+{
+    if (!r) return;
+    vigil__sections_unmap(&r->mp);
+    free(r->owner);
+    free(r->bimg.p); free(r->bstr.p); free(r->bdesc.p); free(r->bxy.p); free(r->boff.p); free(r->bids.p);
+    free(r);
+}
+
+static vigil_result derive_owner(vigil_rooms *r, vigil_error *err)
+{
+    free(r->owner);
+    r->owner = malloc((r->nfeat ? r->nfeat : 1) * sizeof *r->owner);
+    if (!r->owner) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    for (uint64_t i = 0; i < r->nimg; i++)
+        for (uint32_t k = 0; k < r->img[i].n; k++) r->owner[first_of(&r->img[i]) + k] = (uint32_t)i;
+    return VIGIL_OK;
+}
+
+/* The copy-on-first-add of a mapped index */
+static vigil_result own(vigil_rooms *r, vigil_error *err)
+{
+    if (r->owned) return VIGIL_OK;
+    if (vigil__buf_put(&r->bimg, r->img, r->nimg * sizeof *r->img) || vigil__buf_put(&r->bstr, r->strings, r->strings_size) ||
+        vigil__buf_put(&r->bdesc, r->desc, r->nfeat * sizeof *r->desc) || vigil__buf_put(&r->bxy, r->xy, r->nfeat * 8))
+        return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    vigil__sections_unmap(&r->mp);
+    r->owned = 1;
+    r->prepared = 0;
+    point_at_buffers(r);
+    return VIGIL_OK;
+}
+
+vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *labels, const vigil_features *f, vigil_error *err)
+{
+    if (!r || !f || (f->n && (!f->kp || !f->desc))) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    if (f->n > 65535) return vigil__fail(err, VIGIL_E_INVALID, "more than 65535 features in one image");
+    if (r->nfeat + f->n >= UINT32_MAX || r->nimg >= UINT32_MAX - 1)
+        return vigil__fail(err, VIGIL_E_INVALID, "room index full (4 billion features)");
+    vigil_result e = own(r, err);
+    if (e) return e;
+    img_rec rec = {(uint32_t)r->nfeat, (uint32_t)(r->nfeat >> 32), f->n, f->width, f->height, 0, 0, 0};
+    size_t n0 = r->bstr.n;
+    rec.name = (uint32_t)r->bstr.n;
+    int bad = vigil__buf_put(&r->bstr, name ? name : "", strlen(name ? name : "") + 1);
+    rec.labels = (uint32_t)r->bstr.n;
+    bad = bad || vigil__buf_put(&r->bstr, labels ? labels : "", strlen(labels ? labels : "") + 1);
+    if (!bad && r->bstr.n >= UINT32_MAX) bad = 1;
+    size_t d0 = r->bdesc.n, x0 = r->bxy.n;
+    bad = bad || vigil__buf_put(&r->bdesc, f->desc, (size_t)f->n * sizeof *f->desc) || vigil__buf_put(&r->bxy, NULL, (size_t)f->n * 8);
+    bad = bad || vigil__buf_put(&r->bimg, &rec, sizeof rec);
+    if (bad) {
+        r->bstr.n = n0; r->bdesc.n = d0; r->bxy.n = x0;
+        point_at_buffers(r);
+        return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    }
+    float *xy = (float *)(r->bxy.p + x0);
+    for (uint32_t i = 0; i < f->n; i++) { xy[2 * i] = f->kp[i].x; xy[2 * i + 1] = f->kp[i].y; }
+    r->nimg++;
+    r->nfeat += f->n;
+    r->prepared = 0;
+    point_at_buffers(r);
+    return VIGIL_OK;
+}
+
+vigil_result vigil_rooms_prepare(vigil_rooms *r, vigil_error *err)
+{
+    if (!r) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    if (r->prepared) return VIGIL_OK;
+    /* counting sort per table: offsets, then slots */
+    r->boff.n = r->bids.n = 0;
+    if (vigil__buf_put(&r->boff, NULL, TABLES * (BUCKETS + 1ull) * 4) || vigil__buf_put(&r->bids, NULL, TABLES * r->nfeat * 4 + 4))
+        return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    uint32_t *off = (uint32_t *)r->boff.p, *ids = (uint32_t *)r->bids.p;
+    for (int t = 0; t < TABLES; t++) {
+        uint32_t *o = off + (size_t)t * (BUCKETS + 1);
+        for (uint64_t i = 0; i < r->nfeat; i++) o[key_of(&r->desc[i], t) + 1]++;
+        for (uint32_t k = 0; k < BUCKETS; k++) o[k + 1] += o[k];
+        uint32_t *fill = malloc(BUCKETS * sizeof *fill);
+        if (!fill) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+        memcpy(fill, o, BUCKETS * sizeof *fill);
+        for (uint64_t i = 0; i < r->nfeat; i++) ids[(uint64_t)t * r->nfeat + fill[key_of(&r->desc[i], t)]++] = (uint32_t)i;
+        free(fill);
+    }
+    r->offsets = off;
+    r->ids = ids;
+    vigil_result e = derive_owner(r, err);
+    if (e) return e;
+    r->prepared = 1;
+    return VIGIL_OK;
+}
+
+vigil_result vigil_rooms_save(vigil_rooms *r, const char *path, vigil_error *err)
+{
+    if (!r || !path) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    vigil_result e = vigil_rooms_prepare(r, err);
+    if (e) return e;
+    rmeta m = {r->nimg, r->nfeat, r->strings_size, TABLES, 0, {0}};
+    vigil__part parts[] = {
+        {S_META, &m, sizeof m},
+        {S_IMAGES, r->img, r->nimg * sizeof *r->img},
+        {S_STRINGS, r->strings, r->strings_size},
+        {S_DESC, r->desc, r->nfeat * sizeof *r->desc},
+        {S_XY, r->xy, r->nfeat * 8},
+        {S_OFFSETS, r->offsets, TABLES * (BUCKETS + 1ull) * 4},
+        {S_IDS, r->ids, TABLES * r->nfeat * 4},
+    };
+    return vigil__sections_write(path, MAGIC, VERSION, parts, (int)(sizeof parts / sizeof parts[0]), err);
+}
+
+vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *err)
+{
+    if (!path || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    *out = NULL;
+    vigil_rooms *r = calloc(1, sizeof *r);
+    if (!r) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    vigil_result e = vigil__sections_map(path, MAGIC, VERSION, "room index", S_COUNT, &r->mp, err);
+    if (e) { free(r); return e; }
+    const char *why = NULL;
+    rmeta m;
+    for (int t = 1; t < S_COUNT && !why; t++)
+        if (!r->mp.part[t]) why = "a section is missing";
+    if (!why && r->mp.len[S_META] != sizeof m) why = "bad META section";
+    if (!why) {
+        memcpy(&m, r->mp.part[S_META], sizeof m);
+        if (m.tables != TABLES || m.nimages >= UINT32_MAX || m.nfeatures >= UINT32_MAX ||
+            r->mp.len[S_IMAGES] != m.nimages * sizeof(img_rec) || r->mp.len[S_STRINGS] != m.strings_size ||
+            m.strings_size == 0 || m.strings_size >= UINT32_MAX || r->mp.len[S_DESC] != m.nfeatures * 32 ||
+            r->mp.len[S_XY] != m.nfeatures * 8 || r->mp.len[S_OFFSETS] != TABLES * (BUCKETS + 1ull) * 4 ||
+            r->mp.len[S_IDS] != TABLES * m.nfeatures * 4)
+            why = "section sizes do not agree with the counts";
+    }
+    if (!why) {
+        r->nimg = m.nimages;
+        r->nfeat = m.nfeatures;
+        r->strings_size = m.strings_size;
+        r->img = (const img_rec *)r->mp.part[S_IMAGES];
+        r->strings = (const char *)r->mp.part[S_STRINGS];
+        r->desc = (const vigil_pdq *)r->mp.part[S_DESC];
+        r->xy = (const float *)r->mp.part[S_XY];
+        r->offsets = (const uint32_t *)r->mp.part[S_OFFSETS];
+        r->ids = (const uint32_t *)r->mp.part[S_IDS];
+        /* the structure the search relies on, so a crafted file cannot send it out of bounds */
+        uint64_t next = 0;
+        if (r->strings[r->strings_size - 1] != 0) why = "strings not terminated";
+        for (uint64_t i = 0; i < r->nimg && !why; i++) {
+            const img_rec *c = &r->img[i];
+            if (first_of(c) != next || c->n > 65535 || c->name >= r->strings_size || c->labels >= r->strings_size)
+                why = "an image record is out of range";
+            next += c->n;
+        }
+        if (!why && next != r->nfeat) why = "image records do not cover the features";
+        for (int t = 0; t < TABLES && !why; t++) {
+            const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
+            if (o[0] != 0 || o[BUCKETS] != r->nfeat) why = "bucket offsets do not cover the features";
+            for (uint32_t k = 0; k < BUCKETS && !why; k++)
+                if (o[k] > o[k + 1]) why = "bucket offsets out of order";
+        }
+        for (uint64_t i = 0; i < TABLES * r->nfeat && !why; i++)
+            if (r->ids[i] >= r->nfeat) why = "a slot points outside the features";
+    }
+    if (why) {
+        vigil_rooms_free(r);
+        return vigil__fail(err, VIGIL_E_CORRUPT, "%s", why);
+    }
+    if ((e = derive_owner(r, err))) { vigil_rooms_free(r); return e; }
+    r->prepared = 1;
+    *out = r;
+    return VIGIL_OK;
+}
+
+void vigil_rooms_get_stats(const vigil_rooms *r, vigil_rooms_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!r) return;
+    s->images = r->nimg;
+    s->features = r->nfeat;
+    s->bytes = r->nimg * sizeof(img_rec) + r->strings_size + r->nfeat * (32 + 8 + TABLES * 4 + 4) +
+               TABLES * (BUCKETS + 1ull) * 4;
+}
+
+vigil_result vigil_rooms_image(const vigil_rooms *r, uint64_t i, const char **name, const char **labels, uint32_t *nfeatures)
+{
+    if (!r || i >= r->nimg) return VIGIL_E_NOT_FOUND;
+    if (name) *name = r->strings + r->img[i].name;
+    if (labels) *labels = r->strings + r->img[i].labels;
+    if (nfeatures) *nfeatures = r->img[i].n;
+    return VIGIL_OK;
+}
+
+void vigil_room_query_options_init(vigil_room_query_options *o)
+{
+    o->top_k = 5;
+    o->radius = 64;
+    o->verify = 30;
+    o->min_inliers = 12;
+    o->tolerance = 0.015f;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Geometric verification */
+
+typedef struct corr { uint32_t img, qf, rf; uint16_t dist, pad; } corr;
+
+static int cmp_corr(const void *a, const void *b)
+{
+    const corr *p = a, *q = b;
+    if (p->img != q->img) return p->img < q->img ? -1 : 1;
+    if (p->qf != q->qf) return p->qf < q->qf ? -1 : 1;
+    return (int)p->dist - (int)q->dist;
+}
+
+static int cmp_rf(const void *a, const void *b)
+{
+    const corr *p = a, *q = b;
+    if (p->rf != q->rf) return p->rf < q->rf ? -1 : 1;
+    return p->dist != q->dist ? (int)p->dist - (int)q->dist : (p->qf > q->qf) - (p->qf < q->qf);
+}
+
+/* Solves the n x n system a x = b in place (partial pivoting); 0 when singular. */
+static int solve(double *a, double *b, int n)
+{
+    for (int c = 0; c < n; c++) {
+        int p = c;
+        for (int i = c + 1; i < n; i++)
+            if (fabs(a[i * n + c]) > fabs(a[p * n + c])) p = i;
+        if (fabs(a[p * n + c]) < 1e-10) return 0;
+        if (p != c) {
+            for (int k = 0; k < n; k++) { double t = a[c * n + k]; a[c * n + k] = a[p * n + k]; a[p * n + k] = t; }
+            double t = b[c]; b[c] = b[p]; b[p] = t;
+        }
+        for (int i = c + 1; i < n; i++) {
+            double f = a[i * n + c] / a[c * n + c];
+            for (int k = c; k < n; k++) a[i * n + k] -= f * a[c * n + k];
+            b[i] -= f * b[c];
+        }
+    }
+    for (int c = n - 1; c >= 0; c--) {
+        double s = b[c];
+        for (int k = c + 1; k < n; k++) s -= a[c * n + k] * b[k];
+        b[c] = s / a[c * n + c];
+    }
+    return 1;
+}
+
+/* Least-squares homography (h33 = 1) from the listed correspondences, normalised coordinates:
+ * normal equations of the DLT rows. */
+static int fit(const double *q, const double *p, const int *idx, int n, double h[9])
+{
+    double ata[64] = {0}, atb[8] = {0};
+    for (int i = 0; i < n; i++) {
+        double x = q[2 * idx[i]], y = q[2 * idx[i] + 1], u = p[2 * idx[i]], v = p[2 * idx[i] + 1];
+        double r1[8] = {x, y, 1, 0, 0, 0, -u * x, -u * y}, r2[8] = {0, 0, 0, x, y, 1, -v * x, -v * y};
+        for (int a = 0; a < 8; a++) {
+            atb[a] += r1[a] * u + r2[a] * v;
+            for (int b = 0; b < 8; b++) ata[a * 8 + b] += r1[a] * r1[b] + r2[a] * r2[b];
+        }
+    }
+    if (!solve(ata, atb, 8)) return 0;
+    memcpy(h, atb, 8 * sizeof *h);
+    h[8] = 1;
+    /* no mirror image (a room seen again keeps its handedness), and no collapse: both point sets
+     * are normalised to the same spread, so a true view change keeps the local area within a
+     * modest factor */
+    double det = h[0] * h[4] - h[1] * h[3];
+    return det > 1.0 / 16 && det < 16;
+}
+
+static int count_inliers(const double *q, const double *p, int n, const double h[9], double tol2, int *in)
+{
+    int c = 0;
+    for (int i = 0; i < n; i++) {
+        double x = q[2 * i], y = q[2 * i + 1];
+        double w = h[6] * x + h[7] * y + h[8];
+        if (w <= 1e-9) continue; /* behind the camera */
+        double u = (h[0] * x + h[1] * y + h[2]) / w - p[2 * i], v = (h[3] * x + h[4] * y + h[5]) / w - p[2 * i + 1];
+        if (u * u + v * v <= tol2) {
+            if (in) in[c] = i;
+            c++;
+        }
+    }
+    return c;
+}
+
+static void normalise(const double *pt, int n, double *out, double t[3])
+{
+    double mx = 0, my = 0, d = 0;
+    for (int i = 0; i < n; i++) { mx += pt[2 * i]; my += pt[2 * i + 1]; }
+    mx /= n; my /= n;
+    for (int i = 0; i < n; i++) d += hypot(pt[2 * i] - mx, pt[2 * i + 1] - my);
+    double s = d > 0 ? 1.41421356 * n / d : 1;
+    for (int i = 0; i < n; i++) { out[2 * i] = (pt[2 * i] - mx) * s; out[2 * i + 1] = (pt[2 * i + 1] - my) * s; }
+    t[0] = s; t[1] = mx; t[2] = my;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* RANSAC over n correspondences (query points qp -> reference points rp, pixels). Returns the
+ * inlier count and the homography in pixels. Deterministic: seeded by the image. */
+static int ransac(const double *qp, const double *rp, int n, double tol_px, uint64_t seed, float hout[9], double *work,
+                  int *iwork)
+{
+    double *q = work, *p = work + 2 * n;
+    double tq[3], tp[3];
+    normalise(qp, n, q, tq);
+    normalise(rp, n, p, tp);
+    double tol = tol_px * tp[0], tol2 = tol * tol;
+    int best = 0, *in = iwork, *sample = iwork + n;
+    double bh[9] = {0}, h[9];
+    uint64_t s = seed * 0x2545f4914f6cdd1dull + 1;
+    int iters = 500;
+    for (int it = 0; it < iters; it++) {
+        int k = 0;
+        for (int tries = 0; k < 4 && tries < 64; tries++) {
+            int c = (int)(next_rand(&s) % (uint64_t)n), dup = 0;
+            for (int j = 0; j < k; j++) dup |= sample[j] == c;
+            if (!dup) sample[k++] = c;
+        }
+        if (k < 4 || !fit(q, p, sample, 4, h)) continue;
+        int c = count_inliers(q, p, n, h, tol2, NULL);
+        if (c > best) {
+            best = c;
+            memcpy(bh, h, sizeof h);
+            /* enough draws for 99 % confidence of one all-inlier sample at this inlier ratio */
+            double w = (double)c / n, w4 = w * w * w * w;
+            int need = w4 >= 1 ? 1 : (int)ceil(log(0.01) / log(1 - w4));
+            if (need < iters) iters = need < 64 ? 64 : need;
+        }
+    }
+    if (best < 4) return 0;
+    /* refit on the inliers, twice, keeping the better count */
+    for (int round = 0; round < 2; round++) {
+        int c = count_inliers(q, p, n, bh, tol2, in);
+        if (c < 4 || !fit(q, p, in, c, h)) break;
+        int c2 = count_inliers(q, p, n, h, tol2, NULL);
+        if (c2 < c) break;
+        memcpy(bh, h, sizeof h);
+        best = c2;
+    }
+    /* back to pixels: H = Tp^-1 * Hn * Tq */
+    double sq = tq[0], sp = tp[0];
+    double A[9] = {sq, 0, -sq * tq[1], 0, sq, -sq * tq[2], 0, 0, 1}, B[9] = {1 / sp, 0, tp[1], 0, 1 / sp, tp[2], 0, 0, 1};
+    double t1[9] = {0}, t2[9] = {0};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 3; k++) t1[i * 3 + j] += bh[i * 3 + k] * A[k * 3 + j];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 3; k++) t2[i * 3 + j] += B[i * 3 + k] * t1[k * 3 + j];
+    for (int i = 0; i < 9; i++) hout[i] = (float)(t2[i] / t2[8]);
+    return best;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Query */
+
+/* "hotel_id value|room value" from labels "k=v k=v", empty when neither is there */
+static void room_key(const char *labels, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    static const char *const keys[] = {"hotel_id=", "room="};
+    for (int k = 0; k < 2; k++) {
+        size_t kl = strlen(keys[k]);
+        for (const char *p = labels; p && *p;) {
+            if (!strncmp(p, keys[k], kl) && (p == labels || p[-1] == ' ')) {
+                const char *v = p + kl, *e = strchr(v, ' ');
+                size_t vl = e ? (size_t)(e - v) : strlen(v);
+                if (n + vl + 2 < cap) { memcpy(out + n, v, vl); n += vl; }
+                break;
+            }
+            const char *sp = strchr(p, ' ');
+            p = sp ? sp + 1 : NULL;
+        }
+        if (n + 2 < cap) out[n++] = '|';
+    }
+    out[n] = 0;
+    if (n == 2) out[0] = 0; /* neither label */
+}
+
+typedef struct scored { uint32_t img, votes, inliers; float h[9]; } scored;
+
+static int cmp_votes(const void *a, const void *b)
+{
+    const scored *p = a, *q = b;
+    if (p->votes != q->votes) return p->votes > q->votes ? -1 : 1;
+    return p->img < q->img ? -1 : p->img > q->img;
+}
+
+static int cmp_inliers(const void *a, const void *b)
+{
+    const scored *p = a, *q = b;
+    if (p->inliers != q->inliers) return p->inliers > q->inliers ? -1 : 1;
+    return cmp_votes(a, b);
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const vigil__hit *p = a, *q = b;
+    return p->dist != q->dist ? (int)p->dist - (int)q->dist : (p->ref > q->ref) - (p->ref < q->ref);
+}
+
+vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, const vigil_room_query_options *opt,
+                               vigil_room_match *out, size_t *nout, vigil_error *err)
+{
+    vigil_room_query_options def;
+    if (!opt) { vigil_room_query_options_init(&def); opt = &def; }
+    if (!r || !qf || !nout || (qf->n && (!qf->kp || !qf->desc)) || (opt->top_k && !out) || opt->radius < 0 || opt->radius > 256)
+        return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    if (!r->prepared) return vigil__fail(err, VIGIL_E_INVALID, "room index not prepared (call vigil_rooms_prepare after adding)");
+    *nout = 0;
+    if (qf->n == 0 || r->nfeat == 0 || opt->top_k == 0) return VIGIL_OK;
+    const vigil__kernels *kern = vigil__kernels_best();
+    vigil_result res = VIGIL_OK;
+    uint32_t *slots = NULL, *votes = NULL, *touched = NULL, *stamp = NULL;
+    vigil__hit *hits = NULL;
+    corr *cv = NULL;
+    scored *sc = NULL;
+    double *pts = NULL, *work = NULL;
+    int *iwork = NULL;
+    size_t cap = 0, ncv = 0, cvcap = 0, ntouched = 0;
+    votes = calloc(r->nimg, sizeof *votes);
+    touched = malloc(r->nimg * sizeof *touched);
+    stamp = calloc(r->nimg, sizeof *stamp); /* query feature + 1 that last voted for the image */
+    if (!votes || !touched || !stamp) goto nomem;
+
+    /* (1) + (2): candidates per query feature, one vote per image */
+    for (uint32_t i = 0; i < qf->n; i++) {
+        size_t n = 0;
+        for (int t = 0; t < TABLES; t++) {
+            const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
+            uint32_t k = key_of(&qf->desc[i], t), a = o[k], b = o[k + 1];
+            if (n + (b - a) > cap) {
+                size_t nc = cap ? cap : 1024;
+                while (nc < n + (b - a)) nc *= 2;
+                uint32_t *ns = realloc(slots, nc * sizeof *ns);
+                vigil__hit *nh = ns ? realloc(hits, nc * sizeof *nh) : NULL;
+                if (ns) slots = ns;
+                if (!ns || !nh) goto nomem;
+                hits = nh;
+                cap = nc;
+            }
+            if (b > a) memcpy(slots + n, r->ids + (uint64_t)t * r->nfeat + a, (size_t)(b - a) * sizeof *slots);
+            n += b - a;
+        }
+        if (!n) continue;
+        size_t nh = kern->radius(&qf->desc[i], 1, r->desc, slots, n, opt->radius, hits);
+        if (!nh) continue;
+        for (size_t h = 0; h < nh; h++) hits[h].ref = slots[hits[h].ref];
+        qsort(hits, nh, sizeof *hits, cmp_hit); /* nearest first: the first hit per image is its match */
+        for (size_t h = 0; h < nh; h++) {
+            uint32_t img = r->owner[hits[h].ref];
+            if (stamp[img] == i + 1) continue;
+            stamp[img] = i + 1;
+            /* ratio test within the image: a second match nearly as near means a repeated
+             * or featureless pattern, which says nothing about the place */
+            int ambiguous = 0;
+            for (size_t g = h + 1; g < nh && !ambiguous; g++)
+                if (r->owner[hits[g].ref] == img && hits[g].ref != hits[h].ref) ambiguous = 10 * hits[h].dist > 8 * hits[g].dist;
+            if (ambiguous) continue;
+            if (ncv == cvcap) {
+                cvcap = cvcap ? cvcap * 2 : 4096;
+                corr *nc = realloc(cv, cvcap * sizeof *nc);
+                if (!nc) goto nomem;
+                cv = nc;
+            }
+            cv[ncv++] = (corr){img, i, hits[h].ref, hits[h].dist, 0};
+            if (votes[img]++ == 0) touched[ntouched++] = img;
+        }
+    }
+    if (!ntouched) goto done;
+
+    /* (3): verify the best-voted images */
+    sc = malloc(ntouched * sizeof *sc);
+    if (!sc) goto nomem;
+    for (size_t i = 0; i < ntouched; i++) sc[i] = (scored){touched[i], votes[touched[i]], 0, {0}};
+    qsort(sc, ntouched, sizeof *sc, cmp_votes);
+    size_t nver = ntouched < opt->verify ? ntouched : opt->verify;
+    qsort(cv, ncv, sizeof *cv, cmp_corr);
+    pts = malloc(4 * qf->n * sizeof *pts);
+    work = malloc(4 * qf->n * sizeof *work);
+    iwork = malloc(2 * (size_t)qf->n * sizeof *iwork + 8 * sizeof *iwork);
+    if (!pts || !work || !iwork) goto nomem;
+    for (size_t v = 0; v < nver; v++) {
+        if (sc[v].votes < (opt->min_inliers > 4 ? opt->min_inliers : 4)) { sc[v].inliers = 0; continue; }
+        /* this image's correspondences: binary search for its run in cv */
+        size_t lo = 0, hi = ncv;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (cv[mid].img < sc[v].img) lo = mid + 1; else hi = mid;
+        }
+        size_t end = lo;
+        while (end < ncv && cv[end].img == sc[v].img) end++;
+        /* one query feature per reference feature (the nearest): many query features landing on
+         * one reference point would let a collapsing homography collect inliers */
+        qsort(cv + lo, end - lo, sizeof *cv, cmp_rf);
+        int n = 0;
+        for (size_t k = lo; k < end; k++) {
+            if (k > lo && cv[k].rf == cv[k - 1].rf) continue;
+            pts[2 * n] = qf->kp[cv[k].qf].x;
+            pts[2 * n + 1] = qf->kp[cv[k].qf].y;
+            pts[2 * qf->n + 2 * n] = r->xy[2 * (uint64_t)cv[k].rf];
+            pts[2 * qf->n + 2 * n + 1] = r->xy[2 * (uint64_t)cv[k].rf + 1];
+            n++;
+        }
+        const img_rec *rec = &r->img[sc[v].img];
+        double side = rec->width > rec->height ? rec->width : rec->height;
+        sc[v].inliers = (uint32_t)ransac(pts, pts + 2 * qf->n, n, opt->tolerance * (side > 0 ? side : 640), sc[v].img, sc[v].h,
+                                         work, iwork);
+    }
+    qsort(sc, nver, sizeof *sc, cmp_inliers);
+    /* one per room */
+    for (size_t v = 0; v < nver && *nout < opt->top_k; v++) {
+        if (sc[v].inliers < opt->min_inliers) break;
+        const img_rec *rec = &r->img[sc[v].img];
+        char key[256], other[256];
+        room_key(r->strings + rec->labels, key, sizeof key);
+        int dup = 0;
+        for (size_t j = 0; j < *nout && key[0] && !dup; j++) {
+            room_key(out[j].labels, other, sizeof other);
+            dup = !strcmp(key, other);
+        }
+        if (dup) continue;
+        vigil_room_match *m = &out[(*nout)++];
+        m->image = sc[v].img;
+        m->inliers = sc[v].inliers;
+        m->votes = sc[v].votes;
+        m->name = r->strings + rec->name;
+        m->labels = r->strings + rec->labels;
+        memcpy(m->h, sc[v].h, sizeof m->h);
+    }
+    goto done;
+nomem:
+    res = vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+done:
+    free(slots); free(hits); free(votes); free(touched); free(stamp); free(cv); free(sc); free(pts); free(work); free(iwork);
+    return res;
+}
