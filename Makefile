@@ -77,7 +77,14 @@ $(B)/bench-match: $(B)/bench/bench_match.o $(LIB)
 $(B)/bench-features: $(B)/bench/bench_features.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(LIB)
+$(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(B)/bench/stats.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(B)/bench-rooms: $(B)/bench/rooms_eval.o $(B)/bench/stats.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# Regenerates core/feature_pattern.h from the benchmark photos (see bench/learn_pattern.c).
+$(B)/learn-pattern: $(B)/bench/learn_pattern.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 # FAISS side of the comparison, built only where Debian's libfaiss-dev is installed.

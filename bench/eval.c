@@ -15,6 +15,7 @@
  * twice: neither). All distances come from the library's batch search (radius 256 returns every
  * pair), not from pairwise loops. Writes eval.md (tables), eval.tsv (per transform) and PNG plots. */
 #include "plot.h"
+#include "stats.h"
 #include "vigil.h"
 
 #include <math.h>
@@ -222,21 +223,6 @@ static int save_jpeg(VipsImage *im, int q, void **buf, size_t *len)
 }
 
 /* ---- statistics ---------------------------------------------------------------------------------- */
-
-/* Upper end of the one-sided 95 % Clopper-Pearson interval for k events in n trials. */
-static double cp_upper(unsigned long long k, unsigned long long n)
-{
-    if (n == 0) return 1;
-    if (k >= n) return 1;
-    double lo = (double)k / n, hi = 1;
-    for (int it = 0; it < 100; it++) { /* P(X <= k | p) = 0.05, by bisection on p */
-        double p = (lo + hi) / 2, cdf = 0;
-        for (unsigned long long i = 0; i <= k; i++)
-            cdf += exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) + i * log(p) + (n - i) * log1p(-p));
-        if (cdf > 0.05) lo = p; else hi = p;
-    }
-    return hi;
-}
 
 /* Distance counts for one configuration (fast/exact x plain/dihedral). */
 typedef struct tally {
@@ -561,7 +547,7 @@ int main(int argc, char **argv)
         fprintf(md, "| <= %d |", FD[j]);
         for (int c = 0; c < 4; c++) {
             unsigned long long n = total(T[c]->neg), kk = within(T[c]->neg, FD[j]);
-            fprintf(md, " %llu of %llu = %.2g (95 %% bound %.2g) |", kk, n, n ? (double)kk / n : 0, cp_upper(kk, n));
+            fprintf(md, " %llu of %llu = %.2g (95 %% bound %.2g) |", kk, n, n ? (double)kk / n : 0, bench_cp_upper(kk, n));
         }
         fprintf(md, "\n");
     }

@@ -25,36 +25,11 @@ typedef struct pair8 { int8_t x1, y1, x2, y2; } pair8;
 static pair8 pattern[ANGLE_BINS][256];
 static pthread_once_t pattern_once = PTHREAD_ONCE_INIT;
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double gauss(uint64_t *s)
-{
-    double u = ((splitmix(s) >> 11) + 0.5) / 9007199254740992.0, v = ((splitmix(s) >> 11) + 0.5) / 9007199254740992.0;
-    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
-}
-
-static int clip(double v)
-{
-    long r = lround(v);
-    return (int)(r < -PAIR_R ? -PAIR_R : r > PAIR_R ? PAIR_R : r);
-}
+#include "feature_pattern.h"
 
 static void make_pattern(void)
 {
-    uint64_t s = 0x76696769; /* fixed seed: descriptors are comparable across builds */
-    double base[256][4];
-    for (int i = 0; i < 256; i++) {
-        for (;;) {
-            for (int k = 0; k < 4; k++) base[i][k] = clip(gauss(&s) * 31.0 / 5.0);
-            if (base[i][0] != base[i][2] || base[i][1] != base[i][3]) break; /* a point against itself says nothing */
-        }
-    }
+    const int8_t (*base)[4] = pattern_base;
     for (int a = 0; a < ANGLE_BINS; a++) {
         double t = a * 6.283185307179586 / ANGLE_BINS, c = cos(t), sn = sin(t);
         for (int i = 0; i < 256; i++) {
@@ -237,8 +212,28 @@ static int masked(const vigil_feature_options *o, float x, float y, uint32_t wid
     return 0;
 }
 
+static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
+                            const vigil_feature_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
+                            vigil_error *err);
+
 vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
                                       const vigil_feature_options *opt, vigil_features *out, vigil_error *err)
+{
+    return extract(grey, width, height, stride, opt, out, NULL, NULL, err);
+}
+
+vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
+                                    const vigil_feature_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err)
+{
+    vigil_features f;
+    vigil_result r = extract(grey, width, height, stride, opt, &f, fn, ctx, err);
+    if (!r) vigil_features_free(&f);
+    return r;
+}
+
+static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
+                            const vigil_feature_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
+                            vigil_error *err)
 {
     vigil_feature_options def;
     if (!opt) { vigil_feature_options_init(&def); opt = &def; }
@@ -270,35 +265,45 @@ vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint3
         lv[l].smooth = lv[l].img ? box5(lv[l].img, w, h) : NULL;
         nl = l + 1;
         if (!lv[l].img || !lv[l].smooth) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-        /* corners with their FAST strength, 3x3 non-maximum suppression on it, then the Harris
-         * response (the ranking) only for the survivors: it costs 49 gradient pairs a point */
-        int *score = calloc((size_t)w * h, sizeof *score);
-        if (!score) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-        for (int y = BORDER; y < h - BORDER; y++)
-            for (int x = BORDER; x < w - BORDER; x++)
-                score[(size_t)y * w + x] = fast9(lv[l].img + (size_t)y * w + x, w, opt->fast_threshold);
-        for (int y = BORDER; y < h - BORDER; y++)
-            for (int x = BORDER; x < w - BORDER; x++) {
-                int v = score[(size_t)y * w + x];
-                if (v <= 0) continue;
-                int best = 1;
-                for (int dy = -1; dy <= 1 && best; dy++)
-                    for (int dx = -1; dx <= 1 && best; dx++) {
-                        int u = score[(size_t)(y + dy) * w + x + dx];
-                        /* ties go to the first in scan order, so a plateau keeps one point */
-                        if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
+    }
+    /* A low-contrast view (a plain wall, a blurred photo) has few corners at the usual threshold:
+     * halve it (down to 7) until there are enough candidates. */
+    for (int t = opt->fast_threshold;; t = t / 2 > 7 ? t / 2 : 7) {
+        nc = 0;
+        for (int l = 0; l < nl; l++) {
+            int w = lv[l].w, h = lv[l].h;
+            float sc = lv[l].scale;
+            /* corners with their FAST strength, 3x3 non-maximum suppression on it, then the Harris
+             * response (the ranking) only for the survivors: it costs 49 gradient pairs a point */
+            int *score = calloc((size_t)w * h, sizeof *score);
+            if (!score) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+            for (int y = BORDER; y < h - BORDER; y++)
+                for (int x = BORDER; x < w - BORDER; x++)
+                    score[(size_t)y * w + x] = fast9(lv[l].img + (size_t)y * w + x, w, t);
+            for (int y = BORDER; y < h - BORDER; y++)
+                for (int x = BORDER; x < w - BORDER; x++) {
+                    int v = score[(size_t)y * w + x];
+                    if (v <= 0) continue;
+                    int best = 1;
+                    for (int dy = -1; dy <= 1 && best; dy++)
+                        for (int dx = -1; dx <= 1 && best; dx++) {
+                            int u = score[(size_t)(y + dy) * w + x + dx];
+                            /* ties go to the first in scan order, so a plateau keeps one point */
+                            if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
+                        }
+                    if (!best || masked(opt, x * sc, y * sc, width, height)) continue;
+                    float hs = harris(lv[l].img, w, x, y);
+                    if (nc == cc) {
+                        cc = cc ? cc * 2 : 4096;
+                        cand *n = realloc(cv, cc * sizeof *n);
+                        if (!n) { free(score); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+                        cv = n;
                     }
-                if (!best || masked(opt, x * sc, y * sc, width, height)) continue;
-                float hs = harris(lv[l].img, w, x, y);
-                if (nc == cc) {
-                    cc = cc ? cc * 2 : 4096;
-                    cand *n = realloc(cv, cc * sizeof *n);
-                    if (!n) { free(score); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-                    cv = n;
+                    cv[nc++] = (cand){hs > 0 ? hs : 1e-3f, x, y, l};
                 }
-                cv[nc++] = (cand){hs > 0 ? hs : 1e-3f, x, y, l};
-            }
-        free(score);
+            free(score);
+        }
+        if (nc >= opt->max_features || t <= 7 || opt->fast_threshold <= 7) break;
     }
     /* the strongest, shared between levels in proportion to their area (as ORB does), so coarse
      * levels keep some features for large scale changes */
@@ -322,6 +327,15 @@ vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint3
             bin = ((bin % ANGLE_BINS) + ANGLE_BINS) % ANGLE_BINS;
             vigil_pdq d = {{0, 0, 0, 0}};
             const uint8_t *p = L->smooth + (size_t)c->y * L->w + c->x;
+            if (patch_fn) { /* the oriented patch, sampled as the rotated pattern samples it */
+                uint8_t patch[VIGIL__PATCH * VIGIL__PATCH];
+                double t = bin * 6.283185307179586 / ANGLE_BINS, co = cos(t), si = sin(t);
+                for (int dy = -PAIR_R; dy <= PAIR_R; dy++)
+                    for (int dx = -PAIR_R; dx <= PAIR_R; dx++)
+                        patch[(dy + PAIR_R) * VIGIL__PATCH + dx + PAIR_R] =
+                            p[lround(si * dx + co * dy) * L->w + lround(co * dx - si * dy)];
+                patch_fn(patch, ctx);
+            }
             for (int k = 0; k < 256; k++) {
                 const pair8 *q = &pattern[bin][k];
                 if (p[q->y1 * L->w + q->x1] < p[q->y2 * L->w + q->x2]) d.w[k >> 6] |= 1ull << (k & 63);

@@ -54,6 +54,14 @@ vigil_result vigil__png_encode(const uint8_t *px, uint32_t w, uint32_t h, size_t
 /* digest.c */
 void vigil__digests(const void *data, size_t size, vigil_hash_result *out);
 
+/* features.c: every selected keypoint's smoothed patch, rotated to its orientation, 27 x 27
+ * (pattern coordinates -13..13, row-major), as the descriptor samples it: for learning the
+ * comparison pattern (bench/learn_pattern.c). */
+#define VIGIL__PATCH 27
+typedef void (*vigil__patch_fn)(const uint8_t *patch, void *ctx);
+vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
+                                    const vigil_feature_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err);
+
 /* cpu.c */
 enum { VIGIL_CPU_POPCNT = 1, VIGIL_CPU_AVX2 = 2, VIGIL_CPU_AVX512 = 4 /* F + VL + VPOPCNTDQ */ };
 unsigned vigil__cpu_features(void);         /* detected, minus VIGIL_DISABLE_CPU_FEATURES; cached */

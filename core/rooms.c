@@ -11,7 +11,12 @@
  * (3) Verification: the best-voted images get RANSAC on a homography (exact for views turned about
  * one point, a fair model for a room's dominant planes); the score is the inlier count.
  *
- * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, OFFSETS, IDS. */
+ * Before RANSAC, an image's correspondences must agree on the rotation between the views: the
+ * differences of keypoint orientations are binned (16 bins of 22.5 degrees) and only the strongest
+ * window of 3 bins is kept. A true view change turns every feature alike; chance matches spread
+ * over all bins, so 5 in 6 of them go before they can lend a homography inliers.
+ *
+ * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, ANGLE, OFFSETS, IDS. */
 #include "internal.h"
 
 #include <math.h>
@@ -23,7 +28,7 @@
 #define TABLES 8
 #define BUCKETS 65536u
 
-enum { S_META = 1, S_IMAGES, S_STRINGS, S_DESC, S_XY, S_OFFSETS, S_IDS, S_COUNT };
+enum { S_META = 1, S_IMAGES, S_STRINGS, S_DESC, S_XY, S_OFFSETS, S_IDS, S_ANGLE, S_COUNT };
 
 typedef struct img_rec { uint32_t first_lo, first_hi, n, width, height, name, labels, reserved; } img_rec;
 typedef struct rmeta { uint64_t nimages, nfeatures, strings_size; uint32_t tables, reserved; uint8_t pad[32]; } rmeta;
@@ -36,17 +41,25 @@ struct vigil_rooms {
     const char *strings;
     const vigil_pdq *desc;
     const float *xy;            /* 2 per feature, reference image pixels */
+    const uint8_t *angle;       /* per feature, orientation in 1/256 turns */
     const uint32_t *offsets;    /* TABLES x (BUCKETS + 1) */
     const uint32_t *ids;        /* TABLES x nfeat */
     uint32_t *owner;            /* feature -> image, derived on open/prepare */
     int prepared;
     int owned;
-    vigil__buf bimg, bstr, bdesc, bxy, boff, bids;
+    vigil__buf bimg, bstr, bdesc, bxy, bang, boff, bids;
 };
 
+/* Table t's key: bits 16t..16t+15, i.e. the first 128 comparisons, which are the most balanced
+ * ones (the learned pattern is ordered by balance: core/feature_pattern.h). */
 static inline uint32_t key_of(const vigil_pdq *d, int t)
 {
-    return (uint32_t)(d->w[t >> 1] >> ((t & 1) * 32)) & 0xffffu;
+    return (uint32_t)(d->w[t >> 2] >> ((t & 3) * 16)) & 0xffffu;
+}
+
+static uint8_t angle_byte(float a)
+{
+    return (uint8_t)((long)lroundf(a * (256 / 6.2831853f)) & 255);
 }
 
 static uint64_t first_of(const img_rec *r) { return r->first_lo | (uint64_t)r->first_hi << 32; }
@@ -58,6 +71,7 @@ static void point_at_buffers(vigil_rooms *r)
     r->strings_size = r->bstr.n;
     r->desc = (const vigil_pdq *)r->bdesc.p;
     r->xy = (const float *)r->bxy.p;
+    r->angle = r->bang.p;
 }
 
 vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err)
@@ -76,7 +90,7 @@ void vigil_rooms_free(vigil_rooms *r)
     if (!r) return;
     vigil__sections_unmap(&r->mp);
     free(r->owner);
-    free(r->bimg.p); free(r->bstr.p); free(r->bdesc.p); free(r->bxy.p); free(r->boff.p); free(r->bids.p);
+    free(r->bimg.p); free(r->bstr.p); free(r->bdesc.p); free(r->bxy.p); free(r->bang.p); free(r->boff.p); free(r->bids.p);
     free(r);
 }
 
@@ -95,7 +109,8 @@ static vigil_result own(vigil_rooms *r, vigil_error *err)
 {
     if (r->owned) return VIGIL_OK;
     if (vigil__buf_put(&r->bimg, r->img, r->nimg * sizeof *r->img) || vigil__buf_put(&r->bstr, r->strings, r->strings_size) ||
-        vigil__buf_put(&r->bdesc, r->desc, r->nfeat * sizeof *r->desc) || vigil__buf_put(&r->bxy, r->xy, r->nfeat * 8))
+        vigil__buf_put(&r->bdesc, r->desc, r->nfeat * sizeof *r->desc) || vigil__buf_put(&r->bxy, r->xy, r->nfeat * 8) ||
+        vigil__buf_put(&r->bang, r->angle, r->nfeat))
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     vigil__sections_unmap(&r->mp);
     r->owned = 1;
@@ -119,16 +134,21 @@ vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *label
     rec.labels = (uint32_t)r->bstr.n;
     bad = bad || vigil__buf_put(&r->bstr, labels ? labels : "", strlen(labels ? labels : "") + 1);
     if (!bad && r->bstr.n >= UINT32_MAX) bad = 1;
-    size_t d0 = r->bdesc.n, x0 = r->bxy.n;
-    bad = bad || vigil__buf_put(&r->bdesc, f->desc, (size_t)f->n * sizeof *f->desc) || vigil__buf_put(&r->bxy, NULL, (size_t)f->n * 8);
+    size_t d0 = r->bdesc.n, x0 = r->bxy.n, a0 = r->bang.n;
+    bad = bad || vigil__buf_put(&r->bdesc, f->desc, (size_t)f->n * sizeof *f->desc) || vigil__buf_put(&r->bxy, NULL, (size_t)f->n * 8) ||
+          vigil__buf_put(&r->bang, NULL, f->n);
     bad = bad || vigil__buf_put(&r->bimg, &rec, sizeof rec);
     if (bad) {
-        r->bstr.n = n0; r->bdesc.n = d0; r->bxy.n = x0;
+        r->bstr.n = n0; r->bdesc.n = d0; r->bxy.n = x0; r->bang.n = a0;
         point_at_buffers(r);
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     }
     float *xy = (float *)(r->bxy.p + x0);
-    for (uint32_t i = 0; i < f->n; i++) { xy[2 * i] = f->kp[i].x; xy[2 * i + 1] = f->kp[i].y; }
+    for (uint32_t i = 0; i < f->n; i++) {
+        xy[2 * i] = f->kp[i].x;
+        xy[2 * i + 1] = f->kp[i].y;
+        r->bang.p[a0 + i] = angle_byte(f->kp[i].angle);
+    }
     r->nimg++;
     r->nfeat += f->n;
     r->prepared = 0;
@@ -175,6 +195,7 @@ vigil_result vigil_rooms_save(vigil_rooms *r, const char *path, vigil_error *err
         {S_STRINGS, r->strings, r->strings_size},
         {S_DESC, r->desc, r->nfeat * sizeof *r->desc},
         {S_XY, r->xy, r->nfeat * 8},
+        {S_ANGLE, r->angle, r->nfeat},
         {S_OFFSETS, r->offsets, TABLES * (BUCKETS + 1ull) * 4},
         {S_IDS, r->ids, TABLES * r->nfeat * 4},
     };
@@ -199,7 +220,7 @@ vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *
         if (m.tables != TABLES || m.nimages >= UINT32_MAX || m.nfeatures >= UINT32_MAX ||
             r->mp.len[S_IMAGES] != m.nimages * sizeof(img_rec) || r->mp.len[S_STRINGS] != m.strings_size ||
             m.strings_size == 0 || m.strings_size >= UINT32_MAX || r->mp.len[S_DESC] != m.nfeatures * 32 ||
-            r->mp.len[S_XY] != m.nfeatures * 8 || r->mp.len[S_OFFSETS] != TABLES * (BUCKETS + 1ull) * 4 ||
+            r->mp.len[S_XY] != m.nfeatures * 8 || r->mp.len[S_ANGLE] != m.nfeatures || r->mp.len[S_OFFSETS] != TABLES * (BUCKETS + 1ull) * 4 ||
             r->mp.len[S_IDS] != TABLES * m.nfeatures * 4)
             why = "section sizes do not agree with the counts";
     }
@@ -211,6 +232,7 @@ vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *
         r->strings = (const char *)r->mp.part[S_STRINGS];
         r->desc = (const vigil_pdq *)r->mp.part[S_DESC];
         r->xy = (const float *)r->mp.part[S_XY];
+        r->angle = r->mp.part[S_ANGLE];
         r->offsets = (const uint32_t *)r->mp.part[S_OFFSETS];
         r->ids = (const uint32_t *)r->mp.part[S_IDS];
         /* the structure the search relies on, so a crafted file cannot send it out of bounds */
@@ -248,7 +270,7 @@ void vigil_rooms_get_stats(const vigil_rooms *r, vigil_rooms_stats *s)
     if (!r) return;
     s->images = r->nimg;
     s->features = r->nfeat;
-    s->bytes = r->nimg * sizeof(img_rec) + r->strings_size + r->nfeat * (32 + 8 + TABLES * 4 + 4) +
+    s->bytes = r->nimg * sizeof(img_rec) + r->strings_size + r->nfeat * (32 + 8 + 1 + TABLES * 4 + 4) +
                TABLES * (BUCKETS + 1ull) * 4;
 }
 
@@ -264,10 +286,11 @@ vigil_result vigil_rooms_image(const vigil_rooms *r, uint64_t i, const char **na
 void vigil_room_query_options_init(vigil_room_query_options *o)
 {
     o->top_k = 5;
-    o->radius = 64;
+    o->radius = 50;
     o->verify = 30;
     o->min_inliers = 12;
     o->tolerance = 0.015f;
+    o->exhaustive = 0;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -281,6 +304,11 @@ static int cmp_corr(const void *a, const void *b)
     if (p->img != q->img) return p->img < q->img ? -1 : 1;
     if (p->qf != q->qf) return p->qf < q->qf ? -1 : 1;
     return (int)p->dist - (int)q->dist;
+}
+
+static int rot_bin(const vigil_rooms *r, const vigil_features *qf, const corr *c)
+{
+    return ((r->angle[c->rf] - angle_byte(qf->kp[c->qf].angle)) & 255) >> 4;
 }
 
 static int cmp_rf(const void *a, const void *b)
@@ -379,6 +407,7 @@ static uint64_t next_rand(uint64_t *s)
 static int ransac(const double *qp, const double *rp, int n, double tol_px, uint64_t seed, float hout[9], double *work,
                   int *iwork)
 {
+    if (n < 4) return 0;
     double *q = work, *p = work + 2 * n;
     double tq[3], tp[3];
     normalise(qp, n, q, tq);
@@ -457,6 +486,7 @@ static void room_key(const char *labels, char *out, size_t cap)
     if (n == 2) out[0] = 0; /* neither label */
 }
 
+int vigil__ratio = 80;
 typedef struct scored { uint32_t img, votes, inliers; float h[9]; } scored;
 
 static int cmp_votes(const void *a, const void *b)
@@ -473,12 +503,6 @@ static int cmp_inliers(const void *a, const void *b)
     return cmp_votes(a, b);
 }
 
-static int cmp_hit(const void *a, const void *b)
-{
-    const vigil__hit *p = a, *q = b;
-    return p->dist != q->dist ? (int)p->dist - (int)q->dist : (p->ref > q->ref) - (p->ref < q->ref);
-}
-
 vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, const vigil_room_query_options *opt,
                                vigil_room_match *out, size_t *nout, vigil_error *err)
 {
@@ -491,7 +515,8 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     if (qf->n == 0 || r->nfeat == 0 || opt->top_k == 0) return VIGIL_OK;
     const vigil__kernels *kern = vigil__kernels_best();
     vigil_result res = VIGIL_OK;
-    uint32_t *slots = NULL, *votes = NULL, *touched = NULL, *stamp = NULL;
+    uint32_t *slots = NULL, *votes = NULL, *touched = NULL, *stamp = NULL, *touched_q = NULL;
+    uint64_t *best = NULL; /* per image, this query feature: best distance, second distance, best feature */
     vigil__hit *hits = NULL;
     corr *cv = NULL;
     scored *sc = NULL;
@@ -501,14 +526,26 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     votes = calloc(r->nimg, sizeof *votes);
     touched = malloc(r->nimg * sizeof *touched);
     stamp = calloc(r->nimg, sizeof *stamp); /* query feature + 1 that last voted for the image */
-    if (!votes || !touched || !stamp) goto nomem;
+    touched_q = malloc(r->nimg * sizeof *touched_q);
+    best = malloc(r->nimg * sizeof *best);
+    if (!votes || !touched || !stamp || !touched_q || !best) goto nomem;
 
     /* (1) + (2): candidates per query feature, one vote per image */
+    const uint64_t stop = 64 + 32 * (r->nfeat / BUCKETS);
+    if (opt->exhaustive) { /* every reference feature, in order: the slots are the identity */
+        cap = r->nfeat;
+        slots = malloc(cap * sizeof *slots);
+        hits = malloc(cap * sizeof *hits);
+        if (!slots || !hits) goto nomem;
+        for (uint64_t f = 0; f < r->nfeat; f++) slots[f] = (uint32_t)f;
+    }
     for (uint32_t i = 0; i < qf->n; i++) {
-        size_t n = 0;
-        for (int t = 0; t < TABLES; t++) {
+        size_t n = opt->exhaustive ? r->nfeat : 0;
+        for (int t = 0; t < TABLES && !opt->exhaustive; t++) {
             const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
             uint32_t k = key_of(&qf->desc[i], t), a = o[k], b = o[k + 1];
+            /* a bucket far above the mean holds the common, featureless patterns: a stop word */
+            if (b - a > stop) continue;
             if (n + (b - a) > cap) {
                 size_t nc = cap ? cap : 1024;
                 while (nc < n + (b - a)) nc *= 2;
@@ -525,25 +562,33 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
         if (!n) continue;
         size_t nh = kern->radius(&qf->desc[i], 1, r->desc, slots, n, opt->radius, hits);
         if (!nh) continue;
-        for (size_t h = 0; h < nh; h++) hits[h].ref = slots[hits[h].ref];
-        qsort(hits, nh, sizeof *hits, cmp_hit); /* nearest first: the first hit per image is its match */
+        /* per image: the nearest match and the distance of the second nearest distinct feature */
+        size_t nimgs = 0;
         for (size_t h = 0; h < nh; h++) {
-            uint32_t img = r->owner[hits[h].ref];
-            if (stamp[img] == i + 1) continue;
-            stamp[img] = i + 1;
-            /* ratio test within the image: a second match nearly as near means a repeated
-             * or featureless pattern, which says nothing about the place */
-            int ambiguous = 0;
-            for (size_t g = h + 1; g < nh && !ambiguous; g++)
-                if (r->owner[hits[g].ref] == img && hits[g].ref != hits[h].ref) ambiguous = 10 * hits[h].dist > 8 * hits[g].dist;
-            if (ambiguous) continue;
+            uint32_t f = slots[hits[h].ref], img = r->owner[f], d = hits[h].dist;
+            if (stamp[img] != i + 1) {
+                stamp[img] = i + 1;
+                best[img] = (uint64_t)d << 48 | (uint64_t)0xffff << 32 | f;
+                touched_q[nimgs++] = img;
+                continue;
+            }
+            uint32_t bd = (uint32_t)(best[img] >> 48), sd = (uint32_t)(best[img] >> 32) & 0xffff, bf = (uint32_t)best[img];
+            if (f == bf) continue; /* the same feature found through another table */
+            if (d < bd) best[img] = (uint64_t)d << 48 | (uint64_t)bd << 32 | f;
+            else if (d < sd) best[img] = (uint64_t)bd << 48 | (uint64_t)d << 32 | bf;
+        }
+        for (size_t k = 0; k < nimgs; k++) {
+            uint32_t img = touched_q[k], bd = (uint32_t)(best[img] >> 48), sd = (uint32_t)(best[img] >> 32) & 0xffff;
+            /* ratio test within the image: a second match nearly as near means a repeated or
+             * featureless pattern, which says nothing about the place */
+            if (sd != 0xffff && 100 * bd > vigil__ratio * sd) continue;
             if (ncv == cvcap) {
                 cvcap = cvcap ? cvcap * 2 : 4096;
                 corr *nc = realloc(cv, cvcap * sizeof *nc);
                 if (!nc) goto nomem;
                 cv = nc;
             }
-            cv[ncv++] = (corr){img, i, hits[h].ref, hits[h].dist, 0};
+            cv[ncv++] = (corr){img, i, (uint32_t)best[img], (uint16_t)bd, 0};
             if (votes[img]++ == 0) touched[ntouched++] = img;
         }
     }
@@ -573,15 +618,27 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
         /* one query feature per reference feature (the nearest): many query features landing on
          * one reference point would let a collapsing homography collect inliers */
         qsort(cv + lo, end - lo, sizeof *cv, cmp_rf);
+        /* the rotation between the views: the strongest window of 3 bins of orientation difference */
+        uint32_t bins[16] = {0};
+        for (size_t k = lo; k < end; k++) bins[rot_bin(r, qf, &cv[k])]++;
+        int peak = 0;
+        uint32_t bestw = 0;
+        for (int b = 0; b < 16; b++) {
+            uint32_t w = bins[(b + 15) & 15] + bins[b] + bins[(b + 1) & 15];
+            if (w > bestw) { bestw = w; peak = b; }
+        }
+        if (bestw < (opt->min_inliers > 4 ? opt->min_inliers : 4)) continue;
         int n = 0;
         for (size_t k = lo; k < end; k++) {
             if (k > lo && cv[k].rf == cv[k - 1].rf) continue;
+            if (((rot_bin(r, qf, &cv[k]) - peak + 17) & 15) > 2) continue;
             pts[2 * n] = qf->kp[cv[k].qf].x;
             pts[2 * n + 1] = qf->kp[cv[k].qf].y;
             pts[2 * qf->n + 2 * n] = r->xy[2 * (uint64_t)cv[k].rf];
             pts[2 * qf->n + 2 * n + 1] = r->xy[2 * (uint64_t)cv[k].rf + 1];
             n++;
         }
+        if (n < 4) continue;
         const img_rec *rec = &r->img[sc[v].img];
         double side = rec->width > rec->height ? rec->width : rec->height;
         sc[v].inliers = (uint32_t)ransac(pts, pts + 2 * qf->n, n, opt->tolerance * (side > 0 ? side : 640), sc[v].img, sc[v].h,
@@ -612,6 +669,6 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
 nomem:
     res = vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
 done:
-    free(slots); free(hits); free(votes); free(touched); free(stamp); free(cv); free(sc); free(pts); free(work); free(iwork);
+    free(slots); free(hits); free(votes); free(touched); free(stamp); free(touched_q); free(best); free(cv); free(sc); free(pts); free(work); free(iwork);
     return res;
 }

@@ -343,10 +343,12 @@ VIGIL_API vigil_result vigil_rooms_image(const vigil_rooms *r, uint64_t i, const
 
 typedef struct vigil_room_query_options {
     uint32_t top_k;          /* rooms to return (default 5) */
-    int radius;              /* descriptor distance for a candidate match (default 64 of 256) */
+    int radius;              /* descriptor distance for a candidate match (default 50 of 256) */
     uint32_t verify;         /* best-voted images verified geometrically (default 30) */
     uint32_t min_inliers;    /* below this an image is not reported (default 12) */
     float tolerance;         /* RANSAC inlier distance, as a fraction of the reference's longer side (default 0.015) */
+    int exhaustive;          /* compare with every reference feature instead of the tables: the
+                                brute-force baseline the index is measured against (default 0) */
 } vigil_room_query_options;
 VIGIL_API void vigil_room_query_options_init(vigil_room_query_options *o);
 
