@@ -81,5 +81,9 @@ int cmd_match(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 void help_scan(FILE *f);
 void help_match(FILE *f);
+int cmd_rooms(int argc, char **argv);
+void help_rooms(FILE *f);
+/* cmd_rooms.c: "X,Y,W,H" to a rectangle; says what is wrong otherwise */
+int cli_parse_rect(const char *s, vigil_rect *r);
 
 #endif

@@ -26,6 +26,7 @@ static void usage(FILE *f)
             "  index     build and maintain reference indexes (build add remove compact info verify export)\n"
             "  match     match images or hash lists against one or more indexes\n"
             "  scan      scan seized media against reference sets: resumable, with reports\n"
+            "  rooms     recognise the room (hotel) a photo was taken in (build add query info)\n"
             "  help CMD  detailed help of a command\n\n"
             "Options: --version, --help\n",
             vigil_version());
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[2], "index")) { help_index(stdout); return 0; }
         if (!strcmp(argv[2], "match")) { help_match(stdout); return 0; }
         if (!strcmp(argv[2], "scan")) { help_scan(stdout); return 0; }
+        if (!strcmp(argv[2], "rooms")) { help_rooms(stdout); return 0; }
         cli_warn("no such command: %s", argv[2]);
         return EXIT_USAGE;
     }
@@ -63,6 +65,8 @@ int main(int argc, char **argv)
         return cmd_match(argc - 1, argv + 1);
     if (!strcmp(cmd, "scan"))
         return cmd_scan(argc - 1, argv + 1);
+    if (!strcmp(cmd, "rooms"))
+        return cmd_rooms(argc - 1, argv + 1);
     cli_warn("no such command: %s (try 'vigil --help')", cmd);
     return EXIT_USAGE;
 }

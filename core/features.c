@@ -354,6 +354,29 @@ done:
     return r;
 }
 
+static vigil_result grey_sized(const void *data, size_t size, uint32_t max_side, uint8_t **out, uint32_t *w, uint32_t *h,
+                               uint32_t *W, uint32_t *H, vigil_error *err)
+{
+    int ch;
+    uint8_t *px;
+    vigil_result r = vigil__thumb_sized(data, size, (int)max_side, VIGIL_DEFAULT_MAX_PIXELS, &px, w, h, &ch, W, H, err);
+    if (r) return r;
+    if (ch == 3) { /* Rec. 601 luma, integer */
+        for (size_t i = 0, n = (size_t)*w * *h; i < n; i++)
+            px[i] = (uint8_t)((299 * px[3 * i] + 587 * px[3 * i + 1] + 114 * px[3 * i + 2] + 500) / 1000);
+    }
+    *out = px;
+    return VIGIL_OK;
+}
+
+vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side, uint8_t **px, uint32_t *w, uint32_t *h,
+                               vigil_error *err)
+{
+    uint32_t W, H;
+    if (!data || !size || !px || !w || !h || max_side < 1) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    return grey_sized(data, size, max_side, px, w, h, &W, &H, err);
+}
+
 vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt, vigil_features *out,
                                    vigil_error *err)
 {
@@ -362,14 +385,9 @@ vigil_result vigil_features_memory(const void *data, size_t size, const vigil_fe
     if (!data || !size || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     uint8_t *px;
     uint32_t w, h, W, H;
-    int ch;
     /* shrink-on-load straight to the working size; keypoints and masks scale by the original size */
-    vigil_result r = vigil__thumb_sized(data, size, (int)opt->work_side, VIGIL_DEFAULT_MAX_PIXELS, &px, &w, &h, &ch, &W, &H, err);
+    vigil_result r = grey_sized(data, size, opt->work_side, &px, &w, &h, &W, &H, err);
     if (r) return r;
-    if (ch == 3) { /* Rec. 601 luma, integer */
-        for (size_t i = 0, n = (size_t)w * h; i < n; i++)
-            px[i] = (uint8_t)((299 * px[3 * i] + 587 * px[3 * i + 1] + 114 * px[3 * i + 2] + 500) / 1000);
-    }
     float fx = (float)W / w, fy = (float)H / h;
     vigil_feature_options o = *opt;
     vigil_rect *m = NULL;

@@ -306,6 +306,10 @@ VIGIL_API vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t wi
 VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt,
                                              vigil_features *out, vigil_error *err);
 VIGIL_API void vigil_features_free(vigil_features *f);
+/* An image file's bytes as 8-bit grey (Rec. 601 luma), longer side at most max_side, EXIF
+ * orientation applied: for mask images. *px is malloc'd; the caller frees it. */
+VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side, uint8_t **px, uint32_t *w,
+                                         uint32_t *h, vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Room index: which known room (hotel) a photo was taken in                                      */
