@@ -25,13 +25,17 @@ void help_scan(FILE *f)
     fprintf(f,
             "Usage: vigil scan --index FILE.vgi [--index FILE2.vgi ...] -o OUTDIR [--resume]\n"
             "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
-            "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet] PATH...\n\n"
+            "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet]\n"
+            "                  [--rooms ROOMS.vgr [--min-inliers N]] PATH...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
             "SET=N), rotated and flipped copies included unless --no-dihedral; references known\n"
             "only by MD5 or SHA-1 match files with that digest. Hashes of quality below Q\n"
             "(default 50) are not PDQ-matched. --top K keeps the K nearest per file and set\n"
             "(default 10). Identical files are decoded once.\n\n"
+            "--rooms adds a room index (`vigil rooms build`): every decodable image is also\n"
+            "matched by local features, to say which known room (hotel) it was taken in; a room\n"
+            "match needs N inliers (default 12). It costs a second decode per image.\n\n"
             "OUTDIR receives:\n"
             "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss\n"
             "  results.jsonl  one line per file: path, size, digests, PDQ, status or error, matches\n"
@@ -58,6 +62,8 @@ typedef struct item {
     int owner;           /* first of its content: its table slot waits for its record offset */
     jmatch *m;
     size_t nm, mcap;
+    jmatch room[8];      /* room matches found while decoding in parallel */
+    int nroom;
     char *dup_json;      /* dup_off: the earlier record's content JSON */
     scan *s;
     int slot;
@@ -66,6 +72,7 @@ typedef struct item {
 struct scan {
     scan_set *sets;
     int nsets;
+    int rooms_set;       /* position of the room index in sets, or -1 */
     int dihedral, min_quality, top_k, threads;
     uint32_t flags;
     scan_journal j;
@@ -158,7 +165,8 @@ static int cmp_match(const void *a, const void *b)
 {
     const jmatch *x = a, *y = b;
     if (x->set != y->set) return x->set < y->set ? -1 : 1;
-    if (x->distance != y->distance) return x->distance < y->distance ? -1 : 1;
+    if (x->distance != y->distance) /* nearest first; for rooms, most inliers first */
+        return (x->distance < y->distance) == (x->kind != MATCH_ROOM) ? -1 : 1;
     if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
     return x->entry < y->entry ? -1 : x->entry > y->entry;
 }
@@ -183,6 +191,12 @@ static int match_batch(scan *s, item *it, int n, char *why, size_t whylen)
         who[nq++] = (uint32_t)i;
     }
     for (int k = 0; k < s->nsets; k++) {
+        if (s->sets[k].rooms) { /* found in run_batch */
+            for (int i = 0; i < n; i++)
+                for (int r = 0; r < it[i].nroom; r++)
+                    if (push_match(&it[i], it[i].room[r])) { free(q); free(who); snprintf(why, whylen, "out of memory"); return -1; }
+            continue;
+        }
         if (nq) {
             vigil_search_options so;
             vigil_search_options_init(&so);
@@ -266,11 +280,13 @@ static void content_json(FILE *f, const scan *s, const item *it)
         cli_json_str(f, s->sets[m->set].name);
         fputs(",\"index\":", f);
         cli_json_str(f, s->sets[m->set].path);
-        fprintf(f, ",\"kind\":\"%s\",\"ref_id\":", m->kind == MATCH_PDQ ? "pdq" : m->kind == MATCH_MD5 ? "md5" : "sha1");
+        fprintf(f, ",\"kind\":\"%s\",\"ref_id\":",
+                m->kind == MATCH_ROOM ? "room" : m->kind == MATCH_PDQ ? "pdq" : m->kind == MATCH_MD5 ? "md5" : "sha1");
         if (id) cli_json_str(f, id); else fputs("null", f);
         fputs(",\"labels\":", f);
         if (labels) cli_json_str(f, labels); else fputs("null", f);
-        fprintf(f, ",\"distance\":%d,\"transform\":\"%s\"}", m->distance, vigil_transform_name((vigil_transform)m->transform));
+        if (m->kind == MATCH_ROOM) fprintf(f, ",\"inliers\":%d}", m->distance);
+        else fprintf(f, ",\"distance\":%d,\"transform\":\"%s\"}", m->distance, vigil_transform_name((vigil_transform)m->transform));
     }
     fputs("]}\n", f);
 }
@@ -363,12 +379,40 @@ static void copy_from_journal(scan *s, item *it)
     if (!it->dup_json) { it->dup_off = UINT64_MAX; it->nm = 0; it->rc = vigil_hash_file(it->path, &it->opt, &it->r, &it->err); }
 }
 
+/* The room index: the file is read and decoded a second time, at the features' working size.
+ * A file that cannot be matched this way keeps its hash result; the room part is just empty. */
+static void match_rooms(scan *s, item *it)
+{
+    const scan_set *set = &s->sets[s->rooms_set];
+    char why[256];
+    size_t len;
+    char *data = cli_read_all(it->path, &len, why, sizeof why);
+    if (!data) return;
+    vigil_features f;
+    vigil_error err;
+    if (len && !vigil_features_memory(data, len, NULL, &f, &err)) {
+        vigil_room_query_options qo;
+        vigil_room_query_options_init(&qo);
+        qo.min_inliers = (uint32_t)set->radius;
+        qo.top_k = s->top_k > 0 && s->top_k < 8 ? (uint32_t)s->top_k : 8;
+        vigil_room_match m[8];
+        size_t nm = 0;
+        if (!vigil_rooms_query(set->rooms, &f, &qo, m, &nm, &err))
+            for (size_t k = 0; k < nm; k++)
+                it->room[it->nroom++] = (jmatch){m[k].image, s->rooms_set, (uint16_t)(m[k].inliers > 65535 ? 65535 : m[k].inliers), 0, MATCH_ROOM};
+        vigil_features_free(&f);
+    }
+    free(data);
+}
+
 static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
 {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(s->threads)
     for (int i = 0; i < n; i++) {
         if (it[i].walk_err) continue;
         it[i].rc = vigil_hash_file(it[i].path, &it[i].opt, &it[i].r, &it[i].err);
+        if (s->rooms_set >= 0 && it[i].rc == VIGIL_OK && it[i].dup_slot < 0 && it[i].dup_off == UINT64_MAX)
+            match_rooms(s, &it[i]);
     }
     for (int i = 0; i < n; i++) {
         if (it[i].dup_slot >= 0) {
@@ -463,15 +507,17 @@ int cmd_scan(int argc, char **argv)
         {"no-dihedral", no_argument, 0, 'D'},    {"exact", no_argument, 0, 'e'},
         {"output", required_argument, 0, 'o'},   {"resume", no_argument, 0, 'R'},
         {"thumbs", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
+        {"rooms", required_argument, 0, 'M'},    {"min-inliers", required_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     enum { MAXSETS = 64 };
-    scan_set sets[MAXSETS];
+    scan_set sets[MAXSETS + 1]; /* + the room index */
     memset(sets, 0, sizeof sets);
     char *radius_spec[MAXSETS];
     int nradius = 0, nsets = 0, resume = 0, thumbs = 1000, c;
     int default_radius = 31;
-    const char *outdir = NULL;
+    const char *outdir = NULL, *rooms_path = NULL;
+    int min_inliers = -1;
     scan s;
     memset(&s, 0, sizeof s);
     s.dihedral = 1;
@@ -498,14 +544,16 @@ int cmd_scan(int argc, char **argv)
         case 'D': s.dihedral = 0; break;
         case 'e': s.flags |= VIGIL_HASH_EXACT; break;
         case 'o': outdir = optarg; break;
+        case 'M': rooms_path = optarg; break;
+        case 'N': if (cli_parse_int("--min-inliers", optarg, 4, 65535, &min_inliers)) return EXIT_USAGE; break;
         case 'R': resume = 1; break;
         case 'q': s.quiet = 1; break;
         case 'h': help_scan(stdout); return 0;
         default: help_scan(stderr); return EXIT_USAGE;
         }
     }
-    if (!nsets || !outdir || optind >= argc) {
-        cli_warn("scan needs --index FILE.vgi, -o OUTDIR and at least one PATH");
+    if ((!nsets && !rooms_path) || !outdir || optind >= argc) {
+        cli_warn("scan needs --index FILE.vgi (or --rooms FILE.vgr), -o OUTDIR and at least one PATH");
         help_scan(stderr);
         return EXIT_USAGE;
     }
@@ -522,6 +570,20 @@ int cmd_scan(int argc, char **argv)
         vigil_index_stats_get(sets[k].idx, &st);
         sets[k].name = st.set_name && *st.set_name ? st.set_name : base_name(sets[k].path);
         sets[k].radius = default_radius;
+    }
+    s.rooms_set = -1;
+    if (rooms_path) {
+        scan_set *rs = &sets[nsets];
+        rs->path = rooms_path;
+        if (vigil_rooms_open(rooms_path, &rs->rooms, &err)) {
+            cli_warn("%s: %s: %s", rooms_path, vigil_result_name(err.code), err.message);
+            goto out;
+        }
+        rs->name = base_name(rooms_path);
+        vigil_room_query_options qo;
+        vigil_room_query_options_init(&qo);
+        rs->radius = min_inliers >= 0 ? min_inliers : (int)qo.min_inliers;
+        s.rooms_set = nsets;
     }
     for (int r = 0; r < nradius; r++) {
         char *eq = strchr(radius_spec[r], '=');
@@ -547,6 +609,16 @@ int cmd_scan(int argc, char **argv)
                                sets[k].path, sets[k].name, (unsigned long long)st.entries, (unsigned long long)st.digests,
                                (long long)fs.st_size, sets[k].radius);
     }
+    if (rooms_path && sl < sizeof settings) {
+        vigil_rooms_stats st;
+        vigil_rooms_get_stats(sets[nsets].rooms, &st);
+        struct stat fs;
+        stat(rooms_path, &fs);
+        sl += (size_t)snprintf(settings + sl, sizeof settings - sl, " rooms=%s images=%llu features=%llu bytes=%lld min_inliers=%d;",
+                               rooms_path, (unsigned long long)st.images, (unsigned long long)st.features, (long long)fs.st_size,
+                               sets[nsets].radius);
+    }
+    int nall = nsets + (rooms_path != NULL);
     char why[8400];
     if (journal_open(&s.j, outdir, settings, resume, why, sizeof why)) { cli_warn("%s", why); goto out; }
     if (s.j.resumed && !s.quiet)
@@ -560,7 +632,7 @@ int cmd_scan(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     s.sets = sets;
-    s.nsets = nsets;
+    s.nsets = nall;
     s.start = s.last_sync = s.last_progress = cli_now();
     s.progress = !s.quiet && isatty(STDERR_FILENO);
     pthread_t counter_thread;
@@ -579,7 +651,7 @@ int cmd_scan(int argc, char **argv)
         status = 130;
         goto out;
     }
-    scan_report_opts ro = {outdir, sets, nsets, thumbs, s.threads, cli_now() - s.start, 0, settings, 0, 0, 0};
+    scan_report_opts ro = {outdir, sets, nall, thumbs, s.threads, cli_now() - s.start, 0, settings, 0, 0, 0};
     if (scan_write_reports(&s.j, &ro, why, sizeof why)) { cli_warn("%s", why); journal_close(&s.j); goto out; }
     if (!s.quiet) {
         fprintf(stderr, "%llu files: %llu matched a reference set, %llu could not be read or decoded "
@@ -591,5 +663,6 @@ int cmd_scan(int argc, char **argv)
     journal_close(&s.j);
 out:
     for (int k = 0; k < nsets; k++) vigil_index_free(sets[k].idx);
+    if (rooms_path) vigil_rooms_free(sets[nsets].rooms);
     return status;
 }

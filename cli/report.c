@@ -16,7 +16,10 @@
 void scan_match_ref(const scan_set *sets, const jmatch *m, const char **id, const char **labels)
 {
     *id = *labels = NULL;
-    if (m->kind == MATCH_PDQ) vigil_index_entry(sets[m->set].idx, m->entry, NULL, NULL, id, labels);
+    if (m->kind == MATCH_ROOM) {
+        if (vigil_rooms_image(sets[m->set].rooms, m->entry, id, labels, NULL)) *id = *labels = NULL;
+        else if (*labels && !**labels) *labels = NULL;
+    } else if (m->kind == MATCH_PDQ) vigil_index_entry(sets[m->set].idx, m->entry, NULL, NULL, id, labels);
     else vigil_index_digest_entry(sets[m->set].idx, m->entry, NULL, NULL, NULL, id, labels);
 }
 
@@ -236,9 +239,11 @@ static int write_html(FILE *f, const scan_report_opts *o, const pass *p, thumb *
         html(f, o->sets[s].name);
         fputs(" <small>(", f);
         html(f, o->sets[s].path);
-        fprintf(f, ", radius %d): %llu files</small></h2>\n", o->sets[s].radius, p->set_files[s]);
+        if (o->sets[s].rooms) fprintf(f, ", room index, at least %d inliers): %llu files</small></h2>\n", o->sets[s].radius, p->set_files[s]);
+        else fprintf(f, ", radius %d): %llu files</small></h2>\n", o->sets[s].radius, p->set_files[s]);
         if (!p->set_files[s]) { fputs("<p>No match.</p>\n", f); continue; }
-        fputs("<table><tr><th>thumbnail</th><th>file</th><th>reference</th><th>distance</th><th>how</th></tr>\n", f);
+        fprintf(f, "<table><tr><th>thumbnail</th><th>file</th><th>reference</th><th>%s</th><th>how</th></tr>\n",
+                o->sets[s].rooms ? "inliers" : "distance");
         for (size_t i = 0; i < p->nk; i++) {
             const kept *k = &p->k[i];
             for (uint32_t m = 0; m < k->nm; m++) {
@@ -265,7 +270,10 @@ static int write_html(FILE *f, const scan_report_opts *o, const pass *p, thumb *
                 html(f, id ? id : "(no id)");
                 if (labels) { fputs("<br><span class=\"lab\">", f); html(f, labels); fputs("</span>", f); }
                 fprintf(f, "</td><td>%d</td><td>%s%s%s</td></tr>\n", mt->distance,
-                        mt->kind == MATCH_PDQ ? "PDQ" : mt->kind == MATCH_MD5 ? "MD5 (identical file)" : "SHA-1 (identical file)",
+                        mt->kind == MATCH_ROOM  ? "same room (local features)"
+                        : mt->kind == MATCH_PDQ ? "PDQ"
+                        : mt->kind == MATCH_MD5 ? "MD5 (identical file)"
+                                                : "SHA-1 (identical file)",
                         mt->kind == MATCH_PDQ && mt->transform ? ", " : "",
                         mt->kind == MATCH_PDQ && mt->transform ? vigil_transform_name((vigil_transform)mt->transform) : "");
                 break; /* one row per file and set: its nearest reference (all of them are in results.jsonl) */
@@ -336,7 +344,8 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
         cli_json_str(f, o->sets[s].name);
         fputs(", \"index\": ", f);
         cli_json_str(f, o->sets[s].path);
-        fprintf(f, ", \"radius\": %d, \"matched_files\": %llu, \"matches\": %llu}", o->sets[s].radius, p.set_files[s], p.set_matches[s]);
+        fprintf(f, ", \"%s\": %d, \"matched_files\": %llu, \"matches\": %llu}", o->sets[s].rooms ? "min_inliers" : "radius",
+                o->sets[s].radius, p.set_files[s], p.set_matches[s]);
     }
     fprintf(f, "\n  ],\n  \"seconds_this_run\": %.3f\n}\n", o->seconds);
     if (cli_commit_output(f, stmp, path)) { snprintf(why, whylen, "%s: writing failed", path); free(stmp); goto done; }

@@ -7,11 +7,11 @@
 #include "cli.h"
 
 /* One match as the journal keeps it: enough to look the reference up again in its index. */
-enum { MATCH_PDQ = 0, MATCH_MD5 = 1, MATCH_SHA1 = 2 };
+enum { MATCH_PDQ = 0, MATCH_MD5 = 1, MATCH_SHA1 = 2, MATCH_ROOM = 3 };
 typedef struct jmatch {
-    uint64_t entry;     /* PDQ entry, or digest entry for MD5/SHA1 matches */
+    uint64_t entry;     /* PDQ entry, digest entry for MD5/SHA1 matches, reference image for rooms */
     int32_t set;        /* which --index, in command-line order */
-    uint16_t distance;
+    uint16_t distance;  /* Hamming distance; for MATCH_ROOM the inlier count */
     uint8_t transform;
     uint8_t kind;       /* MATCH_* */
 } jmatch;
@@ -70,12 +70,13 @@ uint64_t journal_path_key(const char *path);
 size_t journal_memory(const scan_journal *j);
 void journal_close(scan_journal *j);
 
-/* The reference sets of a scan. */
+/* The reference sets of a scan: hash indexes, then at most one room index (--rooms). */
 typedef struct scan_set {
     const char *path;
     vigil_index *idx;
+    vigil_rooms *rooms; /* a room index instead of idx */
     const char *name;   /* set name, else the file name */
-    int radius;
+    int radius;         /* for a room index: the least inliers reported */
 } scan_set;
 
 typedef struct scan_report_opts {
