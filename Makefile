@@ -65,8 +65,8 @@ $(SOLIB): $(CORE_OBJ)
 $(VIGIL): $(CLI_OBJ) $(LIB)
 	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
 
-$(TESTBIN): $(TEST_OBJ) $(LIB)
-	$(Q)$(CC) -o $@ $(TEST_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+$(TESTBIN): $(TEST_OBJ) $(B)/bench/views.o $(LIB)
+	$(Q)$(CC) -o $@ $(TEST_OBJ) $(B)/bench/views.o $(LIB) $(LDFLAGS) $(LDLIBS)
 
 $(BENCHBIN): $(B)/bench/bench_hash.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -80,7 +80,7 @@ $(B)/bench-features: $(B)/bench/bench_features.o $(LIB)
 $(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(B)/bench/stats.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(B)/bench-rooms: $(B)/bench/rooms_eval.o $(B)/bench/stats.o $(LIB)
+$(B)/bench-rooms: $(B)/bench/rooms_eval.o $(B)/bench/stats.o $(B)/bench/views.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 # Regenerates core/feature_pattern.h from the benchmark photos (see bench/learn_pattern.c).

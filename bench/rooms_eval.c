@@ -18,6 +18,7 @@
  * --write DIR saves every view and crop as PNG with a manifest, for bench-rooms-opencv. */
 #include "vigil.h"
 #include "stats.h"
+#include "views.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -39,7 +40,7 @@ static const char *const place_names[NPLACES] = {"interior", "studio", "courtyar
                                                  "night", "sunset"};
 
 typedef struct pano { uint8_t *px; int w, h; } pano;
-typedef struct cam { double yaw, pitch, roll, fov; double r[9]; } cam;
+typedef view_cam cam;
 
 static uint64_t rng_state = 20261129;
 static double urand(void)
@@ -51,68 +52,9 @@ static double urand(void)
 }
 static double uniform(double a, double b) { return a + (b - a) * urand(); }
 
-/* camera-to-world rotation: roll about z, then pitch about x, then yaw about y (y down, z ahead) */
-static void cam_init(cam *c, double yaw, double pitch, double roll, double fov)
-{
-    c->yaw = yaw; c->pitch = pitch; c->roll = roll; c->fov = fov;
-    double a = yaw * M_PI / 180, b = pitch * M_PI / 180, g = roll * M_PI / 180;
-    double Ry[9] = {cos(a), 0, sin(a), 0, 1, 0, -sin(a), 0, cos(a)};
-    double Rx[9] = {1, 0, 0, 0, cos(b), sin(b), 0, -sin(b), cos(b)}; /* positive pitch looks up */
-    double Rz[9] = {cos(g), -sin(g), 0, sin(g), cos(g), 0, 0, 0, 1};
-    double t[9] = {0};
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            for (int k = 0; k < 3; k++) t[i * 3 + j] += Rx[i * 3 + k] * Rz[k * 3 + j];
-    memset(c->r, 0, sizeof c->r);
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            for (int k = 0; k < 3; k++) c->r[i * 3 + j] += Ry[i * 3 + k] * t[k * 3 + j];
-}
-
-static double focal(const cam *c) { return (VW / 2.0) / tan(c->fov * M_PI / 360); }
-
-static void ray(const cam *c, double u, double v, double d[3])
-{
-    double f = focal(c), x = (u - VW / 2.0) / f, y = (v - VH / 2.0) / f, z = 1;
-    for (int i = 0; i < 3; i++) d[i] = c->r[i * 3] * x + c->r[i * 3 + 1] * y + c->r[i * 3 + 2] * z;
-}
-
-/* grey view of a panorama, bilinear, wrapping in longitude */
-static void render(const pano *p, const cam *c, uint8_t *out)
-{
-    for (int v = 0; v < VH; v++)
-        for (int u = 0; u < VW; u++) {
-            double d[3];
-            ray(c, u + 0.5, v + 0.5, d);
-            double lon = atan2(d[0], d[2]), lat = atan2(-d[1], hypot(d[0], d[2]));
-            double x = (lon / (2 * M_PI) + 0.5) * p->w - 0.5, y = (0.5 - lat / M_PI) * p->h - 0.5;
-            int x0 = (int)floor(x), y0 = (int)floor(y);
-            double fx = x - x0, fy = y - y0;
-            if (y0 < 0) { y0 = 0; fy = 0; }
-            if (y0 >= p->h - 1) { y0 = p->h - 2; fy = 1; }
-            int xa = ((x0 % p->w) + p->w) % p->w, xb = (xa + 1) % p->w;
-            const uint8_t *r0 = p->px + (size_t)y0 * p->w, *r1 = r0 + p->w;
-            double s = (1 - fy) * ((1 - fx) * r0[xa] + fx * r0[xb]) + fy * ((1 - fx) * r1[xa] + fx * r1[xb]);
-            out[(size_t)v * VW + u] = (uint8_t)(s + 0.5);
-        }
-}
-
-/* share of q's rays (a 32 x 24 grid) that r's frame also sees */
-static double overlap(const cam *q, const cam *r)
-{
-    int in = 0, n = 0;
-    double f = focal(r);
-    for (int j = 0; j < 24; j++)
-        for (int i = 0; i < 32; i++, n++) {
-            double d[3], e[3];
-            ray(q, (i + 0.5) * VW / 32, (j + 0.5) * VH / 24, d);
-            for (int k = 0; k < 3; k++) e[k] = r->r[k] * d[0] + r->r[3 + k] * d[1] + r->r[6 + k] * d[2]; /* R^T d */
-            if (e[2] <= 0) continue;
-            double u = f * e[0] / e[2] + VW / 2.0, v = f * e[1] / e[2] + VH / 2.0;
-            in += u >= 0 && u < VW && v >= 0 && v < VH;
-        }
-    return (double)in / n;
-}
+static void cam_init(cam *c, double yaw, double pitch, double roll, double fov) { views_cam(c, yaw, pitch, roll, fov, VW, VH); }
+static void render(const pano *p, const cam *c, uint8_t *out) { views_render(p->px, p->w, p->h, c, out); }
+static double overlap(const cam *q, const cam *r) { return views_overlap(q, r); }
 
 /* 8-bit grey, longer side <= max_side */
 static uint8_t *load_grey(const char *path, int max_side, int *w, int *h)

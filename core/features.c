@@ -291,7 +291,7 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
                             /* ties go to the first in scan order, so a plateau keeps one point */
                             if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
                         }
-                    if (!best || masked(opt, x * sc, y * sc, width, height)) continue;
+                    if (!best || masked(opt, (x + 0.5f) * sc - 0.5f, (y + 0.5f) * sc - 0.5f, width, height)) continue;
                     float hs = harris(lv[l].img, w, x, y);
                     if (nc == cc) {
                         cc = cc ? cc * 2 : 4096;

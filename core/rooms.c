@@ -13,8 +13,9 @@
  *
  * Before RANSAC, an image's correspondences must agree on the rotation between the views: the
  * differences of keypoint orientations are binned (16 bins of 22.5 degrees) and only the strongest
- * window of 3 bins is kept. A true view change turns every feature alike; chance matches spread
- * over all bins, so 5 in 6 of them go before they can lend a homography inliers.
+ * window of 3 bins is kept (and, separately, the strongest one apart from it). A true view change
+ * turns every feature alike; chance matches spread over all bins, so 5 in 6 of them go before they
+ * can lend a homography inliers.
  *
  * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, ANGLE, OFFSETS, IDS. */
 #include "internal.h"
@@ -394,6 +395,19 @@ static void normalise(const double *pt, int n, double *out, double t[3])
     t[0] = s; t[1] = mx; t[2] = my;
 }
 
+/* Whether three of the four sample points (normalised coordinates) nearly lie on a line: such a
+ * sample fixes the homography in one direction only. */
+static int collinear(const double *pt, const int *s)
+{
+    static const int tri[4][3] = {{0, 1, 2}, {0, 1, 3}, {0, 2, 3}, {1, 2, 3}};
+    for (int t = 0; t < 4; t++) {
+        const double *a = pt + 2 * s[tri[t][0]], *b = pt + 2 * s[tri[t][1]], *c = pt + 2 * s[tri[t][2]];
+        double area = fabs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) / 2;
+        if (area < 0.02) return 1;
+    }
+    return 0;
+}
+
 static uint64_t next_rand(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -424,7 +438,7 @@ static int ransac(const double *qp, const double *rp, int n, double tol_px, uint
             for (int j = 0; j < k; j++) dup |= sample[j] == c;
             if (!dup) sample[k++] = c;
         }
-        if (k < 4 || !fit(q, p, sample, 4, h)) continue;
+        if (k < 4 || collinear(q, sample) || collinear(p, sample) || !fit(q, p, sample, 4, h)) continue;
         int c = count_inliers(q, p, n, h, tol2, NULL);
         if (c > best) {
             best = c;
@@ -618,31 +632,41 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
         /* one query feature per reference feature (the nearest): many query features landing on
          * one reference point would let a collapsing homography collect inliers */
         qsort(cv + lo, end - lo, sizeof *cv, cmp_rf);
-        /* the rotation between the views: the strongest window of 3 bins of orientation difference */
+        /* the rotation between the views: the strongest window of 3 bins of orientation
+         * difference, and the strongest apart from it (a repeated pattern can outvote the true
+         * rotation); RANSAC on each, the better one counts */
         uint32_t bins[16] = {0};
         for (size_t k = lo; k < end; k++) bins[rot_bin(r, qf, &cv[k])]++;
-        int peak = 0;
-        uint32_t bestw = 0;
-        for (int b = 0; b < 16; b++) {
-            uint32_t w = bins[(b + 15) & 15] + bins[b] + bins[(b + 1) & 15];
-            if (w > bestw) { bestw = w; peak = b; }
+        int peaks[2] = {-1, -1};
+        for (int t = 0; t < 2; t++) {
+            uint32_t bestw = 0;
+            for (int b = 0; b < 16; b++) {
+                if (t == 1 && ((b - peaks[0] + 18) & 15) <= 4) continue; /* overlaps the first window */
+                uint32_t w = bins[(b + 15) & 15] + bins[b] + bins[(b + 1) & 15];
+                if (w > bestw) { bestw = w; peaks[t] = b; }
+            }
+            if (bestw < (opt->min_inliers > 4 ? opt->min_inliers : 4)) peaks[t] = -1;
+            if (peaks[t] < 0) break;
         }
-        if (bestw < (opt->min_inliers > 4 ? opt->min_inliers : 4)) continue;
-        int n = 0;
-        for (size_t k = lo; k < end; k++) {
-            if (k > lo && cv[k].rf == cv[k - 1].rf) continue;
-            if (((rot_bin(r, qf, &cv[k]) - peak + 17) & 15) > 2) continue;
-            pts[2 * n] = qf->kp[cv[k].qf].x;
-            pts[2 * n + 1] = qf->kp[cv[k].qf].y;
-            pts[2 * qf->n + 2 * n] = r->xy[2 * (uint64_t)cv[k].rf];
-            pts[2 * qf->n + 2 * n + 1] = r->xy[2 * (uint64_t)cv[k].rf + 1];
-            n++;
-        }
-        if (n < 4) continue;
         const img_rec *rec = &r->img[sc[v].img];
         double side = rec->width > rec->height ? rec->width : rec->height;
-        sc[v].inliers = (uint32_t)ransac(pts, pts + 2 * qf->n, n, opt->tolerance * (side > 0 ? side : 640), sc[v].img, sc[v].h,
-                                         work, iwork);
+        for (int t = 0; t < 2 && peaks[t] >= 0; t++) {
+            int n = 0;
+            for (size_t k = lo; k < end; k++) {
+                if (k > lo && cv[k].rf == cv[k - 1].rf) continue;
+                if (((rot_bin(r, qf, &cv[k]) - peaks[t] + 17) & 15) > 2) continue;
+                pts[2 * n] = qf->kp[cv[k].qf].x;
+                pts[2 * n + 1] = qf->kp[cv[k].qf].y;
+                pts[2 * qf->n + 2 * n] = r->xy[2 * (uint64_t)cv[k].rf];
+                pts[2 * qf->n + 2 * n + 1] = r->xy[2 * (uint64_t)cv[k].rf + 1];
+                n++;
+            }
+            if (n < 4) continue;
+            float h[9];
+            uint32_t in = (uint32_t)ransac(pts, pts + 2 * qf->n, n, opt->tolerance * (side > 0 ? side : 640),
+                                           sc[v].img * 2 + (uint64_t)t, h, work, iwork);
+            if (in > sc[v].inliers) { sc[v].inliers = in; memcpy(sc[v].h, h, sizeof h); }
+        }
     }
     qsort(sc, nver, sizeof *sc, cmp_inliers);
     /* one per room */
