@@ -167,7 +167,7 @@ vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t
         goto fail;
     }
     for (uint32_t i = 0; i < h.nsections; i++) {
-        if (sec[i].type == 0 || (int)sec[i].type >= ntypes || m->part[sec[i].type]) {
+        if (sec[i].type == 0 || sec[i].type >= (uint32_t)ntypes || m->part[sec[i].type]) {
             r = vigil__fail(err, VIGIL_E_CORRUPT, "bad section table");
             goto fail;
         }
