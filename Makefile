@@ -49,6 +49,7 @@ $(B)/core/pdq.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
 # ISA flags per file only: the rest of the build stays baseline x86-64 and runs anywhere.
 $(B)/core/x86/hamming_popcnt.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mpopcnt
 $(B)/core/x86/hamming_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2 -mpopcnt
+$(B)/core/x86/fast_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2
 $(B)/core/x86/hamming_avx512.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2 -mavx512f -mavx512vl -mavx512vpopcntdq -mpopcnt
 
 $(B)/%.o: %.c
@@ -86,6 +87,11 @@ $(B)/bench-rooms: $(B)/bench/rooms_eval.o $(B)/bench/stats.o $(B)/bench/views.o 
 # Regenerates core/feature_pattern.h from the benchmark photos (see bench/learn_pattern.c).
 $(B)/learn-pattern: $(B)/bench/learn_pattern.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# OpenCV side of the room-recognition comparison (bench only): Debian's libopencv-*-dev.
+$(B)/bench-rooms-opencv: bench/rooms_opencv.cpp $(LIB)
+	$(Q)$(CXX) -O2 -std=c++17 -Iinclude -I/usr/include/opencv4 -o $@ $< $(LIB) \
+	    -lopencv_features2d -lopencv_calib3d -lopencv_imgcodecs -lopencv_core $(LDFLAGS) $(LDLIBS)
 
 # FAISS side of the comparison, built only where Debian's libfaiss-dev is installed.
 $(B)/bench-faiss: bench/bench_faiss.cpp

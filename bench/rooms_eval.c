@@ -15,7 +15,8 @@
  *
  *   bench-rooms --panoramas DIR --photos DIR [--out DIR] [--crops K] [--queries N] [--write DIR] [-j N]
  *
- * --write DIR saves every view and crop as PNG with a manifest, for bench-rooms-opencv. */
+ * --write DIR saves the reference views, the first 200 distractor photos and every query (but
+ * the unmasked occluded ones) as PNG with manifest.tsv, for bench-rooms-opencv. */
 #include "vigil.h"
 #include "stats.h"
 #include "views.h"
@@ -323,11 +324,12 @@ int main(int argc, char **argv)
     nqt = qi;
     if (wm) {
         for (int i = 0; i < nqt; i++) {
-            if (q[i].place < 0 || q[i].place >= NKNOWN || q[i].cond == 2) continue;
+            if (q[i].cond == 2) continue;
             char name[64];
             snprintf(name, sizeof name, "query-%04d", i);
             write_png(write_dir, name, q[i].px, VW, VH);
-            fprintf(wm, "query\t%s\t%s\t%d\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\n", name, place_names[q[i].place], q[i].cond, q[i].ov,
+            fprintf(wm, "query\t%s\t%s\t%d\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\n", name,
+                    q[i].place < 0 ? "held-out-photo" : place_names[q[i].place], q[i].cond, q[i].ov,
                     q[i].cond ? q[i].mask.x : 0, q[i].cond ? q[i].mask.y : 0, q[i].cond ? q[i].mask.w : 0, q[i].cond ? q[i].mask.h : 0);
         }
         fclose(wm);

@@ -133,17 +133,37 @@ static const int8_t circle[16][2] = {{0, -3}, {1, -3}, {2, -2}, {3, -1}, {3, 0},
 
 /* FAST-9: 9 contiguous circle pixels all brighter than centre + t, or all darker than centre - t.
  * Returns a cheap strength (the summed excess over the threshold on the winning side) or 0. */
+void vigil__fast_row_portable(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out)
+{
+    for (int x = x0; x < x1; x++) {
+        const uint8_t *p = row + x;
+        int c = p[0], hi = c + t, lo = c - t;
+        int v[4] = {p[-3 * (ptrdiff_t)stride], p[3], p[3 * stride], p[-3]};
+        int n = 0, m = 0;
+        for (int k = 0; k < 4; k++) { n += v[k] > hi; m += v[k] < lo; }
+        out[x] = n >= 2 || m >= 2 ? 0xff : 0;
+    }
+}
+
+vigil__fast_row_fn vigil__fast_row_named(const char *name)
+{
+    if (!strcmp(name, "portable")) return vigil__fast_row_portable;
+#if defined(__x86_64__)
+    if (!strcmp(name, "avx2") && (vigil__cpu_features() & VIGIL_CPU_AVX2)) return vigil__fast_row_avx2;
+#endif
+    return NULL;
+}
+
+vigil__fast_row_fn vigil__fast_row_best(void)
+{
+    vigil__fast_row_fn f = vigil__fast_row_named("avx2");
+    return f ? f : vigil__fast_row_portable;
+}
+
+/* The full test, for pixels the compass pre-filter let through. */
 static int fast9(const uint8_t *p, int w, int t)
 {
     int c = p[0], hi = c + t, lo = c - t;
-    /* quick rejection on the 4 compass points: a 9-arc covers at least 2 of them */
-    int n = 0, m = 0;
-    for (int k = 0; k < 16; k += 4) {
-        int v = p[circle[k][1] * w + circle[k][0]];
-        n += v > hi;
-        m += v < lo;
-    }
-    if (n < 2 && m < 2) return 0;
     uint32_t bright = 0, dark = 0;
     int sb = 0, sd = 0;
     for (int k = 0; k < 16; k++) {
@@ -268,6 +288,7 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
     }
     /* A low-contrast view (a plain wall, a blurred photo) has few corners at the usual threshold:
      * halve it (down to 7) until there are enough candidates. */
+    const vigil__fast_row_fn fast_row = vigil__fast_row_best();
     for (int t = opt->fast_threshold;; t = t / 2 > 7 ? t / 2 : 7) {
         nc = 0;
         for (int l = 0; l < nl; l++) {
@@ -276,10 +297,14 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
             /* corners with their FAST strength, 3x3 non-maximum suppression on it, then the Harris
              * response (the ranking) only for the survivors: it costs 49 gradient pairs a point */
             int *score = calloc((size_t)w * h, sizeof *score);
-            if (!score) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-            for (int y = BORDER; y < h - BORDER; y++)
+            uint8_t *pass = malloc((size_t)w);
+            if (!score || !pass) { free(score); free(pass); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+            for (int y = BORDER; y < h - BORDER; y++) {
+                const uint8_t *row = lv[l].img + (size_t)y * w;
+                fast_row(row, (size_t)w, BORDER, w - BORDER, t, pass);
                 for (int x = BORDER; x < w - BORDER; x++)
-                    score[(size_t)y * w + x] = fast9(lv[l].img + (size_t)y * w + x, w, t);
+                    if (pass[x]) score[(size_t)y * w + x] = fast9(row + x, w, t);
+            }
             for (int y = BORDER; y < h - BORDER; y++)
                 for (int x = BORDER; x < w - BORDER; x++) {
                     int v = score[(size_t)y * w + x];
@@ -296,12 +321,13 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
                     if (nc == cc) {
                         cc = cc ? cc * 2 : 4096;
                         cand *n = realloc(cv, cc * sizeof *n);
-                        if (!n) { free(score); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+                        if (!n) { free(score); free(pass); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
                         cv = n;
                     }
                     cv[nc++] = (cand){hs > 0 ? hs : 1e-3f, x, y, l};
                 }
             free(score);
+            free(pass);
         }
         if (nc >= opt->max_features || t <= 7 || opt->fast_threshold <= 7) break;
     }
