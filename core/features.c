@@ -133,15 +133,23 @@ static const int8_t circle[16][2] = {{0, -3}, {1, -3}, {2, -2}, {3, -1}, {3, 0},
 
 /* FAST-9: 9 contiguous circle pixels all brighter than centre + t, or all darker than centre - t.
  * Returns a cheap strength (the summed excess over the threshold on the winning side) or 0. */
+/* The 8 even points of the circle, in order: every 9-pixel arc holds 4 consecutive of them. */
+static const int8_t even8[8][2] = {{0, -3}, {2, -2}, {3, 0}, {2, 2}, {0, 3}, {-2, 2}, {-3, 0}, {-2, -2}};
+
 void vigil__fast_row_portable(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out)
 {
     for (int x = x0; x < x1; x++) {
         const uint8_t *p = row + x;
         int c = p[0], hi = c + t, lo = c - t;
-        int v[4] = {p[-3 * (ptrdiff_t)stride], p[3], p[3 * stride], p[-3]};
-        int n = 0, m = 0;
-        for (int k = 0; k < 4; k++) { n += v[k] > hi; m += v[k] < lo; }
-        out[x] = n >= 2 || m >= 2 ? 0xff : 0;
+        unsigned b = 0, d = 0;
+        for (int k = 0; k < 8; k++) {
+            int v = p[(ptrdiff_t)even8[k][1] * (ptrdiff_t)stride + even8[k][0]];
+            b |= (unsigned)(v > hi) << k;
+            d |= (unsigned)(v < lo) << k;
+        }
+        b |= b << 8;
+        d |= d << 8;
+        out[x] = ((b & b >> 1 & b >> 2 & b >> 3) | (d & d >> 1 & d >> 2 & d >> 3)) & 0xff ? 0xff : 0;
     }
 }
 
@@ -161,15 +169,17 @@ vigil__fast_row_fn vigil__fast_row_best(void)
 }
 
 /* The full test, for pixels the compass pre-filter let through. */
-static int fast9(const uint8_t *p, int w, int t)
+static int fast9(const uint8_t *p, const int *off, int t)
 {
     int c = p[0], hi = c + t, lo = c - t;
     uint32_t bright = 0, dark = 0;
     int sb = 0, sd = 0;
-    for (int k = 0; k < 16; k++) {
-        int v = p[circle[k][1] * w + circle[k][0]];
-        if (v > hi) { bright |= 1u << k; sb += v - hi; }
-        if (v < lo) { dark |= 1u << k; sd += lo - v; }
+    for (int k = 0; k < 16; k++) { /* branch-free: the comparisons are unpredictable */
+        int v = p[off[k]], gb = v - hi, gd = lo - v;
+        bright |= (uint32_t)(gb > 0) << k;
+        dark |= (uint32_t)(gd > 0) << k;
+        sb += gb > 0 ? gb : 0;
+        sd += gd > 0 ? gd : 0;
     }
     /* a run of 9 set bits around the circle: AND the mask (doubled, to wrap) with its shifts */
     uint32_t b = bright | bright << 16, d = dark | dark << 16, rb = b, rd = d;
@@ -298,12 +308,14 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
              * response (the ranking) only for the survivors: it costs 49 gradient pairs a point */
             int *score = calloc((size_t)w * h, sizeof *score);
             uint8_t *pass = malloc((size_t)w);
+            int off[16];
+            for (int k = 0; k < 16; k++) off[k] = circle[k][1] * w + circle[k][0];
             if (!score || !pass) { free(score); free(pass); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
             for (int y = BORDER; y < h - BORDER; y++) {
                 const uint8_t *row = lv[l].img + (size_t)y * w;
                 fast_row(row, (size_t)w, BORDER, w - BORDER, t, pass);
                 for (int x = BORDER; x < w - BORDER; x++)
-                    if (pass[x]) score[(size_t)y * w + x] = fast9(row + x, w, t);
+                    if (pass[x]) score[(size_t)y * w + x] = fast9(row + x, off, t);
             }
             for (int y = BORDER; y < h - BORDER; y++)
                 for (int x = BORDER; x < w - BORDER; x++) {
