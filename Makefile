@@ -40,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo eval
+.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo eval rooms-eval
 all: $(VIGIL) $(LIB) $(SOLIB)
 
 $(B)/core/%.o: CFLAGS_EXTRA = -DVIGIL_BUILDING
@@ -149,6 +149,10 @@ bench-check: deps $(B)/bench-match
 eval: deps $(B)/bench-eval
 	$(Q)sh bench/eval.sh $(B)
 
+# The room-recognition evaluation: views of 8 panoramas among ~10,000 photo crops; OpenCV beside it.
+rooms-eval: deps $(B)/bench-rooms
+	$(Q)sh bench/rooms.sh $(B)
+
 demo: deps $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
 
@@ -172,10 +176,12 @@ help:
 	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so (default)"
 	@echo "  test        install missing packages, build, run the test suite"
 	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
-	@echo "  fuzz        libFuzzer on the list parser, index reader and image loader (FUZZ_SECONDS each)"
+	@echo "  fuzz        libFuzzer on the list parser, index and room-index readers, image loader (FUZZ_SECONDS each)"
 	@echo "  bench       throughput benchmarks (see bench/README.md)"
 	@echo "  bench-check the benchmark guard: same-run ratios against floors (CI runs it)"
-	@echo "  demo        hash the sample folder in datasets/ (the README's main command)"
+	@echo "  eval        PDQ accuracy on 270 photos rebuilt from Debian packages"
+	@echo "  rooms-eval  room recognition: panorama views among ~10,000 photo crops; OpenCV beside it"
+	@echo "  demo        scan a mock seized folder against two reference sets and a room index"
 	@echo "  install     install under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "  deps        install missing Debian packages"
 	@echo "  clean       remove build/"

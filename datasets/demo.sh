@@ -7,7 +7,10 @@
 #   2. makes a "seized" folder: edited copies of references (recompressed, resized, flipped,
 #      rotated, cropped a little, renamed without extension, duplicated) among unrelated photos
 #      and broken files;
-#   3. runs `vigil scan` and prints the summary, the matches and where report.html is.
+#   3. builds a room index (`vigil rooms build`) from three photos of one hotel room (cut from a
+#      360-degree photograph of a real room, CC0) and adds to the seized folder another photo of
+#      that room: another framing, turned, with a person-sized shape in front;
+#   4. runs `vigil scan --rooms` and prints the summary, the matches and where report.html is.
 set -eu
 B=${1:-build}
 V="$B/vigil"
@@ -51,11 +54,26 @@ done
 head -c 5000 "$S/kphotoalbum__anne_helene.jpg" >"$W/seized/DCIM/100CAMERA/IMG_0003.JPG"            # truncated
 echo "shopping list" >"$W/seized/misc/notes.jpg"                                                     # not an image
 : >"$W/seized/misc/empty.png"
+
+echo "== 3. a room index: three photos of hotel H-0417's room 312, and a new photo of that room"
+P="$S/blender-data__interior.jpg"
+echo "path,hotel_id,chain,room" >"$W/refs/rooms.csv"
+for i in 0 1 2; do
+    vips crop "$P" "$W/refs/room312-$i.jpg[Q=90]" $((i * 330)) 120 364 280
+    echo "room312-$i.jpg,H-0417,Demo Hotels,312" >>"$W/refs/rooms.csv"
+done
+vips crop "$P" "$W/q.v" 420 150 300 220
+vips similarity "$W/q.v" "$W/q2.v" --scale 1.4 --angle 6
+vips black "$W/person.v" 120 300 --bands 3
+vips linear "$W/person.v" "$W/person2.v" 1 60
+vips insert "$W/q2.v" "$W/person2.v" "$W/seized/DCIM/100CAMERA/IMG_0004.JPG[Q=85]" 150 40                 # the room, another view
+rm -f "$W"/*.v
+"$V" rooms build -o "$W/rooms.vgr" "$W/refs/rooms.csv"
 echo "$(find "$W/seized" -type f | wc -l) files in $W/seized"
 
-echo "== 3. vigil scan"
+echo "== 4. vigil scan"
 status=0
-"$V" scan --index "$W/victims.vgi" --index "$W/hotels.vgi" -o "$W/out" "$W/seized" >/dev/null || status=$?
+"$V" scan --index "$W/victims.vgi" --index "$W/hotels.vgi" --rooms "$W/rooms.vgr" -o "$W/out" "$W/seized" >/dev/null || status=$?
 python3 - "$W/out" <<'PY'
 import json, sys
 out = sys.argv[1]
@@ -66,7 +84,10 @@ for r in map(json.loads, open(out + "/results.jsonl")):
     p = r["path"].split("/seized/", 1)[1]
     if r["matches"]:
         m = r["matches"][0]
-        print("  MATCH  %-34s %-8s %-11s distance %2d  %-6s %s" % (p, m["set"], m["ref_id"], m["distance"], m["transform"], m["labels"] or ""))
+        if m["kind"] == "room":
+            print("  ROOM   %-34s %-8s %-11s %3d inliers     %s" % (p, m["set"], m["ref_id"].split("/")[-1], m["inliers"], m["labels"] or ""))
+        else:
+            print("  MATCH  %-34s %-8s %-11s distance %2d  %-6s %s" % (p, m["set"], m["ref_id"], m["distance"], m["transform"], m["labels"] or ""))
     elif r["status"] != "ok":
         print("  ERROR  %-34s %s: %s" % (p, r["status"], r["error"]))
     else:
