@@ -339,9 +339,12 @@ int main(int argc, char **argv)
     vigil_room_query_options_init(&qo);
     qo.min_inliers = 4;
     qo.exhaustive = getenv("ROOMS_EXHAUSTIVE") != NULL;
-    { extern int vigil__ratio; if (getenv("RATIO")) vigil__ratio = atoi(getenv("RATIO")); }
+    /* knobs for experiments: ROOMS_EXHAUSTIVE, RATIO, STOP, RADIUS, TOL, VERIFY */
+    if (getenv("RATIO")) qo.ratio = (float)atof(getenv("RATIO"));
+    if (getenv("STOP")) qo.stop_factor = (uint32_t)atoi(getenv("STOP"));
     if (getenv("RADIUS")) qo.radius = atoi(getenv("RADIUS"));
     if (getenv("TOL")) qo.tolerance = (float)atof(getenv("TOL"));
+    if (getenv("VERIFY")) qo.verify = (uint32_t)atoi(getenv("VERIFY"));
     vigil_feature_options qfo;
     vigil_feature_options_init(&qfo);
     for (int i = 0; i < nqt; i++) {

@@ -292,6 +292,8 @@ void vigil_room_query_options_init(vigil_room_query_options *o)
     o->min_inliers = 12;
     o->tolerance = 0.015f;
     o->exhaustive = 0;
+    o->ratio = 0.8f;
+    o->stop_factor = 8;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -500,7 +502,6 @@ static void room_key(const char *labels, char *out, size_t cap)
     if (n == 2) out[0] = 0; /* neither label */
 }
 
-int vigil__ratio = 80;
 typedef struct scored { uint32_t img, votes, inliers; float h[9]; } scored;
 
 static int cmp_votes(const void *a, const void *b)
@@ -522,7 +523,8 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
 {
     vigil_room_query_options def;
     if (!opt) { vigil_room_query_options_init(&def); opt = &def; }
-    if (!r || !qf || !nout || (qf->n && (!qf->kp || !qf->desc)) || (opt->top_k && !out) || opt->radius < 0 || opt->radius > 256)
+    if (!r || !qf || !nout || (qf->n && (!qf->kp || !qf->desc)) || (opt->top_k && !out) || opt->radius < 0 || opt->radius > 256 ||
+        !(opt->ratio > 0 && opt->ratio <= 1))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     if (!r->prepared) return vigil__fail(err, VIGIL_E_INVALID, "room index not prepared (call vigil_rooms_prepare after adding)");
     *nout = 0;
@@ -545,7 +547,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     if (!votes || !touched || !stamp || !touched_q || !best) goto nomem;
 
     /* (1) + (2): candidates per query feature, one vote per image */
-    const uint64_t stop = 64 + 32 * (r->nfeat / BUCKETS);
+    const uint64_t stop = 64 + (uint64_t)opt->stop_factor * (r->nfeat / BUCKETS);
     if (opt->exhaustive) { /* every reference feature, in order: the slots are the identity */
         cap = r->nfeat;
         slots = malloc(cap * sizeof *slots);
@@ -574,6 +576,10 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
             n += b - a;
         }
         if (!n) continue;
+        /* the candidates are scattered over the whole descriptor array (160 MB at 10,000 images):
+         * ask for all their cache lines first, so the misses overlap instead of queueing */
+        if (!opt->exhaustive)
+            for (size_t k = 0; k < n; k++) __builtin_prefetch(&r->desc[slots[k]]);
         size_t nh = kern->radius(&qf->desc[i], 1, r->desc, slots, n, opt->radius, hits);
         if (!nh) continue;
         /* per image: the nearest match and the distance of the second nearest distinct feature */
@@ -595,7 +601,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
             uint32_t img = touched_q[k], bd = (uint32_t)(best[img] >> 48), sd = (uint32_t)(best[img] >> 32) & 0xffff;
             /* ratio test within the image: a second match nearly as near means a repeated or
              * featureless pattern, which says nothing about the place */
-            if (sd != 0xffff && 100 * bd > vigil__ratio * sd) continue;
+            if (sd != 0xffff && (float)bd > opt->ratio * (float)sd) continue;
             if (ncv == cvcap) {
                 cvcap = cvcap ? cvcap * 2 : 4096;
                 corr *nc = realloc(cv, cvcap * sizeof *nc);

@@ -318,9 +318,10 @@ VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t
 /* Reference images' local features with their labels ("hotel_id=... chain=... room=..."). A query
  * finds candidate features by multi-index hashing (8 tables keyed by 16-bit substrings of the
  * descriptor), votes per reference image, then verifies the best-voted images geometrically (RANSAC
- * homography) and ranks by inlier count. Memory: 72 bytes per reference feature in the file (32
- * descriptor, 8 position, 8 x 4 table slots) + 4 in RAM, 24 per image + its strings, plus 2 MiB of
- * bucket offsets: 500 features per image is 38 KB per image, 380 MB for 10,000 images. */
+ * homography) and ranks by inlier count. Memory: 73 bytes per reference feature in the file (32
+ * descriptor, 8 position, 1 orientation, 8 x 4 table slots, mapped) + 4 in RAM (its image), 32 per
+ * image + its name and labels, plus 2 MiB of bucket offsets: at 500 features per image, 38.5 KB
+ * per image, 385 MB for 10,000 images; linear in the number of images. */
 typedef struct vigil_rooms vigil_rooms;
 
 VIGIL_API vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err);
@@ -353,6 +354,10 @@ typedef struct vigil_room_query_options {
     float tolerance;         /* RANSAC inlier distance, as a fraction of the reference's longer side (default 0.015) */
     int exhaustive;          /* compare with every reference feature instead of the tables: the
                                 brute-force baseline the index is measured against (default 0) */
+    float ratio;             /* a match must be nearer than ratio x the next other feature of the
+                                same image (default 0.8): repeated patterns say nothing */
+    uint32_t stop_factor;    /* table buckets over 64 + this x their mean size hold common,
+                                featureless patterns and are skipped (default 8; the speed knob) */
 } vigil_room_query_options;
 VIGIL_API void vigil_room_query_options_init(vigil_room_query_options *o);
 
