@@ -84,6 +84,9 @@ $(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(B)/bench/stats.o $(LIB)
 $(B)/bench-rooms: $(B)/bench/rooms_eval.o $(B)/bench/stats.o $(B)/bench/views.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(B)/bench-rooms-guard: $(B)/bench/rooms_guard.o $(B)/bench/views.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 # Regenerates core/feature_pattern.h from the benchmark photos (see bench/learn_pattern.c).
 $(B)/learn-pattern: $(B)/bench/learn_pattern.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -141,7 +144,7 @@ bench: deps $(VIGIL) $(BENCHBIN) $(B)/bench-match
 
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).
-bench-check: deps $(B)/bench-match
+bench-check: deps $(B)/bench-match $(B)/bench-rooms-guard
 	$(Q)sh bench/check.sh $(B)
 
 # The accuracy evaluation: 270 photos rebuilt from Debian packages (datasets/eval-photos.tsv),

@@ -6,11 +6,14 @@
 # 2. Instructions per comparison of the dispatched kernel, counted by callgrind: the difference
 #    between two runs of 1 and 5 passes of 256 x 256 compares, so set-up cost cancels. Repeatable
 #    on a noisy machine, unlike a time; the ceiling per level catches a kernel that got slower.
+# 3. bench-rooms-guard on the checked-in panoramas: room queries through the index against brute
+#    force, and the FAST pre-filter's SIMD variant against the portable one.
 set -u
 B=${1:-build}
 fail=0
 "$B/bench-match" --n 1000000 --queries 300 --check >"$B/bench-check.out" || fail=1
 cat "$B/bench-check.out"
+"$B/bench-rooms-guard" tests/data || fail=1
 if command -v valgrind >/dev/null; then
     ir() {
         valgrind --tool=callgrind --callgrind-out-file="$B/cg.out" "$B/bench-match" --kernel-only "$1" >"$B/cg.txt" 2>/dev/null
