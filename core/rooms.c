@@ -15,9 +15,10 @@
  * differences of keypoint orientations are binned (16 bins of 22.5 degrees) and only the strongest
  * window of 3 bins is kept (and, separately, the strongest one apart from it). A true view change
  * turns every feature alike; chance matches spread over all bins, so 5 in 6 of them go before they
- * can lend a homography inliers.
+ * can lend a homography inliers. The same again for the scale change (log-scale difference in
+ * bins of one pyramid level, the strongest window of 3 kept).
  *
- * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, ANGLE, OFFSETS, IDS. */
+ * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, SHAPE, OFFSETS, IDS. */
 #include "internal.h"
 
 #include <math.h>
@@ -29,7 +30,7 @@
 #define TABLES 8
 #define BUCKETS 65536u
 
-enum { S_META = 1, S_IMAGES, S_STRINGS, S_DESC, S_XY, S_OFFSETS, S_IDS, S_ANGLE, S_COUNT };
+enum { S_META = 1, S_IMAGES, S_STRINGS, S_DESC, S_XY, S_OFFSETS, S_IDS, S_SHAPE, S_COUNT };
 
 typedef struct img_rec { uint32_t first_lo, first_hi, n, width, height, name, labels, reserved; } img_rec;
 typedef struct rmeta { uint64_t nimages, nfeatures, strings_size; uint32_t tables, reserved; uint8_t pad[32]; } rmeta;
@@ -42,7 +43,7 @@ struct vigil_rooms {
     const char *strings;
     const vigil_pdq *desc;
     const float *xy;            /* 2 per feature, reference image pixels */
-    const uint8_t *angle;       /* per feature, orientation in 1/256 turns */
+    const uint8_t *shape;       /* 2 per feature: orientation in 1/256 turns, log2 scale in 1/8 octaves */
     const uint32_t *offsets;    /* TABLES x (BUCKETS + 1) */
     const uint32_t *ids;        /* TABLES x nfeat */
     uint32_t *owner;            /* feature -> image, derived on open/prepare */
@@ -63,6 +64,12 @@ static uint8_t angle_byte(float a)
     return (uint8_t)((long)lroundf(a * (256 / 6.2831853f)) & 255);
 }
 
+static uint8_t scale_byte(float s)
+{
+    long v = lroundf(log2f(s > 1e-3f ? s : 1e-3f) * 8) + 64;
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
 static uint64_t first_of(const img_rec *r) { return r->first_lo | (uint64_t)r->first_hi << 32; }
 
 static void point_at_buffers(vigil_rooms *r)
@@ -72,7 +79,7 @@ static void point_at_buffers(vigil_rooms *r)
     r->strings_size = r->bstr.n;
     r->desc = (const vigil_pdq *)r->bdesc.p;
     r->xy = (const float *)r->bxy.p;
-    r->angle = r->bang.p;
+    r->shape = r->bang.p;
 }
 
 vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err)
@@ -111,7 +118,7 @@ static vigil_result own(vigil_rooms *r, vigil_error *err)
     if (r->owned) return VIGIL_OK;
     if (vigil__buf_put(&r->bimg, r->img, r->nimg * sizeof *r->img) || vigil__buf_put(&r->bstr, r->strings, r->strings_size) ||
         vigil__buf_put(&r->bdesc, r->desc, r->nfeat * sizeof *r->desc) || vigil__buf_put(&r->bxy, r->xy, r->nfeat * 8) ||
-        vigil__buf_put(&r->bang, r->angle, r->nfeat))
+        vigil__buf_put(&r->bang, r->shape, r->nfeat * 2))
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     vigil__sections_unmap(&r->mp);
     r->owned = 1;
@@ -137,7 +144,7 @@ vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *label
     if (!bad && r->bstr.n >= UINT32_MAX) bad = 1;
     size_t d0 = r->bdesc.n, x0 = r->bxy.n, a0 = r->bang.n;
     bad = bad || vigil__buf_put(&r->bdesc, f->desc, (size_t)f->n * sizeof *f->desc) || vigil__buf_put(&r->bxy, NULL, (size_t)f->n * 8) ||
-          vigil__buf_put(&r->bang, NULL, f->n);
+          vigil__buf_put(&r->bang, NULL, (size_t)f->n * 2);
     bad = bad || vigil__buf_put(&r->bimg, &rec, sizeof rec);
     if (bad) {
         r->bstr.n = n0; r->bdesc.n = d0; r->bxy.n = x0; r->bang.n = a0;
@@ -148,7 +155,8 @@ vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *label
     for (uint32_t i = 0; i < f->n; i++) {
         xy[2 * i] = f->kp[i].x;
         xy[2 * i + 1] = f->kp[i].y;
-        r->bang.p[a0 + i] = angle_byte(f->kp[i].angle);
+        r->bang.p[a0 + 2 * i] = angle_byte(f->kp[i].angle);
+        r->bang.p[a0 + 2 * i + 1] = scale_byte(f->kp[i].scale);
     }
     r->nimg++;
     r->nfeat += f->n;
@@ -196,7 +204,7 @@ vigil_result vigil_rooms_save(vigil_rooms *r, const char *path, vigil_error *err
         {S_STRINGS, r->strings, r->strings_size},
         {S_DESC, r->desc, r->nfeat * sizeof *r->desc},
         {S_XY, r->xy, r->nfeat * 8},
-        {S_ANGLE, r->angle, r->nfeat},
+        {S_SHAPE, r->shape, r->nfeat * 2},
         {S_OFFSETS, r->offsets, TABLES * (BUCKETS + 1ull) * 4},
         {S_IDS, r->ids, TABLES * r->nfeat * 4},
     };
@@ -221,7 +229,7 @@ vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *
         if (m.tables != TABLES || m.nimages >= UINT32_MAX || m.nfeatures >= UINT32_MAX ||
             r->mp.len[S_IMAGES] != m.nimages * sizeof(img_rec) || r->mp.len[S_STRINGS] != m.strings_size ||
             m.strings_size == 0 || m.strings_size >= UINT32_MAX || r->mp.len[S_DESC] != m.nfeatures * 32 ||
-            r->mp.len[S_XY] != m.nfeatures * 8 || r->mp.len[S_ANGLE] != m.nfeatures || r->mp.len[S_OFFSETS] != TABLES * (BUCKETS + 1ull) * 4 ||
+            r->mp.len[S_XY] != m.nfeatures * 8 || r->mp.len[S_SHAPE] != m.nfeatures * 2 || r->mp.len[S_OFFSETS] != TABLES * (BUCKETS + 1ull) * 4 ||
             r->mp.len[S_IDS] != TABLES * m.nfeatures * 4)
             why = "section sizes do not agree with the counts";
     }
@@ -233,7 +241,7 @@ vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *
         r->strings = (const char *)r->mp.part[S_STRINGS];
         r->desc = (const vigil_pdq *)r->mp.part[S_DESC];
         r->xy = (const float *)r->mp.part[S_XY];
-        r->angle = r->mp.part[S_ANGLE];
+        r->shape = r->mp.part[S_SHAPE];
         r->offsets = (const uint32_t *)r->mp.part[S_OFFSETS];
         r->ids = (const uint32_t *)r->mp.part[S_IDS];
         /* the structure the search relies on, so a crafted file cannot send it out of bounds */
@@ -271,7 +279,7 @@ void vigil_rooms_get_stats(const vigil_rooms *r, vigil_rooms_stats *s)
     if (!r) return;
     s->images = r->nimg;
     s->features = r->nfeat;
-    s->bytes = r->nimg * sizeof(img_rec) + r->strings_size + r->nfeat * (32 + 8 + 1 + TABLES * 4 + 4) +
+    s->bytes = r->nimg * sizeof(img_rec) + r->strings_size + r->nfeat * (32 + 8 + 2 + TABLES * 4 + 4) +
                TABLES * (BUCKETS + 1ull) * 4;
 }
 
@@ -311,7 +319,14 @@ static int cmp_corr(const void *a, const void *b)
 
 static int rot_bin(const vigil_rooms *r, const vigil_features *qf, const corr *c)
 {
-    return ((r->angle[c->rf] - angle_byte(qf->kp[c->qf].angle)) & 255) >> 4;
+    return ((r->shape[2 * (uint64_t)c->rf] - angle_byte(qf->kp[c->qf].angle)) & 255) >> 4;
+}
+
+static int scale_bin(const vigil_rooms *r, const vigil_features *qf, const corr *c)
+{
+    int d = (int)r->shape[2 * (uint64_t)c->rf + 1] - (int)scale_byte(qf->kp[c->qf].scale); /* 1/8 octaves */
+    int b = (d + 60) / 3;                                                                     /* 3/8: one level */
+    return b < 0 ? 0 : b > 39 ? 39 : b;
 }
 
 static int cmp_rf(const void *a, const void *b)
@@ -657,10 +672,20 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
         const img_rec *rec = &r->img[sc[v].img];
         double side = rec->width > rec->height ? rec->width : rec->height;
         for (int t = 0; t < 2 && peaks[t] >= 0; t++) {
+            /* within the rotation window, the scale change between the views: the strongest
+             * window of 3 bins of log-scale difference, a bin being one pyramid level */
+            uint32_t sbins[40] = {0};
+            for (size_t k = lo; k < end; k++)
+                if (((rot_bin(r, qf, &cv[k]) - peaks[t] + 17) & 15) <= 2) sbins[scale_bin(r, qf, &cv[k])]++;
+            int speak = 1;
+            uint32_t sw = 0;
+            for (int b = 1; b < 39; b++)
+                if (sbins[b - 1] + sbins[b] + sbins[b + 1] > sw) { sw = sbins[b - 1] + sbins[b] + sbins[b + 1]; speak = b; }
             int n = 0;
             for (size_t k = lo; k < end; k++) {
                 if (k > lo && cv[k].rf == cv[k - 1].rf) continue;
                 if (((rot_bin(r, qf, &cv[k]) - peaks[t] + 17) & 15) > 2) continue;
+                if (abs(scale_bin(r, qf, &cv[k]) - speak) > 1) continue;
                 pts[2 * n] = qf->kp[cv[k].qf].x;
                 pts[2 * n + 1] = qf->kp[cv[k].qf].y;
                 pts[2 * qf->n + 2 * n] = r->xy[2 * (uint64_t)cv[k].rf];

@@ -318,8 +318,8 @@ VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t
 /* Reference images' local features with their labels ("hotel_id=... chain=... room=..."). A query
  * finds candidate features by multi-index hashing (8 tables keyed by 16-bit substrings of the
  * descriptor), votes per reference image, then verifies the best-voted images geometrically (RANSAC
- * homography) and ranks by inlier count. Memory: 73 bytes per reference feature in the file (32
- * descriptor, 8 position, 1 orientation, 8 x 4 table slots, mapped) + 4 in RAM (its image), 32 per
+ * homography) and ranks by inlier count. Memory: 74 bytes per reference feature in the file (32
+ * descriptor, 8 position, 2 orientation and scale, 8 x 4 table slots, mapped) + 4 in RAM (its image), 32 per
  * image + its name and labels, plus 2 MiB of bucket offsets: at 500 features per image, 38.5 KB
  * per image, 385 MB for 10,000 images; linear in the number of images. */
 typedef struct vigil_rooms vigil_rooms;
