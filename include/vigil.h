@@ -320,8 +320,8 @@ VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t
  * descriptor), votes per reference image, then verifies the best-voted images geometrically (RANSAC
  * homography) and ranks by inlier count. Memory: 74 bytes per reference feature in the file (32
  * descriptor, 8 position, 2 orientation and scale, 8 x 4 table slots, mapped) + 4 in RAM (its image), 32 per
- * image + its name and labels, plus 2 MiB of bucket offsets: at 500 features per image, 38.5 KB
- * per image, 385 MB for 10,000 images; linear in the number of images. */
+ * image + its name and labels, plus 2 MiB of bucket offsets: at 500 features per image, 39 KB
+ * per image, 390 MB for 10,000 images; linear in the number of images. */
 typedef struct vigil_rooms vigil_rooms;
 
 VIGIL_API vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err);
