@@ -7,7 +7,7 @@
 #    between two runs of 1 and 5 passes of 256 x 256 compares, so set-up cost cancels. Repeatable
 #    on a noisy machine, unlike a time; the ceiling per level catches a kernel that got slower.
 # 3. bench-rooms-guard on the checked-in panoramas: room queries through the index against brute
-#    force, and the FAST pre-filter's SIMD variant against the portable one.
+#    force, and the FAST-9 row test's SIMD variant against the portable one.
 set -u
 B=${1:-build}
 fail=0

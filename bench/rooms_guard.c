@@ -1,7 +1,7 @@
 /* rooms_guard.c - build/bench-rooms-guard, part of `make bench-check`: ratios measured in the same
  * run on the checked-in test data (no download), best of 5 alternating rounds, against floors.
  *   - room query through the index against brute force (every reference feature compared);
- *   - feature extraction with the dispatched FAST pre-filter against the portable one.
+ *   - the FAST-9 row test, dispatched (AVX2) against the portable one.
  * Prints "guard NAME RATIO (floor F) ok|FAILED" lines; exit status 1 when one fails.
  *   bench-rooms-guard [DATA_DIR]   (default tests/data) */
 #include "internal.h"
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
             if (t < best[ex]) best[ex] = t;
         }
     int fail = guard("rooms_index_vs_brute_force", best[1] / best[0], 3.0);
-    /* the FAST pre-filter, dispatched against portable, over whole images */
+    /* the FAST-9 row test, dispatched against portable, over whole images */
     vigil__fast_row_fn fast = vigil__fast_row_best();
     if (fast != vigil__fast_row_portable) {
         double tb[2] = {1e9, 1e9};
@@ -112,8 +112,8 @@ int main(int argc, char **argv)
                 double t = now() - a;
                 if (t < tb[port]) tb[port] = t;
             }
-        fail |= guard("fast_prefilter_simd_vs_portable", tb[1] / tb[0], 4.0);
-    } else printf("guard fast_prefilter_simd_vs_portable skipped: no SIMD pre-filter on this CPU\n");
+        fail |= guard("fast9_simd_vs_portable", tb[1] / tb[0], 4.0);
+    } else printf("guard fast9_simd_vs_portable skipped: no SIMD FAST-9 test on this CPU\n");
     vigil_rooms_stats st;
     vigil_rooms_get_stats(rooms, &st);
     printf("rooms: %.2f ms a query through the index, %.2f ms brute force (%llu reference features)\n", best[0] / 6 * 1e3,

@@ -133,23 +133,24 @@ static const int8_t circle[16][2] = {{0, -3}, {1, -3}, {2, -2}, {3, -1}, {3, 0},
 
 /* FAST-9: 9 contiguous circle pixels all brighter than centre + t, or all darker than centre - t.
  * Returns a cheap strength (the summed excess over the threshold on the winning side) or 0. */
-/* The 8 even points of the circle, in order: every 9-pixel arc holds 4 consecutive of them. */
-static const int8_t even8[8][2] = {{0, -3}, {2, -2}, {3, 0}, {2, 2}, {0, 3}, {-2, 2}, {-3, 0}, {-2, -2}};
-
 void vigil__fast_row_portable(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out)
 {
+    ptrdiff_t off[16];
+    for (int k = 0; k < 16; k++) off[k] = (ptrdiff_t)circle[k][1] * (ptrdiff_t)stride + circle[k][0];
     for (int x = x0; x < x1; x++) {
         const uint8_t *p = row + x;
         int c = p[0], hi = c + t, lo = c - t;
-        unsigned b = 0, d = 0;
-        for (int k = 0; k < 8; k++) {
-            int v = p[(ptrdiff_t)even8[k][1] * (ptrdiff_t)stride + even8[k][0]];
-            b |= (unsigned)(v > hi) << k;
-            d |= (unsigned)(v < lo) << k;
+        uint32_t b = 0, d = 0;
+        for (int k = 0; k < 16; k++) {
+            b |= (uint32_t)(p[off[k]] > hi) << k;
+            d |= (uint32_t)(p[off[k]] < lo) << k;
         }
-        b |= b << 8;
-        d |= d << 8;
-        out[x] = ((b & b >> 1 & b >> 2 & b >> 3) | (d & d >> 1 & d >> 2 & d >> 3)) & 0xff ? 0xff : 0;
+        /* a run of 9 set bits around the circle: AND the mask (doubled, to wrap) with its shifts */
+        b |= b << 16;
+        d |= d << 16;
+        uint32_t rb = b, rd = d;
+        for (int k = 1; k < 9; k++) { rb &= b >> k; rd &= d >> k; }
+        out[x] = (rb | rd) & 0xffff ? 0xff : 0;
     }
 }
 
@@ -168,7 +169,8 @@ vigil__fast_row_fn vigil__fast_row_best(void)
     return f ? f : vigil__fast_row_portable;
 }
 
-/* The full test, for pixels the compass pre-filter let through. */
+/* The strength of a pixel the row test found to be a corner: the summed excess over the threshold
+ * on the side that holds the 9-pixel arc. */
 static int fast9(const uint8_t *p, const int *off, int t)
 {
     int c = p[0], hi = c + t, lo = c - t;
@@ -181,12 +183,9 @@ static int fast9(const uint8_t *p, const int *off, int t)
         sb += gb > 0 ? gb : 0;
         sd += gd > 0 ? gd : 0;
     }
-    /* a run of 9 set bits around the circle: AND the mask (doubled, to wrap) with its shifts */
-    uint32_t b = bright | bright << 16, d = dark | dark << 16, rb = b, rd = d;
-    for (int k = 1; k < 9; k++) { rb &= b >> k; rd &= d >> k; }
-    if (rb) return sb + 1;
-    if (rd) return sd + 1;
-    return 0;
+    uint32_t b = bright | bright << 16, rb = b;
+    for (int k = 1; k < 9; k++) rb &= b >> k;
+    return (rb & 0xffff) ? sb + 1 : sd + 1;
 }
 
 /* Harris response over a 7x7 window of central-difference gradients. */

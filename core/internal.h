@@ -62,11 +62,10 @@ typedef void (*vigil__patch_fn)(const uint8_t *patch, void *ctx);
 vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
                                     const vigil_feature_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err);
 
-/* features.c: the FAST pre-filter over one row: out[x] = 0xff for x0 <= x < x1 where 4
- * consecutive of the 8 even points of the radius-3 circle are all brighter than row[x] + t, or
- * all darker than row[x] - t (every 9-pixel arc holds 4 such points, so every FAST-9 corner
- * passes); 0 elsewhere. Rows y-3..y+3 and columns x-3..x+3 must exist. The portable reference and
- * the AVX2 variant (core/x86/). */
+/* features.c: the FAST-9 test over one row: out[x] = 0xff for x0 <= x < x1 where 9 contiguous
+ * pixels of the radius-3 circle are all brighter than row[x] + t, or all darker than row[x] - t;
+ * 0 elsewhere. Rows y-3..y+3 and columns x-3..x+3 must exist. The portable reference and the AVX2
+ * variant (core/x86/fast_avx2.c, bit-parallel over 32 pixels). */
 typedef void (*vigil__fast_row_fn)(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
 void vigil__fast_row_portable(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
 void vigil__fast_row_avx2(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
