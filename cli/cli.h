@@ -83,7 +83,8 @@ void help_scan(FILE *f);
 void help_match(FILE *f);
 int cmd_rooms(int argc, char **argv);
 void help_rooms(FILE *f);
-/* cmd_rooms.c: "X,Y,W,H" to a rectangle; says what is wrong otherwise */
-int cli_parse_rect(const char *s, vigil_rect *r);
+/* cmd_rooms.c: the features of one image file (read whole, decoded at the working size); err
+ * says why not (unreadable, empty, not an image). */
+vigil_result cli_features_of_file(const char *path, const vigil_feature_options *fo, vigil_features *f, vigil_error *err);
 
 #endif

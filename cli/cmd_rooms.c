@@ -90,7 +90,7 @@ static int read_list(const char *list, refs *out, unsigned long long *bad)
     char *hdr[MAXC], *f[MAXC];
     int nh = 0, pathcol = -1;
     char sep = ',';
-    unsigned long long lineno = 1, added = 0;
+    unsigned long long lineno = 1;
     if (line) {
         line[strcspn(line, "\r")] = 0;
         sep = strchr(line, '\t') ? '\t' : ',';
@@ -125,7 +125,6 @@ static int read_list(const char *list, refs *out, unsigned long long *bad)
         if (f[pathcol][0] == '/') strcpy(path, f[pathcol]);
         else { memcpy(path, list, dirlen); strcpy(path + dirlen, f[pathcol]); }
         if (push_ref(out, path, labels)) { free(path); free(labels); (*bad)++; break; }
-        added++;
     }
     free(text);
     return 0;
@@ -146,13 +145,18 @@ static void collect(char **inputs, int n, const char *labels, refs *out, unsigne
     }
 }
 
-static vigil_result features_of_file(const char *path, const vigil_feature_options *fo, vigil_features *f, vigil_error *err)
+vigil_result cli_features_of_file(const char *path, const vigil_feature_options *fo, vigil_features *f, vigil_error *err)
 {
     char why[256];
     size_t len;
     char *data = cli_read_all(path, &len, why, sizeof why);
     if (!data) { snprintf(err->message, sizeof err->message, "%s", why); return err->code = VIGIL_E_IO; }
-    vigil_result r = len ? vigil_features_memory(data, len, fo, f, err) : (snprintf(err->message, sizeof err->message, "empty file"), err->code = VIGIL_E_EMPTY);
+    vigil_result r;
+    if (len) r = vigil_features_memory(data, len, fo, f, err);
+    else {
+        snprintf(err->message, sizeof err->message, "empty file");
+        r = err->code = VIGIL_E_EMPTY;
+    }
     free(data);
     return r;
 }
@@ -170,7 +174,7 @@ static int add_refs(vigil_rooms *rooms, refs *rf, const vigil_feature_options *f
     for (size_t b = 0; b < rf->n && !failed; b += batch) {
         size_t n = rf->n - b < batch ? rf->n - b : batch;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t i = 0; i < n; i++) rc[i] = features_of_file(rf->v[b + i].path, fo, &f[i], &e[i]);
+        for (size_t i = 0; i < n; i++) rc[i] = cli_features_of_file(rf->v[b + i].path, fo, &f[i], &e[i]);
         for (size_t i = 0; i < n; i++) {
             if (rc[i]) { cli_warn("%s: %s", rf->v[b + i].path, e[i].message); (*bad)++; continue; }
             vigil_error err;
@@ -187,7 +191,7 @@ static int add_refs(vigil_rooms *rooms, refs *rf, const vigil_feature_options *f
 
 /* ---- query ----------------------------------------------------------------------------------- */
 
-int cli_parse_rect(const char *s, vigil_rect *r)
+static int parse_rect(const char *s, vigil_rect *r)
 {
     double v[4];
     char tail;
@@ -224,7 +228,7 @@ static int query_files(vigil_rooms *rooms, char **paths, int n, const vigil_feat
         vigil_features f;
         vigil_error e;
         if (error) { cli_warn("%s: %s", path, error); (*bad)++; free(path); free(error); continue; }
-        if (features_of_file(path, fo, &f, &e)) { cli_warn("%s: %s", path, e.message); (*bad)++; free(path); continue; }
+        if (cli_features_of_file(path, fo, &f, &e)) { cli_warn("%s: %s", path, e.message); (*bad)++; free(path); continue; }
         size_t nm = 0;
         if (vigil_rooms_query(rooms, &f, qo, m, &nm, &e)) { cli_warn("%s: %s", path, e.message); (*bad)++; }
         for (size_t k = 0; k < (nm ? nm : 1); k++) {
@@ -282,7 +286,7 @@ int cmd_rooms(int argc, char **argv)
         case 'I': mask_image = optarg; break;
         case 'm':
             if (nmask == 64) { cli_warn("at most 64 --mask"); return EXIT_USAGE; }
-            if (cli_parse_rect(optarg, &masks[nmask++])) return EXIT_USAGE;
+            if (parse_rect(optarg, &masks[nmask++])) return EXIT_USAGE;
             break;
         case 'M': if (cli_parse_int("--max-features", optarg, 16, 65535, &maxf)) return EXIT_USAGE; break;
         case 'k': if (cli_parse_int("--top", optarg, 1, 1000, &top)) return EXIT_USAGE; break;

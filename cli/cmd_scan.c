@@ -384,13 +384,9 @@ static void copy_from_journal(scan *s, item *it)
 static void match_rooms(scan *s, item *it)
 {
     const scan_set *set = &s->sets[s->rooms_set];
-    char why[256];
-    size_t len;
-    char *data = cli_read_all(it->path, &len, why, sizeof why);
-    if (!data) return;
     vigil_features f;
     vigil_error err;
-    if (len && !vigil_features_memory(data, len, NULL, &f, &err)) {
+    if (!cli_features_of_file(it->path, NULL, &f, &err)) {
         vigil_room_query_options qo;
         vigil_room_query_options_init(&qo);
         qo.min_inliers = (uint32_t)set->radius;
@@ -402,7 +398,6 @@ static void match_rooms(scan *s, item *it)
                 it->room[it->nroom++] = (jmatch){m[k].image, s->rooms_set, (uint16_t)(m[k].inliers > 65535 ? 65535 : m[k].inliers), 0, MATCH_ROOM};
         vigil_features_free(&f);
     }
-    free(data);
 }
 
 static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)

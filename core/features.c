@@ -174,12 +174,11 @@ vigil__fast_row_fn vigil__fast_row_best(void)
 static int fast9(const uint8_t *p, const int *off, int t)
 {
     int c = p[0], hi = c + t, lo = c - t;
-    uint32_t bright = 0, dark = 0;
+    uint32_t bright = 0;
     int sb = 0, sd = 0;
     for (int k = 0; k < 16; k++) { /* branch-free: the comparisons are unpredictable */
         int v = p[off[k]], gb = v - hi, gd = lo - v;
         bright |= (uint32_t)(gb > 0) << k;
-        dark |= (uint32_t)(gd > 0) << k;
         sb += gb > 0 ? gb : 0;
         sd += gd > 0 ? gd : 0;
     }

@@ -49,7 +49,7 @@ struct vigil_rooms {
     uint32_t *owner;            /* feature -> image, derived on open/prepare */
     int prepared;
     int owned;
-    vigil__buf bimg, bstr, bdesc, bxy, bang, boff, bids;
+    vigil__buf bimg, bstr, bdesc, bxy, bshape, boff, bids;
 };
 
 /* Table t's key: bits 16t..16t+15, i.e. the first 128 comparisons, which are the most balanced
@@ -79,7 +79,7 @@ static void point_at_buffers(vigil_rooms *r)
     r->strings_size = r->bstr.n;
     r->desc = (const vigil_pdq *)r->bdesc.p;
     r->xy = (const float *)r->bxy.p;
-    r->shape = r->bang.p;
+    r->shape = r->bshape.p;
 }
 
 vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err)
@@ -98,7 +98,7 @@ void vigil_rooms_free(vigil_rooms *r)
     if (!r) return;
     vigil__sections_unmap(&r->mp);
     free(r->owner);
-    free(r->bimg.p); free(r->bstr.p); free(r->bdesc.p); free(r->bxy.p); free(r->bang.p); free(r->boff.p); free(r->bids.p);
+    free(r->bimg.p); free(r->bstr.p); free(r->bdesc.p); free(r->bxy.p); free(r->bshape.p); free(r->boff.p); free(r->bids.p);
     free(r);
 }
 
@@ -118,8 +118,10 @@ static vigil_result own(vigil_rooms *r, vigil_error *err)
     if (r->owned) return VIGIL_OK;
     if (vigil__buf_put(&r->bimg, r->img, r->nimg * sizeof *r->img) || vigil__buf_put(&r->bstr, r->strings, r->strings_size) ||
         vigil__buf_put(&r->bdesc, r->desc, r->nfeat * sizeof *r->desc) || vigil__buf_put(&r->bxy, r->xy, r->nfeat * 8) ||
-        vigil__buf_put(&r->bang, r->shape, r->nfeat * 2))
+        vigil__buf_put(&r->bshape, r->shape, r->nfeat * 2)) {
+        r->bimg.n = r->bstr.n = r->bdesc.n = r->bxy.n = r->bshape.n = 0; /* still mapped: try again later */
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    }
     vigil__sections_unmap(&r->mp);
     r->owned = 1;
     r->prepared = 0;
@@ -142,12 +144,12 @@ vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *label
     rec.labels = (uint32_t)r->bstr.n;
     bad = bad || vigil__buf_put(&r->bstr, labels ? labels : "", strlen(labels ? labels : "") + 1);
     if (!bad && r->bstr.n >= UINT32_MAX) bad = 1;
-    size_t d0 = r->bdesc.n, x0 = r->bxy.n, a0 = r->bang.n;
+    size_t d0 = r->bdesc.n, x0 = r->bxy.n, a0 = r->bshape.n;
     bad = bad || vigil__buf_put(&r->bdesc, f->desc, (size_t)f->n * sizeof *f->desc) || vigil__buf_put(&r->bxy, NULL, (size_t)f->n * 8) ||
-          vigil__buf_put(&r->bang, NULL, (size_t)f->n * 2);
+          vigil__buf_put(&r->bshape, NULL, (size_t)f->n * 2);
     bad = bad || vigil__buf_put(&r->bimg, &rec, sizeof rec);
     if (bad) {
-        r->bstr.n = n0; r->bdesc.n = d0; r->bxy.n = x0; r->bang.n = a0;
+        r->bstr.n = n0; r->bdesc.n = d0; r->bxy.n = x0; r->bshape.n = a0;
         point_at_buffers(r);
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     }
@@ -155,8 +157,8 @@ vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *label
     for (uint32_t i = 0; i < f->n; i++) {
         xy[2 * i] = f->kp[i].x;
         xy[2 * i + 1] = f->kp[i].y;
-        r->bang.p[a0 + 2 * i] = angle_byte(f->kp[i].angle);
-        r->bang.p[a0 + 2 * i + 1] = scale_byte(f->kp[i].scale);
+        r->bshape.p[a0 + 2 * i] = angle_byte(f->kp[i].angle);
+        r->bshape.p[a0 + 2 * i + 1] = scale_byte(f->kp[i].scale);
     }
     r->nimg++;
     r->nfeat += f->n;
@@ -317,14 +319,15 @@ static int cmp_corr(const void *a, const void *b)
     return (int)p->dist - (int)q->dist;
 }
 
-static int rot_bin(const vigil_rooms *r, const vigil_features *qf, const corr *c)
+/* qshape: the query's features quantised like the references' (angle_byte, scale_byte) */
+static int rot_bin(const vigil_rooms *r, const uint8_t *qshape, const corr *c)
 {
-    return ((r->shape[2 * (uint64_t)c->rf] - angle_byte(qf->kp[c->qf].angle)) & 255) >> 4;
+    return ((r->shape[2 * (uint64_t)c->rf] - qshape[2 * c->qf]) & 255) >> 4;
 }
 
-static int scale_bin(const vigil_rooms *r, const vigil_features *qf, const corr *c)
+static int scale_bin(const vigil_rooms *r, const uint8_t *qshape, const corr *c)
 {
-    int d = (int)r->shape[2 * (uint64_t)c->rf + 1] - (int)scale_byte(qf->kp[c->qf].scale); /* 1/8 octaves */
+    int d = (int)r->shape[2 * (uint64_t)c->rf + 1] - (int)qshape[2 * c->qf + 1]; /* 1/8 octaves */
     int b = (d + 60) / 3;                                                                     /* 3/8: one level */
     return b < 0 ? 0 : b > 39 ? 39 : b;
 }
@@ -552,6 +555,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     corr *cv = NULL;
     scored *sc = NULL;
     double *pts = NULL, *work = NULL;
+    uint8_t *qshape = NULL;
     int *iwork = NULL;
     size_t cap = 0, ncv = 0, cvcap = 0, ntouched = 0;
     votes = calloc(r->nimg, sizeof *votes);
@@ -636,6 +640,12 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     qsort(sc, ntouched, sizeof *sc, cmp_votes);
     size_t nver = ntouched < opt->verify ? ntouched : opt->verify;
     qsort(cv, ncv, sizeof *cv, cmp_corr);
+    qshape = malloc(2 * (size_t)qf->n);
+    if (!qshape) goto nomem;
+    for (uint32_t i = 0; i < qf->n; i++) {
+        qshape[2 * i] = angle_byte(qf->kp[i].angle);
+        qshape[2 * i + 1] = scale_byte(qf->kp[i].scale);
+    }
     pts = malloc(4 * qf->n * sizeof *pts);
     work = malloc(4 * qf->n * sizeof *work);
     iwork = malloc(2 * (size_t)qf->n * sizeof *iwork + 8 * sizeof *iwork);
@@ -657,7 +667,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
          * difference, and the strongest apart from it (a repeated pattern can outvote the true
          * rotation); RANSAC on each, the better one counts */
         uint32_t bins[16] = {0};
-        for (size_t k = lo; k < end; k++) bins[rot_bin(r, qf, &cv[k])]++;
+        for (size_t k = lo; k < end; k++) bins[rot_bin(r, qshape, &cv[k])]++;
         int peaks[2] = {-1, -1};
         for (int t = 0; t < 2; t++) {
             uint32_t bestw = 0;
@@ -676,7 +686,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
              * window of 3 bins of log-scale difference, a bin being one pyramid level */
             uint32_t sbins[40] = {0};
             for (size_t k = lo; k < end; k++)
-                if (((rot_bin(r, qf, &cv[k]) - peaks[t] + 17) & 15) <= 2) sbins[scale_bin(r, qf, &cv[k])]++;
+                if (((rot_bin(r, qshape, &cv[k]) - peaks[t] + 17) & 15) <= 2) sbins[scale_bin(r, qshape, &cv[k])]++;
             int speak = 1;
             uint32_t sw = 0;
             for (int b = 1; b < 39; b++)
@@ -684,8 +694,8 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
             int n = 0;
             for (size_t k = lo; k < end; k++) {
                 if (k > lo && cv[k].rf == cv[k - 1].rf) continue;
-                if (((rot_bin(r, qf, &cv[k]) - peaks[t] + 17) & 15) > 2) continue;
-                if (abs(scale_bin(r, qf, &cv[k]) - speak) > 1) continue;
+                if (((rot_bin(r, qshape, &cv[k]) - peaks[t] + 17) & 15) > 2) continue;
+                if (abs(scale_bin(r, qshape, &cv[k]) - speak) > 1) continue;
                 pts[2 * n] = qf->kp[cv[k].qf].x;
                 pts[2 * n + 1] = qf->kp[cv[k].qf].y;
                 pts[2 * qf->n + 2 * n] = r->xy[2 * (uint64_t)cv[k].rf];
@@ -724,6 +734,6 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
 nomem:
     res = vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
 done:
-    free(slots); free(hits); free(votes); free(touched); free(stamp); free(touched_q); free(best); free(cv); free(sc); free(pts); free(work); free(iwork);
+    free(slots); free(hits); free(votes); free(touched); free(stamp); free(touched_q); free(best); free(cv); free(sc); free(pts); free(work); free(iwork); free(qshape);
     return res;
 }

@@ -81,7 +81,6 @@ check "a damaged room index: exit 2, checksum mismatch" sh -c "test $rc -eq 2 &&
 "$V" rooms query --index "$D/opencv-doc__box.png" "$T/q/interior.jpg" >/dev/null 2>"$T/err"
 rc=$?
 check "an image given as the index: exit 2, not a room index" sh -c "test $rc -eq 2 && grep -q 'not a vigil room index' '$T/err'"
-printf 'file,hotel_id\nrefs/interior-0.jpg,x\n' >"$T/ok.csv"
 printf 'name,hotel_id\nrefs/interior-0.jpg,x\n' >"$T/nopath.csv"
 printf 'broken' >"$T/refs/broken.jpg"
 printf 'path,hotel_id\nrefs/broken.jpg,x\nrefs/interior-1.jpg,y,extra\nrefs/interior-2.jpg,z\n' >"$T/bad.csv"
