@@ -145,6 +145,42 @@ static int place_of(const char *labels)
     return -1;
 }
 
+
+/* ROOMS_DIAG: where a query's correspondences with its best reference view are lost. For each query
+ * feature: does its true position fall in the reference frame (inframe), is there a reference
+ * keypoint within 4 px there (repeat), is that keypoint's descriptor within the radius (close), is
+ * the Hamming-nearest reference feature the right one (nn), and does it pass the ratio test (ratio). */
+static void diagnose(const query *Q, const cam *rc, const vigil_features *qf, const vigil_features *rf, int radius,
+                     float ratio, int out[6])
+{
+    double H[9];
+    views_homography(&Q->c, rc, H);
+    memset(out, 0, 6 * sizeof *out);
+    out[0] = (int)qf->n;
+    for (uint32_t i = 0; i < qf->n; i++) {
+        double x = qf->kp[i].x, y = qf->kp[i].y, w = H[6] * x + H[7] * y + H[8];
+        double u = (H[0] * x + H[1] * y + H[2]) / w, v = (H[3] * x + H[4] * y + H[5]) / w;
+        if (w <= 0 || u < 0 || v < 0 || u >= VW || v >= VH) continue;
+        out[1]++;
+        int bestd = 999, second = 999, bestj = -1, nearj = -1;
+        double neard = 16;
+        for (uint32_t j = 0; j < rf->n; j++) {
+            double dx = rf->kp[j].x - u, dy = rf->kp[j].y - v, d2 = dx * dx + dy * dy;
+            if (d2 < neard) { neard = d2; nearj = (int)j; }
+            int hd = 0;
+            for (int k = 0; k < 4; k++) hd += __builtin_popcountll(qf->desc[i].w[k] ^ rf->desc[j].w[k]);
+            if (hd < bestd) { second = bestd; bestd = hd; bestj = (int)j; } else if (hd < second) second = hd;
+        }
+        if (nearj < 0) continue;
+        out[2]++;
+        int hd = 0;
+        for (int k = 0; k < 4; k++) hd += __builtin_popcountll(qf->desc[i].w[k] ^ rf->desc[nearj].w[k]);
+        if (hd <= radius) out[3]++;
+        double dx = rf->kp[bestj].x - u, dy = rf->kp[bestj].y - v;
+        if (bestd <= radius && dx * dx + dy * dy < 36) { out[4]++; if (bestd < ratio * second) out[5]++; }
+    }
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv)
@@ -207,8 +243,9 @@ int main(int argc, char **argv)
     vigil_rooms_new(&rooms, &err);
     vigil_feature_options fo;
     vigil_feature_options_init(&fo);
-    if (getenv("REFMAX")) fo.max_features = (uint32_t)atoi(getenv("REFMAX"));
+    fo.max_features = getenv("REFMAX") ? (uint32_t)atoi(getenv("REFMAX")) : 1000; /* as vigil rooms build */
     cam refc[NKNOWN][NREFV];
+    static vigil_features reff[NKNOWN][NREFV]; /* kept for ROOMS_DIAG */
     double t0 = omp_get_wtime();
     uint8_t *view = malloc(VW * VH);
     FILE *wm = NULL;
@@ -229,7 +266,7 @@ int main(int argc, char **argv)
             snprintf(name, sizeof name, "%s-ref%d", place_names[p], k);
             snprintf(labels, sizeof labels, "hotel_id=%s room=%s", place_names[p], place_names[p]);
             vigil_rooms_add(rooms, name, labels, &f, &err);
-            vigil_features_free(&f);
+            reff[p][k] = f;
             if (wm) { write_png(write_dir, name, view, VW, VH); fprintf(wm, "ref\t%s\t%s\t\t\t\t\t\t\n", name, place_names[p]); }
         }
     }
@@ -339,7 +376,7 @@ int main(int argc, char **argv)
     vigil_room_query_options_init(&qo);
     qo.min_inliers = 4;
     qo.exhaustive = getenv("ROOMS_EXHAUSTIVE") != NULL;
-    /* knobs for experiments: ROOMS_EXHAUSTIVE, RATIO, STOP, RADIUS, TOL, VERIFY */
+    /* knobs for experiments: ROOMS_EXHAUSTIVE, RATIO, STOP, RADIUS, TOL, VERIFY, REFMAX, QMAX; ROOMS_DIAG */
     if (getenv("RATIO")) qo.ratio = (float)atof(getenv("RATIO"));
     if (getenv("STOP")) qo.stop_factor = (uint32_t)atoi(getenv("STOP"));
     if (getenv("RADIUS")) qo.radius = atoi(getenv("RADIUS"));
@@ -347,6 +384,7 @@ int main(int argc, char **argv)
     if (getenv("VERIFY")) qo.verify = (uint32_t)atoi(getenv("VERIFY"));
     vigil_feature_options qfo;
     vigil_feature_options_init(&qfo);
+    if (getenv("QMAX")) qfo.max_features = (uint32_t)atoi(getenv("QMAX"));
     for (int i = 0; i < nqt; i++) {
         vigil_feature_options o = qfo;
         if (q[i].cond == 1) { o.mask = &q[i].mask; o.nmask = 1; }
@@ -354,6 +392,14 @@ int main(int argc, char **argv)
         vigil_features f;
         if (vigil_features_from_grey(q[i].px, VW, VH, VW, &o, &f, &err)) continue;
         double b = omp_get_wtime();
+        if (getenv("ROOMS_DIAG") && q[i].place >= 0 && q[i].place < NKNOWN && q[i].cond < 2 && q[i].ov >= 1.0 / 3) {
+            int best = 0;
+            for (int r = 1; r < NREFV; r++) if (overlap(&q[i].c, &refc[q[i].place][r]) > overlap(&q[i].c, &refc[q[i].place][best])) best = r;
+            int dg[6];
+            diagnose(&q[i], &refc[q[i].place][best], &f, &reff[q[i].place][best], qo.radius, qo.ratio, dg);
+            fprintf(stderr, "diag %d %s cond %d ov %.2f fov %.0f feat %d ref %u inframe %d repeat %d close %d nn %d ratio %d\n", i,
+                    place_names[q[i].place], q[i].cond, q[i].ov, q[i].c.fov, dg[0], reff[q[i].place][best].n, dg[1], dg[2], dg[3], dg[4], dg[5]);
+        }
         vigil_room_match m[5];
         size_t nm = 0;
         vigil_rooms_query(rooms, &f, &qo, m, &nm, &err);

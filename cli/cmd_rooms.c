@@ -21,8 +21,9 @@ void help_rooms(FILE *f)
             "--labels gives them labels), or a CSV/TSV list with a header naming a path column\n"
             "(path, file, image) and label columns such as hotel_id, chain, room, note; relative\n"
             "paths are relative to the list. Inside a value, spaces become '_'.\n\n"
-            "A query finds local features of the photo (at most 500, on a 640-pixel working size),\n"
-            "looks them up in the index, and verifies the best candidates geometrically. The score\n"
+            "Local features are found on a 640-pixel working size: at most 1000 per reference\n"
+            "image and 500 per query (--max-features changes either). A query looks its features\n"
+            "up in the index and verifies the best candidates geometrically. The score\n"
             "is the number of features consistent with one homography (inliers); results below\n"
             "--min-inliers (default 12; bench/results/rooms.md shows how it was chosen) are not\n"
             "reported. One result per room (hotel_id + room labels), best first, at most K (5).\n"
@@ -273,7 +274,7 @@ int cmd_rooms(int argc, char **argv)
         {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *out = NULL, *index = NULL, *labels = NULL, *mask_image = NULL;
-    int threads = omp_get_num_procs(), c, top = 5, min_inliers = -1, maxf = 500;
+    int threads = omp_get_num_procs(), c, top = 5, min_inliers = -1, maxf = -1;
     vigil_rect masks[64];
     int nmask = 0;
     cli_format fmt = FMT_TSV;
@@ -303,7 +304,8 @@ int cmd_rooms(int argc, char **argv)
     if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
     vigil_feature_options fo;
     vigil_feature_options_init(&fo);
-    fo.max_features = (uint32_t)maxf;
+    /* a reference is indexed once and should be found from any side: twice a query's features */
+    fo.max_features = maxf > 0 ? (uint32_t)maxf : !strcmp(sub, "query") ? 500 : 1000;
 
     if (!strcmp(sub, "build") || !strcmp(sub, "add")) {
         const char *file = !strcmp(sub, "build") ? out : (nrest ? rest[0] : NULL);

@@ -20,6 +20,7 @@
 #define PAIR_R 13       /* comparison points within [-13, 13]: rotated they stay within 18.4 */
 #define BORDER 20       /* no keypoint nearer the edge than this (19 = 18.4 + 2 for the 5x5 box) */
 #define ANGLE_BINS 32
+#define FAST_FLOOR 4    /* the adaptive FAST threshold stops halving here */
 
 typedef struct pair8 { int8_t x1, y1, x2, y2; } pair8;
 static pair8 pattern[ANGLE_BINS][256];
@@ -49,6 +50,8 @@ void vigil_feature_options_init(vigil_feature_options *o)
     o->levels = 5;
     o->scale_factor = 1.3f;
     o->fast_threshold = 20;
+    o->equalise = 1;
+    o->grid = 4;
 }
 
 void vigil_features_free(vigil_features *f)
@@ -97,6 +100,26 @@ static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, 
     free(cx);
     free(cw);
     return dst;
+}
+
+/* Clipped histogram equalisation, as a 256-entry table: detection then sees the same corners
+ * under any global change of brightness, contrast or gamma, and finds them in a dark room's
+ * shadows. Clipping each bin at twice the mean keeps a large flat area (a wall, the sky) from
+ * having its noise stretched. Monotonic, so the descriptors' comparisons are unchanged but for ties. */
+static void equaliser(const uint8_t *img, size_t n, uint8_t lut[256])
+{
+    uint32_t hist[256] = {0};
+    for (size_t i = 0; i < n; i++) hist[img[i]]++;
+    double lim = 2.0 * (double)n / 256, excess = 0, h[256], acc = 0;
+    for (int v = 0; v < 256; v++) {
+        h[v] = hist[v] > lim ? lim : hist[v];
+        excess += hist[v] - h[v];
+    }
+    for (int v = 0; v < 256; v++) { /* the mid-point of each bin's share of the cumulative count */
+        double b = h[v] + excess / 256;
+        lut[v] = (uint8_t)lround(255 * (acc + b / 2) / (double)n);
+        acc += b;
+    }
 }
 
 /* 5x5 box mean through an integral image: what the comparisons read (noise-robust, as ORB does). */
@@ -278,9 +301,11 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
     if (s0 < 1) s0 = 1;
     level lv[16];
     memset(lv, 0, sizeof lv);
+    uint8_t lut[256];
     int nl = 0;
     vigil_result r = VIGIL_OK;
     cand *cv = NULL;
+    uint32_t *cellused = NULL;
     size_t nc = 0, cc = 0;
     for (int l = 0; l < opt->levels; l++) {
         float sc = s0 * powf(opt->scale_factor, (float)l);
@@ -290,14 +315,19 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
         lv[l].h = h;
         lv[l].scale = sc;
         lv[l].img = shrink(grey, (int)width, (int)height, stride, w, h);
+        if (lv[l].img && opt->equalise) { /* one table for all levels, from the first */
+            if (l == 0) equaliser(lv[0].img, (size_t)w * h, lut);
+            for (size_t i = 0, n = (size_t)w * h; i < n; i++) lv[l].img[i] = lut[lv[l].img[i]];
+        }
         lv[l].smooth = lv[l].img ? box5(lv[l].img, w, h) : NULL;
         nl = l + 1;
         if (!lv[l].img || !lv[l].smooth) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
     }
     /* A low-contrast view (a plain wall, a blurred photo) has few corners at the usual threshold:
-     * halve it (down to 7) until there are enough candidates. */
+     * halve it (20, 10, 5, 4) until there are enough candidates; equalised, 4 grey levels
+     * is still above the noise of a dark room's shadows. */
     const vigil__fast_row_fn fast_row = vigil__fast_row_best();
-    for (int t = opt->fast_threshold;; t = t / 2 > 7 ? t / 2 : 7) {
+    for (int t = opt->fast_threshold;; t = t / 2 > FAST_FLOOR ? t / 2 : FAST_FLOOR) {
         nc = 0;
         for (int l = 0; l < nl; l++) {
             int w = lv[l].w, h = lv[l].h;
@@ -339,7 +369,7 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
             free(score);
             free(pass);
         }
-        if (nc >= opt->max_features || t <= 7 || opt->fast_threshold <= 7) break;
+        if (nc >= opt->max_features || t <= FAST_FLOOR || opt->fast_threshold <= FAST_FLOOR) break;
     }
     /* the strongest, shared between levels in proportion to their area (as ORB does), so coarse
      * levels keep some features for large scale changes */
@@ -351,12 +381,32 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
     out->kp = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->kp);
     out->desc = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->desc);
     if (!out->kp || !out->desc) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-    for (int pass = 0; pass < 2; pass++) /* first within quotas, then fill up with the rest */
+    /* Spread: a first pass takes at most an equal share from each cell of a grid over the image,
+     * so a query that shares only part of its view with a reference still has features there
+     * (the strongest corners otherwise crowd into the most textured region). */
+    uint32_t gx = 1, gy = 1;
+    if (opt->grid) {
+        double a = (double)width / height;
+        gx = a >= 1 ? opt->grid : (uint32_t)lround(opt->grid * a);
+        gy = a >= 1 ? (uint32_t)lround(opt->grid / a) : opt->grid;
+        if (gx < 1) gx = 1;
+        if (gy < 1) gy = 1;
+    }
+    uint32_t cellq = (opt->max_features + gx * gy - 1) / (gx * gy);
+    cellused = calloc((size_t)gx * gy, sizeof *cellused);
+    if (!cellused) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+    /* first within the cells' and the levels' quotas, then the levels' alone, then the rest */
+    for (int pass = opt->grid ? 0 : 1; pass < 3; pass++)
         for (size_t i = 0; i < nc && total < opt->max_features; i++) {
             cand *c = &cv[i];
             if (c->score < 0) continue;
-            if (pass == 0 && used[c->lev] >= quota[c->lev]) continue;
+            float sc = lv[c->lev].scale;
+            uint32_t cx = (uint32_t)((c->x + 0.5f) * sc * gx / width), cy = (uint32_t)((c->y + 0.5f) * sc * gy / height);
+            uint32_t cell = (cy < gy ? cy : gy - 1) * gx + (cx < gx ? cx : gx - 1);
+            if (pass == 0 && cellused[cell] >= cellq) continue;
+            if (pass <= 1 && used[c->lev] >= quota[c->lev]) continue;
             used[c->lev]++;
+            cellused[cell]++;
             const level *L = &lv[c->lev];
             float ang = orientation(L->img, L->w, c->x, c->y);
             int bin = (int)lroundf(ang * ANGLE_BINS / 6.2831853f);
@@ -386,6 +436,7 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
 done:
     for (int l = 0; l < nl; l++) { free(lv[l].img); free(lv[l].smooth); }
     free(cv);
+    free(cellused);
     if (r) vigil_features_free(out);
     return r;
 }

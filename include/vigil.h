@@ -284,6 +284,8 @@ typedef struct vigil_feature_options {
     int levels;            /* pyramid levels (default 5) */
     float scale_factor;    /* between levels (default 1.3) */
     int fast_threshold;    /* FAST intensity threshold (default 20) */
+    int equalise;          /* detect on the histogram-equalised image (default 1: light-invariant) */
+    uint32_t grid;         /* spread features over a grid this many cells across the longer side (default 4; 0 = off) */
     const vigil_rect *mask;/* regions to ignore (a person in the foreground), image pixels */
     size_t nmask;
     const uint8_t *mask_image; /* optional 8-bit mask stretched over the image: >= 128 ignores */

@@ -134,6 +134,74 @@ void test_features_repeatable(void)
     free(g); free(r); free(d);
 }
 
+static void identity_map(float x, float y, float *u, float *v, const void *ctx)
+{
+    (void)ctx;
+    *u = x;
+    *v = y;
+}
+
+/* Equalisation: a photo taken in a dark room (a tenth of the light, another gamma) gives the
+ * corners of the lit one. Spread: with the grid, the low-contrast half of an image keeps features
+ * that the textured half would otherwise take. */
+void test_features_light_and_spread(void)
+{
+    uint32_t w, h;
+    uint8_t *g = grey_of("opencv-doc__hfs_001.jpg", &w, &h);
+    CHECK(g != NULL, "decode");
+    if (!g) return;
+    size_t n = (size_t)w * h;
+    uint8_t *dark = malloc(n), *half = malloc(n);
+    for (size_t i = 0; i < n; i++) dark[i] = (uint8_t)lround(24 * pow(g[i] / 255.0, 1.2));
+    vigil_feature_options o;
+    vigil_feature_options_init(&o);
+    CHECK(o.equalise == 1 && o.grid == 4, "defaults: equalise %d, grid %u", o.equalise, o.grid);
+    vigil_features a, b;
+    vigil_error e;
+    int good[2], all[2];
+    uint32_t nd[2];
+    for (int eq = 1; eq >= 0; eq--) {
+        o.equalise = eq;
+        CHECK(vigil_features_from_grey(g, w, h, w, &o, &a, &e) == VIGIL_OK, "lit: %s", e.message);
+        CHECK(vigil_features_from_grey(dark, w, h, w, &o, &b, &e) == VIGIL_OK, "dark: %s", e.message);
+        agree(&a, &b, identity_map, NULL, 2, &good[eq], &all[eq]);
+        nd[eq] = b.n;
+        vigil_features_free(&a);
+        vigil_features_free(&b);
+    }
+    printf("    dark copy: equalised %d of %d mutual matches in place (%u features); not equalised %d of %d (%u)\n", good[1],
+           all[1], nd[1], good[0], all[0], nd[0]);
+    CHECK(nd[1] == o.max_features && good[1] >= 250 && good[1] * 10 >= all[1] * 8, "equalised dark copy: %d of %d, %u features",
+          good[1], all[1], nd[1]);
+    CHECK(good[1] > good[0], "equalisation does not help: %d against %d", good[1], good[0]);
+    /* the left half twice, the second copy at half the contrast */
+    o.equalise = 1;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            int v = x < w / 2 ? g[(size_t)y * w + x] : 128 + (g[(size_t)y * w + x - w / 2] - 128) / 2;
+            half[(size_t)y * w + x] = (uint8_t)v;
+        }
+    int right[2], busiest[2];
+    for (int grid = 0; grid < 2; grid++) {
+        o.grid = grid ? 4 : 0;
+        CHECK(vigil_features_from_grey(half, w, h, w, &o, &a, &e) == VIGIL_OK, "half: %s", e.message);
+        CHECK(a.n == o.max_features, "%u features", a.n);
+        int cells[12] = {0};
+        right[grid] = busiest[grid] = 0;
+        for (uint32_t i = 0; i < a.n; i++) {
+            right[grid] += a.kp[i].x > w / 2.0f + 2;
+            int c = (int)(a.kp[i].y * 3 / h) * 4 + (int)(a.kp[i].x * 4 / w);
+            if (++cells[c] > busiest[grid]) busiest[grid] = cells[c];
+        }
+        vigil_features_free(&a);
+    }
+    printf("    low-contrast copy: %d of %u features with the grid (busiest of 4x3 cells %d), %d without (busiest %d)\n", right[1],
+           o.max_features, busiest[1], right[0], busiest[0]);
+    CHECK(right[1] >= right[0] + 20 && busiest[1] * 4 <= busiest[0] * 3, "spread: %d with the grid (busiest cell %d), %d without (%d)",
+          right[1], busiest[1], right[0], busiest[0]);
+    free(g); free(dark); free(half);
+}
+
 void test_features_from_file_bytes(void)
 {
     size_t n;
