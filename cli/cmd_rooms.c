@@ -25,7 +25,7 @@ void help_rooms(FILE *f)
             "image and 500 per query (--max-features changes either). A query looks its features\n"
             "up in the index and verifies the best candidates geometrically. The score\n"
             "is the number of features consistent with one homography (inliers); results below\n"
-            "--min-inliers (default 12; bench/results/rooms.md shows how it was chosen) are not\n"
+            "--min-inliers (default 10; bench/results/rooms.md shows how it was chosen) are not\n"
             "reported. One result per room (hotel_id + room labels), best first, at most K (5).\n"
             "--mask X,Y,W,H (pixels of the image as displayed; repeatable) and --mask-image\n"
             "(white = ignore, stretched over the image) hide a person in the foreground.\n\n"

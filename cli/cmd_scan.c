@@ -35,7 +35,7 @@ void help_scan(FILE *f)
             "(default 10). Identical files are decoded once.\n\n"
             "--rooms adds a room index (`vigil rooms build`): every decodable image is also\n"
             "matched by local features, to say which known room (hotel) it was taken in; a room\n"
-            "match needs N inliers (default 12). It costs a second decode per image.\n\n"
+            "match needs N inliers (default 10). It costs a second decode per image.\n\n"
             "OUTDIR receives:\n"
             "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss\n"
             "  results.jsonl  one line per file: path, size, digests, PDQ, status or error, matches\n"

@@ -299,7 +299,7 @@ void vigil_room_query_options_init(vigil_room_query_options *o)
     o->top_k = 5;
     o->radius = 50;
     o->verify = 30;
-    o->min_inliers = 12;
+    o->min_inliers = 10;
     o->tolerance = 0.015f;
     o->exhaustive = 0;
     o->ratio = 0.8f;

@@ -322,8 +322,9 @@ VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t
  * descriptor), votes per reference image, then verifies the best-voted images geometrically (RANSAC
  * homography) and ranks by inlier count. Memory: 74 bytes per reference feature in the file (32
  * descriptor, 8 position, 2 orientation and scale, 8 x 4 table slots, mapped) + 4 in RAM (its image), 32 per
- * image + its name and labels, plus 2 MiB of bucket offsets: at 500 features per image, 39 KB
- * per image, 390 MB for 10,000 images; linear in the number of images. */
+ * image + its name and labels, plus 2 MiB of bucket offsets: at 1000 features per reference
+ * image (vigil rooms build), 78 KB per image, 780 MB for 10,000 images; linear in the number of
+ * images. */
 typedef struct vigil_rooms vigil_rooms;
 
 VIGIL_API vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err);
@@ -352,7 +353,7 @@ typedef struct vigil_room_query_options {
     uint32_t top_k;          /* rooms to return (default 5) */
     int radius;              /* descriptor distance for a candidate match (default 50 of 256) */
     uint32_t verify;         /* best-voted images verified geometrically (default 30) */
-    uint32_t min_inliers;    /* below this an image is not reported (default 12) */
+    uint32_t min_inliers;    /* below this an image is not reported (default 10) */
     float tolerance;         /* RANSAC inlier distance, as a fraction of the reference's longer side (default 0.015) */
     int exhaustive;          /* compare with every reference feature instead of the tables: the
                                 brute-force baseline the index is measured against (default 0) */
