@@ -306,7 +306,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench-rooms: %llu reference images (%d place views, %d distractor crops of %d photos), %llu features, %.1f MB, built in %.1f s\n",
             (unsigned long long)st.images, NKNOWN * NREFV, nadded, nindexed, (unsigned long long)st.features, st.bytes / 1e6, t_build);
 
-    /* queries */
+    /* queries: their own random stream, so the same queries meet any number of distractors */
+    rng_state = 20261130;
     int nqk = NKNOWN * nq * 3, nqu = (NPLACES - NKNOWN) * nq * 2 + nheld * 2, nqt = nqk + nqu;
     query *q = calloc(nqt, sizeof *q);
     int qi = 0;

@@ -520,11 +520,12 @@ static void room_key(const char *labels, char *out, size_t cap)
     if (n == 2) out[0] = 0; /* neither label */
 }
 
-typedef struct scored { uint32_t img, votes, inliers; float h[9]; } scored;
+typedef struct scored { uint32_t img, votes, inliers; float weight, h[9]; } scored;
 
 static int cmp_votes(const void *a, const void *b)
 {
     const scored *p = a, *q = b;
+    if (p->weight != q->weight) return p->weight > q->weight ? -1 : 1;
     if (p->votes != q->votes) return p->votes > q->votes ? -1 : 1;
     return p->img < q->img ? -1 : p->img > q->img;
 }
@@ -550,6 +551,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     const vigil__kernels *kern = vigil__kernels_best();
     vigil_result res = VIGIL_OK;
     uint32_t *slots = NULL, *votes = NULL, *touched = NULL, *stamp = NULL, *touched_q = NULL;
+    float *weight = NULL;  /* per image: its votes, each weighted by how rare the match is */
     uint64_t *best = NULL; /* per image, this query feature: best distance, second distance, best feature */
     vigil__hit *hits = NULL;
     corr *cv = NULL;
@@ -559,11 +561,12 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     int *iwork = NULL;
     size_t cap = 0, ncv = 0, cvcap = 0, ntouched = 0;
     votes = calloc(r->nimg, sizeof *votes);
+    weight = calloc(r->nimg, sizeof *weight);
     touched = malloc(r->nimg * sizeof *touched);
     stamp = calloc(r->nimg, sizeof *stamp); /* query feature + 1 that last voted for the image */
     touched_q = malloc(r->nimg * sizeof *touched_q);
     best = malloc(r->nimg * sizeof *best);
-    if (!votes || !touched || !stamp || !touched_q || !best) goto nomem;
+    if (!votes || !weight || !touched || !stamp || !touched_q || !best) goto nomem;
 
     /* (1) + (2): candidates per query feature, one vote per image */
     const uint64_t stop = 64 + (uint64_t)opt->stop_factor * (r->nfeat / BUCKETS);
@@ -616,6 +619,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
             if (d < bd) best[img] = (uint64_t)d << 48 | (uint64_t)bd << 32 | f;
             else if (d < sd) best[img] = (uint64_t)bd << 48 | (uint64_t)d << 32 | bf;
         }
+        size_t ncv0 = ncv;
         for (size_t k = 0; k < nimgs; k++) {
             uint32_t img = touched_q[k], bd = (uint32_t)(best[img] >> 48), sd = (uint32_t)(best[img] >> 32) & 0xffff;
             /* ratio test within the image: a second match nearly as near means a repeated or
@@ -630,13 +634,20 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
             cv[ncv++] = (corr){img, i, (uint32_t)best[img], (uint16_t)bd, 0};
             if (votes[img]++ == 0) touched[ntouched++] = img;
         }
+        /* a query feature matching in many images is a common pattern: its votes count for less
+         * (inverse document frequency), so the rare matches a place shares rank it among the
+         * images that get verified */
+        if (ncv > ncv0) {
+            float w = logf((float)(r->nimg + 1) / (float)(ncv - ncv0));
+            for (size_t k = ncv0; k < ncv; k++) weight[cv[k].img] += w;
+        }
     }
     if (!ntouched) goto done;
 
     /* (3): verify the best-voted images */
     sc = malloc(ntouched * sizeof *sc);
     if (!sc) goto nomem;
-    for (size_t i = 0; i < ntouched; i++) sc[i] = (scored){touched[i], votes[touched[i]], 0, {0}};
+    for (size_t i = 0; i < ntouched; i++) sc[i] = (scored){touched[i], votes[touched[i]], 0, weight[touched[i]], {0}};
     qsort(sc, ntouched, sizeof *sc, cmp_votes);
     size_t nver = ntouched < opt->verify ? ntouched : opt->verify;
     qsort(cv, ncv, sizeof *cv, cmp_corr);
@@ -734,6 +745,6 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
 nomem:
     res = vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
 done:
-    free(slots); free(hits); free(votes); free(touched); free(stamp); free(touched_q); free(best); free(cv); free(sc); free(pts); free(work); free(iwork); free(qshape);
+    free(slots); free(hits); free(votes); free(weight); free(touched); free(stamp); free(touched_q); free(best); free(cv); free(sc); free(pts); free(work); free(iwork); free(qshape);
     return res;
 }
