@@ -7,7 +7,8 @@
  * d shares a given substring with probability (1 - d/256)^16, so at d = 40 one of 8 tables finds it
  * 42 % of the time: enough, since a room seen again yields dozens of true matches. Each lookup
  * touches N / 65536 features, so the cost grows linearly with the collection but with a small
- * constant. (2) Votes: a query feature votes once for each image holding a match within the radius.
+ * constant. (2) Votes: a query feature votes once for each image holding a match within the radius
+ * (and passing a ratio test there), weighted by rarity: log(images / images it matched in).
  * (3) Verification: the best-voted images get RANSAC on a homography (exact for views turned about
  * one point, a fair model for a room's dominant planes); the score is the inlier count.
  *
