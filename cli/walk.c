@@ -96,7 +96,7 @@ static char *push_dir(cli_walk *w, const char *path, const struct stat *st)
         names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n) qsort(names, n, sizeof *names, cmp_names); /* an empty folder has no array */
     if (w->depth == w->cap) {
         w->cap = w->cap ? 2 * w->cap : 16;
         frame *ns = realloc(w->stack, w->cap * sizeof *ns);
