@@ -167,15 +167,12 @@ static void diagnose(const query *Q, const cam *rc, const vigil_features *qf, co
         for (uint32_t j = 0; j < rf->n; j++) {
             double dx = rf->kp[j].x - u, dy = rf->kp[j].y - v, d2 = dx * dx + dy * dy;
             if (d2 < neard) { neard = d2; nearj = (int)j; }
-            int hd = 0;
-            for (int k = 0; k < 4; k++) hd += __builtin_popcountll(qf->desc[i].w[k] ^ rf->desc[j].w[k]);
+            int hd = vigil_pdq_distance(&qf->desc[i], &rf->desc[j]);
             if (hd < bestd) { second = bestd; bestd = hd; bestj = (int)j; } else if (hd < second) second = hd;
         }
         if (nearj < 0) continue;
         out[2]++;
-        int hd = 0;
-        for (int k = 0; k < 4; k++) hd += __builtin_popcountll(qf->desc[i].w[k] ^ rf->desc[nearj].w[k]);
-        if (hd <= radius) out[3]++;
+        if (vigil_pdq_distance(&qf->desc[i], &rf->desc[nearj]) <= radius) out[3]++;
         double dx = rf->kp[bestj].x - u, dy = rf->kp[bestj].y - v;
         if (bestd <= radius && dx * dx + dy * dy < 36) { out[4]++; if (bestd < ratio * second) out[5]++; }
     }
@@ -395,7 +392,11 @@ int main(int argc, char **argv)
         double b = omp_get_wtime();
         if (getenv("ROOMS_DIAG") && q[i].place >= 0 && q[i].place < NKNOWN && q[i].cond < 2 && q[i].ov >= 1.0 / 3) {
             int best = 0;
-            for (int r = 1; r < NREFV; r++) if (overlap(&q[i].c, &refc[q[i].place][r]) > overlap(&q[i].c, &refc[q[i].place][best])) best = r;
+            double bo = -1;
+            for (int r = 0; r < NREFV; r++) {
+                double ov = overlap(&q[i].c, &refc[q[i].place][r]);
+                if (ov > bo) { bo = ov; best = r; }
+            }
             int dg[6];
             diagnose(&q[i], &refc[q[i].place][best], &f, &reff[q[i].place][best], qo.radius, qo.ratio, dg);
             fprintf(stderr, "diag %d %s cond %d ov %.2f fov %.0f feat %d ref %u inframe %d repeat %d close %d nn %d ratio %d\n", i,
@@ -492,5 +493,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/rooms.md", out);
     fprintf(stderr, "bench-rooms: report in %s\n", path);
     vigil_rooms_free(rooms);
+    for (int p = 0; p < NKNOWN; p++)
+        for (int k = 0; k < NREFV; k++) vigil_features_free(&reff[p][k]);
     return 0;
 }
