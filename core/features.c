@@ -70,6 +70,10 @@ typedef struct level { uint8_t *img, *smooth; int w, h; float scale; } level;
 static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, int nh)
 {
     uint8_t *dst = malloc((size_t)nw * nh);
+    if (dst && nw == w && nh == h) { /* level 0 at the decoded size: bilinear would copy */
+        for (int y = 0; y < h; y++) memcpy(dst + (size_t)y * w, src + (size_t)y * stride, (size_t)w);
+        return dst;
+    }
     int *cx = malloc((size_t)nw * 2 * sizeof *cx);
     float *cw = malloc((size_t)nw * sizeof *cw);
     if (!dst || !cx || !cw) { free(dst); free(cx); free(cw); return NULL; }
@@ -122,31 +126,41 @@ static void equaliser(const uint8_t *img, size_t n, uint8_t lut[256])
     }
 }
 
-/* 5x5 box mean through an integral image: what the comparisons read (noise-robust, as ORB does). */
+/* 5x5 box mean (noise-robust comparisons, as ORB does), separable: 5-pixel column sums, then
+ * 5-wide sums of those along the row. At the edges the window is cut to the image and the mean
+ * taken over what remains. */
 static uint8_t *box5(const uint8_t *img, int w, int h)
 {
-    uint32_t *ii = malloc((size_t)(w + 1) * (h + 1) * sizeof *ii);
+    uint16_t *col = malloc((size_t)w * sizeof *col);
     uint8_t *out = malloc((size_t)w * h);
-    if (!ii || !out) { free(ii); free(out); return NULL; }
-    memset(ii, 0, (size_t)(w + 1) * sizeof *ii);
+    if (!col || !out) { free(col); free(out); return NULL; }
     for (int y = 0; y < h; y++) {
-        uint32_t row = 0;
-        ii[(size_t)(y + 1) * (w + 1)] = 0;
-        for (int x = 0; x < w; x++) {
-            row += img[(size_t)y * w + x];
-            ii[(size_t)(y + 1) * (w + 1) + x + 1] = ii[(size_t)y * (w + 1) + x + 1] + row;
+        int ya = y - 2 < 0 ? 0 : y - 2, yb = y + 3 > h ? h : y + 3, ny = yb - ya;
+        const uint8_t *r = img + (size_t)ya * w;
+        for (int x = 0; x < w; x++) col[x] = r[x];
+        for (int k = 1; k < ny; k++)
+            for (int x = 0; x < w; x++) col[x] = (uint16_t)(col[x] + r[(size_t)k * w + x]);
+        uint8_t *o = out + (size_t)y * w;
+        for (int x = 0; x < w && x < 2; x++) { /* left edge */
+            int xb = x + 3 > w ? w : x + 3;
+            uint32_t sum = 0;
+            for (int i = 0; i < xb; i++) sum += col[i];
+            o[x] = (uint8_t)(sum / (uint32_t)(ny * xb));
+        }
+        if (ny == 5) /* interior: a sum of at most 25 * 255, divided by 25 exactly as (s * 5243) >> 17 */
+            for (int x = 2; x < w - 2; x++)
+                o[x] = (uint8_t)(((uint32_t)col[x - 2] + col[x - 1] + col[x] + col[x + 1] + col[x + 2]) * 5243u >> 17);
+        else
+            for (int x = 2; x < w - 2; x++)
+                o[x] = (uint8_t)(((uint32_t)col[x - 2] + col[x - 1] + col[x] + col[x + 1] + col[x + 2]) / (uint32_t)(ny * 5));
+        for (int x = w - 2 > 2 ? w - 2 : 2; x < w; x++) { /* right edge */
+            int xa = x - 2 < 0 ? 0 : x - 2;
+            uint32_t sum = 0;
+            for (int i = xa; i < w; i++) sum += col[i];
+            o[x] = (uint8_t)(sum / (uint32_t)(ny * (w - xa)));
         }
     }
-    for (int y = 0; y < h; y++) {
-        int ya = y - 2 < 0 ? 0 : y - 2, yb = y + 3 > h ? h : y + 3;
-        for (int x = 0; x < w; x++) {
-            int xa = x - 2 < 0 ? 0 : x - 2, xb = x + 3 > w ? w : x + 3;
-            uint32_t s = ii[(size_t)yb * (w + 1) + xb] - ii[(size_t)ya * (w + 1) + xb] - ii[(size_t)yb * (w + 1) + xa] +
-                         ii[(size_t)ya * (w + 1) + xa];
-            out[(size_t)y * w + x] = (uint8_t)(s / (uint32_t)((yb - ya) * (xb - xa)));
-        }
-    }
-    free(ii);
+    free(col);
     return out;
 }
 
@@ -213,16 +227,19 @@ static int fast9(const uint8_t *p, const int *off, int t)
 /* Harris response over a 7x7 window of central-difference gradients. */
 static float harris(const uint8_t *img, int w, int x, int y)
 {
-    float a = 0, b = 0, c = 0;
-    for (int dy = -3; dy <= 3; dy++)
+    /* integer sums: at most 49 * 255^2, so exact, and exact again as floats (< 2^24) */
+    int32_t a = 0, b = 0, c = 0;
+    for (int dy = -3; dy <= 3; dy++) {
+        const uint8_t *p = img + (size_t)(y + dy) * w + x;
         for (int dx = -3; dx <= 3; dx++) {
-            const uint8_t *p = img + (size_t)(y + dy) * w + (x + dx);
-            float ix = (float)p[1] - p[-1], iy = (float)p[w] - p[-w];
+            int ix = p[dx + 1] - p[dx - 1], iy = p[dx + w] - p[dx - w];
             a += ix * ix;
             b += iy * iy;
             c += ix * iy;
         }
-    return a * b - c * c - 0.04f * (a + b) * (a + b);
+    }
+    float fa = (float)a, fb = (float)b, fc = (float)c;
+    return fa * fb - fc * fc - 0.04f * (fa + fb) * (fa + fb);
 }
 
 /* Orientation by the intensity centroid of the circular patch. */
@@ -242,10 +259,32 @@ static float orientation(const uint8_t *img, int w, int x, int y)
 
 typedef struct cand { float score; int x, y, lev; } cand;
 
-static int cmp_cand(const void *a, const void *b)
+/* Strongest first; ties in the order found (level, row, column), so the result is the same on
+ * every platform. A radix sort of (score, position) keys: positive floats order as their bits. */
+static int sort_cands(cand *cv, size_t nc)
 {
-    const cand *p = a, *q = b;
-    return p->score < q->score ? 1 : p->score > q->score ? -1 : (p->lev - q->lev) ? p->lev - q->lev : (p->y - q->y) ? p->y - q->y : p->x - q->x;
+    uint64_t *k = malloc(nc * 2 * sizeof *k + 1);
+    cand *tmp = malloc(nc * sizeof *tmp + 1);
+    if (!k || !tmp) { free(k); free(tmp); return -1; }
+    uint64_t *a = k, *b = k + nc;
+    for (size_t i = 0; i < nc; i++) {
+        uint32_t bits;
+        memcpy(&bits, &cv[i].score, 4);
+        a[i] = (uint64_t)~bits << 32 | i;
+    }
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t cnt[257] = {0};
+        for (size_t i = 0; i < nc; i++) cnt[(a[i] >> shift & 255) + 1]++;
+        if (nc && cnt[(a[0] >> shift & 255) + 1] == nc) continue; /* one digit for all: nothing to move */
+        for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
+        for (size_t i = 0; i < nc; i++) b[cnt[a[i] >> shift & 255]++] = a[i];
+        uint64_t *x = a; a = b; b = x;
+    }
+    for (size_t i = 0; i < nc; i++) tmp[i] = cv[(uint32_t)a[i]];
+    memcpy(cv, tmp, nc * sizeof *cv);
+    free(k);
+    free(tmp);
+    return 0;
 }
 
 static int masked(const vigil_feature_options *o, float x, float y, uint32_t width, uint32_t height)
@@ -305,8 +344,10 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
     int nl = 0;
     vigil_result r = VIGIL_OK;
     cand *cv = NULL;
-    uint32_t *cellused = NULL;
-    size_t nc = 0, cc = 0;
+    uint32_t *cellused = NULL, *pts = NULL;
+    int *score = NULL;
+    uint8_t *pass = NULL;
+    size_t nc = 0, cc = 0, np = 0, pc = 0;
     for (int l = 0; l < opt->levels; l++) {
         float sc = s0 * powf(opt->scale_factor, (float)l);
         int w = (int)lroundf(width / sc), h = (int)lroundf(height / sc);
@@ -327,6 +368,11 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
      * halve it (20, 10, 5, 4) until there are enough candidates; equalised, 4 grey levels
      * is still above the noise of a dark room's shadows. */
     const vigil__fast_row_fn fast_row = vigil__fast_row_best();
+    /* one score plane for all levels (level 0 is the largest), zero but where the listed corners
+     * of the current level are, so it is cleared by the list rather than by a memset */
+    score = calloc((size_t)lv[0].w * lv[0].h, sizeof *score);
+    pass = malloc((size_t)lv[0].w + 8);
+    if (!score || !pass) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
     for (int t = opt->fast_threshold;; t = t / 2 > FAST_FLOOR ? t / 2 : FAST_FLOOR) {
         nc = 0;
         for (int l = 0; l < nl; l++) {
@@ -334,46 +380,57 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
             float sc = lv[l].scale;
             /* corners with their FAST strength, 3x3 non-maximum suppression on it, then the Harris
              * response (the ranking) only for the survivors: it costs 49 gradient pairs a point */
-            int *score = calloc((size_t)w * h, sizeof *score);
-            uint8_t *pass = malloc((size_t)w);
             int off[16];
             for (int k = 0; k < 16; k++) off[k] = circle[k][1] * w + circle[k][0];
-            if (!score || !pass) { free(score); free(pass); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+            np = 0;
             for (int y = BORDER; y < h - BORDER; y++) {
                 const uint8_t *row = lv[l].img + (size_t)y * w;
                 fast_row(row, (size_t)w, BORDER, w - BORDER, t, pass);
-                for (int x = BORDER; x < w - BORDER; x++)
-                    if (pass[x]) score[(size_t)y * w + x] = fast9(row + x, off, t);
-            }
-            for (int y = BORDER; y < h - BORDER; y++)
-                for (int x = BORDER; x < w - BORDER; x++) {
-                    int v = score[(size_t)y * w + x];
-                    if (v <= 0) continue;
-                    int best = 1;
-                    for (int dy = -1; dy <= 1 && best; dy++)
-                        for (int dx = -1; dx <= 1 && best; dx++) {
-                            int u = score[(size_t)(y + dy) * w + x + dx];
-                            /* ties go to the first in scan order, so a plateau keeps one point */
-                            if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
+                memset(pass + w - BORDER, 0, 8);
+                for (int x = BORDER; x < w - BORDER; x += 8) {
+                    uint64_t any;
+                    memcpy(&any, pass + x, 8);
+                    if (!any) continue; /* most of a row is not a corner */
+                    for (int k = x; k < x + 8 && k < w - BORDER; k++) {
+                        if (!pass[k]) continue;
+                        if (np == pc) {
+                            pc = pc ? pc * 2 : 4096;
+                            uint32_t *n = realloc(pts, pc * sizeof *n);
+                            if (!n) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+                            pts = n;
                         }
-                    if (!best || masked(opt, (x + 0.5f) * sc - 0.5f, (y + 0.5f) * sc - 0.5f, width, height)) continue;
-                    float hs = harris(lv[l].img, w, x, y);
-                    if (nc == cc) {
-                        cc = cc ? cc * 2 : 4096;
-                        cand *n = realloc(cv, cc * sizeof *n);
-                        if (!n) { free(score); free(pass); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-                        cv = n;
+                        pts[np++] = (uint32_t)y * (uint32_t)w + (uint32_t)k;
+                        score[(size_t)y * w + k] = fast9(row + k, off, t);
                     }
-                    cv[nc++] = (cand){hs > 0 ? hs : 1e-3f, x, y, l};
                 }
-            free(score);
-            free(pass);
+            }
+            for (size_t i = 0; i < np; i++) {
+                int y = (int)(pts[i] / (uint32_t)w), x = (int)(pts[i] % (uint32_t)w);
+                int v = score[pts[i]];
+                int best = 1;
+                for (int dy = -1; dy <= 1 && best; dy++)
+                    for (int dx = -1; dx <= 1 && best; dx++) {
+                        int u = score[(size_t)(y + dy) * w + x + dx];
+                        /* ties go to the first in scan order, so a plateau keeps one point */
+                        if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
+                    }
+                if (!best || masked(opt, (x + 0.5f) * sc - 0.5f, (y + 0.5f) * sc - 0.5f, width, height)) continue;
+                float hs = harris(lv[l].img, w, x, y);
+                if (nc == cc) {
+                    cc = cc ? cc * 2 : 4096;
+                    cand *n = realloc(cv, cc * sizeof *n);
+                    if (!n) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
+                    cv = n;
+                }
+                cv[nc++] = (cand){hs > 0 ? hs : 1e-3f, x, y, l};
+            }
+            for (size_t i = 0; i < np; i++) score[pts[i]] = 0;
         }
         if (nc >= opt->max_features || t <= FAST_FLOOR || opt->fast_threshold <= FAST_FLOOR) break;
     }
     /* the strongest, shared between levels in proportion to their area (as ORB does), so coarse
      * levels keep some features for large scale changes */
-    qsort(cv, nc, sizeof *cv, cmp_cand);
+    if (sort_cands(cv, nc)) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
     uint32_t quota[16] = {0}, used[16] = {0}, total = 0;
     double area = 0;
     for (int l = 0; l < nl; l++) area += (double)lv[l].w * lv[l].h;
@@ -396,15 +453,15 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
     cellused = calloc((size_t)gx * gy, sizeof *cellused);
     if (!cellused) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
     /* first within the cells' and the levels' quotas, then the levels' alone, then the rest */
-    for (int pass = opt->grid ? 0 : 1; pass < 3; pass++)
+    for (int stage = opt->grid ? 0 : 1; stage < 3; stage++)
         for (size_t i = 0; i < nc && total < opt->max_features; i++) {
             cand *c = &cv[i];
             if (c->score < 0) continue;
             float sc = lv[c->lev].scale;
             uint32_t cx = (uint32_t)((c->x + 0.5f) * sc * gx / width), cy = (uint32_t)((c->y + 0.5f) * sc * gy / height);
             uint32_t cell = (cy < gy ? cy : gy - 1) * gx + (cx < gx ? cx : gx - 1);
-            if (pass == 0 && cellused[cell] >= cellq) continue;
-            if (pass <= 1 && used[c->lev] >= quota[c->lev]) continue;
+            if (stage == 0 && cellused[cell] >= cellq) continue;
+            if (stage <= 1 && used[c->lev] >= quota[c->lev]) continue;
             used[c->lev]++;
             cellused[cell]++;
             const level *L = &lv[c->lev];
@@ -437,6 +494,9 @@ done:
     for (int l = 0; l < nl; l++) { free(lv[l].img); free(lv[l].smooth); }
     free(cv);
     free(cellused);
+    free(pts);
+    free(score);
+    free(pass);
     if (r) vigil_features_free(out);
     return r;
 }

@@ -247,6 +247,7 @@ void test_fast9_row_variants(void)
                                : (uint8_t)(r & 1 ? 255 : (r & 2 ? 0 : r >> 8)); /* saturated */
         }
         int t = 1 + (int)(t_rand() % 80), x0 = 3 + (int)(t_rand() % 40), x1 = W - 3 - (int)(t_rand() % 40);
+        if (round % 8 == 7) x1 = x0 + 1 + (int)(t_rand() % 40); /* spans under, at and just over one block */
         const uint8_t *row = img + 4 * W;
         memset(a, 0x55, sizeof a);
         memset(b, 0x55, sizeof b);
