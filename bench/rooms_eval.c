@@ -304,7 +304,7 @@ int main(int argc, char **argv)
             (unsigned long long)st.images, NKNOWN * NREFV, nadded, nindexed, (unsigned long long)st.features, st.bytes / 1e6, t_build);
 
     /* queries: their own random stream, so the same queries meet any number of distractors */
-    rng_state = 20261130;
+    rng_state = getenv("ROOMS_SEED") ? strtoull(getenv("ROOMS_SEED"), NULL, 10) : 20261130;
     int nqk = NKNOWN * nq * 3, nqu = (NPLACES - NKNOWN) * nq * 2 + nheld * 2, nqt = nqk + nqu;
     query *q = calloc(nqt, sizeof *q);
     int qi = 0;
@@ -380,6 +380,7 @@ int main(int argc, char **argv)
     if (getenv("RADIUS")) qo.radius = atoi(getenv("RADIUS"));
     if (getenv("TOL")) qo.tolerance = (float)atof(getenv("TOL"));
     if (getenv("VERIFY")) qo.verify = (uint32_t)atoi(getenv("VERIFY"));
+    if (getenv("GUIDED")) qo.guided_radius = atoi(getenv("GUIDED"));
     vigil_feature_options qfo;
     vigil_feature_options_init(&qfo);
     if (getenv("QMAX")) qfo.max_features = (uint32_t)atoi(getenv("QMAX"));

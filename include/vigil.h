@@ -361,6 +361,9 @@ typedef struct vigil_room_query_options {
                                 same image (default 0.8): repeated patterns say nothing */
     uint32_t stop_factor;    /* table buckets over 64 + this x their mean size hold common,
                                 featureless patterns and are skipped (default 8; the speed knob) */
+    int guided_radius;       /* after RANSAC, each query feature is looked for again where the
+                                homography puts it, within this descriptor distance (default 64;
+                                0: off): the matches the index missed then count as inliers too */
 } vigil_room_query_options;
 VIGIL_API void vigil_room_query_options_init(vigil_room_query_options *o);
 
