@@ -374,7 +374,8 @@ int main(int argc, char **argv)
     vigil_room_query_options_init(&qo);
     qo.min_inliers = 4;
     qo.exhaustive = getenv("ROOMS_EXHAUSTIVE") != NULL;
-    /* knobs for experiments: ROOMS_EXHAUSTIVE, RATIO, STOP, RADIUS, TOL, VERIFY, REFMAX, QMAX; ROOMS_DIAG */
+    /* knobs for experiments: ROOMS_EXHAUSTIVE, RATIO, STOP, RADIUS, TOL, VERIFY, GUIDED, REFMAX, QMAX; ROOMS_DIAG;
+     * ROOMS_SEED draws another set of queries */
     if (getenv("RATIO")) qo.ratio = (float)atof(getenv("RATIO"));
     if (getenv("STOP")) qo.stop_factor = (uint32_t)atoi(getenv("STOP"));
     if (getenv("RADIUS")) qo.radius = atoi(getenv("RADIUS"));

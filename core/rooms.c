@@ -306,7 +306,7 @@ void vigil_room_query_options_init(vigil_room_query_options *o)
     o->tolerance = 0.015f;
     o->exhaustive = 0;
     o->ratio = 0.8f;
-    o->stop_factor = 8;
+    o->stop_factor = 5;
     o->guided_radius = 64;
 }
 
@@ -521,6 +521,7 @@ typedef struct ypt { float y; uint32_t j; } ypt;
 /* At most this many of a feature's 8 keys may be stop words for it to take part: more, and
  * it is a featureless pattern that lies within 64 bits of its like in unrelated images. */
 #define GUIDED_MAX_COMMON 2
+#define GUIDED_COMMON_FACTOR 8 /* "common" as stop words are by default, whatever the query's stop_factor */
 
 static int cmp_ypt(const void *a, const void *b)
 {
@@ -693,6 +694,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
 
     /* (1) + (2): candidates per query feature, one vote per image */
     const uint64_t stop = 64 + (uint64_t)opt->stop_factor * (r->nfeat / BUCKETS);
+    const uint64_t common_at = 64 + (uint64_t)GUIDED_COMMON_FACTOR * (r->nfeat / BUCKETS);
     if (opt->exhaustive) { /* every reference feature, in order: the slots are the identity */
         cap = r->nfeat;
         slots = malloc(cap * sizeof *slots);
@@ -702,11 +704,12 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     }
     for (uint32_t i = 0; i < qf->n; i++) {
         size_t n = opt->exhaustive ? r->nfeat : 0;
-        for (int t = 0; t < TABLES && !opt->exhaustive; t++) {
+        for (int t = 0; t < TABLES; t++) {
             const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
             uint32_t k = key_of(&qf->desc[i], t), a = o[k], b = o[k + 1];
             /* a bucket far above the mean holds the common, featureless patterns: a stop word */
-            if (b - a > stop) { qcommon[i]++; continue; }
+            qcommon[i] += b - a > common_at;
+            if (opt->exhaustive || b - a > stop) continue; /* brute force: the tables only say what is common */
             if (n + (b - a) > cap) {
                 size_t nc = cap ? cap : 1024;
                 while (nc < n + (b - a)) nc *= 2;
@@ -846,7 +849,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
         if (opt->guided_radius > 0 && sc[v].inliers >= 6) {
             float h[9];
             memcpy(h, sc[v].h, sizeof h);
-            int g = guided(r, rec, qf, qcommon, opt->stop_factor, opt->tolerance * (side > 0 ? side : 640), opt->guided_radius, h);
+            int g = guided(r, rec, qf, qcommon, GUIDED_COMMON_FACTOR, opt->tolerance * (side > 0 ? side : 640), opt->guided_radius, h);
             if (g > (int)sc[v].inliers) { sc[v].inliers = (uint32_t)g; memcpy(sc[v].h, h, sizeof h); }
         }
     }
