@@ -540,13 +540,7 @@ static int guided_pass(const vigil_rooms *r, uint64_t first, const ypt *ys, uint
         double x = qf->kp[i].x, y = qf->kp[i].y, w = h[6] * x + h[7] * y + h[8];
         if (w <= 1e-9) continue;
         double u = (h[0] * x + h[1] * y + h[2]) / w, v = (h[3] * x + h[4] * y + h[5]) / w;
-        /* where H takes the keypoint's orientation and scale: a step along it, mapped */
-        double st = 8 * qf->kp[i].scale, x1 = x + st * cos(qf->kp[i].angle), y1 = y + st * sin(qf->kp[i].angle);
-        double w1 = h[6] * x1 + h[7] * y1 + h[8];
-        if (w1 <= 1e-9) continue;
-        double du1 = (h[0] * x1 + h[1] * y1 + h[2]) / w1 - u, dv1 = (h[3] * x1 + h[4] * y1 + h[5]) / w1 - v;
-        int want_a = (int)lround(atan2(dv1, du1) * (256 / 6.283185307179586)) & 255;
-        int want_s = (int)lround(log2(hypot(du1, dv1) / 8 > 1e-3 ? hypot(du1, dv1) / 8 : 1e-3) * 8) + 64;
+        int want_a = -1, want_s = 0; /* worked out at the first reference point in reach */
         uint32_t lo = 0, hi = n; /* the first reference point at or below v - tol */
         while (lo < hi) {
             uint32_t mid = (lo + hi) / 2;
@@ -557,6 +551,15 @@ static int guided_pass(const vigil_rooms *r, uint64_t first, const ypt *ys, uint
             uint64_t f = first + ys[k].j;
             double du = r->xy[2 * f] - u, dv = r->xy[2 * f + 1] - v;
             if (du * du + dv * dv > tol * tol) continue;
+            if (want_a < 0) { /* where H takes the keypoint's orientation and scale: a step along it, mapped */
+                double st = 8 * qf->kp[i].scale, x1 = x + st * cos(qf->kp[i].angle), y1 = y + st * sin(qf->kp[i].angle);
+                double w1 = h[6] * x1 + h[7] * y1 + h[8];
+                if (w1 <= 1e-9) break;
+                double du1 = (h[0] * x1 + h[1] * y1 + h[2]) / w1 - u, dv1 = (h[3] * x1 + h[4] * y1 + h[5]) / w1 - v;
+                double len = hypot(du1, dv1) / 8;
+                want_a = (int)lround(atan2(dv1, du1) * (256 / 6.283185307179586)) & 255;
+                want_s = (int)lround(log2(len > 1e-3 ? len : 1e-3) * 8) + 64;
+            }
             int da = (r->shape[2 * f] - want_a) & 255, ds = (int)r->shape[2 * f + 1] - want_s;
             if ((da > 21 && da < 235) || ds > 4 || ds < -4) continue; /* 30 degrees, half an octave */
             uint32_t d = vigil_pdq_distance(&qf->desc[i], &r->desc[f]);
