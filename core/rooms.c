@@ -24,6 +24,7 @@
  * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, SHAPE, OFFSETS, IDS. */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,7 +601,10 @@ static int guided(const vigil_rooms *r, const img_rec *rec, const vigil_features
     int *idx = malloc((size_t)n * sizeof *idx + 1);
     int best = -1; /* -1: out of memory, the caller keeps what RANSAC found */
     if (!ys || !claim || !buf || !idx) goto out;
-    for (uint32_t j = 0; j < n; j++) ys[j] = (ypt){r->xy[2 * (first + j) + 1], j};
+    for (uint32_t j = 0; j < n; j++) { /* a non-finite position (a damaged file) sorts last and is never in reach */
+        float y = r->xy[2 * (first + j) + 1];
+        ys[j] = (ypt){isfinite(y) ? y : FLT_MAX, j};
+    }
     qsort(ys, n, sizeof *ys, cmp_ypt);
     double *qp = buf, *rp = buf + 2 * n, *qn = buf + 4 * n, *rn = buf + 6 * n;
     best = guided_pass(r, first, ys, n, qf, qcommon, stop_factor, h, tol, radius, claim, qp, rp);
