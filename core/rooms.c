@@ -530,25 +530,26 @@ static int cmp_ypt(const void *a, const void *b)
     return p->y < q->y ? -1 : p->y > q->y ? 1 : (p->j > q->j) - (p->j < q->j);
 }
 
-static int guided_pass(const vigil_rooms *r, uint64_t first, const ypt *ys, uint32_t n, const vigil_features *qf,
-                       const uint8_t *qcommon, uint32_t stop_factor, const float h[9], double tol,
-                       int radius, uint64_t *claim, double *qp, double *rp)
+/* One search: ys holds the image's m distinctive reference features by row (j indexes the
+ * image's n features), claim[j] the nearest query feature that lands on j. */
+static int guided_pass(const vigil_rooms *r, uint64_t first, const ypt *ys, uint32_t m, uint32_t n,
+                       const vigil_features *qf, const uint8_t *qcommon, const float h[9], double tol, int radius,
+                       uint64_t *claim, double *qp, double *rp)
 {
     for (uint32_t j = 0; j < n; j++) claim[j] = UINT64_MAX;
-    const uint64_t stop = 64 + (uint64_t)stop_factor * (r->nfeat / BUCKETS);
     for (uint32_t i = 0; i < qf->n; i++) {
         if (qcommon[i] > GUIDED_MAX_COMMON) continue;
         double x = qf->kp[i].x, y = qf->kp[i].y, w = h[6] * x + h[7] * y + h[8];
         if (w <= 1e-9) continue;
         double u = (h[0] * x + h[1] * y + h[2]) / w, v = (h[3] * x + h[4] * y + h[5]) / w;
         int want_a = -1, want_s = 0; /* worked out at the first reference point in reach */
-        uint32_t lo = 0, hi = n; /* the first reference point at or below v - tol */
+        uint32_t lo = 0, hi = m; /* the first reference point at or below v - tol */
         while (lo < hi) {
             uint32_t mid = (lo + hi) / 2;
             if (ys[mid].y < v - tol) lo = mid + 1; else hi = mid;
         }
         uint32_t bd = (uint32_t)radius + 1, bj = 0;
-        for (uint32_t k = lo; k < n && ys[k].y <= v + tol; k++) {
+        for (uint32_t k = lo; k < m && ys[k].y <= v + tol; k++) {
             uint64_t f = first + ys[k].j;
             double du = r->xy[2 * f] - u, dv = r->xy[2 * f + 1] - v;
             if (du * du + dv * dv > tol * tol) continue;
@@ -565,13 +566,6 @@ static int guided_pass(const vigil_rooms *r, uint64_t first, const ypt *ys, uint
             if ((da > 21 && da < 235) || ds > 4 || ds < -4) continue; /* 30 degrees, half an octave */
             uint32_t d = vigil_pdq_distance(&qf->desc[i], &r->desc[f]);
             if (d >= bd) continue;
-            int common = 0;
-            for (int t = 0; t < TABLES; t++) {
-                const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
-                uint32_t key = key_of(&r->desc[f], t);
-                common += o[key + 1] - o[key] > stop;
-            }
-            if (common > GUIDED_MAX_COMMON) continue;
             bd = d;
             bj = ys[k].j;
         }
@@ -590,8 +584,9 @@ static int guided_pass(const vigil_rooms *r, uint64_t first, const ypt *ys, uint
     return c;
 }
 
+/* common_at: the bucket size above which a key counts as a stop word for the guard */
 static int guided(const vigil_rooms *r, const img_rec *rec, const vigil_features *qf, const uint8_t *qcommon,
-                  uint32_t stop_factor, double tol, int radius, float h[9])
+                  uint64_t common_at, double tol, int radius, float h[9])
 {
     uint32_t n = rec->n;
     uint64_t first = first_of(rec);
@@ -601,13 +596,22 @@ static int guided(const vigil_rooms *r, const img_rec *rec, const vigil_features
     int *idx = malloc((size_t)n * sizeof *idx + 1);
     int best = -1; /* -1: out of memory, the caller keeps what RANSAC found */
     if (!ys || !claim || !buf || !idx) goto out;
-    for (uint32_t j = 0; j < n; j++) { /* a non-finite position (a damaged file) sorts last and is never in reach */
-        float y = r->xy[2 * (first + j) + 1];
-        ys[j] = (ypt){isfinite(y) ? y : FLT_MAX, j};
+    uint32_t m = 0; /* the distinctive reference features, once for both passes */
+    for (uint32_t j = 0; j < n; j++) {
+        const vigil_pdq *d = &r->desc[first + j];
+        int common = 0;
+        for (int t = 0; t < TABLES; t++) {
+            const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
+            uint32_t key = key_of(d, t);
+            common += o[key + 1] - o[key] > common_at;
+        }
+        if (common > GUIDED_MAX_COMMON) continue;
+        float y = r->xy[2 * (first + j) + 1]; /* non-finite (a damaged file): sorts last, never in reach */
+        ys[m++] = (ypt){isfinite(y) ? y : FLT_MAX, j};
     }
-    qsort(ys, n, sizeof *ys, cmp_ypt);
+    qsort(ys, m, sizeof *ys, cmp_ypt);
     double *qp = buf, *rp = buf + 2 * n, *qn = buf + 4 * n, *rn = buf + 6 * n;
-    best = guided_pass(r, first, ys, n, qf, qcommon, stop_factor, h, tol, radius, claim, qp, rp);
+    best = guided_pass(r, first, ys, m, n, qf, qcommon, h, tol, radius, claim, qp, rp);
     if (best < 8) goto out;
     double tq[3], tp[3], hn[9];
     normalise(qp, best, qn, tq);
@@ -616,7 +620,7 @@ static int guided(const vigil_rooms *r, const img_rec *rec, const vigil_features
     if (!fit(qn, rn, idx, best, hn)) goto out;
     float h2[9];
     to_pixels(hn, tq, tp, h2);
-    int c = guided_pass(r, first, ys, n, qf, qcommon, stop_factor, h2, tol, radius, claim, qp, rp);
+    int c = guided_pass(r, first, ys, m, n, qf, qcommon, h2, tol, radius, claim, qp, rp);
     if (c > best) { best = c; memcpy(h, h2, sizeof h2); }
 out:
     free(ys); free(claim); free(buf); free(idx);
@@ -856,7 +860,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
         if (opt->guided_radius > 0 && sc[v].inliers >= 6) {
             float h[9];
             memcpy(h, sc[v].h, sizeof h);
-            int g = guided(r, rec, qf, qcommon, GUIDED_COMMON_FACTOR, opt->tolerance * (side > 0 ? side : 640), opt->guided_radius, h);
+            int g = guided(r, rec, qf, qcommon, common_at, opt->tolerance * (side > 0 ? side : 640), opt->guided_radius, h);
             if (g > (int)sc[v].inliers) { sc[v].inliers = (uint32_t)g; memcpy(sc[v].h, h, sizeof h); }
         }
     }
