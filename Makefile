@@ -40,7 +40,8 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo eval rooms-eval
+.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo eval rooms-eval \
+        fuzz-run bench-run bench-check-run eval-run rooms-eval-run demo-run
 all: $(VIGIL) $(LIB) $(SOLIB)
 
 $(B)/core/%.o: CFLAGS_EXTRA = -DVIGIL_BUILDING
@@ -55,7 +56,9 @@ $(B)/core/x86/hamming_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2 -mpopcn
 $(B)/core/x86/fast_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2
 $(B)/core/x86/hamming_avx512.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2 -mavx512f -mavx512vl -mavx512vpopcntdq -mpopcnt
 
+# Without the packages the compiler would stop on a missing glib.h; say what is missing instead.
 $(B)/%.o: %.c
+	$(if $(PKG_LIBS),,$(error pkg-config finds none of: $(PKGS). Run 'make deps' (Debian 12) or install them))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) $(CFLAGS_EXTRA) -c $< -o $@
@@ -104,6 +107,9 @@ $(B)/bench-faiss: bench/bench_faiss.cpp
 	$(Q)$(CXX) -O2 -std=c++17 -o $@ $< -lfaiss -llapack -lblas -fopenmp
 
 # Installs the Debian packages the build needs when any is missing (needs root or sudo).
+# make asks pkg-config for the flags once, as it reads this file: on a machine that had none of the
+# packages those answers are empty. So every target that installs packages first builds in a
+# fresh make ($(MAKE) X-run) that reads this file again, after the install.
 deps:
 	@sh tests/install-deps.sh
 deps-test:
@@ -121,6 +127,8 @@ test: deps-test
 # its corpus; crashes land in build/fuzz/ (copy them into tests/fuzz/corpus/ once fixed).
 FUZZ_SECONDS ?= 60
 fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-run
+fuzz-run:
 	$(Q)mkdir -p build/fuzz
 	$(Q)$(MAKE) --no-print-directory B=build/fuzzlib CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzzlib/libvigil.a
@@ -141,25 +149,35 @@ test-asan: deps-test
 	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
 sanitize: test-asan
 
-bench: deps $(VIGIL) $(BENCHBIN) $(B)/bench-match
+bench: deps
+	$(Q)$(MAKE) --no-print-directory bench-run
+bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/run.sh $(B)
 	$(Q)sh bench/match.sh $(B)
 
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).
-bench-check: deps $(B)/bench-match $(B)/bench-rooms-guard
+bench-check: deps
+	$(Q)$(MAKE) --no-print-directory bench-check-run
+bench-check-run: $(B)/bench-match $(B)/bench-rooms-guard
 	$(Q)sh bench/check.sh $(B)
 
 # The accuracy evaluation: 270 photos rebuilt from Debian packages (datasets/eval-photos.tsv),
 # ~40 edits each, fast/exact x plain/dihedral; tables and PNG plots in build/eval/.
-eval: deps $(B)/bench-eval
+eval: deps
+	$(Q)$(MAKE) --no-print-directory eval-run
+eval-run: $(B)/bench-eval
 	$(Q)sh bench/eval.sh $(B)
 
 # The room-recognition evaluation: views of 8 panoramas among ~10,000 photo crops; OpenCV beside it.
-rooms-eval: deps $(B)/bench-rooms
+rooms-eval: deps
+	$(Q)$(MAKE) --no-print-directory rooms-eval-run
+rooms-eval-run: $(B)/bench-rooms
 	$(Q)sh bench/rooms.sh $(B)
 
-demo: deps $(VIGIL)
+demo: deps
+	$(Q)$(MAKE) --no-print-directory demo-run
+demo-run: $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
 
 install: $(VIGIL) $(LIB) $(SOLIB)
