@@ -80,7 +80,11 @@ vigil_result vigil_index_add_digest(vigil_index *x, const uint8_t md5[16], const
     return VIGIL_OK;
 }
 
-static size_t probe(const vigil_index *x, const uint8_t *d, int kind, uint64_t *out, size_t max, size_t found)
+/* Each record holds one key per digest kind, so a probe meets an entry once. An entry that
+ * matches on both digests is counted by the MD5 probe only (md5: the query's, or NULL), which
+ * keeps the count exact however many there are, whatever max is. */
+static size_t probe(const vigil_index *x, const uint8_t *d, int kind, const uint8_t *md5, uint64_t *out, size_t max,
+                    size_t found)
 {
     size_t m = x->xtab_cap - 1, i = (size_t)key_of(d, kind) & m;
     for (; x->xtab[i]; i = (i + 1) & m) {
@@ -90,9 +94,7 @@ static size_t probe(const vigil_index *x, const uint8_t *d, int kind, uint64_t *
         const vigil__digest_rec *r = rec(x, e);
         if (!(r->have & kind) || memcmp(kind == VIGIL_DIGEST_MD5 ? r->md5 : r->sha1, d, kind == VIGIL_DIGEST_MD5 ? 16 : 20))
             continue;
-        int seen = 0; /* an entry matching on both digests is listed once */
-        for (size_t k = 0; k < found && k < max && !seen; k++) seen = out[k] == e;
-        if (seen) continue;
+        if (md5 && (r->have & VIGIL_DIGEST_MD5) && !memcmp(r->md5, md5, 16)) continue;
         if (found < max) out[found] = e;
         found++;
     }
@@ -104,8 +106,8 @@ size_t vigil_index_find_digest(const vigil_index *x, const uint8_t md5[16], cons
 {
     if (!x || !x->xtab) return 0;
     size_t found = 0;
-    if (md5) found = probe(x, md5, VIGIL_DIGEST_MD5, out, max, found);
-    if (sha1) found = probe(x, sha1, VIGIL_DIGEST_SHA1, out, max, found);
+    if (md5) found = probe(x, md5, VIGIL_DIGEST_MD5, NULL, out, max, found);
+    if (sha1) found = probe(x, sha1, VIGIL_DIGEST_SHA1, md5, out, max, found);
     return found;
 }
 

@@ -591,4 +591,20 @@ void test_index_digest_entries(void)
     CHECK(vigil_index_find_digest(x, md5[0], NULL, out, 4) == 0, "removed entry still found");
     CHECK(vigil_index_digest_entry(x, 0, NULL, NULL, NULL, NULL, NULL) == VIGIL_E_NOT_FOUND, "removed entry readable");
     vigil_index_free(x);
+
+    /* one content listed many times (the same file in several hash lists): every entry is found
+     * and counted once, however small max is; an entry matching on both digests is one match */
+    CHECK(vigil_index_new("many", &x, &e) == VIGIL_OK, "new");
+    for (int i = 0; i < 40; i++) vigil_index_add_digest(x, md5[2], sha1[2], NULL, NULL, &e);
+    for (int i = 0; i < 10; i++) vigil_index_add_digest(x, NULL, sha1[2], NULL, NULL, &e);
+    for (int i = 0; i < 7; i++) vigil_index_add_digest(x, md5[2], NULL, NULL, NULL, &e);
+    uint64_t all[64];
+    CHECK(vigil_index_find_digest(x, md5[2], sha1[2], NULL, 0) == 57, "count with max 0: %zu", vigil_index_find_digest(x, md5[2], sha1[2], NULL, 0));
+    CHECK(vigil_index_find_digest(x, md5[2], sha1[2], all, 16) == 57, "count past max 16");
+    CHECK(vigil_index_find_digest(x, md5[2], sha1[2], all, 64) == 57, "all 57");
+    int seen[57] = {0}, twice = 0;
+    for (int i = 0; i < 57; i++) { if (all[i] < 57 && seen[all[i]]++) twice++; }
+    CHECK(!twice, "an entry listed twice");
+    CHECK(vigil_index_find_digest(x, NULL, sha1[2], all, 64) == 50 && vigil_index_find_digest(x, md5[2], NULL, all, 64) == 47, "by one digest");
+    vigil_index_free(x);
 }
