@@ -15,7 +15,8 @@ void help_match(FILE *f)
             "them). Every query is matched against every index; a match is distance <= radius\n"
             "(default 31, PDQ's recommendation). --dihedral also matches rotated and flipped\n"
             "copies (the 8 dihedral hashes of an image in one pass; lists carry one hash).\n"
-            "--top K keeps the K nearest per query and index.\n\n"
+            "--top K keeps the K nearest per query and index; without it, or with --top 0,\n"
+            "every match within the radius is printed. At most 64 --index.\n\n"
             "Columns: query query_pdq index set ref_id distance transform ref_quality labels\n"
             "One row per match; queries without a match print nothing.\n\n"
             "Exit status: 0 done, 1 some inputs failed (reported), 2 usage or unusable index.\n");
@@ -191,7 +192,7 @@ int cmd_match(int argc, char **argv)
             paths[m.nidx++] = optarg;
             break;
         case 'r': if (cli_parse_int("--radius", optarg, 0, 256, &m.sopt.radius)) return EXIT_USAGE; break;
-        case 'k': if (cli_parse_int("--top", optarg, 1, 1000000, &m.sopt.top_k)) return EXIT_USAGE; break;
+        case 'k': if (cli_parse_int("--top", optarg, 0, 1000000, &m.sopt.top_k)) return EXIT_USAGE; break;
         case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &m.threads)) return EXIT_USAGE; break;
         case 'd': flags |= VIGIL_HASH_DIHEDRAL; break;
         case 'e': flags |= VIGIL_HASH_EXACT; break;

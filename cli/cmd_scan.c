@@ -31,11 +31,15 @@ void help_scan(FILE *f)
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
             "SET=N), rotated and flipped copies included unless --no-dihedral; references known\n"
             "only by MD5 or SHA-1 match files with that digest. Hashes of quality below Q\n"
-            "(default 50) are not PDQ-matched. --top K keeps the K nearest per file and set\n"
-            "(default 10). Identical files are decoded once.\n\n"
+            "(default 50) are not PDQ-matched. --top K keeps, per file and set, the K nearest\n"
+            "PDQ matches and K MD5/SHA-1 matches (default 10); --top 0 keeps them all, up to\n"
+            "10,000 per file and set (the nearest; fewer when the references carry very long\n"
+            "labels): a file with more is marked \"truncated\" in results.jsonl, its total in\n"
+            "\"matches_total\". At most 64 --index. Identical files are decoded once.\n\n"
             "--rooms adds a room index (`vigil rooms build`): every decodable image is also\n"
             "matched by local features, to say which known room (hotel) it was taken in; a room\n"
-            "match needs N inliers (default 10). It costs a second decode per image.\n\n"
+            "match needs N inliers (default 10); --top applies, up to the 30 best-voted rooms.\n"
+            "It costs a second decode per image.\n\n"
             "OUTDIR receives:\n"
             "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss\n"
             "  results.jsonl  one line per file: path, size, digests, PDQ, status or error, matches\n"
@@ -62,7 +66,8 @@ typedef struct item {
     int owner;           /* first of its content: its table slot waits for its record offset */
     jmatch *m;
     size_t nm, mcap;
-    jmatch room[8];      /* room matches found while decoding in parallel */
+    uint64_t total;      /* matches found; more than nm kept: the record says it is truncated */
+    jmatch *room;        /* room matches found while decoding in parallel */
     int nroom;
     char *dup_json;      /* dup_off: the earlier record's content JSON */
     scan *s;
@@ -190,13 +195,18 @@ static int match_batch(scan *s, item *it, int n, char *why, size_t whylen)
         else q[nq] = it[i].r.pdq;
         who[nq++] = (uint32_t)i;
     }
+    uint64_t *hit = NULL;
+    size_t hcap = 0;
     for (int k = 0; k < s->nsets; k++) {
         if (s->sets[k].rooms) { /* found in run_batch */
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < n; i++) {
+                it[i].total += (uint64_t)it[i].nroom;
                 for (int r = 0; r < it[i].nroom; r++)
-                    if (push_match(&it[i], it[i].room[r])) { free(q); free(who); snprintf(why, whylen, "out of memory"); return -1; }
+                    if (push_match(&it[i], it[i].room[r])) goto oom;
+            }
             continue;
         }
+        size_t first = 0; /* per query: the PDQ matches kept so far for this set */
         if (nq) {
             vigil_search_options so;
             vigil_search_options_init(&so);
@@ -211,39 +221,70 @@ static int match_batch(scan *s, item *it, int n, char *why, size_t whylen)
                 free(q); free(who);
                 return -1;
             }
+            /* sorted by query, then distance: each query's nearest JMAX_SET_MATCHES are kept,
+             * the rest only counted (--top 0 against a huge set must not outgrow a record) */
             for (size_t r = 0; r < nres; r++) {
+                if (r == 0 || res[r].query != res[r - 1].query) first = 0;
+                item *x = &it[who[res[r].query]];
+                x->total++;
+                if (first++ >= JMAX_SET_MATCHES) continue;
                 jmatch m = {res[r].entry, k, (uint16_t)res[r].distance, (uint8_t)res[r].transform, MATCH_PDQ};
-                if (push_match(&it[who[res[r].query]], m)) { free(res); free(q); free(who); snprintf(why, whylen, "out of memory"); return -1; }
+                if (push_match(x, m)) { free(res); goto oom; }
             }
             free(res);
         }
-        /* exact digests: references known only by MD5 / SHA-1 */
+        /* exact digests: references known only by MD5 / SHA-1; --top counts them like PDQ matches */
         for (int i = 0; i < n; i++) {
             if (it[i].dup_slot >= 0 || it[i].dup_off != UINT64_MAX || !(it[i].r.have & VIGIL_HAVE_DIGESTS)) continue;
-            uint64_t hit[16];
-            size_t nh = vigil_index_find_digest(s->sets[k].idx, it[i].r.md5, it[i].r.sha1, hit, 16);
-            for (size_t h = 0; h < nh && h < 16 && (s->top_k == 0 || (int)h < s->top_k); h++) {
+            size_t nh = vigil_index_find_digest(s->sets[k].idx, it[i].r.md5, it[i].r.sha1, hit, hcap);
+            if (s->top_k > 0 && nh > (size_t)s->top_k) nh = (size_t)s->top_k;
+            it[i].total += nh;
+            if (nh > JMAX_SET_MATCHES) nh = JMAX_SET_MATCHES;
+            if (nh > hcap) {
+                uint64_t *p = realloc(hit, nh * sizeof *p);
+                if (!p) goto oom;
+                hit = p;
+                hcap = nh;
+                vigil_index_find_digest(s->sets[k].idx, it[i].r.md5, it[i].r.sha1, hit, hcap);
+            }
+            for (size_t h = 0; h < nh; h++) {
                 int have = 0;
                 uint8_t md5[16];
                 vigil_index_digest_entry(s->sets[k].idx, hit[h], md5, NULL, &have, NULL, NULL);
                 int kind = (have & VIGIL_DIGEST_MD5) && !memcmp(md5, it[i].r.md5, 16) ? MATCH_MD5 : MATCH_SHA1;
                 jmatch m = {hit[h], k, 0, 0, (uint8_t)kind};
-                if (push_match(&it[i], m)) { free(q); free(who); snprintf(why, whylen, "out of memory"); return -1; }
+                if (push_match(&it[i], m)) goto oom;
             }
         }
     }
+    free(hit);
     free(q);
     free(who);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (it[i].nm > 1) qsort(it[i].m, it[i].nm, sizeof *it[i].m, cmp_match);
+        /* the nearest JMAX_SET_MATCHES of each set, PDQ and digest matches together */
+        size_t w = 0, run = 0;
+        for (size_t r = 0; r < it[i].nm; r++) {
+            run = r && it[i].m[r].set == it[i].m[r - 1].set ? run + 1 : 0;
+            if (run < JMAX_SET_MATCHES) it[i].m[w++] = it[i].m[r];
+        }
+        it[i].nm = w;
+    }
     /* same content as an earlier file of this batch: same result, same matches */
     for (int i = 0; i < n; i++) {
         if (it[i].dup_slot < 0) continue;
         const item *o = &it[it[i].dup_slot];
+        it[i].total = o->total;
         for (size_t k = 0; k < o->nm; k++)
             if (push_match(&it[i], o->m[k])) { snprintf(why, whylen, "out of memory"); return -1; }
     }
     return 0;
+oom:
+    free(hit);
+    free(q);
+    free(who);
+    snprintf(why, whylen, "out of memory");
+    return -1;
 }
 
 static const char *hexs(const uint8_t *b, size_t n, char *out)
@@ -252,8 +293,16 @@ static const char *hexs(const uint8_t *b, size_t n, char *out)
     return out;
 }
 
-/* The part of a record's JSON that depends on the content only (so a duplicate copies it). */
-static void content_json(FILE *f, const scan *s, const item *it)
+/* The most bytes cli_json_str writes for s: an escaped byte takes six at most. */
+static size_t json_bound(const char *s)
+{
+    return s ? 6 * strlen(s) + 2 : 4;
+}
+
+/* The part of a record's JSON that depends on the content only (so a duplicate copies it). Each
+ * set's matches take at most JMAX_JSON / nsets bytes (long labels): the matches left out are
+ * dropped from it->m too, so that the record's matches and its JSON agree. */
+static void content_json(FILE *f, const scan *s, item *it)
 {
     const vigil_hash_result *r = &it->r;
     char h[65];
@@ -272,11 +321,18 @@ static void content_json(FILE *f, const scan *s, const item *it)
     fprintf(f, "\"status\":\"%s\"", vigil_result_name(it->rc));
     if (it->rc) { fputs(",\"error\":", f); cli_json_str(f, it->err.message); }
     fputs(",\"matches\":[", f);
+    size_t budget = JMAX_JSON / (size_t)(s->nsets > 0 ? s->nsets : 1), used = 0, kept = 0;
     for (size_t k = 0; k < it->nm; k++) {
         const jmatch *m = &it->m[k];
         const char *id, *labels;
         scan_match_ref(s->sets, m, &id, &labels);
-        fprintf(f, "%s{\"set\":", k ? "," : "");
+        if (k == 0 || m->set != it->m[k - 1].set) used = 0;
+        size_t need = json_bound(s->sets[m->set].name) + json_bound(s->sets[m->set].path) + json_bound(id) + json_bound(labels) + 160;
+        if (used + need > budget) continue;
+        used += need;
+        it->m[kept] = *m;
+        m = &it->m[kept];
+        fprintf(f, "%s{\"set\":", kept++ ? "," : "");
         cli_json_str(f, s->sets[m->set].name);
         fputs(",\"index\":", f);
         cli_json_str(f, s->sets[m->set].path);
@@ -288,7 +344,10 @@ static void content_json(FILE *f, const scan *s, const item *it)
         if (m->kind == MATCH_ROOM) fprintf(f, ",\"inliers\":%d}", m->distance);
         else fprintf(f, ",\"distance\":%d,\"transform\":\"%s\"}", m->distance, vigil_transform_name((vigil_transform)m->transform));
     }
-    fputs("]}\n", f);
+    it->nm = kept;
+    fputc(']', f);
+    if (it->total > it->nm) fprintf(f, ",\"truncated\":true,\"matches_total\":%llu", (unsigned long long)it->total);
+    fputs("}\n", f);
 }
 
 static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
@@ -338,6 +397,10 @@ static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
         if (fclose(f)) { free(json); snprintf(why, whylen, "out of memory"); return -1; }
         fx.json_len = (uint32_t)jlen;
         fx.nmatches = (uint32_t)x->nm;
+        if (x->total > x->nm) {
+            fx.flags |= J_TRUNC;
+            fx.matches_total = x->total > UINT32_MAX ? UINT32_MAX : (uint32_t)x->total;
+        }
         uint64_t at = journal_append(&s->j, &fx, x->m, x->path, json);
         free(json);
         if (at == UINT64_MAX) { snprintf(why, whylen, "%s: writing failed: %s", s->j.path, strerror(errno)); return -1; }
@@ -374,9 +437,10 @@ static void copy_from_journal(scan *s, item *it)
     if (rec.fix.width) r->have |= VIGIL_HAVE_SIZE;
     it->rc = (vigil_result)rec.fix.status;
     for (uint32_t k = 0; k < rec.fix.nmatches; k++) push_match(it, rec.matches[k]);
+    it->total = rec.fix.flags & J_TRUNC ? rec.fix.matches_total : rec.fix.nmatches;
     it->dup_json = strdup(rec.json + rec.fix.content_off);
     free(rec.buf);
-    if (!it->dup_json) { it->dup_off = UINT64_MAX; it->nm = 0; it->rc = vigil_hash_file(it->path, &it->opt, &it->r, &it->err); }
+    if (!it->dup_json) { it->dup_off = UINT64_MAX; it->nm = 0; it->total = 0; it->rc = vigil_hash_file(it->path, &it->opt, &it->r, &it->err); }
 }
 
 /* The room index: the file is read and decoded a second time, at the features' working size.
@@ -390,12 +454,15 @@ static void match_rooms(scan *s, item *it)
         vigil_room_query_options qo;
         vigil_room_query_options_init(&qo);
         qo.min_inliers = (uint32_t)set->radius;
-        qo.top_k = s->top_k > 0 && s->top_k < 8 ? (uint32_t)s->top_k : 8;
-        vigil_room_match m[8];
+        /* a query ranks at most qo.verify images, so that many rooms at most: --top 0 means those */
+        qo.top_k = s->top_k > 0 && (uint32_t)s->top_k < qo.verify ? (uint32_t)s->top_k : qo.verify;
+        vigil_room_match *m = malloc(qo.top_k * sizeof *m);
+        it->room = malloc(qo.top_k * sizeof *it->room);
         size_t nm = 0;
-        if (!vigil_rooms_query(set->rooms, &f, &qo, m, &nm, &err))
+        if (m && it->room && !vigil_rooms_query(set->rooms, &f, &qo, m, &nm, &err))
             for (size_t k = 0; k < nm; k++)
                 it->room[it->nroom++] = (jmatch){m[k].image, s->rooms_set, (uint16_t)(m[k].inliers > 65535 ? 65535 : m[k].inliers), 0, MATCH_ROOM};
+        free(m);
         vigil_features_free(&f);
     }
 }
@@ -430,6 +497,7 @@ static void reset_item(item *it)
     free(it->path);
     free(it->walk_err);
     free(it->dup_json);
+    free(it->room);
     jmatch *m = it->m;
     size_t cap = it->mcap;
     scan *s = it->s;
@@ -616,9 +684,8 @@ int cmd_scan(int argc, char **argv)
     int nall = nsets + (rooms_path != NULL);
     char why[8400];
     if (journal_open(&s.j, outdir, settings, resume, why, sizeof why)) { cli_warn("%s", why); goto out; }
-    if (s.j.resumed && !s.quiet)
-        fprintf(stderr, "resuming: %llu files already in the journal%s\n", (unsigned long long)s.j.records,
-                s.j.torn ? " (a torn last record was cut off and will be scanned again)" : "");
+    if (s.j.resumed && !s.quiet) fprintf(stderr, "resuming: %llu files already in the journal\n", (unsigned long long)s.j.records);
+    if (journal_damage_note(&s.j, why, sizeof why)) cli_warn("%s", why); /* even with --quiet: a damaged journal */
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

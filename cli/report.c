@@ -49,6 +49,7 @@ typedef struct kept {
     uint64_t size;
     jmatch *m;
     uint32_t nm;
+    uint32_t total;     /* J_TRUNC: matches found, of which nm kept; else 0 */
     int32_t quality;
     char pdq[65];
     char md5[33];
@@ -57,8 +58,9 @@ typedef struct kept {
 typedef struct pass {
     const scan_report_opts *o;
     FILE *results, *vics;
-    unsigned long long files, bytes, ok, failed, dup, lowq, matched, by_status[VIGIL_RESULT_COUNT];
+    unsigned long long files, bytes, ok, failed, dup, lowq, matched, truncated, by_status[VIGIL_RESULT_COUNT];
     unsigned long long *set_files, *set_matches;
+    unsigned long long *seen; /* per set: the number of the last matched record with a match in it */
     unsigned long long media;
     kept *k;
     size_t nk, capk;
@@ -122,12 +124,12 @@ static int on_record(const jrecord *r, void *ctx)
     vics_media(p, r);
     if (!r->fix.nmatches) return 0;
     p->matched++;
-    int seen[64] = {0};
+    if (r->fix.flags & J_TRUNC) p->truncated++;
     for (uint32_t i = 0; i < r->fix.nmatches; i++) {
         int s = r->matches[i].set;
         if (s < 0 || s >= p->o->nsets) continue;
         p->set_matches[s]++;
-        if (!seen[s]) { seen[s] = 1; p->set_files[s]++; }
+        if (p->seen[s] != p->matched) { p->seen[s] = p->matched; p->set_files[s]++; }
     }
     if (p->nk == p->capk) {
         size_t cap = p->capk ? p->capk * 2 : 64;
@@ -143,6 +145,7 @@ static int on_record(const jrecord *r, void *ctx)
     if (!k->path || !k->m) { free(k->path); free(k->m); p->oom = 1; return -1; }
     memcpy(k->m, r->matches, r->fix.nmatches * sizeof *k->m);
     k->nm = r->fix.nmatches;
+    k->total = r->fix.flags & J_TRUNC ? r->fix.matches_total : 0;
     k->size = r->fix.size;
     k->quality = r->fix.flags & J_PDQ ? r->fix.quality : -1;
     if (r->fix.flags & J_PDQ) vigil_pdq_to_hex(&r->fix.pdq, k->pdq);
@@ -266,6 +269,7 @@ static int write_html(FILE *f, const scan_report_opts *o, const pass *p, thumb *
                 fprintf(f, "<br><span class=\"lab\">%llu bytes", (unsigned long long)k->size);
                 if (k->md5[0]) fprintf(f, " &middot; md5 %s", k->md5);
                 if (k->quality >= 0) fprintf(f, " &middot; PDQ quality %d", k->quality);
+                if (k->total) fprintf(f, " &middot; <b>%u matches, the nearest %u kept</b>", k->total, k->nm);
                 fputs("</span></td><td>", f);
                 html(f, id ? id : "(no id)");
                 if (labels) { fputs("<br><span class=\"lab\">", f); html(f, labels); fputs("</span>", f); }
@@ -312,11 +316,12 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     p.o = o;
     p.set_files = calloc((size_t)o->nsets, sizeof *p.set_files);
     p.set_matches = calloc((size_t)o->nsets, sizeof *p.set_matches);
+    p.seen = calloc((size_t)o->nsets + 1, sizeof *p.seen);
     char path[4200], vpath[4200];
     char *rtmp = NULL, *vtmp = NULL;
     int rc = -1;
     thumb *th = NULL;
-    if (!p.set_files || !p.set_matches) { snprintf(why, whylen, "out of memory"); goto done; }
+    if (!p.set_files || !p.set_matches || !p.seen) { snprintf(why, whylen, "out of memory"); goto done; }
     p.results = open_in(o->dir, "results.jsonl", &rtmp, path, sizeof path);
     p.vics = open_in(o->dir, "vics.json", &vtmp, vpath, sizeof vpath);
     if (!p.results || !p.vics) { snprintf(why, whylen, "%s: cannot write reports", o->dir); goto done; }
@@ -334,8 +339,8 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     if (!f) { snprintf(why, whylen, "%s: cannot write", path); goto done; }
     fprintf(f, "{\n  \"vigil\": \"%s\",\n  \"complete\": true,\n  \"files\": %llu,\n  \"bytes\": %llu,\n  \"ok\": %llu,\n"
                "  \"failed\": %llu,\n  \"duplicates\": %llu,\n  \"low_quality_not_pdq_matched\": %llu,\n  \"matched_files\": %llu,\n"
-               "  \"by_status\": {",
-            vigil_version(), p.files, p.bytes, p.ok, p.failed, p.dup, p.lowq, p.matched);
+               "  \"truncated_files\": %llu,\n  \"by_status\": {",
+            vigil_version(), p.files, p.bytes, p.ok, p.failed, p.dup, p.lowq, p.matched, p.truncated);
     for (int s = 0, first = 1; s < VIGIL_RESULT_COUNT; s++)
         if (p.by_status[s]) { fprintf(f, "%s\"%s\": %llu", first ? "" : ", ", vigil_result_name((vigil_result)s), p.by_status[s]); first = 0; }
     fputs("},\n  \"sets\": [", f);
@@ -374,5 +379,6 @@ done:
     free(p.k);
     free(p.set_files);
     free(p.set_matches);
+    free(p.seen);
     return rc;
 }

@@ -16,7 +16,19 @@ typedef struct jmatch {
     uint8_t kind;       /* MATCH_* */
 } jmatch;
 
-enum { J_DIGESTS = 1, J_PDQ = 2, J_DEDUP = 4, J_LOWQ = 8, J_SIZE = 16 };
+/* J_LINK (32) and J_CHANGED (64) are taken; J_TRUNC: more matches than a record keeps (see
+ * JMAX_SET_MATCHES), jfix.matches_total holds how many there were. */
+enum { J_DIGESTS = 1, J_PDQ = 2, J_DEDUP = 4, J_LOWQ = 8, J_SIZE = 16, J_TRUNC = 128 };
+
+/* Limits of one record. A file keeps at most JMAX_SET_MATCHES matches per set (the nearest), and
+ * its JSON at most JMAX_JSON bytes spread evenly over the sets; beyond either it is J_TRUNC. So a
+ * record stays under JREC_MAX, which the reader refuses to go beyond (a damaged length). */
+#define JMAX_SET_MATCHES 10000
+#define JMAX_JSON (192u << 20)
+#define JREC_MAX (1u << 28)
+#define JMAX_MATCHES (1u << 20) /* per record: 65 sets x JMAX_SET_MATCHES fit */
+_Static_assert(65 * JMAX_SET_MATCHES <= JMAX_MATCHES, "a record holds every set's matches");
+
 /* The fixed part of a journal record; then nmatches jmatch, the path and a NUL, the JSON line. */
 typedef struct jfix {
     uint64_t path_hash;
@@ -31,8 +43,10 @@ typedef struct jfix {
     uint32_t content_off;      /* where the content-determined part of the JSON starts */
     uint32_t json_len;
     char format[12];
+    uint32_t matches_total;    /* J_TRUNC: matches found, of which nmatches are kept (was padding: 0) */
 } jfix;
 _Static_assert(sizeof(jfix) % 8 == 0, "jmatch array after jfix stays aligned");
+_Static_assert(sizeof(jfix) == 152, "the record layout of journal version 1");
 
 typedef struct jrecord {
     jfix fix;
@@ -50,6 +64,11 @@ typedef struct scan_journal {
     char path[4200];
     int fd;
     uint64_t end, records, torn;
+    const char *torn_why;           /* what was wrong with the torn tail */
+    /* damage found by journal_open in the middle: records dropped (their files are scanned
+     * again), their bytes, and why; holes: stretches marked now as holes, which readers skip */
+    uint64_t dropped, dropped_bytes, holes;
+    unsigned bad_sum, bad_len, bad_magic, bad_layout;
     uint64_t appended, crash_after; /* crash_after: test hook, see journal_append */
     int resumed;
     uint64_t *pset;
@@ -63,11 +82,15 @@ int journal_claim(scan_journal *j, const char *path);
 uint64_t *journal_content(scan_journal *j, const uint8_t xxh128[16], int *inserted);
 uint64_t journal_append(scan_journal *j, const jfix *fix, const jmatch *m, const char *path, const char *json);
 int journal_read(scan_journal *j, uint64_t off, jrecord *rec);
+/* Checks and splits one record's payload (p 8-byte aligned, len bytes); 0 or -1. */
 int journal_decode(char *p, uint32_t len, jrecord *rec);
 int journal_each(scan_journal *j, int (*fn)(const jrecord *r, void *ctx), void *ctx);
 int journal_sync(scan_journal *j);
 uint64_t journal_path_key(const char *path);
 size_t journal_memory(const scan_journal *j);
+/* What journal_open found wrong and dealt with (dropped records, torn tail), one line for the
+ * user; 0 when nothing. */
+int journal_damage_note(const scan_journal *j, char *out, size_t n);
 void journal_close(scan_journal *j);
 
 /* The reference sets of a scan: hash indexes, then at most one room index (--rooms). */
