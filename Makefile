@@ -26,7 +26,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms
+FUZZERS   := list index image rooms journal
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -118,6 +118,9 @@ deps-test:
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus.
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+# the journal reader lives in the program, not the library
+$(B)/fuzz-journal: $(B)/cli/journal.o
+FUZZ_CLI_journal := cli/journal.c
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN) $(SOLIB) $(FUZZBINS) $(B)/bench-eval
@@ -133,7 +136,8 @@ fuzz-run:
 	$(Q)$(MAKE) --no-print-directory B=build/fuzzlib CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzzlib/libvigil.a
 	$(Q)for t in $(FUZZERS); do \
-	    clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude tests/fuzz/fuzz_$$t.c build/fuzzlib/libvigil.a \
+	    case $$t in journal) extra="$(FUZZ_CLI_journal)" ;; *) extra= ;; esac; \
+	    clang -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude tests/fuzz/fuzz_$$t.c $$extra build/fuzzlib/libvigil.a \
 	        $(PKG_LIBS) -fopenmp -lm -o build/fuzz/fuzz-$$t || exit 1; \
 	    rm -rf build/fuzz/corpus-$$t && cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t; \
 	    (cd build/fuzz && ./fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 corpus-$$t \
@@ -200,7 +204,7 @@ help:
 	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so (default)"
 	@echo "  test        install missing packages, build, run the test suite"
 	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
-	@echo "  fuzz        libFuzzer on the list parser, index and room-index readers, image loader (FUZZ_SECONDS each)"
+	@echo "  fuzz        libFuzzer on the list parser, index, room-index and scan-journal readers, image loader (FUZZ_SECONDS each)"
 	@echo "  bench       throughput benchmarks (see bench/README.md)"
 	@echo "  bench-check the benchmark guard: same-run ratios against floors (CI runs it)"
 	@echo "  eval        PDQ accuracy on 270 photos rebuilt from Debian packages"
