@@ -26,8 +26,9 @@ void help_rooms(FILE *f)
             "up in the index and verifies the best candidates geometrically. The score\n"
             "is the number of features consistent with one homography (inliers); results below\n"
             "--min-inliers (default 10; bench/results/rooms.md shows how it was chosen) are not\n"
-            "reported. One result per room (hotel_id + room labels), best first, at most K (5).\n"
-            "--mask X,Y,W,H (pixels of the image as displayed; repeatable) and --mask-image\n"
+            "reported. One result per room (hotel_id + room labels), best first, at most K (5;\n"
+            "no more than the 30 best-voted images a query verifies).\n"
+            "--mask X,Y,W,H (pixels of the image as displayed; up to 64) and --mask-image\n"
             "(white = ignore, stretched over the image) hide a person in the foreground.\n\n"
             "Exit status: 0 done, 1 some inputs failed (reported, the rest done), 2 usage error\n"
             "or unusable index.\n");
