@@ -167,6 +167,22 @@ check "40 references with one MD5: --top 0 lists all 40 (not 16)" test "$1 $2" =
 check "  ... --top 25 lists 25" test "$3 $4" = "25 whole"
 check "  ... --top 3 lists 3" test "$5 $6" = "3 whole"
 
+# --- limits: 64 --index and a room index are 65 sets, every one counted (the report's per-set
+# table had 64 slots: under ASan this was a stack overflow)
+"$V" rooms build -o "$T/box.vgr" "$D/opencv-doc__box.png" >/dev/null 2>&1
+set --
+for i in $(seq 64); do set -- "$@" --index "$T/refs.vgi"; done
+"$V" scan -q --thumbs 0 "$@" --rooms "$T/box.vgr" -o "$T/s65" "$D/opencv-doc__box.png" >/dev/null 2>&1; rc=$?
+check "64 --index and --rooms: exit 0, all 65 sets in summary.json, the room set's match counted" py "
+import json
+s=json.load(open('$T/s65/summary.json'))
+assert $rc==0 and len(s['sets'])==65
+assert s['sets'][64]['set']=='box.vgr' and s['sets'][64]['matched_files']==1, s['sets'][64]
+assert all(x['matched_files']==1 for x in s['sets'][:64])
+"
+"$V" scan -q --thumbs 0 "$@" --index "$T/refs.vgi" -o "$T/s66" "$D/opencv-doc__box.png" >/dev/null 2>"$T/e"; rc=$?
+check "a 65th --index: exit 2, the limit named" sh -c "test $rc -eq 2 && grep -q 'at most 64 --index' '$T/e'"
+
 # --- limits: more matches than a record keeps --------------------------------------------------
 # 1.1 million entries of one hash, all within --radius 256: more than a record held before
 # (2^20 matches) and far more than it keeps now (10,000 per file and set); a second set with 30
