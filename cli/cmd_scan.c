@@ -25,14 +25,16 @@ void help_scan(FILE *f)
     fprintf(f,
             "Usage: vigil scan --index FILE.vgi [--index FILE2.vgi ...] -o OUTDIR [--resume]\n"
             "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
-            "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet]\n"
+            "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet] [--follow-links]\n"
             "                  [--rooms ROOMS.vgr [--min-inliers N]] PATH...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
             "SET=N), rotated and flipped copies included unless --no-dihedral; references known\n"
             "only by MD5 or SHA-1 match files with that digest. Hashes of quality below Q\n"
             "(default 50) are not PDQ-matched. --top K keeps the K nearest per file and set\n"
-            "(default 10). Identical files are decoded once.\n\n"
+            "(default 10). Identical files are decoded once.\n"
+            CLI_HELP_LINKS
+            "A link that was followed is marked \"link\": true in results.jsonl.\n\n"
             "--rooms adds a room index (`vigil rooms build`): every decodable image is also\n"
             "matched by local features, to say which known room (hotel) it was taken in; a room\n"
             "match needs N inliers (default 10). It costs a second decode per image.\n\n"
@@ -57,6 +59,7 @@ typedef struct item {
     vigil_hash_result r;
     vigil_result rc;
     vigil_error err;
+    int link;            /* reached through a symbolic link inside the tree (--follow-links or not) */
     int dup_slot;        /* same content earlier in this batch, or -1 */
     uint64_t dup_off;    /* same content in the journal, or UINT64_MAX */
     int owner;           /* first of its content: its table slot waits for its record offset */
@@ -305,6 +308,7 @@ static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
         if (!f) { snprintf(why, whylen, "out of memory"); return -1; }
         fputc('{', f);
         cli_json_path(f, "path", x->path);
+        if (x->link) { fx.flags |= J_LINK; fputs(",\"link\":true", f); }
         if (x->walk_err) {
             fx.status = strncmp(x->walk_err, "skipped", 7) ? VIGIL_E_IO : VIGIL_E_NOT_FILE;
             fprintf(f, ",\"status\":\"%s\",\"error\":", vigil_result_name((vigil_result)fx.status));
@@ -472,6 +476,7 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
             if (claim < 0) { snprintf(why, whylen, "out of memory"); rc = -1; break; }
             it[k].path = path;
             it[k].walk_err = err;
+            it[k].link = cli_walk_via_link(w);
             k++;
         }
         if (!rc) rc = run_batch(s, it, k, why, whylen);
@@ -503,7 +508,8 @@ int cmd_scan(int argc, char **argv)
         {"output", required_argument, 0, 'o'},   {"resume", no_argument, 0, 'R'},
         {"thumbs", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
         {"rooms", required_argument, 0, 'M'},    {"min-inliers", required_argument, 0, 'N'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'},           {"follow-links", no_argument, 0, 'L'},
+        {0, 0, 0, 0},
     };
     enum { MAXSETS = 64 };
     scan_set sets[MAXSETS + 1]; /* + the room index */
@@ -528,7 +534,9 @@ int cmd_scan(int argc, char **argv)
             break;
         case 'r':
             if (strchr(optarg, '=')) {
+                int v;
                 if (nradius == MAXSETS) { cli_warn("too many --radius"); return EXIT_USAGE; }
+                if (cli_parse_int("--radius SET=N: N", strrchr(optarg, '=') + 1, 0, 256, &v)) return EXIT_USAGE;
                 radius_spec[nradius++] = optarg;
             } else if (cli_parse_int("--radius", optarg, 0, 256, &default_radius)) return EXIT_USAGE;
             break;
@@ -543,6 +551,7 @@ int cmd_scan(int argc, char **argv)
         case 'N': if (cli_parse_int("--min-inliers", optarg, 4, 65535, &min_inliers)) return EXIT_USAGE; break;
         case 'R': resume = 1; break;
         case 'q': s.quiet = 1; break;
+        case 'L': cli_follow_links = 1; break;
         case 'h': help_scan(stdout); return 0;
         default: help_scan(stderr); return EXIT_USAGE;
         }
@@ -581,7 +590,7 @@ int cmd_scan(int argc, char **argv)
         s.rooms_set = nsets;
     }
     for (int r = 0; r < nradius; r++) {
-        char *eq = strchr(radius_spec[r], '=');
+        char *eq = strrchr(radius_spec[r], '='); /* a path may hold '=', a radius never */
         *eq = 0;
         int found = 0, v;
         if (cli_parse_int("--radius", eq + 1, 0, 256, &v)) goto out;
