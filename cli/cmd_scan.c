@@ -602,8 +602,9 @@ int cmd_scan(int argc, char **argv)
 
     /* The settings a resumed scan must share: the same references, matched the same way. */
     char settings[8192];
-    size_t sl = (size_t)snprintf(settings, sizeof settings, "vigil scan v1; dihedral=%d exact=%d min_quality=%d top=%d;",
-                                 s.dihedral, !!(s.flags & VIGIL_HASH_EXACT), s.min_quality, s.top_k);
+    size_t sl = (size_t)snprintf(settings, sizeof settings, "vigil scan v1; dihedral=%d exact=%d min_quality=%d top=%d%s;",
+                                 s.dihedral, !!(s.flags & VIGIL_HASH_EXACT), s.min_quality, s.top_k,
+                                 cli_follow_links ? " follow_links=1" : "");
     for (int k = 0; k < nsets && sl < sizeof settings; k++) {
         vigil_index_stats st;
         vigil_index_stats_get(sets[k].idx, &st);

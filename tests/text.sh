@@ -167,6 +167,8 @@ import json
 r={x['path'].split('/in/')[1]:x for x in map(json.loads,open('$T/scanf/results.jsonl'))}
 assert r['out-dir/secret.jpg']['link'] is True and r['out-file.jpg']['link'] is True and r['out-file.jpg']['status']=='ok', r
 \""
+"$V" scan -q --follow-links --resume --index "$T/ref.vgi" -o "$T/scan" "$T/tree/in" >/dev/null 2>"$T/err"; rc=$?
+check "resuming a scan with --follow-links when it started without: refused (exit 2, other settings)" sh -c "test $rc -eq 2 && grep -q 'other settings' '$T/err'"
 # the review page: a matched file whose name holds a bidi control shows it escaped
 mkdir -p "$T/bidi"
 cp "$IMG" "$T/bidi/$rlo"
