@@ -26,7 +26,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal
+FUZZERS   := list index image rooms journal roomlist args
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -115,12 +115,14 @@ deps:
 deps-test:
 	@sh tests/install-deps.sh test
 
-# Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus.
-$(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIB)
+# Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
+# CLI's own text readers and writers come from an archive of those CLI objects (the targets that
+# use them define cli_warn, which main.o would bring).
+FUZZ_CLI := cli/inputs.o cli/walk.o cli/output.o cli/journal.o
+$(B)/libvigil-cli.a: $(FUZZ_CLI:%=$(B)/%)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli.a $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
-# the journal reader lives in the program, not the library
-$(B)/fuzz-journal: $(B)/cli/journal.o
-FUZZ_CLI_journal := cli/journal.c
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN) $(SOLIB) $(FUZZBINS) $(B)/bench-eval
@@ -134,10 +136,9 @@ fuzz: deps
 fuzz-run:
 	$(Q)mkdir -p build/fuzz
 	$(Q)$(MAKE) --no-print-directory B=build/fuzzlib CC=clang \
-	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzzlib/libvigil.a
+	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzzlib/libvigil.a build/fuzzlib/libvigil-cli.a
 	$(Q)for t in $(FUZZERS); do \
-	    case $$t in journal) extra="$(FUZZ_CLI_journal)" ;; *) extra= ;; esac; \
-	    clang -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude tests/fuzz/fuzz_$$t.c $$extra build/fuzzlib/libvigil.a \
+	    clang -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude tests/fuzz/fuzz_$$t.c build/fuzzlib/libvigil-cli.a build/fuzzlib/libvigil.a \
 	        $(PKG_LIBS) -fopenmp -lm -o build/fuzz/fuzz-$$t || exit 1; \
 	    rm -rf build/fuzz/corpus-$$t && cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t; \
 	    (cd build/fuzz && ./fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 corpus-$$t \
@@ -204,7 +205,8 @@ help:
 	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so (default)"
 	@echo "  test        install missing packages, build, run the test suite"
 	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
-	@echo "  fuzz        libFuzzer on the list parser, index, room-index and scan-journal readers, image loader (FUZZ_SECONDS each)"
+	@echo "  fuzz        libFuzzer on the hash-list and room-list parsers, option values and cells, index,"
+	@echo "              room-index and scan-journal readers, image loader (FUZZ_SECONDS each)"
 	@echo "  bench       throughput benchmarks (see bench/README.md)"
 	@echo "  bench-check the benchmark guard: same-run ratios against floors (CI runs it)"
 	@echo "  eval        PDQ accuracy on 270 photos rebuilt from Debian packages"

@@ -12,13 +12,30 @@
 extern const char *cli_prog;
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The rules every command's --help states where they apply. */
+#define CLI_HELP_LINKS                                                                            \
+    "Symbolic links inside a folder are followed while they stay inside the folder given; one\n"  \
+    "that leads out of it is not followed but reported as a failure (exit status 1), unless\n"    \
+    "--follow-links. A link named on the command line is always followed.\n"
+#define CLI_HELP_CELLS                                                                            \
+    "In TSV and CSV a text cell (path, id, label, name) that begins with = + - or @ gets a\n"      \
+    "leading ' so that a spreadsheet shows it instead of running it as a formula; vigil's list\n" \
+    "readers take it off again. Numbers and hashes are never changed.\n"
+
 /* walk.c: streams the files under the given paths, depth-first, each directory's entries sorted
- * by name. Memory grows with the depth and the widest directory, never with the tree. */
+ * by name. Memory grows with the depth and the widest directory, never with the tree. A symbolic
+ * link met inside a directory is followed only when it resolves inside the root path it was
+ * found under, or when cli_follow_links is set (--follow-links); otherwise it comes back as an
+ * error beginning "skipped:". */
+extern int cli_follow_links;
 typedef struct cli_walk cli_walk;
 cli_walk *cli_walk_new(char **paths, int npaths);
 /* Next item: 1 with *path set (malloc'd, caller frees) and *error NULL for a file to process, or
  * *error set (malloc'd) for a path that cannot be processed; 0 at the end. */
 int cli_walk_next(cli_walk *w, char **path, char **error);
+/* Whether the item cli_walk_next returned last was reached through a symbolic link met inside a
+ * folder (the link itself or a linked folder on its way). */
+int cli_walk_via_link(const cli_walk *w);
 void cli_walk_free(cli_walk *w);
 
 /* output.c */
@@ -45,8 +62,14 @@ int cli_utf8_len(const unsigned char *s);
 int cli_json_str(FILE *f, const char *s);
 /* "key":"name" and, when the name is not valid UTF-8, ,"key_hex":"<its bytes>" */
 void cli_json_path(FILE *f, const char *key, const char *name);
-/* Writes s escaped for a TSV cell: \t \n \r \\ and bytes that are not valid UTF-8 as \xHH. */
+/* Writes s escaped for a TSV cell: \t \n \r \\, and bytes that are not valid UTF-8 or belong to a
+ * bidirectional control character as \xHH. */
 void cli_tsv_escape(FILE *f, const char *s);
+/* The code point when the valid UTF-8 sequence at s is a bidirectional control (U+202A-202E,
+ * U+2066-2069, U+200E, U+200F, U+061C), else 0. */
+unsigned cli_bidi_control(const unsigned char *s);
+/* Whether a TSV/CSV text cell must get a leading ' so that spreadsheets do not run it. */
+int cli_cell_needs_guard(const char *s);
 
 /* progress.c: one updating line on a terminal, nothing when stderr is not a tty. */
 typedef struct cli_progress {
@@ -63,7 +86,30 @@ double cli_now(void);
 /* inputs.c */
 char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen);
 int cli_is_list(const char *path);
+/* Whether bytes from the start of a file are a text list (not an image): see inputs.c. */
+int cli_looks_like_list(const unsigned char *b, size_t n);
+/* Option values, parsed strictly (inputs.c says how). cli_parse_* print a message naming the
+ * option, the range and the value, and return -1; cli_strict_* are the same tests, silent. */
 int cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
+int cli_strict_int(const char *s, long long lo, long long hi, long long *out);
+/* suffixes: K, M, G or T (optionally followed by B or iB) multiply by 1024^1..4 */
+int cli_parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, int suffixes, uint64_t *out);
+int cli_strict_u64(const char *s, uint64_t lo, uint64_t hi, int suffixes, uint64_t *out);
+int cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+int cli_strict_double(const char *s, double lo, double hi, double *out);
+/* X,Y,W,H in pixels, W and H above 0 */
+int cli_parse_rect(const char *opt, const char *s, vigil_rect *r);
+int cli_strict_rect(const char *s, vigil_rect *r);
+/* "key=value key=value": NULL, or what is wrong with it */
+int cli_parse_labels(const char *opt, const char *s);
+const char *cli_labels_problem(const char *s);
+/* A room list (CSV or TSV with a header naming a path column) in text[0..len), which must have a
+ * byte to spare at text[len]; modified in place. fn gets each good row's path (relative to the
+ * list's folder) and labels "column=value ...", both malloc'd and then its own; a non-zero return
+ * stops. Bad rows are reported as LIST:LINE and counted in *bad. Returns -1 when the list could not
+ * be read as a whole or fn stopped it, else 0. */
+typedef int (*cli_ref_fn)(char *path, char *labels, void *ctx);
+int cli_room_list_parse(const char *list, char *text, size_t len, cli_ref_fn fn, void *ctx, unsigned long long *bad);
 /* One hashed file: walk_error is set for a path the walk could not use (then rc is meaningless),
  * else rc/err/res are vigil_hash_file's. fn owns path (free it). Return non-zero to stop. */
 typedef int (*cli_hashed_fn)(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,

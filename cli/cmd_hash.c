@@ -23,11 +23,14 @@ void help_hash(FILE *f)
             "  --format FMT     tsv (default, with a header row), csv or jsonl\n"
             "  -o FILE          write to FILE (atomically: temporary file, fsync, rename)\n"
             "  -j N             threads (default: all cores)\n"
-            "  --max-pixels N   refuse images whose header announces more pixels (default 268435456)\n"
+            "  --max-pixels N   refuse images whose header announces more pixels (default 268435456,\n"
+            "                   i.e. 256M: K, M and G after N multiply by 1024)\n"
+            "  --follow-links   also follow symbolic links that lead out of the folders given\n"
             "  -q, --quiet      no progress line\n\n"
             "Columns: path pdq quality width height size format md5 sha1 xxh128 [dihedral] error\n"
             "A file that fails gets a row with an empty hash and the reason in 'error', and a\n"
-            "message on stderr; the run goes on.\n\n"
+            "message on stderr; the run goes on.\n"
+            CLI_HELP_LINKS CLI_HELP_CELLS "\n"
             "Exit status: 0 all files hashed, 1 some failed, 2 usage or fatal error.\n");
 }
 
@@ -120,7 +123,7 @@ int cmd_hash(int argc, char **argv)
         {"no-digests", no_argument, 0, 'D'}, {"format", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},      {"max-pixels", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},       {"output", required_argument, 0, 'o'},
-        {0, 0, 0, 0},
+        {"follow-links", no_argument, 0, 'L'}, {0, 0, 0, 0},
     };
     vigil_hash_options opt;
     vigil_hash_options_init(&opt);
@@ -139,12 +142,12 @@ int cmd_hash(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'o': outpath = optarg; break;
         case 'P': {
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (*end || !v) { cli_warn("--max-pixels needs a positive integer, not '%s'", optarg); return EXIT_USAGE; }
+            uint64_t v;
+            if (cli_parse_u64("--max-pixels", optarg, 1, UINT64_MAX, 1, &v)) return EXIT_USAGE;
             opt.max_pixels = v;
             break;
         }
+        case 'L': cli_follow_links = 1; break;
         case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &threads)) return EXIT_USAGE; break;
         case 'h': help_hash(stdout); return 0;
         default: help_hash(stderr); return EXIT_USAGE;

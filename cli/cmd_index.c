@@ -10,7 +10,7 @@ void help_index(FILE *f)
 {
     fprintf(f,
             "Usage:\n"
-            "  vigil index build -o FILE.vgi [--set NAME] [--min-quality Q] [-j N] INPUT...\n"
+            "  vigil index build -o FILE.vgi [--set NAME] [--min-quality Q] [-j N] [--follow-links] INPUT...\n"
             "  vigil index add FILE.vgi [--min-quality Q] INPUT...\n"
             "  vigil index remove FILE.vgi ID...\n"
             "  vigil index compact FILE.vgi\n"
@@ -24,7 +24,9 @@ void help_index(FILE *f)
             "mode) with their path as id. '-' reads a list from standard input.\n\n"
             "Hashes of quality below Q (default 50, PDQ's recommendation) are left out and\n"
             "counted. `add` appends to an unsorted segment and `remove` tombstones by id, both\n"
-            "without rebuilding; `compact` rebuilds. Files are written atomically.\n\n"
+            "without rebuilding; `compact` rebuilds. Files are written atomically.\n"
+            "Lists may be UTF-8 (a byte-order mark is skipped); CSV quoting is RFC 4180's.\n"
+            CLI_HELP_LINKS CLI_HELP_CELLS "\n"
             "Exit status: 0 done, 1 some inputs or lines were bad (reported, the rest kept),\n"
             "2 usage error or unusable index.\n");
 }
@@ -147,7 +149,7 @@ int cmd_index(int argc, char **argv)
     static const struct option longopts[] = {
         {"set", required_argument, 0, 's'}, {"min-quality", required_argument, 0, 'Q'},
         {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'}, {"follow-links", no_argument, 0, 'L'}, {0, 0, 0, 0},
     };
     const char *out = NULL, *set = "";
     int min_quality = 50, threads = omp_get_num_procs(), c;
@@ -160,6 +162,7 @@ int cmd_index(int argc, char **argv)
         case 'Q': if (cli_parse_int("--min-quality", optarg, 0, 101, &min_quality)) return EXIT_USAGE; break;
         case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &threads)) return EXIT_USAGE; break;
         case 'f': if (cli_parse_format(optarg, &fmt)) { cli_warn("unknown --format '%s'", optarg); return EXIT_USAGE; } break;
+        case 'L': cli_follow_links = 1; break;
         case 'h': help_index(stdout); return 0;
         default: help_index(stderr); return EXIT_USAGE;
         }

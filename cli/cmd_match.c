@@ -10,7 +10,8 @@ void help_match(FILE *f)
 {
     fprintf(f,
             "Usage: vigil match --index FILE.vgi [--index FILE2.vgi ...] [--radius 31] [--top K]\n"
-            "                   [--dihedral] [--exact] [--format tsv|csv|jsonl] [-o OUT] [-j N] INPUT...\n\n"
+            "                   [--dihedral] [--exact] [--format tsv|csv|jsonl] [-o OUT] [-j N]\n"
+            "                   [--follow-links] INPUT...\n\n"
             "INPUT is images or folders (hashed on the fly) or hash lists (as `vigil index` reads\n"
             "them). Every query is matched against every index; a match is distance <= radius\n"
             "(default 31, PDQ's recommendation). --dihedral also matches rotated and flipped\n"
@@ -18,7 +19,8 @@ void help_match(FILE *f)
             "--top K keeps the K nearest per query and index; without it, or with --top 0,\n"
             "every match within the radius is printed. At most 64 --index.\n\n"
             "Columns: query query_pdq index set ref_id distance transform ref_quality labels\n"
-            "One row per match; queries without a match print nothing.\n\n"
+            "One row per match; queries without a match print nothing.\n"
+            CLI_HELP_CELLS CLI_HELP_LINKS "\n"
             "Exit status: 0 done, 1 some inputs failed (reported), 2 usage or unusable index.\n");
 }
 
@@ -174,7 +176,7 @@ int cmd_match(int argc, char **argv)
         {"top", required_argument, 0, 'k'},   {"dihedral", no_argument, 0, 'd'},
         {"exact", no_argument, 0, 'e'},       {"format", required_argument, 0, 'f'},
         {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'},        {"follow-links", no_argument, 0, 'L'}, {0, 0, 0, 0},
     };
     mctx m = {0};
     vigil_search_options_init(&m.sopt);
@@ -199,6 +201,7 @@ int cmd_match(int argc, char **argv)
         case 'f': if (cli_parse_format(optarg, &m.out.fmt)) { cli_warn("unknown --format '%s'", optarg); return EXIT_USAGE; } break;
         case 'o': outpath = optarg; break;
         case 'q': break;
+        case 'L': cli_follow_links = 1; break;
         case 'h': help_match(stdout); return 0;
         default: help_match(stderr); return EXIT_USAGE;
         }

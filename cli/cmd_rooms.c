@@ -20,7 +20,8 @@ void help_rooms(FILE *f)
             "INPUT is images and folders of reference photos (their path is the reference's name,\n"
             "--labels gives them labels), or a CSV/TSV list with a header naming a path column\n"
             "(path, file, image) and label columns such as hotel_id, chain, room, note; relative\n"
-            "paths are relative to the list. Inside a value, spaces become '_'.\n\n"
+            "paths are relative to the list. Inside a value, spaces become '_'.\n"
+            CLI_HELP_LINKS "\n"
             "Local features are found on a 640-pixel working size: at most 1000 per reference\n"
             "image and 500 per query (--max-features changes either). A query looks its features\n"
             "up in the index and verifies the best candidates geometrically. The score\n"
@@ -29,7 +30,8 @@ void help_rooms(FILE *f)
             "reported. One result per room (hotel_id + room labels), best first, at most K (5;\n"
             "no more than the 30 best-voted images a query verifies).\n"
             "--mask X,Y,W,H (pixels of the image as displayed; up to 64) and --mask-image\n"
-            "(white = ignore, stretched over the image) hide a person in the foreground.\n\n"
+            "(white = ignore, stretched over the image) hide a person in the foreground.\n"
+            CLI_HELP_CELLS "\n"
             "Exit status: 0 done, 1 some inputs failed (reported, the rest done), 2 usage error\n"
             "or unusable index.\n");
 }
@@ -52,84 +54,22 @@ static int push_ref(refs *r, char *path, char *labels)
     return 0;
 }
 
-/* Splits one CSV/TSV line in place (double quotes around a CSV field are honoured). */
-static int split(char *line, char sep, char **f, int max)
+static int on_ref(char *path, char *labels, void *ctx)
 {
-    int n = 0;
-    char *p = line;
-    while (n < max) {
-        if (sep == ',' && *p == '"') {
-            char *o = ++p, *w = p;
-            while (*p && !(*p == '"' && p[1] != '"')) { if (*p == '"') p++; *w++ = *p++; }
-            if (*p == '"') p++;
-            *w = 0;
-            f[n++] = o;
-            p = strchr(p, sep);
-        } else {
-            f[n++] = p;
-            p = strchr(p, sep);
-            if (p) *p = 0;
-        }
-        if (!p) break;
-        *p++ = 0;
-    }
-    return n;
+    if (push_ref(ctx, path, labels)) { free(path); free(labels); return -1; }
+    return 0;
 }
 
-static int read_list(const char *list, refs *out, unsigned long long *bad)
+static void read_list(const char *list, refs *out, unsigned long long *bad)
 {
     char why[256];
     size_t len;
     char *data = cli_read_all(list, &len, why, sizeof why);
-    if (!data) { cli_warn("%s: %s", list, why); (*bad)++; return 0; }
+    if (!data) { cli_warn("%s: %s", list, why); (*bad)++; return; }
     char *text = realloc(data, len + 1);
-    if (!text) { free(data); cli_warn("%s: out of memory", list); (*bad)++; return 0; }
-    text[len] = 0;
-    const char *slash = strrchr(list, '/');
-    size_t dirlen = slash ? (size_t)(slash - list + 1) : 0;
-    char *save = NULL, *line = strtok_r(text, "\n", &save);
-    enum { MAXC = 64 };
-    char *hdr[MAXC], *f[MAXC];
-    int nh = 0, pathcol = -1;
-    char sep = ',';
-    unsigned long long lineno = 1;
-    if (line) {
-        line[strcspn(line, "\r")] = 0;
-        sep = strchr(line, '\t') ? '\t' : ',';
-        nh = split(line, sep, hdr, MAXC);
-        for (int i = 0; i < nh; i++)
-            if (!strcmp(hdr[i], "path") || !strcmp(hdr[i], "file") || !strcmp(hdr[i], "image")) pathcol = i;
-    }
-    if (pathcol < 0) {
-        cli_warn("%s: not a room list: the header names no path column (path, file or image)", list);
-        (*bad)++;
-        free(text);
-        return 0;
-    }
-    while ((line = strtok_r(NULL, "\n", &save))) {
-        lineno++;
-        line[strcspn(line, "\r")] = 0;
-        if (!*line) continue;
-        int n = split(line, sep, f, MAXC);
-        if (n != nh) { cli_warn("%s:%llu: %d fields where the header has %d", list, lineno, n, nh); (*bad)++; continue; }
-        if (!*f[pathcol]) { cli_warn("%s:%llu: empty path", list, lineno); (*bad)++; continue; }
-        size_t cap = 1;
-        for (int i = 0; i < n; i++) cap += strlen(hdr[i]) + strlen(f[i]) + 2;
-        char *labels = malloc(cap), *path = malloc(dirlen + strlen(f[pathcol]) + 1);
-        if (!labels || !path) { free(labels); free(path); cli_warn("%s: out of memory", list); (*bad)++; break; }
-        size_t l = 0;
-        for (int i = 0; i < n; i++) {
-            if (i == pathcol || !*f[i]) continue;
-            for (char *c = f[i]; *c; c++) if (*c == ' ' || *c == '\t') *c = '_';
-            l += (size_t)sprintf(labels + l, "%s%s=%s", l ? " " : "", hdr[i], f[i]);
-        }
-        labels[l] = 0;
-        if (f[pathcol][0] == '/') strcpy(path, f[pathcol]);
-        else { memcpy(path, list, dirlen); strcpy(path + dirlen, f[pathcol]); }
-        if (push_ref(out, path, labels)) { free(path); free(labels); (*bad)++; break; }
-    }
+    if (!text) { free(data); cli_warn("%s: out of memory", list); (*bad)++; return; }
+    cli_room_list_parse(list, text, len, on_ref, out, bad);
     free(text);
-    return 0;
 }
 
 static void collect(char **inputs, int n, const char *labels, refs *out, unsigned long long *bad)
@@ -192,18 +132,6 @@ static int add_refs(vigil_rooms *rooms, refs *rf, const vigil_feature_options *f
 }
 
 /* ---- query ----------------------------------------------------------------------------------- */
-
-static int parse_rect(const char *s, vigil_rect *r)
-{
-    double v[4];
-    char tail;
-    if (sscanf(s, "%lf,%lf,%lf,%lf%c", &v[0], &v[1], &v[2], &v[3], &tail) != 4 || v[2] <= 0 || v[3] <= 0) {
-        cli_warn("--mask needs X,Y,W,H (pixels, width and height above 0), not '%s'", s);
-        return -1;
-    }
-    *r = (vigil_rect){(float)v[0], (float)v[1], (float)v[2], (float)v[3]};
-    return 0;
-}
 
 /* A mask image as 8-bit grey (any size; it is stretched over the query). */
 static uint8_t *load_mask(const char *path, uint32_t *w, uint32_t *h)
@@ -272,7 +200,8 @@ int cmd_rooms(int argc, char **argv)
         {"labels", required_argument, 0, 'l'}, {"max-features", required_argument, 0, 'M'},
         {"mask", required_argument, 0, 'm'},   {"mask-image", required_argument, 0, 'I'},
         {"top", required_argument, 0, 'k'},    {"min-inliers", required_argument, 0, 'n'},
-        {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
+        {"follow-links", no_argument, 0, 'L'}, {0, 0, 0, 0},
     };
     const char *out = NULL, *index = NULL, *labels = NULL, *mask_image = NULL;
     int threads = omp_get_num_procs(), c, top = 5, min_inliers = -1, maxf = -1;
@@ -284,17 +213,18 @@ int cmd_rooms(int argc, char **argv)
         switch (c) {
         case 'i': index = optarg; break;
         case 'o': out = optarg; break;
-        case 'l': labels = optarg; break;
+        case 'l': if (cli_parse_labels("--labels", optarg)) return EXIT_USAGE; labels = optarg; break;
         case 'I': mask_image = optarg; break;
         case 'm':
             if (nmask == 64) { cli_warn("at most 64 --mask"); return EXIT_USAGE; }
-            if (parse_rect(optarg, &masks[nmask++])) return EXIT_USAGE;
+            if (cli_parse_rect("--mask", optarg, &masks[nmask++])) return EXIT_USAGE;
             break;
         case 'M': if (cli_parse_int("--max-features", optarg, 16, 65535, &maxf)) return EXIT_USAGE; break;
         case 'k': if (cli_parse_int("--top", optarg, 1, 1000, &top)) return EXIT_USAGE; break;
         case 'n': if (cli_parse_int("--min-inliers", optarg, 4, 100000, &min_inliers)) return EXIT_USAGE; break;
         case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &threads)) return EXIT_USAGE; break;
         case 'f': if (cli_parse_format(optarg, &fmt)) { cli_warn("unknown --format '%s'", optarg); return EXIT_USAGE; } break;
+        case 'L': cli_follow_links = 1; break;
         case 'h': help_rooms(stdout); return 0;
         default: help_rooms(stderr); return EXIT_USAGE;
         }

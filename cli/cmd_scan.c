@@ -25,7 +25,7 @@ void help_scan(FILE *f)
     fprintf(f,
             "Usage: vigil scan --index FILE.vgi [--index FILE2.vgi ...] -o OUTDIR [--resume]\n"
             "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
-            "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet]\n"
+            "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet] [--follow-links]\n"
             "                  [--rooms ROOMS.vgr [--min-inliers N]] PATH...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
@@ -35,7 +35,9 @@ void help_scan(FILE *f)
             "PDQ matches and K MD5/SHA-1 matches (default 10); --top 0 keeps them all, up to\n"
             "10,000 per file and set (the nearest; fewer when the references carry very long\n"
             "labels): a file with more is marked \"truncated\" in results.jsonl, its total in\n"
-            "\"matches_total\". At most 64 --index. Identical files are decoded once.\n\n"
+            "\"matches_total\". At most 64 --index. Identical files are decoded once.\n"
+            CLI_HELP_LINKS
+            "A link that was followed is marked \"link\": true in results.jsonl.\n\n"
             "--rooms adds a room index (`vigil rooms build`): every decodable image is also\n"
             "matched by local features, to say which known room (hotel) it was taken in; a room\n"
             "match needs N inliers (default 10); --top applies, up to the 30 best-voted rooms.\n"
@@ -61,6 +63,7 @@ typedef struct item {
     vigil_hash_result r;
     vigil_result rc;
     vigil_error err;
+    int link;            /* reached through a symbolic link inside the tree (--follow-links or not) */
     int dup_slot;        /* same content earlier in this batch, or -1 */
     uint64_t dup_off;    /* same content in the journal, or UINT64_MAX */
     int owner;           /* first of its content: its table slot waits for its record offset */
@@ -364,6 +367,7 @@ static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
         if (!f) { snprintf(why, whylen, "out of memory"); return -1; }
         fputc('{', f);
         cli_json_path(f, "path", x->path);
+        if (x->link) { fx.flags |= J_LINK; fputs(",\"link\":true", f); }
         if (x->walk_err) {
             fx.status = strncmp(x->walk_err, "skipped", 7) ? VIGIL_E_IO : VIGIL_E_NOT_FILE;
             fprintf(f, ",\"status\":\"%s\",\"error\":", vigil_result_name((vigil_result)fx.status));
@@ -540,6 +544,7 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
             if (claim < 0) { snprintf(why, whylen, "out of memory"); rc = -1; break; }
             it[k].path = path;
             it[k].walk_err = err;
+            it[k].link = cli_walk_via_link(w);
             k++;
         }
         if (!rc) rc = run_batch(s, it, k, why, whylen);
@@ -571,7 +576,8 @@ int cmd_scan(int argc, char **argv)
         {"output", required_argument, 0, 'o'},   {"resume", no_argument, 0, 'R'},
         {"thumbs", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
         {"rooms", required_argument, 0, 'M'},    {"min-inliers", required_argument, 0, 'N'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'},           {"follow-links", no_argument, 0, 'L'},
+        {0, 0, 0, 0},
     };
     enum { MAXSETS = 64 };
     scan_set sets[MAXSETS + 1]; /* + the room index */
@@ -596,7 +602,9 @@ int cmd_scan(int argc, char **argv)
             break;
         case 'r':
             if (strchr(optarg, '=')) {
+                int v;
                 if (nradius == MAXSETS) { cli_warn("too many --radius"); return EXIT_USAGE; }
+                if (cli_parse_int("--radius SET=N: N", strrchr(optarg, '=') + 1, 0, 256, &v)) return EXIT_USAGE;
                 radius_spec[nradius++] = optarg;
             } else if (cli_parse_int("--radius", optarg, 0, 256, &default_radius)) return EXIT_USAGE;
             break;
@@ -611,6 +619,7 @@ int cmd_scan(int argc, char **argv)
         case 'N': if (cli_parse_int("--min-inliers", optarg, 4, 65535, &min_inliers)) return EXIT_USAGE; break;
         case 'R': resume = 1; break;
         case 'q': s.quiet = 1; break;
+        case 'L': cli_follow_links = 1; break;
         case 'h': help_scan(stdout); return 0;
         default: help_scan(stderr); return EXIT_USAGE;
         }
@@ -649,7 +658,7 @@ int cmd_scan(int argc, char **argv)
         s.rooms_set = nsets;
     }
     for (int r = 0; r < nradius; r++) {
-        char *eq = strchr(radius_spec[r], '=');
+        char *eq = strrchr(radius_spec[r], '='); /* a path may hold '=', a radius never */
         *eq = 0;
         int found = 0, v;
         if (cli_parse_int("--radius", eq + 1, 0, 256, &v)) goto out;
@@ -661,8 +670,9 @@ int cmd_scan(int argc, char **argv)
 
     /* The settings a resumed scan must share: the same references, matched the same way. */
     char settings[8192];
-    size_t sl = (size_t)snprintf(settings, sizeof settings, "vigil scan v1; dihedral=%d exact=%d min_quality=%d top=%d;",
-                                 s.dihedral, !!(s.flags & VIGIL_HASH_EXACT), s.min_quality, s.top_k);
+    size_t sl = (size_t)snprintf(settings, sizeof settings, "vigil scan v1; dihedral=%d exact=%d min_quality=%d top=%d%s;",
+                                 s.dihedral, !!(s.flags & VIGIL_HASH_EXACT), s.min_quality, s.top_k,
+                                 cli_follow_links ? " follow_links=1" : "");
     for (int k = 0; k < nsets && sl < sizeof settings; k++) {
         vigil_index_stats st;
         vigil_index_stats_get(sets[k].idx, &st);

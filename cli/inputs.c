@@ -1,10 +1,16 @@
-/* inputs.c - what an INPUT argument is: a hash list (text) or images (files, folders), and reading
- * whole files for the list parser. */
+/* inputs.c - what an INPUT argument is: a hash list (text) or images (files, folders), reading
+ * whole files for the list parser, the room-list reader, and the strict parsers of option values. */
 #include "cli.h"
+#include "text.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 /* Reads all of path ("-" = stdin) into a malloc'd buffer. */
@@ -29,21 +35,198 @@ char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen)
     return p;
 }
 
-/* An integer option value in lo..hi; otherwise says so, naming the option and the value. */
+/* ---- option values ------------------------------------------------------------------------------
+ * Strict: decimal digits only (a '-' only where negative values mean something), nothing before
+ * or after them, no overflow; decimals follow the same rule plus a fraction and an exponent, never
+ * NaN, infinity or hex, whatever the locale. Every refusal names the option, the range and the
+ * value given. */
+
+/* Decimal digits with an optional leading '-': *neg and the magnitude; -1 for anything else or a
+ * magnitude past 2^64 - 1. */
+static int whole(const char *s, int *neg, uint64_t *mag)
+{
+    *neg = *s == '-';
+    if (*neg) s++;
+    return vigil__parse_u64(s, UINT64_MAX, mag);
+}
+
+int cli_strict_int(const char *s, long long lo, long long hi, long long *out)
+{
+    int neg;
+    uint64_t m;
+    if (whole(s, &neg, &m)) return -1;
+    if (neg ? m > (uint64_t)LLONG_MAX + 1 : m > (uint64_t)LLONG_MAX) return -1;
+    long long v = neg ? (long long)(0 - m) : (long long)m;
+    if (v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
 int cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) {
-        cli_warn("%s needs an integer from %d to %d, not '%s'", opt, lo, hi, s);
+    long long v;
+    if (cli_strict_int(s, lo, hi, &v)) {
+        cli_warn("%s needs a whole number from %d to %d, not '%s'", opt, lo, hi, s);
         return -1;
     }
     *out = (int)v;
     return 0;
 }
 
-/* A hash list is text: no NUL and mostly printable in its first 4 KiB. Images never are. */
+int cli_strict_u64(const char *s, uint64_t lo, uint64_t hi, int suffixes, uint64_t *out)
+{
+    const char *e = s;
+    while (*e >= '0' && *e <= '9') e++;
+    char digits[24];
+    if (e == s || (size_t)(e - s) >= sizeof digits) return -1;
+    memcpy(digits, s, (size_t)(e - s));
+    digits[e - s] = 0;
+    uint64_t v, unit = 1;
+    if (vigil__parse_u64(digits, UINT64_MAX, &v)) return -1;
+    if (*e && suffixes) {
+        const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*e));
+        if (!u) return -1;
+        for (const char *k = units; k <= u; k++) unit *= 1024;
+        e++;
+        if (!strcmp(e, "iB") || !strcmp(e, "B")) e += strlen(e);
+    }
+    if (*e || v > UINT64_MAX / unit) return -1;
+    v *= unit;
+    if (v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, int suffixes, uint64_t *out)
+{
+    if (!cli_strict_u64(s, lo, hi, suffixes, out)) return 0;
+    if (hi == UINT64_MAX) cli_warn("%s needs a whole number of at least %llu%s, not '%s'", opt, (unsigned long long)lo,
+                                   suffixes ? " (K, M, G or T after it: x1024)" : "", s);
+    else cli_warn("%s needs a whole number from %llu to %llu%s, not '%s'", opt, (unsigned long long)lo, (unsigned long long)hi,
+                  suffixes ? " (K, M, G or T after it: x1024)" : "", s);
+    return -1;
+}
+
+int cli_strict_double(const char *s, double lo, double hi, double *out)
+{
+    /* the grammar first: strtod alone would take " 1", "+1", "0x1p3", "nan" and "inf" */
+    const char *p = s;
+    if (*p == '-') p++;
+    size_t digits = 0;
+    while (isdigit((unsigned char)*p)) p++, digits++;
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p)) p++, digits++;
+    }
+    if (!digits) return -1;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!isdigit((unsigned char)*p)) return -1;
+        while (isdigit((unsigned char)*p)) p++;
+    }
+    if (*p) return -1;
+    static locale_t c_locale;
+    if (!c_locale) c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (!c_locale) return -1;
+    errno = 0;
+    double v = strtod_l(s, NULL, c_locale);
+    if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1) || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    if (!cli_strict_double(s, lo, hi, out)) return 0;
+    cli_warn("%s needs a number from %g to %g, not '%s'", opt, lo, hi, s);
+    return -1;
+}
+
+int cli_strict_rect(const char *s, vigil_rect *r)
+{
+    char b[256], *parts[4], *p = b;
+    size_t n = strlen(s);
+    if (n >= sizeof b) return -1;
+    memcpy(b, s, n + 1);
+    for (int i = 0; i < 4; i++) {
+        parts[i] = p;
+        char *c = strchr(p, ',');
+        if ((i < 3) != (c != NULL)) return -1;
+        if (c) { *c = 0; p = c + 1; }
+    }
+    double v[4];
+    /* an image has at most 2^28 pixels: anything beyond a billion is a typo, and fits a float */
+    for (int i = 0; i < 4; i++)
+        if (cli_strict_double(parts[i], i < 2 ? -1e9 : 0, 1e9, &v[i])) return -1;
+    if (v[2] <= 0 || v[3] <= 0) return -1;
+    *r = (vigil_rect){(float)v[0], (float)v[1], (float)v[2], (float)v[3]};
+    return 0;
+}
+
+int cli_parse_rect(const char *opt, const char *s, vigil_rect *r)
+{
+    if (!cli_strict_rect(s, r)) return 0;
+    cli_warn("%s needs X,Y,W,H (pixels; width and height above 0, each at most 1e9), not '%s'", opt, s);
+    return -1;
+}
+
+const char *cli_labels_problem(const char *s)
+{
+    for (const char *p = s; *p;) {
+        if (*p == ' ') { p++; continue; }
+        const char *e = strchr(p, ' '), *eq = memchr(p, '=', e ? (size_t)(e - p) : strlen(p));
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!eq) return "a word without '=' (labels are key=value)";
+        if (eq == p) return "a value without its key";
+        if (eq + 1 == p + len) return "a key without a value";
+        for (const char *c = p; c < p + len; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) return "a control character";
+        p += len;
+    }
+    return NULL;
+}
+
+int cli_parse_labels(const char *opt, const char *s)
+{
+    const char *why = cli_labels_problem(s);
+    if (!why) return 0;
+    cli_warn("%s needs space-separated key=value labels (no space inside a value), not '%s': %s", opt, s, why);
+    return -1;
+}
+
+/* ---- what an INPUT is -------------------------------------------------------------------------- */
+
+/* The signatures of the image formats vigil decodes (core/load.c's allow-list). Their headers can
+ * hold pages of text (XMP, EXIF), so they are recognised before the text test. */
+static int image_magic(const unsigned char *b, size_t n)
+{
+    static const struct { size_t off, len; const char *m; } sig[] = {
+        {0, 3, "\xff\xd8\xff"}, {0, 8, "\x89PNG\r\n\x1a\n"}, {0, 6, "GIF87a"}, {0, 6, "GIF89a"},
+        {8, 4, "WEBP"}, {0, 4, "II*\0"}, {0, 4, "MM\0*"}, {0, 4, "II+\0"}, {0, 4, "MM\0+"},
+        {4, 4, "ftyp"}, {0, 2, "\xff\x0a"}, {0, 12, "\0\0\0\x0cJXL \r\n\x87\n"},
+    };
+    for (size_t i = 0; i < sizeof sig / sizeof sig[0]; i++)
+        if (n >= sig[i].off + sig[i].len && !memcmp(b + sig[i].off, sig[i].m, sig[i].len)) return 1;
+    return 0;
+}
+
+/* Text, for the list readers, is anything that does not start like an image and whose bytes other
+ * than NUL are mostly printable. NULs do not count against it: a list with a stray NUL, or UTF-16
+ * text, then reaches the list parser, which says what it saw instead of "not an image". */
+int cli_looks_like_list(const unsigned char *b, size_t n)
+{
+    if (n == 0) return 1;
+    if (image_magic(b, n)) return 0;
+    size_t odd = 0, nul = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == 0) nul++;
+        else if (b[i] < 0x20 && b[i] != '\n' && b[i] != '\r' && b[i] != '\t') odd++;
+    }
+    return odd * 100 < n - nul || nul == n;
+}
+
+/* A hash list is text: see cli_looks_like_list, on the first 4 KiB. */
 int cli_is_list(const char *path)
 {
     if (!strcmp(path, "-")) return 1;
@@ -54,13 +237,137 @@ int cli_is_list(const char *path)
     unsigned char b[4096];
     size_t n = fread(b, 1, sizeof b, f);
     fclose(f);
-    if (n == 0) return 1;
-    size_t odd = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] == 0) return 0;
-        if (b[i] < 0x20 && b[i] != '\n' && b[i] != '\r' && b[i] != '\t') odd++;
+    return cli_looks_like_list(b, n);
+}
+
+/* ---- room lists -------------------------------------------------------------------------------- */
+
+typedef struct strs { char **v; size_t n, cap; } strs;
+
+static int strs_push(strs *a, char *s)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        char **v = realloc(a->v, cap * sizeof *v);
+        if (!v) return -1;
+        a->v = v;
+        a->cap = cap;
     }
-    return odd * 100 < n;
+    a->v[a->n++] = s;
+    return 0;
+}
+
+/* Splits a record; 0, -1 out of memory, -2 broken quoting (*why). */
+static int split_record(char *rec, char sep, strs *out, const char **why)
+{
+    out->n = 0;
+    char *p = rec, *f;
+    for (;;) {
+        int more = vigil__next_field(&p, sep, &f, why);
+        if (more < 0) return -2;
+        size_t l = strlen(f);
+        while (l && (f[l - 1] == '\r' || f[l - 1] == ' ')) f[--l] = 0;
+        while (*f == ' ') f++;
+        if (strs_push(out, f)) return -1;
+        if (!more) return 0;
+    }
+}
+
+/* Label text stays one token per label: spaces and control characters become '_'. */
+static void tokenise(char *s, int key)
+{
+    for (unsigned char *c = (unsigned char *)s; *c; c++)
+        if (*c <= ' ' || *c == 0x7f || (key && *c == '=')) *c = '_';
+}
+
+int cli_room_list_parse(const char *list, char *text, size_t len, cli_ref_fn fn, void *ctx, unsigned long long *bad)
+{
+    const char *enc = vigil__foreign_encoding(text, len);
+    if (enc) { cli_warn("%s: %s", list, enc); (*bad)++; return -1; }
+    size_t bom = vigil__utf8_bom(text, len);
+    const char *nul = memchr(text, 0, len);
+    if (nul) {
+        cli_warn("%s: binary data: NUL byte at offset %zu; not a room list", list, (size_t)(nul - text));
+        (*bad)++;
+        return -1;
+    }
+    const char *slash = strrchr(list, '/');
+    size_t dirlen = slash ? (size_t)(slash - list + 1) : 0;
+    char *p = text + bom, *end = text + len, sep = ',', *next;
+    strs hdr = {0}, row = {0};
+    int pathcol = -1, rc = 0;
+    uint64_t ln = 1;
+    const char *why;
+    for (; p <= end; p = next) {
+        uint64_t at = ln, inner = 0;
+        int open = 0;
+        if (!hdr.n) { /* the header's line says CSV or TSV */
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            sep = memchr(p, '\t', (size_t)((nl ? nl : end) - p)) ? '\t' : ',';
+        }
+        char *stop = vigil__record_end(p, end, sep, &inner, &open);
+        next = stop + 1;
+        *stop = 0;
+        ln += 1 + inner;
+        if (open) {
+            cli_warn("%s:%llu: a quoted field that begins on this line is not closed", list, (unsigned long long)at);
+            (*bad)++;
+            if (!hdr.n) rc = -1;
+            break;
+        }
+        char *t = p;
+        while (*t == ' ' || *t == '\r') t++;
+        if (!*t) continue;
+        strs *dst = hdr.n ? &row : &hdr;
+        int sr = split_record(t, sep, dst, &why);
+        if (sr == -1) { cli_warn("%s: out of memory", list); (*bad)++; rc = -1; break; }
+        if (sr) {
+            cli_warn("%s:%llu: %s", list, (unsigned long long)at, why);
+            (*bad)++;
+            if (dst == &hdr) { hdr.n = 0; rc = -1; break; }
+            continue;
+        }
+        if (dst == &hdr) {
+            for (size_t i = 0; i < hdr.n; i++) {
+                if (!*hdr.v[i]) cli_warn("%s:%llu: column %zu has no name in the header: its values are left out", list, (unsigned long long)at, i + 1);
+                if (pathcol < 0 && (!strcasecmp(hdr.v[i], "path") || !strcasecmp(hdr.v[i], "file") || !strcasecmp(hdr.v[i], "image")))
+                    pathcol = (int)i;
+                tokenise(hdr.v[i], 1);
+            }
+            if (pathcol < 0) {
+                cli_warn("%s: not a room list: the header (line %llu) names no path column (path, file or image)", list, (unsigned long long)at);
+                (*bad)++;
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        if (row.n != hdr.n) { cli_warn("%s:%llu: %zu fields where the header has %zu", list, (unsigned long long)at, row.n, hdr.n); (*bad)++; continue; }
+        const char *file = row.v[pathcol];
+        if (!*file) { cli_warn("%s:%llu: empty path", list, (unsigned long long)at); (*bad)++; continue; }
+        size_t cap = 1;
+        for (size_t i = 0; i < row.n; i++) cap += strlen(hdr.v[i]) + strlen(row.v[i]) + 2;
+        char *labels = malloc(cap), *path = malloc(dirlen + strlen(file) + 1);
+        if (!labels || !path) { free(labels); free(path); cli_warn("%s: out of memory", list); (*bad)++; rc = -1; break; }
+        size_t l = 0;
+        for (size_t i = 0; i < row.n; i++) {
+            if ((int)i == pathcol || !*row.v[i] || !*hdr.v[i]) continue;
+            tokenise(row.v[i], 0);
+            l += (size_t)snprintf(labels + l, cap - l, "%s%s=%s", l ? " " : "", hdr.v[i], row.v[i]);
+        }
+        labels[l] = 0;
+        if (file[0] == '/') strcpy(path, file);
+        else { memcpy(path, list, dirlen); strcpy(path + dirlen, file); }
+        if (fn(path, labels, ctx)) { (*bad)++; rc = -1; break; }
+    }
+    if (!rc && !hdr.n) {
+        cli_warn("%s: not a room list: no header (a first line naming a path column: path, file or image)", list);
+        (*bad)++;
+        rc = -1;
+    }
+    free(hdr.v);
+    free(row.v);
+    return rc;
 }
 
 /* Walks the paths and hashes every file in parallel batches, calling fn in walk order with each

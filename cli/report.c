@@ -23,7 +23,7 @@ void scan_match_ref(const scan_set *sets, const jmatch *m, const char **id, cons
     else vigil_index_digest_entry(sets[m->set].idx, m->entry, NULL, NULL, NULL, id, labels);
 }
 
-/* The value of "key=" in a labels string ("k=v k=v"), copied into out; 0 if absent. */
+/* The value of "key=" in a labels string ("k=v k=v"), copied into out; 0 if absent or longer than out. */
 static int label_value(const char *labels, const char *key, char *out, size_t n)
 {
     size_t kl = strlen(key);
@@ -32,7 +32,8 @@ static int label_value(const char *labels, const char *key, char *out, size_t n)
         const char *e = strchr(p, ' ');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         if (len > kl && !strncmp(p, key, kl) && p[kl] == '=') {
-            size_t vl = len - kl - 1 < n - 1 ? len - kl - 1 : n - 1;
+            size_t vl = len - kl - 1;
+            if (vl > n - 1) return 0; /* cut short it would read as another value */
             memcpy(out, p + kl + 1, vl);
             out[vl] = 0;
             return 1;
@@ -75,10 +76,10 @@ static int category_of(const pass *p, const jrecord *r)
         const char *id, *labels;
         char v[16];
         scan_match_ref(p->o->sets, &r->matches[i], &id, &labels);
-        if (labels && label_value(labels, "category", v, sizeof v) && r->matches[i].distance < bestd) {
-            char *end;
-            long c = strtol(v, &end, 10);
-            if (!*end && c >= 0 && c < 100) { best = (int)c; bestd = r->matches[i].distance; }
+        long long c;
+        if (labels && label_value(labels, "category", v, sizeof v) && r->matches[i].distance < bestd && !cli_strict_int(v, 0, 99, &c)) {
+            best = (int)c;
+            bestd = r->matches[i].distance;
         }
     }
     return best;
@@ -164,7 +165,9 @@ static FILE *open_in(const char *dir, const char *name, char **tmp, char *path, 
 
 static void html(FILE *f, const char *s)
 {
-    /* escapes markup; a byte that is not UTF-8 becomes U+FFFD, as in the JSON output */
+    /* escapes markup; a byte that is not UTF-8 becomes U+FFFD, as in the JSON output; control and
+     * bidirectional control characters, which hide or reorder what a name shows, are shown as
+     * <U+XXXX> */
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
         case '&': fputs("&amp;", f); break;
@@ -173,11 +176,14 @@ static void html(FILE *f, const char *s)
         case '"': fputs("&quot;", f); break;
         case '\'': fputs("&#39;", f); break;
         default:
-            if (*p < 0x20) fputc(' ', f);
+            if (*p < 0x20 || *p == 0x7f) fprintf(f, "<span class=\"esc\" title=\"control character\">&lt;U+%04X&gt;</span>", *p);
             else {
                 int n = cli_utf8_len(p);
-                if (n) { fwrite(p, 1, (size_t)n, f); p += n - 1; }
+                unsigned bidi = n > 1 ? cli_bidi_control(p) : 0;
+                if (bidi) fprintf(f, "<span class=\"esc\" title=\"bidirectional control character\">&lt;U+%04X&gt;</span>", bidi);
+                else if (n) fwrite(p, 1, (size_t)n, f);
                 else fputs("&#xfffd;", f);
+                if (n) p += n - 1;
             }
         }
     }
@@ -212,6 +218,7 @@ static const char *page_head =
     ".t img.h{filter:grayscale(1) blur(12px)}.t img.g{filter:grayscale(1)}\n"
     ".t button{margin-top:4px}.path{font-family:monospace;word-break:break-all}.lab{font-family:monospace;color:#555}\n"
     ".note{background:#fff7d6;border:1px solid #e8d58a;padding:8px}\n"
+    ".esc{font-family:monospace;color:#b00000;background:#fde8e8}\n"
     "</style></head><body>\n";
 
 static const char *page_script =

@@ -1,17 +1,24 @@
 /* walk.c - streams the files under command-line paths (or paths read from stdin for "-").
  *
  * Depth-first with an explicit stack of open directories; each directory's names are read and
- * sorted so output order is stable across filesystems. Symbolic links are followed, and a link to
- * a directory that is already on the stack (a loop) is reported instead of entered. Devices, FIFOs
- * and sockets are reported, never opened.
+ * sorted so output order is stable across filesystems. A symbolic link met inside a folder is
+ * followed when its target (realpath) lies inside the root it was found under: seized media holds
+ * links to places on the examiner's own machine (absolute links resolve there), which must not
+ * be read as evidence. Such a link is reported as "skipped: ..." unless --follow-links; a root
+ * path given by the user is followed whatever it is. A link to a directory that is already on the
+ * stack (a loop) is reported instead of entered. Devices, FIFOs and sockets are reported, never
+ * opened.
  */
 #include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+int cli_follow_links;
 
 typedef struct frame {
     char *dir;
@@ -19,6 +26,7 @@ typedef struct frame {
     size_t n, i;
     dev_t dev;
     ino_t ino;
+    int via_link;     /* this folder was reached through a link inside the tree */
 } frame;
 
 struct cli_walk {
@@ -29,6 +37,8 @@ struct cli_walk {
     size_t depth, cap;
     char *line;
     size_t linecap;
+    char *root_real;  /* realpath of the root being walked: links must stay under it */
+    int last_link;    /* the item returned last came through a link */
 };
 
 cli_walk *cli_walk_new(char **paths, int npaths)
@@ -74,7 +84,7 @@ static char *join(const char *dir, const char *name)
 }
 
 /* Pushes a directory; on failure returns an error message (malloc'd). */
-static char *push_dir(cli_walk *w, const char *path, const struct stat *st)
+static char *push_dir(cli_walk *w, const char *path, const struct stat *st, int via_link)
 {
     for (size_t i = 0; i < w->depth; i++)
         if (w->stack[i].dev == st->st_dev && w->stack[i].ino == st->st_ino)
@@ -103,7 +113,7 @@ static char *push_dir(cli_walk *w, const char *path, const struct stat *st)
         if (!ns) { cli_warn("out of memory"); exit(EXIT_USAGE); }
         w->stack = ns;
     }
-    w->stack[w->depth++] = (frame){xstrdup(path), names, n, 0, st->st_dev, st->st_ino};
+    w->stack[w->depth++] = (frame){xstrdup(path), names, n, 0, st->st_dev, st->st_ino, via_link};
     return NULL;
 }
 
@@ -115,11 +125,40 @@ static void pop_dir(cli_walk *w)
     free(f->dir);
 }
 
-/* Classifies one path: 1 file (path kept), 1 error, or 0 when it was a directory pushed. */
-static int visit(cli_walk *w, char *path, char **out, char **error)
+/* Whether real (a resolved path) is root or lies under it. */
+static int inside(const char *real, const char *root)
+{
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/') return 1;
+    return !strncmp(real, root, n) && (real[n] == '/' || real[n] == 0);
+}
+
+/* Classifies one path: 1 file (path kept), 1 error, or 0 when it was a directory pushed. in_tree:
+ * found in a folder listing (not a root), so a symbolic link there is checked against the root;
+ * via_link: its folder was reached through a link. */
+static int visit(cli_walk *w, char *path, char **out, char **error, int in_tree, int via_link)
 {
     struct stat st;
-    if (stat(path, &st)) {
+    int link = 0;
+    *out = path;
+    *error = NULL;
+    if (in_tree) {
+        if (lstat(path, &st)) { *error = fmt_error("cannot open: %s", strerror(errno)); return 1; }
+        link = S_ISLNK(st.st_mode);
+    }
+    if (link && !cli_follow_links) {
+        char *real = realpath(path, NULL);
+        if (real && (!w->root_real || !inside(real, w->root_real))) {
+            size_t n = strlen(real) + 120;
+            *error = malloc(n);
+            if (!*error) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+            snprintf(*error, n, "skipped: a symbolic link to %s, outside the folder scanned (--follow-links follows it)", real);
+            free(real);
+            return 1;
+        }
+        free(real); /* unresolvable: stat below says why (dangling, loop) */
+    }
+    if ((!in_tree || link) && stat(path, &st)) {
         struct stat lst;
         if (errno == ENOENT && !lstat(path, &lst) && S_ISLNK(lst.st_mode))
             *error = fmt_error("dangling symbolic link", NULL);
@@ -127,28 +166,38 @@ static int visit(cli_walk *w, char *path, char **out, char **error)
             *error = fmt_error("symlink loop: too many levels of symbolic links", NULL);
         else
             *error = fmt_error("cannot open: %s", strerror(errno));
-        *out = path;
         return 1;
     }
+    via_link |= link;
     if (S_ISDIR(st.st_mode)) {
-        char *e = push_dir(w, path, &st);
-        if (e) { *out = path; *error = e; return 1; }
+        char *e = push_dir(w, path, &st, via_link);
+        if (e) { *error = e; return 1; }
         free(path);
+        *out = NULL;
         return 0;
     }
-    if (!S_ISREG(st.st_mode)) {
-        *error = fmt_error("skipped: %s", S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
-                                        : "a device");
-        *out = path;
-        return 1;
-    }
-    *out = path;
-    *error = NULL;
+    w->last_link = via_link;
+    if (!S_ISREG(st.st_mode))
+        *error = fmt_error("skipped: %s", S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
     return 1;
+}
+
+/* A new root: its resolved path bounds the links followed below it. */
+static int visit_root(cli_walk *w, char *path, char **out, char **error)
+{
+    free(w->root_real);
+    w->root_real = realpath(path, NULL);
+    return visit(w, path, out, error, 0, 0);
+}
+
+int cli_walk_via_link(const cli_walk *w)
+{
+    return w->last_link;
 }
 
 int cli_walk_next(cli_walk *w, char **path, char **error)
 {
+    w->last_link = 0;
     for (;;) {
         while (w->depth) {
             frame *f = &w->stack[w->depth - 1];
@@ -156,20 +205,20 @@ int cli_walk_next(cli_walk *w, char **path, char **error)
             char *name = f->names[f->i++];
             char *p = join(f->dir, name);
             free(name);
-            if (visit(w, p, path, error)) return 1;
+            if (visit(w, p, path, error, 1, f->via_link)) return 1;
         }
         if (w->from_stdin) {
             ssize_t n = getline(&w->line, &w->linecap, stdin);
             if (n < 0) { w->from_stdin = 0; continue; }
             while (n && (w->line[n - 1] == '\n' || w->line[n - 1] == '\r')) w->line[--n] = 0;
             if (!n) continue;
-            if (visit(w, xstrdup(w->line), path, error)) return 1;
+            if (visit_root(w, xstrdup(w->line), path, error)) return 1;
             continue;
         }
         if (w->next_root >= w->nroots) return 0;
         const char *r = w->roots[w->next_root++];
         if (!strcmp(r, "-")) { w->from_stdin = 1; continue; }
-        if (visit(w, xstrdup(r), path, error)) return 1;
+        if (visit_root(w, xstrdup(r), path, error)) return 1;
     }
 }
 
@@ -179,5 +228,6 @@ void cli_walk_free(cli_walk *w)
     while (w->depth) pop_dir(w);
     free(w->stack);
     free(w->line);
+    free(w->root_real);
     free(w);
 }

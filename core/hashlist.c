@@ -4,10 +4,15 @@
  *     signal_value), optionally quality, id (id, ref_id, name, path, file); every other column
  *     becomes a label "name=value";
  *   - vigil's own `vigil hash` output in TSV, CSV or JSON Lines.
- * Each bad line is reported with its number and the reason, and parsing goes on. */
+ * CSV is RFC 4180: a quoted field may hold separators, "" for a quote, and line breaks (the line
+ * numbers of messages are still those of the file). A UTF-8 byte-order mark is skipped; UTF-16 and
+ * UTF-32 text, and binary data, are refused saying what they are. Each bad line is reported with
+ * its number and the reason, and parsing goes on. */
 #include "index_impl.h"
+#include "text.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,33 +32,28 @@ static int fields_push(fields *f, char *s)
     return 0;
 }
 
-/* Splits line (modified in place) on sep; CSV quoting when sep is ','. */
-static int split(char *line, char sep, fields *f)
+/* Splits a record (modified in place) into fields; CSV quoting when sep is ','. Returns 0, -1 when
+ * out of memory, -2 for broken quoting (*why says how). */
+static int split(char *line, char sep, fields *f, const char **why)
 {
     f->n = 0;
-    char *p = line;
+    char *p = line, *field;
     for (;;) {
-        if (sep == ',' && *p == '"') {
-            char *w = p, *r = p + 1;
-            for (;;) {
-                if (!*r) break;
-                if (*r == '"' && r[1] == '"') { *w++ = '"'; r += 2; continue; }
-                if (*r == '"') { r++; break; }
-                *w++ = *r++;
-            }
-            char *next = strchr(r, sep);
-            *w = 0;
-            if (fields_push(f, p)) return -1;
-            if (!next) return 0;
-            p = next + 1;
-            continue;
-        }
-        char *next = strchr(p, sep);
-        if (next) *next = 0;
-        if (fields_push(f, p)) return -1;
-        if (!next) return 0;
-        p = next + 1;
+        int more = vigil__next_field(&p, sep, &field, why);
+        if (more < 0) return -2;
+        if (fields_push(f, field)) return -1;
+        if (!more) return 0;
     }
+}
+
+/* vigil writes a CSV/TSV text cell that begins with = + - @ (or such a cell behind quotes, ' or
+ * ") with one more leading ', so that spreadsheets do not run it as a formula: undo it. */
+static char *unguard(char *s)
+{
+    if (*s != '\'') return s;
+    const char *t = s;
+    while (*t == '\'' || *t == '"') t++;
+    return *t && strchr("=+-@\t\r", *t) ? s + 1 : s;
 }
 
 static char *trim(char *s)
@@ -97,10 +97,14 @@ typedef struct parser {
     char msg[200];
 } parser;
 
-static void bad(parser *p, uint64_t line, const char *fmt, const char *arg)
+static void bad(parser *p, uint64_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void bad(parser *p, uint64_t line, const char *fmt, ...)
 {
     if (p->stop || !p->on_error) return;
-    snprintf(p->msg, sizeof p->msg, fmt, arg ? arg : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->msg, sizeof p->msg, fmt, ap);
+    va_end(ap);
     if (p->on_error(line, p->msg, p->ctx)) p->stop = 1;
 }
 
@@ -115,7 +119,7 @@ static int add_label(buf *b, const char *k, const char *v)
         return vigil__buf_put(b, v, strlen(v));
     if (vigil__buf_put(b, k, strlen(k)) || vigil__buf_put(b, "=", 1)) return -1;
     for (const char *c = v; *c; c++) {
-        char ch = (*c == ' ' || *c == '\t' || *c == '\n') ? '_' : *c;
+        char ch = (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') ? '_' : *c;
         if (vigil__buf_put(b, &ch, 1)) return -1;
     }
     return 0;
@@ -134,7 +138,7 @@ static void emit_digest(parser *p, uint64_t line, const char *md5, const char *s
         if (vigil__unhex(sha1, strlen(sha1), s, 20)) { bad(p, line, "'%.70s' is not a 40-hex-digit SHA-1", sha1); return; }
         e.sha1 = s;
     }
-    if (!e.md5 && !e.sha1) { bad(p, line, "no hash%s", NULL); return; }
+    if (!e.md5 && !e.sha1) { bad(p, line, "no hash"); return; }
     if (vigil__buf_put(&p->labels, "", 1)) { p->stop = 1; return; }
     e.labels = p->labels.n > 1 ? (const char *)p->labels.p : NULL;
     if (!p->stop && p->on_entry(&e, p->ctx)) p->stop = 1;
@@ -143,15 +147,14 @@ static void emit_digest(parser *p, uint64_t line, const char *md5, const char *s
 static void emit(parser *p, uint64_t line, const char *hex, const char *quality, const char *id)
 {
     vigil_list_entry e = {.quality = -1, .line = line, .id = id && *id ? id : NULL, .has_pdq = 1};
-    if (!hex || !*hex) { bad(p, line, "no hash%s", NULL); return; }
+    if (!hex || !*hex) { bad(p, line, "no hash"); return; }
     if (vigil_pdq_from_hex(hex, strlen(hex), &e.hash)) {
         bad(p, line, "'%.70s' is not a 64-hex-digit PDQ hash", hex);
         return;
     }
     if (quality && *quality) {
-        char *end;
-        long q = strtol(quality, &end, 10);
-        if (*end || q < 0 || q > 100) { bad(p, line, "quality '%.40s' is not an integer 0..100", quality); return; }
+        uint64_t q;
+        if (vigil__parse_u64(quality, 100, &q)) { bad(p, line, "quality '%.40s' is not a whole number from 0 to 100", quality); return; }
         e.quality = (int)q;
     }
     if (vigil__buf_put(&p->labels, "", 1)) { p->stop = 1; return; }
@@ -159,24 +162,44 @@ static void emit(parser *p, uint64_t line, const char *hex, const char *quality,
     if (!p->stop && p->on_entry(&e, p->ctx)) p->stop = 1;
 }
 
-/* A JSON string at *ps (after the opening quote is checked), unescaped in place. */
+static int hex4(const char *s, unsigned *v)
+{
+    *v = 0;
+    for (int k = 0; k < 4; k++) {
+        int h = vigil__hex_digit((unsigned char)s[k]);
+        if (h < 0) return -1;
+        *v = *v << 4 | (unsigned)h;
+    }
+    return 0;
+}
+
+/* A JSON string at *ps, unescaped in place: \uXXXX (surrogate pairs joined) becomes UTF-8, which
+ * is never longer than the escape; a lone surrogate becomes U+FFFD. */
 static char *json_string(char **ps)
 {
     char *s = *ps;
     if (*s != '"') return NULL;
     char *w = ++s, *start = s;
     while (*s && *s != '"') {
-        if (*s == '\\' && s[1]) {
-            s++;
-            if (*s == 'u') { /* keep it simple: non-ASCII escapes become '?' */
-                for (int k = 0; k < 4; k++) if (!isxdigit((unsigned char)*++s)) return NULL;
-                *w++ = '?';
-                s++;
-                continue;
-            }
-            *w++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s == 'b' ? '\b' : *s == 'f' ? '\f' : *s;
-            s++;
-        } else *w++ = *s++;
+        if (*s != '\\') { *w++ = *s++; continue; }
+        s++;
+        if (*s == 'u') {
+            unsigned cp, lo;
+            if (hex4(s + 1, &cp)) return NULL;
+            s += 5;
+            if (cp >= 0xd800 && cp < 0xdc00 && s[0] == '\\' && s[1] == 'u' && !hex4(s + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                s += 6;
+            } else if (cp >= 0xd800 && cp < 0xe000) cp = 0xfffd;
+            if (cp < 0x80) *w++ = (char)cp;
+            else if (cp < 0x800) { *w++ = (char)(0xc0 | cp >> 6); *w++ = (char)(0x80 | (cp & 0x3f)); }
+            else if (cp < 0x10000) { *w++ = (char)(0xe0 | cp >> 12); *w++ = (char)(0x80 | ((cp >> 6) & 0x3f)); *w++ = (char)(0x80 | (cp & 0x3f)); }
+            else { *w++ = (char)(0xf0 | cp >> 18); *w++ = (char)(0x80 | ((cp >> 12) & 0x3f)); *w++ = (char)(0x80 | ((cp >> 6) & 0x3f)); *w++ = (char)(0x80 | (cp & 0x3f)); }
+            continue;
+        }
+        if (!*s) return NULL;
+        *w++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s == 'b' ? '\b' : *s == 'f' ? '\f' : *s;
+        s++;
     }
     if (*s != '"') return NULL;
     *w = 0;
@@ -224,6 +247,11 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
                               void *ctx, vigil_error *err)
 {
     if ((!data && size) || !on_entry) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    const char *enc = vigil__foreign_encoding(data, size);
+    if (enc) return vigil__fail(err, VIGIL_E_PARSE, "%s", enc);
+    size_t bom = vigil__utf8_bom(data, size); /* offsets in messages still count it */
+    data += bom;
+    size -= bom;
     if (vigil__is_vics(data, size)) return vigil__vics_parse(data, size, on_entry, on_error, ctx, err);
     char *text = malloc(size + 1);
     if (!text) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
@@ -233,14 +261,29 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
     fields hdr = {0}, row = {0}, vals = {0};
     char sep = 0; /* 0: not known yet; '\t' or ',' with a header; ' ' plain lines; '{' JSON */
     int hcol = -1, qcol = -1, icol = -1, mcol = -1, scol = -1, ecol = -1;
-    char *line = text, *next;
-    uint64_t ln = 0;
+    char *line = text, *next, *end = text + size;
+    uint64_t ln = 1; /* the line the next record starts on */
     vigil_result r = VIGIL_OK;
+    const char *why = NULL;
     for (; line && !p.stop; line = next) {
-        next = memchr(line, '\n', (size_t)(text + size - line));
-        if (next) *next++ = 0;
-        ln++;
-        if (strlen(line) != (size_t)((next ? next - 1 : text + size) - line)) { bad(&p, ln, "binary data (a NUL byte)%s", NULL); continue; }
+        uint64_t at = ln, inner = 0;
+        int open = 0;
+        char *stop = vigil__record_end(line, end, sep == ',' ? ',' : '\n', &inner, &open);
+        next = stop < end ? stop + 1 : NULL;
+        ln += 1 + inner;
+        const char *nul = memchr(line, 0, (size_t)(stop - line));
+        *stop = 0;
+        if (nul) {
+            size_t off = (size_t)(nul - text) + bom;
+            if (!sep) { /* before the first header or entry: this is not a text list at all */
+                r = vigil__fail(err, VIGIL_E_PARSE, "binary data: NUL byte at offset %zu (line %llu); not a text list", off,
+                                (unsigned long long)at);
+                break;
+            }
+            bad(&p, at, "binary data: NUL byte at offset %zu", off);
+            continue;
+        }
+        if (open) { bad(&p, at, "a quoted field that begins on this line is not closed before the end of the file"); break; }
         /* only spaces and CR at the ends: a trailing tab is an empty last TSV field */
         char *t = line;
         while (*t == ' ') t++;
@@ -253,7 +296,9 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
             else if (is_hex_token(t)) sep = ' ';
             else {
                 sep = strchr(t, '\t') ? '\t' : ',';
-                if (split(t, sep, &hdr)) { r = VIGIL_E_NOMEM; break; }
+                int sr = split(t, sep, &hdr, &why);
+                if (sr == -1) { r = VIGIL_E_NOMEM; break; }
+                if (sr) { r = vigil__fail(err, VIGIL_E_PARSE, "line %llu, the header: %s", (unsigned long long)at, why); break; }
                 for (size_t i = 0; i < hdr.n; i++) {
                     hdr.v[i] = trim(hdr.v[i]);
                     if (hcol < 0 && name_is(hdr.v[i], hash_names)) hcol = (int)i;
@@ -265,7 +310,8 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
                 }
                 if (hcol < 0 && mcol < 0 && scol < 0) {
                     r = vigil__fail(err, VIGIL_E_PARSE,
-                                    "line 1 is neither a hash nor a header naming a hash column (pdq, hash, signal, md5, sha1)");
+                                    "line %llu is neither a hash nor a header naming a hash column (pdq, hash, signal, md5, sha1)",
+                                    (unsigned long long)at);
                     break;
                 }
                 /* keep header names: they point into `text`, which lives until the end */
@@ -273,7 +319,7 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
             }
         }
         if (sep == '{') {
-            if (json_object(t, &row, &vals)) { bad(&p, ln, "not a flat JSON object%s", NULL); continue; }
+            if (json_object(t, &row, &vals)) { bad(&p, at, "not a flat JSON object"); continue; }
             const char *hex = NULL, *q = NULL, *id = NULL, *md5 = NULL, *sha1 = NULL;
             for (size_t i = 0; i < row.n; i++) {
                 if (!md5 && name_is(row.v[i], md5_names)) md5 = vals.v[i];
@@ -285,41 +331,38 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
             }
             const char *errv = NULL;
             for (size_t i = 0; i < row.n; i++) if (!strcasecmp(row.v[i], "error")) errv = vals.v[i];
-            if ((!hex || !*hex) && errv && *errv) { bad(&p, ln, "its hashing had failed: %.150s", errv); continue; }
+            if ((!hex || !*hex) && errv && *errv) { bad(&p, at, "its hashing had failed: %.150s", errv); continue; }
             if ((!hex || !*hex) && ((md5 && *md5) || (sha1 && *sha1))) {
                 p.labels.n = 0; /* the digests are the entry itself */
-                emit_digest(&p, ln, md5, sha1, id);
-            } else emit(&p, ln, hex, q, id);
+                emit_digest(&p, at, md5, sha1, id);
+            } else emit(&p, at, hex, q, id);
         } else if (sep == ' ') {
             char *hex = t, *rest = t;
             while (*rest && !strchr(" \t,;", *rest)) rest++;
             if (*rest) *rest++ = 0;
             while (*rest && strchr(" \t,;", *rest)) rest++;
             size_t hl = strlen(hex);
-            if (hl == 32 || hl == 40) emit_digest(&p, ln, hl == 32 ? hex : NULL, hl == 40 ? hex : NULL, rest);
-            else if (hl != 64) bad(&p, ln, "'%.70s' is not a PDQ hash (64 hex digits), an MD5 (32) or a SHA-1 (40)", hex);
-            else emit(&p, ln, hex, NULL, rest);
+            if (hl == 32 || hl == 40) emit_digest(&p, at, hl == 32 ? hex : NULL, hl == 40 ? hex : NULL, rest);
+            else if (hl != 64) bad(&p, at, "'%.70s' is not a PDQ hash (64 hex digits), an MD5 (32) or a SHA-1 (40)", hex);
+            else emit(&p, at, hex, NULL, rest);
         } else {
-            if (split(t, sep, &row)) { r = VIGIL_E_NOMEM; break; }
-            if (row.n != hdr.n) {
-                char n[64];
-                snprintf(n, sizeof n, "%zu fields, the header has %zu", row.n, hdr.n);
-                bad(&p, ln, "%s", n);
-                continue;
-            }
-            for (size_t i = 0; i < row.n; i++) row.v[i] = trim(row.v[i]);
+            int sr = split(t, sep, &row, &why);
+            if (sr == -1) { r = VIGIL_E_NOMEM; break; }
+            if (sr) { bad(&p, at, "%s", why); continue; }
+            if (row.n != hdr.n) { bad(&p, at, "%zu fields, the header has %zu", row.n, hdr.n); continue; }
+            for (size_t i = 0; i < row.n; i++) row.v[i] = unguard(trim(row.v[i]));
             /* a row with a PDQ is a PDQ entry (its digests are labels); one with only digests
              * is a digest entry; a `vigil hash` row whose hashing failed is neither */
             int pdq_row = hcol >= 0 && *row.v[hcol];
-            if (ecol >= 0 && *row.v[ecol] && !pdq_row) { bad(&p, ln, "its hashing had failed: %.150s", row.v[ecol]); continue; }
+            if (ecol >= 0 && *row.v[ecol] && !pdq_row) { bad(&p, at, "its hashing had failed: %.150s", row.v[ecol]); continue; }
             for (size_t i = 0; i < row.n; i++) {
                 int digest_col = (int)i == mcol || (int)i == scol;
                 if ((int)i != hcol && (int)i != qcol && (int)i != icol && (pdq_row || !digest_col) &&
                     !name_is(hdr.v[i], skip_names) && add_label(&p.labels, hdr.v[i], row.v[i]))
                     p.stop = 1;
             }
-            if (pdq_row || (mcol < 0 && scol < 0)) emit(&p, ln, hcol >= 0 ? row.v[hcol] : NULL, qcol >= 0 ? row.v[qcol] : NULL, icol >= 0 ? row.v[icol] : NULL);
-            else emit_digest(&p, ln, mcol >= 0 ? row.v[mcol] : NULL, scol >= 0 ? row.v[scol] : NULL, icol >= 0 ? row.v[icol] : NULL);
+            if (pdq_row || (mcol < 0 && scol < 0)) emit(&p, at, hcol >= 0 ? row.v[hcol] : NULL, qcol >= 0 ? row.v[qcol] : NULL, icol >= 0 ? row.v[icol] : NULL);
+            else emit_digest(&p, at, mcol >= 0 ? row.v[mcol] : NULL, scol >= 0 ? row.v[scol] : NULL, icol >= 0 ? row.v[icol] : NULL);
         }
     }
     free(hdr.v); free(row.v); free(vals.v); free(p.labels.p); free(text);

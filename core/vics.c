@@ -7,8 +7,11 @@
  * where a "PDQ" entry is the perceptual hash. Unknown members are skipped whatever they hold.
  *
  * A small JSON reader of our own: strings are unescaped (\uXXXX to UTF-8, surrogate pairs joined),
- * nesting is limited, and every malformed byte ends the parse with the line it is on. */
+ * numbers follow JSON's grammar exactly (no NaN, Infinity, hex or leading '+'), nesting is limited,
+ * and every malformed byte ends the parse with the line it is on. MediaSize and Category, numbers
+ * in VICS, must be whole numbers: a Media whose are not is reported and left out. */
 #include "index_impl.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -113,7 +116,30 @@ static int str(jr *j, buf *out)
     return 0;
 }
 
-/* A number, true, false or null, copied as text into out (NUL-terminated). */
+/* The length of a JSON number at s (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), or 0. */
+static size_t json_number(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-') i++;
+    if (i < n && s[i] == '0') i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9') while (i < n && isdigit((unsigned char)s[i])) i++;
+    else return 0;
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && isdigit((unsigned char)s[i])) i++;
+        if (i == d) return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+        size_t d = i;
+        while (i < n && isdigit((unsigned char)s[i])) i++;
+        if (i == d) return 0;
+    }
+    return i;
+}
+
+/* A number, true, false or null, copied as text into out (NUL-terminated; null gives ""). */
 static int scalar(jr *j, buf *out)
 {
     ws(j);
@@ -121,12 +147,12 @@ static int scalar(jr *j, buf *out)
     while (j->p < j->end && (isalnum((unsigned char)*j->p) || *j->p == '-' || *j->p == '+' || *j->p == '.')) j->p++;
     if (j->p == s) return fail(j, "expected a value");
     size_t n = (size_t)(j->p - s);
-    if (!(isdigit((unsigned char)*s) || *s == '-') && !(n == 4 && !memcmp(s, "true", 4)) &&
-        !(n == 5 && !memcmp(s, "false", 5)) && !(n == 4 && !memcmp(s, "null", 4)))
-        return fail(j, "expected a value");
+    int null = n == 4 && !memcmp(s, "null", 4);
+    if (json_number(s, n) != n && !(n == 4 && !memcmp(s, "true", 4)) && !(n == 5 && !memcmp(s, "false", 5)) && !null)
+        return fail(j, "expected a value (a JSON number, string, true, false or null)");
     if (out) {
         out->n = 0;
-        if (!(n == 4 && !memcmp(s, "null", 4)) && vigil__buf_put(out, s, n)) return fail(j, "out of memory");
+        if (!null && vigil__buf_put(out, s, n)) return fail(j, "out of memory");
         if (vigil__buf_put(out, "", 1)) return fail(j, "out of memory");
     }
     return 0;
@@ -296,9 +322,16 @@ static void label(vctx *v, const char *k, const buf *val, int lower)
 static void report(vctx *v, jr *j, const char *why)
 {
     if (v->stop || !v->on_error) return;
-    char msg[160];
+    char msg[200];
     snprintf(msg, sizeof msg, "VICS media #%llu: %s", (unsigned long long)v->media_count, why);
     if (v->on_error(line_of(j, v->m.start), msg, v->ctx)) v->stop = 1;
+}
+
+static void report_value(vctx *v, jr *j, const char *field, const buf *val, const char *want)
+{
+    char why[120];
+    snprintf(why, sizeof why, "%s '%.40s' is not %s", field, (const char *)val->p, want);
+    report(v, j, why);
 }
 
 static int case_or_media(jr *j, void *p)
@@ -317,6 +350,15 @@ static int case_or_media(jr *j, void *p)
     int has_md5 = m->f[F_MD5].n > 1, has_sha1 = m->f[F_SHA1].n > 1;
     if (has_md5 && digest_of(&m->f[F_MD5], md5, 16)) { report(v, j, "MD5 is not 32 hex digits"); return 0; }
     if (has_sha1 && digest_of(&m->f[F_SHA1], sha1, 20)) { report(v, j, "SHA1 is not 40 hex digits"); return 0; }
+    uint64_t num;
+    if (m->f[F_SIZE].n > 1 && vigil__parse_u64((const char *)m->f[F_SIZE].p, UINT64_MAX, &num)) {
+        report_value(v, j, "MediaSize", &m->f[F_SIZE], "a whole number of bytes");
+        return 0;
+    }
+    if (m->f[F_CATEGORY].n > 1 && vigil__parse_u64((const char *)m->f[F_CATEGORY].p, 99, &num)) {
+        report_value(v, j, "Category", &m->f[F_CATEGORY], "a whole number from 0 to 99");
+        return 0;
+    }
     if (m->f[F_PDQ].n) {
         if (vigil_pdq_from_hex((const char *)m->f[F_PDQ].p, m->f[F_PDQ].n - 1, &e.hash)) { report(v, j, "the PDQ alternative hash is not 64 hex digits"); return 0; }
         e.has_pdq = 1;
