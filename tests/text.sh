@@ -30,7 +30,7 @@ done
 expect_refused "scan --radius SET=-3 refused before any index is opened" "--radius SET=N: N needs a whole number" \
     "$V" scan --index "$T/none.vgi" --radius victims=-3 -o "$T/o" "$IMG"
 for a in "scan --top -1" "scan --min-quality 102" "scan --thumbs 1.5" "scan -j 0" "scan --min-inliers 3" "index --min-quality -1" \
-         "match --top 0" "rooms --max-features 9999999999" "rooms --top 1e1" "rooms --min-inliers -4"; do
+         "match --top -1" "rooms --max-features 9999999999" "rooms --top 1e1" "rooms --min-inliers -4"; do
     set -- $a
     cmd=$1 opt=$2 val=$3
     case $cmd in
