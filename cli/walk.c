@@ -137,8 +137,7 @@ static int visit(cli_walk *w, char *path, char **out, char **error)
         return 0;
     }
     if (!S_ISREG(st.st_mode)) {
-        *error = fmt_error("skipped: %s", S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
-                                        : "a device");
+        *error = fmt_error("skipped: %s", cli_file_kind(st.st_mode));
         *out = path;
         return 1;
     }
