@@ -83,8 +83,23 @@ void cli_progress_update(cli_progress *p, int force);
 void cli_progress_done(cli_progress *p);
 double cli_now(void);
 
-/* inputs.c */
-char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen);
+/* inputs.c: files read by name are opened O_NONBLOCK | O_NOCTTY | O_CLOEXEC and checked with fstat:
+ * a directory, FIFO, device or socket is refused naming what it is; sizes are capped. Lists and other
+ * text are read whole, up to VIGIL_MAX_LIST_BYTES (default 4 GiB; cli_limits_init reads it); images
+ * the CLI reads itself (rooms, masks, report thumbnails) up to the hash default, 1 GiB. */
+#define CLI_DEFAULT_MAX_LIST_BYTES (4ull << 30)
+#define CLI_LIST_RAISE "VIGIL_MAX_LIST_BYTES raises it"
+int cli_limits_init(void); /* 0, or -1 after saying what is wrong with VIGIL_MAX_LIST_BYTES */
+uint64_t cli_list_max(void);
+uint64_t cli_image_max(void);
+const char *cli_file_kind(unsigned mode); /* "a FIFO", "a character device", ... */
+/* A descriptor of the regular file path, blocking again after the open, *size from fstat; or -1
+ * (why says it: "is a FIFO, not a regular file", "cannot open: ...") or -2 (over max; 0 = none).
+ * why may be NULL. */
+int cli_open_regular(const char *path, uint64_t max, uint64_t *size, char *why, size_t whylen);
+/* All of path ("-" = standard input, under the same cap) in a malloc'd buffer; NULL with why.
+ * raise, when not NULL, is added to a message about the cap. */
+char *cli_read_all(const char *path, uint64_t max, const char *raise, size_t *n, char *why, size_t whylen);
 int cli_is_list(const char *path);
 /* Whether bytes from the start of a file are a text list (not an image): see inputs.c. */
 int cli_looks_like_list(const unsigned char *b, size_t n);
@@ -115,9 +130,19 @@ int cli_room_list_parse(const char *list, char *text, size_t len, cli_ref_fn fn,
 typedef int (*cli_hashed_fn)(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,
                              const vigil_hash_result *res, void *ctx);
 void cli_hash_tree(char **paths, int n, const vigil_hash_options *opt, int threads, cli_hashed_fn fn, void *ctx);
-/* cmd_hash.c: output file opened as a temporary sibling, renamed into place by commit */
-FILE *cli_open_output(const char *path, char **tmp);
+/* cmd_hash.c: outputs. An output that exists must be a regular file: a symbolic link, device, FIFO,
+ * socket or folder there is refused (lstat), never replaced. 0, or -1 with why (naming path). */
+int cli_output_ok(const char *path, char *why, size_t whylen);
+/* The same, and path must not be one of the inputs (same file) nor, when it exists, lie inside an
+ * input folder: writing it would destroy an input. "-" inputs are skipped. */
+int cli_check_output(const char *path, char *const *inputs, int n, char *why, size_t whylen);
+int cli_same_file(const char *a, const char *b); /* both exist and are one file */
+/* -o FILE opened as a temporary sibling (stdout for NULL); commit fsyncs it, renames it into place
+ * and fsyncs the folder. NULL with why (naming the path) when it cannot be opened or is refused. */
+FILE *cli_open_output(const char *path, char **tmp, char *why, size_t whylen);
 int cli_commit_output(FILE *f, const char *tmp, const char *path);
+/* Whether path is the temporary file of the output being written (a walk skips it). */
+int cli_is_own_output(const char *path);
 
 int cmd_hash(int argc, char **argv);
 void help_hash(FILE *f);

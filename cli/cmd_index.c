@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void help_index(FILE *f)
 {
@@ -21,10 +22,14 @@ void help_index(FILE *f)
             "CSV/TSV with a header naming the hash column (pdq, hash, pdq_hash, signal) and\n"
             "optionally quality and id (id, ref_id, name, path); other columns become labels\n"
             "name=value. Plain lines 'HEX [ID]' work too. Images and folders are hashed (fast\n"
-            "mode) with their path as id. '-' reads a list from standard input.\n\n"
+            "mode) with their path as id. '-' reads a list from standard input. A list is read\n"
+            "whole, at most 4 GiB (the environment's VIGIL_MAX_LIST_BYTES changes it). FIFOs,\n"
+            "devices, sockets and folders are refused as lists and as FILE.vgi.\n\n"
             "Hashes of quality below Q (default 50, PDQ's recommendation) are left out and\n"
             "counted. `add` appends to an unsorted segment and `remove` tombstones by id, both\n"
-            "without rebuilding; `compact` rebuilds. Files are written atomically.\n"
+            "without rebuilding; `compact` rebuilds. Files are written atomically; an output that\n"
+            "is a symbolic link, device, FIFO or folder, or one of the INPUTs, is refused. A build\n"
+            "whose inputs all failed writes nothing and leaves an index already there unchanged.\n"
             "Lists may be UTF-8 (a byte-order mark is skipped); CSV quoting is RFC 4180's.\n"
             CLI_HELP_LINKS CLI_HELP_CELLS "\n"
             "Exit status: 0 done, 1 some inputs or lines were bad (reported, the rest kept),\n"
@@ -103,7 +108,7 @@ static int add_inputs(vigil_index *idx, char **inputs, int n, int min_quality, i
         if (!cli_is_list(inputs[i])) { add_images(c, &inputs[i], 1, threads); continue; }
         char why[200];
         size_t len;
-        char *data = cli_read_all(inputs[i], &len, why, sizeof why);
+        char *data = cli_read_all(inputs[i], cli_list_max(), CLI_LIST_RAISE, &len, why, sizeof why);
         if (!data) { cli_warn("%s: %s", inputs[i], why); c->bad++; continue; }
         c->src = inputs[i];
         vigil_error err;
@@ -172,22 +177,40 @@ int cmd_index(int argc, char **argv)
     vigil_error err;
     if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
 
+    char why[4200];
     if (!strcmp(sub, "build")) {
         if (!out || nrest < 1) { cli_warn("index build needs -o FILE.vgi and at least one INPUT"); return EXIT_USAGE; }
+        if (cli_check_output(out, rest, nrest, why, sizeof why)) { cli_warn("%s", why); return EXIT_USAGE; }
         vigil_index *idx;
         if (vigil_index_new(set, &idx, &err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
         add_ctx ctx;
         int rc = add_inputs(idx, rest, nrest, min_quality, threads, &ctx);
-        if (!rc && vigil_index_compact(idx, &err)) { cli_warn("%s", err.message); rc = -1; }
-        if (!rc) rc = save(idx, out);
+        /* nothing came through: an index there is worth more than an empty one */
+        int none = !rc && !ctx.added && ctx.bad;
+        if (!rc && !none && vigil_index_compact(idx, &err)) { cli_warn("%s", err.message); rc = -1; }
+        if (!rc && !none) rc = save(idx, out);
         vigil_index_free(idx);
         if (rc) return EXIT_USAGE;
+        if (none) {
+            char low[64] = "";
+            if (ctx.low) snprintf(low, sizeof low, ", %llu below quality %d", ctx.low, min_quality);
+            cli_warn("%s: no entries: every input failed (%llu bad inputs or lines, listed above%s); %s", out, ctx.bad, low,
+                     access(out, F_OK) ? "no index written" : "the index there is left unchanged");
+            return EXIT_SOME_FAILED;
+        }
         report(out, &ctx);
         return ctx.bad ? EXIT_SOME_FAILED : 0;
     }
     if (nrest < 1) { cli_warn("index %s needs FILE.vgi", sub); return EXIT_USAGE; }
     const char *file = rest[0];
     if (!strcmp(sub, "add") || !strcmp(sub, "remove") || !strcmp(sub, "compact")) {
+        /* the index itself is read whole before it is replaced; an INPUT (add) is not */
+        const char *target = out ? out : file;
+        if (cli_output_ok(target, why, sizeof why) ||
+            (!strcmp(sub, "add") && !cli_same_file(target, file) && cli_check_output(target, rest + 1, nrest - 1, why, sizeof why))) {
+            cli_warn("%s", why);
+            return EXIT_USAGE;
+        }
         vigil_index *idx = open_index(file);
         if (!idx) return EXIT_USAGE;
         int rc = 0, status = 0;
@@ -250,8 +273,8 @@ int cmd_index(int argc, char **argv)
         vigil_index *idx = open_index(file);
         if (!idx) return EXIT_USAGE;
         char *tmp = NULL;
-        FILE *f = cli_open_output(out, &tmp);
-        if (!f) { cli_warn("cannot write %s", out); vigil_index_free(idx); return EXIT_USAGE; }
+        FILE *f = cli_check_output(out, rest, 1, why, sizeof why) ? NULL : cli_open_output(out, &tmp, why, sizeof why);
+        if (!f) { cli_warn("%s", why); vigil_index_free(idx); return EXIT_USAGE; }
         const char *names[] = {"pdq", "quality", "id", "labels", "md5", "sha1"};
         cli_out o = {.f = f, .fmt = fmt};
         cli_header(&o, names, 6);

@@ -208,6 +208,13 @@ int cmd_match(int argc, char **argv)
     }
     if (!m.nidx || optind >= argc) { cli_warn("match needs --index FILE.vgi and at least one INPUT"); help_match(stderr); return EXIT_USAGE; }
     m.sopt.threads = m.threads;
+    char why[4200];
+    /* the output must be none of the indexes nor of the INPUTs */
+    if (cli_check_output(outpath, paths, m.nidx, why, sizeof why) ||
+        cli_check_output(outpath, argv + optind, argc - optind, why, sizeof why)) {
+        cli_warn("%s", why);
+        return EXIT_USAGE;
+    }
     vigil_error err;
     if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
     vigil_index *idx[64];
@@ -221,16 +228,15 @@ int cmd_match(int argc, char **argv)
     m.idx = idx;
     m.idx_path = paths;
     char *tmp = NULL;
-    m.out.f = cli_open_output(outpath, &tmp);
-    if (!m.out.f) { cli_warn("cannot write %s", outpath); return EXIT_USAGE; }
+    m.out.f = cli_open_output(outpath, &tmp, why, sizeof why);
+    if (!m.out.f) { cli_warn("%s", why); for (int k = 0; k < m.nidx; k++) vigil_index_free(idx[k]); return EXIT_USAGE; }
     const char *names[] = {"query", "query_pdq", "index", "set", "ref_id", "distance", "transform", "ref_quality", "labels"};
     cli_header(&m.out, names, 9);
     qbatch b = {0};
     for (int i = optind; i < argc && !m.fatal; i++) {
         if (cli_is_list(argv[i])) {
-            char why[200];
             size_t len;
-            char *data = cli_read_all(argv[i], &len, why, sizeof why);
+            char *data = cli_read_all(argv[i], cli_list_max(), CLI_LIST_RAISE, &len, why, sizeof why);
             if (!data) { cli_warn("%s: %s", argv[i], why); m.failed++; continue; }
             lctx l = {&m, &b, argv[i]};
             if (vigil_list_parse(data, len, list_entry, list_error, &l, &err)) {

@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void help_rooms(FILE *f)
 {
@@ -64,7 +65,7 @@ static void read_list(const char *list, refs *out, unsigned long long *bad)
 {
     char why[256];
     size_t len;
-    char *data = cli_read_all(list, &len, why, sizeof why);
+    char *data = cli_read_all(list, cli_list_max(), CLI_LIST_RAISE, &len, why, sizeof why);
     if (!data) { cli_warn("%s: %s", list, why); (*bad)++; return; }
     char *text = realloc(data, len + 1);
     if (!text) { free(data); cli_warn("%s: out of memory", list); (*bad)++; return; }
@@ -91,7 +92,7 @@ vigil_result cli_features_of_file(const char *path, const vigil_feature_options 
 {
     char why[256];
     size_t len;
-    char *data = cli_read_all(path, &len, why, sizeof why);
+    char *data = cli_read_all(path, cli_image_max(), NULL, &len, why, sizeof why);
     if (!data) { snprintf(err->message, sizeof err->message, "%s", why); return err->code = VIGIL_E_IO; }
     vigil_result r;
     if (len) r = vigil_features_memory(data, len, fo, f, err);
@@ -138,7 +139,7 @@ static uint8_t *load_mask(const char *path, uint32_t *w, uint32_t *h)
 {
     char why[256];
     size_t len;
-    char *data = cli_read_all(path, &len, why, sizeof why);
+    char *data = cli_read_all(path, cli_image_max(), NULL, &len, why, sizeof why);
     if (!data) { cli_warn("%s: %s", path, why); return NULL; }
     uint8_t *px = NULL;
     vigil_error err;
@@ -158,6 +159,7 @@ static int query_files(vigil_rooms *rooms, char **paths, int n, const vigil_feat
         vigil_features f;
         vigil_error e;
         if (error) { cli_warn("%s: %s", path, error); (*bad)++; free(path); free(error); continue; }
+        if (cli_is_own_output(path)) { free(path); continue; }
         if (cli_features_of_file(path, fo, &f, &e)) { cli_warn("%s: %s", path, e.message); (*bad)++; free(path); continue; }
         size_t nm = 0;
         if (vigil_rooms_query(rooms, &f, qo, m, &nm, &e)) { cli_warn("%s: %s", path, e.message); (*bad)++; }
@@ -243,6 +245,14 @@ int cmd_rooms(int argc, char **argv)
         char **inputs = !strcmp(sub, "build") ? rest : rest + 1;
         int ninputs = !strcmp(sub, "build") ? nrest : nrest - 1;
         if (!file || ninputs < 1) { cli_warn("rooms %s needs %s and at least one INPUT", sub, !strcmp(sub, "build") ? "-o ROOMS.vgr" : "ROOMS.vgr"); return EXIT_USAGE; }
+        /* add replaces the room index it has read whole; an INPUT must never be the target */
+        const char *target = out ? out : file;
+        char why[4200];
+        if (cli_output_ok(target, why, sizeof why) ||
+            (!(!strcmp(sub, "add") && cli_same_file(target, file)) && cli_check_output(target, inputs, ninputs, why, sizeof why))) {
+            cli_warn("%s", why);
+            return EXIT_USAGE;
+        }
         vigil_rooms *rooms = NULL;
         if (!strcmp(sub, "add")) { if (!(rooms = open_rooms(file))) return EXIT_USAGE; }
         else if (vigil_rooms_new(&rooms, &err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
@@ -250,13 +260,20 @@ int cmd_rooms(int argc, char **argv)
         unsigned long long bad = 0, added = 0;
         collect(inputs, ninputs, labels, &rf, &bad);
         int rc = add_refs(rooms, &rf, &fo, threads, &added, &bad);
-        if (!rc && vigil_rooms_save(rooms, out ? out : file, &err)) { cli_warn("%s: %s", out ? out : file, err.message); rc = -1; }
+        /* nothing came through: a room index there is worth more than an empty one */
+        int none = !rc && !added && bad;
+        if (!rc && !none && vigil_rooms_save(rooms, target, &err)) { cli_warn("%s: %s", target, err.message); rc = -1; }
         vigil_rooms_stats st;
         vigil_rooms_get_stats(rooms, &st);
         for (size_t i = 0; i < rf.n; i++) { free(rf.v[i].path); free(rf.v[i].labels); }
         free(rf.v);
         vigil_rooms_free(rooms);
         if (rc) return EXIT_USAGE;
+        if (none) {
+            cli_warn("%s: no reference images: every input failed (%llu, listed above); %s", target, bad,
+                     access(target, F_OK) ? "no room index written" : "the room index there is left unchanged");
+            return EXIT_SOME_FAILED;
+        }
         fprintf(stderr, "%s: %llu reference images added (%llu in all, %llu features, %.1f MB)%s\n", out ? out : file, added,
                 (unsigned long long)st.images, (unsigned long long)st.features, st.bytes / 1e6,
                 bad ? "; some inputs failed (listed above)" : "");
@@ -264,6 +281,11 @@ int cmd_rooms(int argc, char **argv)
     }
     if (!strcmp(sub, "query")) {
         if (!index || nrest < 1) { cli_warn("rooms query needs --index ROOMS.vgr and at least one IMAGE"); return EXIT_USAGE; }
+        char *named[2] = {(char *)index, (char *)(mask_image ? mask_image : "-")}, bad_out[4200];
+        if (cli_check_output(out, named, 2, bad_out, sizeof bad_out) || cli_check_output(out, rest, nrest, bad_out, sizeof bad_out)) {
+            cli_warn("%s", bad_out);
+            return EXIT_USAGE;
+        }
         vigil_rooms *rooms = open_rooms(index);
         if (!rooms) return EXIT_USAGE;
         uint8_t *mpx = NULL;
@@ -277,9 +299,9 @@ int cmd_rooms(int argc, char **argv)
         vigil_room_query_options_init(&qo);
         qo.top_k = (uint32_t)top;
         if (min_inliers >= 0) qo.min_inliers = (uint32_t)min_inliers;
-        char *tmp = NULL;
-        FILE *f = cli_open_output(out, &tmp);
-        if (!f) { cli_warn("cannot write %s", out); vigil_rooms_free(rooms); free(mpx); return EXIT_USAGE; }
+        char *tmp = NULL, why[4200];
+        FILE *f = cli_open_output(out, &tmp, why, sizeof why);
+        if (!f) { cli_warn("%s", why); vigil_rooms_free(rooms); free(mpx); return EXIT_USAGE; }
         const char *names[] = {"query", "features", "rank", "reference", "labels", "inliers", "votes"};
         cli_out o = {.f = f, .fmt = fmt};
         cli_header(&o, names, 7);

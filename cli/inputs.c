@@ -1,5 +1,6 @@
 /* inputs.c - what an INPUT argument is: a hash list (text) or images (files, folders), reading
- * whole files for the list parser, the room-list reader, and the strict parsers of option values. */
+ * whole files by name for the list parser and the decoders, the room-list reader, and the strict
+ * parsers of option values. */
 #include "cli.h"
 #include "text.h"
 
@@ -8,29 +9,117 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-/* Reads all of path ("-" = stdin) into a malloc'd buffer. */
-char *cli_read_all(const char *path, size_t *n, char *why, size_t whylen)
+const char *cli_file_kind(unsigned mode)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) { snprintf(why, whylen, "cannot open: %s", strerror(errno)); return NULL; }
-    size_t cap = 1 << 16, len = 0;
-    char *p = malloc(cap);
-    for (;;) {
-        if (!p) { snprintf(why, whylen, "out of memory"); break; }
-        if (len == cap) { cap *= 2; char *q = realloc(p, cap); if (!q) { free(p); p = NULL; continue; } p = q; }
-        size_t r = fread(p + len, 1, cap - len, f);
-        len += r;
-        if (r == 0) {
-            if (ferror(f)) { snprintf(why, whylen, "read failed: %s", strerror(errno)); free(p); p = NULL; }
-            break;
-        }
+    return S_ISREG(mode) ? "a regular file" : S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO"
+         : S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket"
+         : S_ISLNK(mode) ? "a symbolic link" : "not a regular file";
+}
+
+static uint64_t list_max = CLI_DEFAULT_MAX_LIST_BYTES;
+
+int cli_limits_init(void)
+{
+    const char *s = getenv("VIGIL_MAX_LIST_BYTES");
+    if (!s || !*s) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned shift = 0;
+    if (end != s && *end && !end[1]) shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : *end == 'T' ? 40 : 99;
+    if (*s < '0' || *s > '9' || errno || !v || (*end && shift == 99) || (shift && v > (UINT64_MAX >> shift))) {
+        cli_warn("VIGIL_MAX_LIST_BYTES needs a positive number of bytes (a K, M, G or T suffix may follow), not '%s'", s);
+        return -1;
     }
-    if (f != stdin) fclose(f);
+    list_max = (uint64_t)v << shift;
+    if (list_max > (1ull << 62)) list_max = 1ull << 62; /* more than any machine holds; keeps max + 1 finite */
+    return 0;
+}
+
+uint64_t cli_list_max(void) { return list_max; }
+
+uint64_t cli_image_max(void)
+{
+    vigil_hash_options o;
+    vigil_hash_options_init(&o);
+    return o.max_file_bytes;
+}
+
+int cli_open_regular(const char *path, uint64_t max, uint64_t *size, char *why, size_t whylen)
+{
+    struct stat st;
+    /* stat before open: a device is never opened at all */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (why) snprintf(why, whylen, "is %s, not a regular file", cli_file_kind(st.st_mode));
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (why) snprintf(why, whylen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st)) {
+        if (why) snprintf(why, whylen, "cannot stat: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) { /* it changed since the stat */
+        if (why) snprintf(why, whylen, "is %s, not a regular file", cli_file_kind(st.st_mode));
+        close(fd);
+        return -1;
+    }
+    if (max && (uint64_t)st.st_size > max) {
+        if (why) snprintf(why, whylen, "is %llu bytes, over the limit of %llu", (unsigned long long)st.st_size, (unsigned long long)max);
+        close(fd);
+        return -2;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+char *cli_read_all(const char *path, uint64_t max, const char *raise, size_t *n, char *why, size_t whylen)
+{
+    int std = !strcmp(path, "-");
+    uint64_t size = 0;
+    int fd = std ? 0 : cli_open_regular(path, max, &size, why, whylen);
+    if (fd < 0) {
+        size_t l = strlen(why);
+        if (fd == -2 && raise) snprintf(why + l, whylen - l, "; %s", raise);
+        return NULL;
+    }
+    /* a regular file's size is known; a pipe's is not: grow, but never past max + 1 (to see "more") */
+    size_t cap = size ? (size_t)size + 1 : 1 << 16, len = 0;
+    char *p = malloc(cap);
+    int over = 0, rerr = 0;
+    while (p) {
+        if (len == cap) {
+            size_t ncap = cap > max / 2 ? (size_t)max + 1 : cap * 2;
+            char *q = realloc(p, ncap);
+            if (!q) { free(p); p = NULL; break; }
+            p = q;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, p + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { rerr = errno; break; }
+        if (r == 0) break;
+        len += (size_t)r;
+        if (len > max) { over = 1; break; }
+    }
+    if (!std) close(fd);
+    if (!p) snprintf(why, whylen, "out of memory");
+    else if (rerr) snprintf(why, whylen, "read failed: %s", strerror(rerr));
+    else if (over) snprintf(why, whylen, "more than %llu bytes, over the limit%s%s", (unsigned long long)max, raise ? "; " : "", raise ? raise : "");
+    if (!p || rerr || over) { free(p); return NULL; }
     *n = len;
     return p;
 }
@@ -230,14 +319,15 @@ int cli_looks_like_list(const unsigned char *b, size_t n)
 int cli_is_list(const char *path)
 {
     if (!strcmp(path, "-")) return 1;
-    struct stat st;
-    if (stat(path, &st) || !S_ISREG(st.st_mode)) return 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
+    uint64_t size;
+    int fd = cli_open_regular(path, 0, &size, NULL, 0);
+    if (fd < 0) return 0; /* the walk then names what it is */
     unsigned char b[4096];
-    size_t n = fread(b, 1, sizeof b, f);
-    fclose(f);
-    return cli_looks_like_list(b, n);
+    ssize_t r;
+    while ((r = read(fd, b, sizeof b)) < 0 && errno == EINTR) {}
+    close(fd);
+    if (r < 0) return 0;
+    return cli_looks_like_list(b, (size_t)r);
 }
 
 /* ---- room lists -------------------------------------------------------------------------------- */
@@ -385,7 +475,10 @@ void cli_hash_tree(char **paths, int n, const vigil_hash_options *opt, int threa
     int done = 0, stop = 0;
     while (!done && !stop) {
         int k = 0;
-        while (k < batch && !(done = !cli_walk_next(w, &p[k], &e[k]))) k++;
+        while (k < batch && !(done = !cli_walk_next(w, &p[k], &e[k]))) {
+            if (!e[k] && cli_is_own_output(p[k])) { free(p[k]); continue; }
+            k++;
+        }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (int i = 0; i < k; i++) {
             memset(&r[i], 0, sizeof r[i]);

@@ -39,6 +39,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    if (cli_limits_init()) return EXIT_USAGE;
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("vigil %s\n", vigil_version());
         return 0;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void scan_match_ref(const scan_set *sets, const jmatch *m, const char **id, const char **labels)
 {
@@ -155,10 +156,10 @@ static int on_record(const jrecord *r, void *ctx)
     return 0;
 }
 
-static FILE *open_in(const char *dir, const char *name, char **tmp, char *path, size_t n)
+static FILE *open_in(const char *dir, const char *name, char **tmp, char *path, size_t n, char *why, size_t whylen)
 {
     snprintf(path, n, "%s/%s", dir, name);
-    return cli_open_output(path, tmp);
+    return cli_open_output(path, tmp, why, whylen);
 }
 
 /* ---- report.html ------------------------------------------------------------------------------- */
@@ -304,7 +305,7 @@ static void make_thumbs(const pass *p, thumb *th, int max, int threads)
     for (size_t i = 0; i < n; i++) {
         char why[200];
         size_t len;
-        char *data = cli_read_all(p->k[i].path, &len, why, sizeof why);
+        char *data = cli_read_all(p->k[i].path, cli_image_max(), NULL, &len, why, sizeof why);
         if (!data) { snprintf(th[i].err, sizeof th[i].err, "thumbnail unavailable: %s", why); continue; }
         vigil_error err;
         if (vigil_thumbnail_png(data, len, 160, &th[i].png, &th[i].n, &err))
@@ -329,21 +330,21 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     int rc = -1;
     thumb *th = NULL;
     if (!p.set_files || !p.set_matches || !p.seen) { snprintf(why, whylen, "out of memory"); goto done; }
-    p.results = open_in(o->dir, "results.jsonl", &rtmp, path, sizeof path);
-    p.vics = open_in(o->dir, "vics.json", &vtmp, vpath, sizeof vpath);
-    if (!p.results || !p.vics) { snprintf(why, whylen, "%s: cannot write reports", o->dir); goto done; }
+    p.results = open_in(o->dir, "results.jsonl", &rtmp, path, sizeof path, why, whylen);
+    p.vics = p.results ? open_in(o->dir, "vics.json", &vtmp, vpath, sizeof vpath, why, whylen) : NULL;
+    if (!p.results || !p.vics) goto done;
     fputs("{\"@odata.context\": \"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media\",\n"
           " \"value\": [", p.vics);
     if (journal_each(j, on_record, &p)) { snprintf(why, whylen, p.oom ? "out of memory" : "%s: cannot read the journal back", j->path); goto done; }
     fputs("\n]}\n", p.vics);
     FILE *r = p.results, *v = p.vics;
     p.results = p.vics = NULL;
-    if (cli_commit_output(r, rtmp, path)) { snprintf(why, whylen, "%s: writing failed", path); fclose(v); goto done; }
+    if (cli_commit_output(r, rtmp, path)) { snprintf(why, whylen, "%s: writing failed", path); fclose(v); unlink(vtmp); goto done; }
     if (cli_commit_output(v, vtmp, vpath)) { snprintf(why, whylen, "%s: writing failed", vpath); goto done; }
 
     char *stmp = NULL;
-    FILE *f = open_in(o->dir, "summary.json", &stmp, path, sizeof path);
-    if (!f) { snprintf(why, whylen, "%s: cannot write", path); goto done; }
+    FILE *f = open_in(o->dir, "summary.json", &stmp, path, sizeof path, why, whylen);
+    if (!f) goto done;
     fprintf(f, "{\n  \"vigil\": \"%s\",\n  \"complete\": true,\n  \"files\": %llu,\n  \"bytes\": %llu,\n  \"ok\": %llu,\n"
                "  \"failed\": %llu,\n  \"duplicates\": %llu,\n  \"low_quality_not_pdq_matched\": %llu,\n  \"matched_files\": %llu,\n"
                "  \"truncated_files\": %llu,\n  \"by_status\": {",
@@ -367,8 +368,8 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     if (!th) { snprintf(why, whylen, "out of memory"); goto done; }
     make_thumbs(&p, th, o->thumbs_max, o->threads);
     char *htmp = NULL;
-    f = open_in(o->dir, "report.html", &htmp, path, sizeof path);
-    if (!f) { snprintf(why, whylen, "%s: cannot write", path); goto done; }
+    f = open_in(o->dir, "report.html", &htmp, path, sizeof path, why, whylen);
+    if (!f) goto done;
     write_html(f, o, &p, th);
     if (cli_commit_output(f, htmp, path)) { snprintf(why, whylen, "%s: writing failed", path); free(htmp); goto done; }
     free(htmp);
@@ -377,8 +378,9 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     o->matched = p.matched;
     rc = 0;
 done:
-    if (p.results) fclose(p.results);
-    if (p.vics) fclose(p.vics);
+    /* a report not committed leaves no temporary file behind */
+    if (p.results) { fclose(p.results); unlink(rtmp); }
+    if (p.vics) { fclose(p.vics); unlink(vtmp); }
     free(rtmp);
     free(vtmp);
     for (size_t i = 0; i < p.nk; i++) { free(p.k[i].path); free(p.k[i].m); if (th) free(th[i].png); }

@@ -178,7 +178,7 @@ static int visit(cli_walk *w, char *path, char **out, char **error, int in_tree,
     }
     w->last_link = via_link;
     if (!S_ISREG(st.st_mode))
-        *error = fmt_error("skipped: %s", S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+        *error = fmt_error("skipped: %s", cli_file_kind(st.st_mode));
     return 1;
 }
 

@@ -12,6 +12,14 @@
 int vigil__hex_digit(int c);
 int vigil__unhex(const char *s, size_t len, uint8_t *out, size_t n);
 
+/* common.c: "a FIFO", "a directory", "a character device", ... for an st_mode, in messages. */
+const char *vigil__file_kind(unsigned mode);
+/* Opens path to read a regular file: O_NONBLOCK (a FIFO cannot hang the open), O_NOCTTY, O_CLOEXEC,
+ * then fstat. A directory, FIFO, device or socket is refused naming what it is (VIGIL_E_NOT_FILE),
+ * so is a file over max_bytes (VIGIL_E_TOO_LARGE; 0 = no limit). *fd is then blocking again, *size
+ * fstat's; on failure *fd is -1 and err says why. */
+vigil_result vigil__open_regular(const char *path, uint64_t max_bytes, int *fd, uint64_t *size, vigil_error *err);
+
 /* Sets err (if non-NULL) and returns code. printf-style. */
 vigil_result vigil__fail(vigil_error *err, vigil_result code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

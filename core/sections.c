@@ -87,6 +87,11 @@ vigil_result vigil__sections_write(const char *path, const char magic[8], uint32
     h.file_size = pos;
     h.checksum = head_checksum(&h, sec);
 
+    /* lstat: a symbolic link, device, FIFO or folder in the way is refused, never replaced */
+    struct stat old;
+    int have_old = lstat(path, &old) == 0;
+    if (have_old && !S_ISREG(old.st_mode))
+        return vigil__fail(err, VIGIL_E_NOT_FILE, "is %s: not replaced (only a regular file is)", vigil__file_kind(old.st_mode));
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
@@ -98,8 +103,7 @@ vigil_result vigil__sections_write(const char *path, const char magic[8], uint32
         return vigil__fail(err, VIGIL_E_IO, "cannot create a temporary file next to it: %s", strerror(e));
     }
     /* mkstemp makes 0600: keep the mode of the file we replace, else the usual 0644 */
-    struct stat old;
-    fchmod(o.fd, stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644);
+    fchmod(o.fd, have_old ? (old.st_mode & 07777) : 0644);
     put(&o, &h, sizeof h);
     put(&o, sec, sizeof sec);
     for (int i = 0; i < n; i++) {
@@ -129,14 +133,11 @@ vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t
                                  int ntypes, vigil__mapped *m, vigil_error *err)
 {
     memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return vigil__fail(err, VIGIL_E_IO, "cannot open: %s", strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return vigil__fail(err, VIGIL_E_NOT_FILE, "not a regular file");
-    }
-    uint64_t size = (uint64_t)st.st_size;
+    /* no size cap: the file is mapped, not read into memory, and its size must match the header */
+    uint64_t size;
+    int fd;
+    vigil_result r = vigil__open_regular(path, 0, &fd, &size, err);
+    if (r) return r;
     if (size < sizeof(header) + sizeof(section) * VIGIL__MAX_SECTIONS) {
         close(fd);
         return vigil__fail(err, size >= 8 ? VIGIL_E_CORRUPT : VIGIL_E_FORMAT, "not a vigil %s (%llu bytes is too short)", what,
@@ -145,7 +146,6 @@ vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t
     uint8_t *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) return vigil__fail(err, VIGIL_E_IO, "cannot map: %s", strerror(errno));
-    vigil_result r;
     header h;
     section sec[VIGIL__MAX_SECTIONS];
     memcpy(&h, map, sizeof h);

@@ -7,7 +7,10 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vips/vips.h>
@@ -268,4 +271,62 @@ void test_before_decode_skips_decoding(void)
     vigil_error e;
     CHECK(vigil_hash_file(f, &opt, &r, &e) == VIGIL_OK, "skip");
     CHECK(calls == 1 && (r.have & VIGIL_HAVE_DIGESTS) && !(r.have & VIGIL_HAVE_PDQ) && r.file_size > 0, "have %x", r.have);
+}
+
+/* Special files where a file is opened or written by name: refused at once, naming what they are,
+ * and never replaced. A FIFO that hung the open would trip the alarm and kill the run. */
+void test_special_files_refused(void)
+{
+    const char *fifo = t_path(t_tmp_dir, "sp-fifo.vgi"), *dir = t_path(t_tmp_dir, "sp-dir.vgi");
+    const char *sock = t_path(t_tmp_dir, "sp-sock.vgi"), *link = t_path(t_tmp_dir, "sp-link.vgi");
+    const char *target = t_path(t_tmp_dir, "sp-target"), *dev = t_path(t_tmp_dir, "sp-null");
+    CHECK(mkfifo(fifo, 0600) == 0 && mkdir(dir, 0700) == 0, "setup");
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+    CHECK(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0, "socket: %s", strerror(errno));
+    CHECK(t_write_file(target, "keep", 4) == 0 && symlink(target, link) == 0, "setup link");
+    int have_dev = geteuid() == 0 && mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0;
+
+    struct { const char *path, *kind; } in[] = {{fifo, "a FIFO"}, {dir, "a directory"}, {sock, "a socket"},
+                                                 {"/dev/zero", "a character device"}};
+    alarm(20);
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        vigil_index *x = NULL;
+        vigil_rooms *r = NULL;
+        vigil_error e = {0};
+        vigil_result rc = vigil_index_open(in[i].path, &x, &e);
+        CHECK(rc == VIGIL_E_NOT_FILE && strstr(e.message, in[i].kind), "index %s: %d %s", in[i].path, rc, e.message);
+        rc = vigil_rooms_open(in[i].path, &r, &e);
+        CHECK(rc == VIGIL_E_NOT_FILE && strstr(e.message, in[i].kind), "rooms %s: %d %s", in[i].path, rc, e.message);
+        vigil_index_free(x);
+        vigil_rooms_free(r);
+    }
+    alarm(0);
+
+    vigil_index *idx;
+    vigil_error e;
+    vigil_pdq h = {{1, 2, 3, 4}};
+    CHECK(vigil_index_new("s", &idx, &e) == VIGIL_OK && vigil_index_add(idx, &h, 100, "a", NULL, &e) == VIGIL_OK, "new");
+    const char *out[] = {link, fifo, dir, have_dev ? dev : NULL};
+    for (size_t i = 0; i < 4; i++) {
+        if (!out[i]) continue;
+        struct stat before, after;
+        lstat(out[i], &before);
+        vigil_result rc = vigil_index_save(idx, out[i], &e);
+        CHECK(rc == VIGIL_E_NOT_FILE && strstr(e.message, "not replaced"), "save over %s: %d %s", out[i], rc, e.message);
+        CHECK(lstat(out[i], &after) == 0 && after.st_ino == before.st_ino && (after.st_mode & S_IFMT) == (before.st_mode & S_IFMT),
+              "%s was replaced", out[i]);
+    }
+    size_t n;
+    char *kept = t_read_file(target, &n);
+    CHECK(kept && n == 4 && !memcmp(kept, "keep", 4), "the link's target changed");
+    free(kept);
+    vigil_index_free(idx);
+    close(s);
+    unlink(sock);
+    unlink(link);
+    unlink(fifo);
+    rmdir(dir);
+    if (have_dev) unlink(dev);
 }
