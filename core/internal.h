@@ -24,8 +24,18 @@ typedef struct vigil__pixels {
     int channels;
 } vigil__pixels;
 
-/* load.c: decodes `data` into the pixel grid PDQ hashes. exact != 0 follows spec sections 1-2
+/* An image's bytes: in memory (fd < 0), or an open regular file that the decoder reads with
+ * pread (a file too big to read whole). */
+typedef struct vigil__input {
+    const void *data;
+    size_t size;
+    int fd;
+} vigil__input;
+
+/* load.c: decodes the input into the pixel grid PDQ hashes. exact != 0 follows spec sections 1-2
  * to the bit; otherwise shrink-on-load. Fills width/height/format of out. */
+vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_pixels, vigil__pixels *px,
+                               vigil_hash_result *out, vigil_error *err);
 vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_pixels,
                          vigil__pixels *px, vigil_hash_result *out, vigil_error *err);
 
