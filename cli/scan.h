@@ -16,7 +16,7 @@ typedef struct jmatch {
     uint8_t kind;       /* MATCH_* */
 } jmatch;
 
-enum { J_DIGESTS = 1, J_PDQ = 2, J_DEDUP = 4, J_LOWQ = 8, J_SIZE = 16 };
+enum { J_DIGESTS = 1, J_PDQ = 2, J_DEDUP = 4, J_LOWQ = 8, J_SIZE = 16, J_CHANGED = 64 /* changed while read */ };
 /* The fixed part of a journal record; then nmatches jmatch, the path and a NUL, the JSON line. */
 typedef struct jfix {
     uint64_t path_hash;
