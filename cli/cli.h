@@ -86,8 +86,9 @@ double cli_now(void);
 /* inputs.c: files read by name are opened O_NONBLOCK | O_NOCTTY | O_CLOEXEC and checked with fstat:
  * a directory, FIFO, device or socket is refused naming what it is; sizes are capped. Lists and other
  * text are read whole, up to VIGIL_MAX_LIST_BYTES (default 4 GiB; cli_limits_init reads it); images
- * the CLI reads itself (rooms, masks, report thumbnails) up to the hash default, 1 GiB. */
+ * the CLI reads itself (rooms, masks, report thumbnails) up to 1 GiB. */
 #define CLI_DEFAULT_MAX_LIST_BYTES (4ull << 30)
+#define CLI_DEFAULT_MAX_IMAGE_BYTES (1ull << 30)
 #define CLI_LIST_RAISE "VIGIL_MAX_LIST_BYTES raises it"
 int cli_limits_init(void); /* 0, or -1 after saying what is wrong with VIGIL_MAX_LIST_BYTES */
 uint64_t cli_list_max(void);

@@ -30,9 +30,11 @@ void help_hash(FILE *f)
             "                   i.e. 256M: K, M and G after N multiply by 1024)\n"
             "  --follow-links   also follow symbolic links that lead out of the folders given\n"
             "  -q, --quiet      no progress line\n\n"
-            "Columns: path pdq quality width height size format md5 sha1 xxh128 [dihedral] error\n"
+            "Columns: path pdq quality width height size format md5 sha1 xxh128 [dihedral] error changed\n"
             "A file that fails gets a row with an empty hash and the reason in 'error', and a\n"
-            "message on stderr; the run goes on.\n"
+            "message on stderr; the run goes on. 'changed' is true for a file that changed while\n"
+            "it was read (another size or modification time): its hashes are of the bytes read.\n"
+            "Files over 1 GiB are digested as they are read, not held in memory.\n"
             CLI_HELP_LINKS CLI_HELP_CELLS "\n"
             "Exit status: 0 all files hashed, 1 some failed, 2 usage or fatal error.\n");
 }
@@ -88,6 +90,7 @@ static int emit(char *path, const char *walk_error, vigil_result rc, const vigil
         else snprintf(msg, sizeof msg, "%s: %s", vigil_result_name(rc), err->message);
         cli_field_str(o, msg);
     }
+    cli_field_raw(o, r->file_flags & VIGIL_FILE_CHANGED ? "true" : "false");
     cli_row_end(o);
     c->prog->files++;
     c->prog->bytes += r->file_size;
@@ -258,6 +261,7 @@ int cmd_hash(int argc, char **argv)
     if (digests) { names[nc++] = "md5"; names[nc++] = "sha1"; names[nc++] = "xxh128"; }
     if (dihedral) for (int i = 0; i < 7; i++) names[nc++] = dih_names[i];
     names[nc++] = "error";
+    names[nc++] = "changed";
     cli_out out = {.f = f, .fmt = fmt};
     cli_header(&out, names, nc);
 

@@ -378,6 +378,7 @@ static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
             fx.size = r->file_size;
             fx.flags |= J_SIZE;
             fprintf(f, ",\"size\":%llu,", (unsigned long long)r->file_size);
+            if (r->file_flags & VIGIL_FILE_CHANGED) { fx.flags |= J_CHANGED; fputs("\"changed\":true,", f); }
             if (x->dup_slot >= 0 || x->dup_off != UINT64_MAX) { fx.flags |= J_DEDUP; fputs("\"duplicate\":true,", f); }
             fflush(f);
             fx.content_off = (uint32_t)jlen;
@@ -484,8 +485,10 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
         if (it[i].dup_slot >= 0) {
             const item *o = &it[it[i].dup_slot];
             uint64_t size = it[i].r.file_size;
+            uint32_t file_flags = it[i].r.file_flags;
             it[i].r = o->r;
             it[i].r.file_size = size;
+            it[i].r.file_flags = file_flags;
             it[i].rc = o->rc;
             it[i].err = o->err;
         } else if (it[i].dup_off != UINT64_MAX) {

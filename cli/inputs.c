@@ -49,7 +49,8 @@ uint64_t cli_image_max(void)
 {
     vigil_hash_options o;
     vigil_hash_options_init(&o);
-    return o.max_file_bytes;
+    /* the library streams big files (0: no limit); what the CLI reads whole stays capped */
+    return o.max_file_bytes ? o.max_file_bytes : CLI_DEFAULT_MAX_IMAGE_BYTES;
 }
 
 int cli_open_regular(const char *path, uint64_t max, uint64_t *size, char *why, size_t whylen)

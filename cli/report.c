@@ -60,7 +60,7 @@ typedef struct kept {
 typedef struct pass {
     const scan_report_opts *o;
     FILE *results, *vics;
-    unsigned long long files, bytes, ok, failed, dup, lowq, matched, truncated, by_status[VIGIL_RESULT_COUNT];
+    unsigned long long files, bytes, ok, failed, dup, lowq, matched, truncated, changed, by_status[VIGIL_RESULT_COUNT];
     unsigned long long *set_files, *set_matches;
     unsigned long long *seen; /* per set: the number of the last matched record with a match in it */
     unsigned long long media;
@@ -123,6 +123,7 @@ static int on_record(const jrecord *r, void *ctx)
     if (r->fix.status) p->failed++; else p->ok++;
     if (r->fix.flags & J_DEDUP) p->dup++;
     if (r->fix.flags & J_LOWQ) p->lowq++;
+    if (r->fix.flags & J_CHANGED) p->changed++;
     vics_media(p, r);
     if (!r->fix.nmatches) return 0;
     p->matched++;
@@ -347,8 +348,8 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     if (!f) goto done;
     fprintf(f, "{\n  \"vigil\": \"%s\",\n  \"complete\": true,\n  \"files\": %llu,\n  \"bytes\": %llu,\n  \"ok\": %llu,\n"
                "  \"failed\": %llu,\n  \"duplicates\": %llu,\n  \"low_quality_not_pdq_matched\": %llu,\n  \"matched_files\": %llu,\n"
-               "  \"truncated_files\": %llu,\n  \"by_status\": {",
-            vigil_version(), p.files, p.bytes, p.ok, p.failed, p.dup, p.lowq, p.matched, p.truncated);
+               "  \"truncated_files\": %llu,\n  \"changed_while_read\": %llu,\n  \"by_status\": {",
+            vigil_version(), p.files, p.bytes, p.ok, p.failed, p.dup, p.lowq, p.matched, p.truncated, p.changed);
     for (int s = 0, first = 1; s < VIGIL_RESULT_COUNT; s++)
         if (p.by_status[s]) { fprintf(f, "%s\"%s\": %llu", first ? "" : ", ", vigil_result_name((vigil_result)s), p.by_status[s]); first = 0; }
     fputs("},\n  \"sets\": [", f);

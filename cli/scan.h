@@ -16,10 +16,11 @@ typedef struct jmatch {
     uint8_t kind;       /* MATCH_* */
 } jmatch;
 
-/* J_CHANGED (64) is taken; J_TRUNC: more matches than a record keeps (see
+/* J_TRUNC: more matches than a record keeps (see
  * JMAX_SET_MATCHES), jfix.matches_total holds how many there were. */
 enum { J_DIGESTS = 1, J_PDQ = 2, J_DEDUP = 4, J_LOWQ = 8, J_SIZE = 16,
-       J_LINK = 32 /* reached through a symbolic link */, J_TRUNC = 128 };
+       J_LINK = 32 /* reached through a symbolic link */,
+       J_CHANGED = 64 /* changed while read */, J_TRUNC = 128 };
 
 /* Limits of one record. A file keeps at most JMAX_SET_MATCHES matches per set (the nearest), and
  * its JSON at most JMAX_JSON bytes spread evenly over the sets; beyond either it is J_TRUNC. So a

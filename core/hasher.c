@@ -1,4 +1,5 @@
-/* hasher.c - one file in, one vigil_hash_result out: read once, digest, decode, PDQ. */
+/* hasher.c - one file in, one vigil_hash_result out: read once, digest, decode, PDQ. Files over
+ * 1 GiB are digested in a stream instead of held in memory. */
 #include "internal.h"
 
 #include <errno.h>
@@ -8,11 +9,35 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void (*vigil__test_read_hook)(uint64_t done);
+
 void vigil_hash_options_init(vigil_hash_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->max_pixels = VIGIL_DEFAULT_MAX_PIXELS;
-    opt->max_file_bytes = VIGIL_DEFAULT_MAX_FILE_BYTES;
+}
+
+/* Decode and PDQ, once the digests are known. */
+static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_options *opt, vigil_hash_result *out,
+                                    vigil_error *err)
+{
+    if (opt->flags & VIGIL_HASH_NO_PDQ)
+        return VIGIL_OK;
+    if (opt->before_decode && !opt->before_decode(out, opt->before_decode_ctx))
+        return VIGIL_OK;
+
+    vigil__pixels px;
+    vigil_result r = vigil__load_input(in, !!(opt->flags & VIGIL_HASH_EXACT),
+                                       opt->max_pixels ? opt->max_pixels : VIGIL_DEFAULT_MAX_PIXELS, &px, out, err);
+    if (r) return r;
+    int want_dih = !!(opt->flags & VIGIL_HASH_DIHEDRAL);
+    r = vigil__pdq_hash(&px, &out->pdq, &out->quality, want_dih ? out->dihedral : NULL);
+    free(px.px);
+    if (r == VIGIL_E_TOO_SMALL)
+        return vigil__fail(err, r, "image is %ux%u; PDQ needs at least 5x5", out->width, out->height);
+    if (r) return vigil__fail(err, r, "out of memory while hashing");
+    out->have |= VIGIL_HAVE_PDQ | (want_dih ? VIGIL_HAVE_DIHEDRAL : 0);
+    return VIGIL_OK;
 }
 
 vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
@@ -28,23 +53,50 @@ vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_o
         vigil__digests(data, size, out);
     if (size == 0)
         return vigil__fail(err, VIGIL_E_EMPTY, "empty file");
-    if (opt->flags & VIGIL_HASH_NO_PDQ)
-        return VIGIL_OK;
-    if (opt->before_decode && !opt->before_decode(out, opt->before_decode_ctx))
-        return VIGIL_OK;
+    const vigil__input in = {data, size, -1};
+    return decode_and_hash(&in, opt, out, err);
+}
 
-    vigil__pixels px;
-    vigil_result r = vigil__load(data, size, !!(opt->flags & VIGIL_HASH_EXACT),
-                                 opt->max_pixels ? opt->max_pixels : VIGIL_DEFAULT_MAX_PIXELS, &px, out, err);
-    if (r) return r;
-    int want_dih = !!(opt->flags & VIGIL_HASH_DIHEDRAL);
-    r = vigil__pdq_hash(&px, &out->pdq, &out->quality, want_dih ? out->dihedral : NULL);
-    free(px.px);
-    if (r == VIGIL_E_TOO_SMALL)
-        return vigil__fail(err, r, "image is %ux%u; PDQ needs at least 5x5", out->width, out->height);
-    if (r) return vigil__fail(err, r, "out of memory while hashing");
-    out->have |= VIGIL_HAVE_PDQ | (want_dih ? VIGIL_HAVE_DIHEDRAL : 0);
-    return VIGIL_OK;
+/* Whether the file is not as it was at open: another size or modification time. */
+static int moved_on(int fd, const struct stat *was)
+{
+    struct stat now;
+    if (fstat(fd, &now)) return 1;
+    return now.st_size != was->st_size || now.st_mtim.tv_sec != was->st_mtim.tv_sec ||
+           now.st_mtim.tv_nsec != was->st_mtim.tv_nsec;
+}
+
+/* A file too big to hold: digests as it is read, then the decoder reads it from the file. */
+static vigil_result hash_stream(int fd, const struct stat *st, const vigil_hash_options *opt, vigil_hash_result *out,
+                                vigil_error *err)
+{
+    uint64_t len = (uint64_t)st->st_size;
+    out->file_size = len;
+    if (!(opt->flags & VIGIL_HASH_NO_DIGESTS)) {
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        vigil_result r = vigil__digest_fd(fd, &len, out, err);
+        if (r) return r;
+        out->file_size = len;
+        if (len != (uint64_t)st->st_size || moved_on(fd, st)) out->file_flags |= VIGIL_FILE_CHANGED;
+    }
+    if (len == 0)
+        return vigil__fail(err, VIGIL_E_EMPTY, "empty file (it had %llu bytes when opened)",
+                           (unsigned long long)st->st_size);
+    const vigil__input in = {NULL, 0, fd};
+    vigil_result r = decode_and_hash(&in, opt, out, err);
+    if (moved_on(fd, st)) out->file_flags |= VIGIL_FILE_CHANGED;
+    return r;
+}
+
+static uint64_t whole_read_max(void)
+{
+    const char *s = getenv("VIGIL_TEST_STREAM_ABOVE");
+    if (s && *s) {
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (!*end) return v;
+    }
+    return VIGIL__WHOLE_READ_MAX;
 }
 
 vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt, vigil_hash_result *out,
@@ -73,22 +125,29 @@ vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt, vi
                          : "not a regular file";
         return vigil__fail(err, VIGIL_E_NOT_FILE, "skipped: %s", kind);
     }
-    uint64_t limit = opt->max_file_bytes ? opt->max_file_bytes : VIGIL_DEFAULT_MAX_FILE_BYTES;
-    if ((uint64_t)st.st_size > limit) {
+    if (opt->max_file_bytes && (uint64_t)st.st_size > opt->max_file_bytes) {
         close(fd);
         out->file_size = (uint64_t)st.st_size;
         return vigil__fail(err, VIGIL_E_TOO_LARGE, "file is %llu bytes, over the limit of %llu",
-                           (unsigned long long)st.st_size, (unsigned long long)limit);
+                           (unsigned long long)st.st_size, (unsigned long long)opt->max_file_bytes);
     }
-    size_t cap = (size_t)st.st_size, len = 0;
-    uint8_t *buf = malloc(cap ? cap : 1);
+    const uint64_t whole = whole_read_max();
+    if ((uint64_t)st.st_size > whole) {
+        vigil_result r = hash_stream(fd, &st, opt, out, err);
+        close(fd);
+        return r;
+    }
+    /* Read to the end, not just st_size bytes: a file that grows is read as far as it goes (up to
+     * one byte past the whole-read limit), and flagged. The byte to spare sees the end of a file
+     * that kept its size without growing the buffer. */
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    uint8_t *buf = malloc(cap);
     if (!buf) { close(fd); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file"); }
     for (;;) {
         if (len == cap) {
-            /* The file grew since fstat (or is a /proc-like file): read on up to the limit. */
-            if (cap >= limit) break;
-            size_t ncap = cap ? cap * 2 : 65536;
-            if (ncap > limit) ncap = (size_t)limit;
+            if (len > whole) break;
+            size_t ncap = cap < 32768 ? 65536 : cap * 2;
+            if (ncap > whole + 1) ncap = (size_t)whole + 1;
             uint8_t *nb = realloc(buf, ncap);
             if (!nb) { free(buf); close(fd); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file"); }
             buf = nb; cap = ncap;
@@ -102,9 +161,12 @@ vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt, vi
         }
         if (n == 0) break;
         len += (size_t)n;
+        if (vigil__test_read_hook) vigil__test_read_hook(len);
     }
+    int changed = len != (size_t)st.st_size || moved_on(fd, &st);
     close(fd);
     vigil_result r = vigil_hash_memory(buf, len, opt, out, err);
     free(buf);
+    if (changed) out->file_flags |= VIGIL_FILE_CHANGED;
     return r;
 }

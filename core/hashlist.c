@@ -86,7 +86,7 @@ static const char *const sha1_names[] = {"sha1", "sha-1", "sha1_hash", NULL};
 static const char *const id_names[] = {"id", "ref_id", "name", "path", "file", "filename", NULL};
 /* columns of `vigil hash` output that describe the file rather than label the reference */
 static const char *const skip_names[] = {"width", "height", "size", "format", "xxh128", "error", "rot90", "rot180",
-                                         "rot270", "flipx", "flipy", "flipp", "flipm", "path_hex", NULL};
+                                         "rot270", "flipx", "flipy", "flipp", "flipm", "path_hex", "changed", NULL};
 
 typedef struct parser {
     vigil_list_entry_fn on_entry;

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 
 #define VIGIL_DEFAULT_MAX_PIXELS (1ull << 28)     /* 268 megapixels: larger than any camera */
-#define VIGIL_DEFAULT_MAX_FILE_BYTES (1ull << 30) /* 1 GiB */
+/* Files up to this size are read whole; larger ones are digested in a stream and decoded from
+ * the file (VIGIL_TEST_STREAM_ABOVE=BYTES lowers it, for tests). */
+#define VIGIL__WHOLE_READ_MAX (1ull << 30)
 
 /* common.c: one hex digit's value or -1; n bytes from exactly 2n hex digits (0, or -1). */
 int vigil__hex_digit(int c);
@@ -32,8 +34,18 @@ typedef struct vigil__pixels {
     int channels;
 } vigil__pixels;
 
-/* load.c: decodes `data` into the pixel grid PDQ hashes. exact != 0 follows spec sections 1-2
+/* An image's bytes: in memory (fd < 0), or an open regular file that the decoder reads with
+ * pread (a file too big to read whole). */
+typedef struct vigil__input {
+    const void *data;
+    size_t size;
+    int fd;
+} vigil__input;
+
+/* load.c: decodes the input into the pixel grid PDQ hashes. exact != 0 follows spec sections 1-2
  * to the bit; otherwise shrink-on-load. Fills width/height/format of out. */
+vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_pixels, vigil__pixels *px,
+                               vigil_hash_result *out, vigil_error *err);
 vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_pixels,
                          vigil__pixels *px, vigil_hash_result *out, vigil_error *err);
 
@@ -59,8 +71,14 @@ vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uin
 vigil_result vigil__png_encode(const uint8_t *px, uint32_t w, uint32_t h, size_t stride, int channels,
                                uint8_t **png, size_t *png_size, vigil_error *err);
 
-/* digest.c */
+/* digest.c: the digests of bytes in memory; of a file read from its current offset to its end
+ * (*len: the bytes read), in 1 MiB reads. */
 void vigil__digests(const void *data, size_t size, vigil_hash_result *out);
+vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vigil_error *err);
+
+/* hasher.c: tests only; when set, called after every read of a file being hashed with the bytes
+ * read so far (a test appends to or truncates the file there, as another process would). */
+extern void (*vigil__test_read_hook)(uint64_t done);
 
 /* features.c: every selected keypoint's smoothed patch, rotated to its orientation, 27 x 27
  * (pattern coordinates -13..13, row-major), as the descriptor samples it: for learning the

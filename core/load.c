@@ -11,16 +11,23 @@
  *    shrunk image at the same positions. The shrink keeps the short side >= FAST_MIN_SIDE pixels.
  *
  * Hardening: the loader is chosen by content; only raster photo formats are allowed (JPEG, PNG,
- * WebP, GIF, TIFF, HEIF/AVIF, JPEG XL; libvips marks its PNM and JPEG 2000 loaders untrusted, and
- * SVG, PDF, CSV, matrix and ImageMagick loaders are not photo decoders); the pixel count is checked from the header before any pixel
- * is decoded; a truncated file is an error, not a grey-padded image; libvips's own operation cache
- * and threads are off because callers parallelise across images.
+ * WebP, GIF, TIFF, HEIF/AVIF, JPEG XL where its loader is trusted; libvips marks its PNM and JPEG
+ * 2000 loaders untrusted, and SVG, PDF, CSV, matrix and ImageMagick loaders are not photo
+ * decoders); the pixel count is checked from the header before any pixel is decoded; libvips's own
+ * operation cache and threads are off because callers parallelise across images.
+ *
+ * One rule for truncated files, in every path that decodes (hash, thumbnails, features, masks):
+ * the decoder is opened with LOAD_OPTIONS (fail on truncation) and a failure goes through
+ * decode_fail, which walks the file's structure to say whether and where it was cut short.
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vips/vips.h>
 
 /* Short side kept after shrink-on-load in fast mode; see bench/README.md for the measurement. */
@@ -61,18 +68,349 @@ vigil_result vigil_init(vigil_error *err)
 }
 
 /* The first line of libvips's error buffer, which is then cleared. */
-static vigil_result vips_fail(vigil_error *err, vigil_result code, const char *what)
+static void vips_line(char *line, size_t n)
 {
     char *buf = vips_error_buffer_copy();
-    char line[180] = "";
+    line[0] = 0;
     if (buf) {
-        size_t n = strcspn(buf, "\n");
-        if (n >= sizeof line) n = sizeof line - 1;
-        memcpy(line, buf, n);
-        line[n] = 0;
+        size_t k = strcspn(buf, "\n");
+        if (k >= n) k = n - 1;
+        memcpy(line, buf, k);
+        line[k] = 0;
         g_free(buf);
     }
+}
+
+static vigil_result vips_fail(vigil_error *err, vigil_result code, const char *what)
+{
+    char line[180];
+    vips_line(line, sizeof line);
     return vigil__fail(err, code, "%s%s%s", what, line[0] ? ": " : "", line);
+}
+
+/* ---- the input: bytes in memory or a file read with pread ---------------------------------- */
+
+typedef struct fd_source { int fd; gint64 pos; } fd_source;
+
+static gint64 fd_read(VipsSourceCustom *s, void *buf, gint64 len, gpointer p)
+{
+    (void)s;
+    fd_source *f = p;
+    ssize_t n;
+    do n = pread(f->fd, buf, (size_t)len, (off_t)f->pos); while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    f->pos += n;
+    return n;
+}
+
+static gint64 fd_seek(VipsSourceCustom *s, gint64 off, int whence, gpointer p)
+{
+    (void)s;
+    fd_source *f = p;
+    struct stat st;
+    gint64 base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? f->pos : fstat(f->fd, &st) ? -1 : (gint64)st.st_size;
+    if (base < 0 || base + off < 0) return -1;
+    return f->pos = base + off;
+}
+
+/* A new libvips source over the input, positioned at its start. */
+static VipsSource *input_source(const vigil__input *in)
+{
+    if (in->fd < 0) return vips_source_new_from_memory(in->data, in->size);
+    VipsSourceCustom *s = vips_source_custom_new();
+    fd_source *f = g_new0(fd_source, 1);
+    f->fd = in->fd;
+    g_object_set_data_full(G_OBJECT(s), "vigil-fd", f, g_free);
+    g_signal_connect(s, "read", G_CALLBACK(fd_read), f);
+    g_signal_connect(s, "seek", G_CALLBACK(fd_seek), f);
+    return VIPS_SOURCE(s);
+}
+
+static uint64_t input_size(const vigil__input *in)
+{
+    struct stat st;
+    if (in->fd < 0) return in->size;
+    return fstat(in->fd, &st) ? 0 : (uint64_t)st.st_size;
+}
+
+/* Up to n bytes at off; returns how many there are. */
+static size_t input_read(const vigil__input *in, uint64_t off, uint8_t *buf, size_t n)
+{
+    if (in->fd < 0) {
+        if (off >= in->size) return 0;
+        if (n > in->size - off) n = (size_t)(in->size - off);
+        memcpy(buf, (const uint8_t *)in->data + off, n);
+        return n;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(in->fd, buf + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
+/* ---- the one rule for a decode that fails: truncated, corrupt, or either ------------------- */
+
+/* Every decoder is opened with these: a file cut short is an error, never a grey-padded image. */
+static const char LOAD_OPTIONS[] = "fail_on=truncated";
+
+/* A byte-at-a-time view of the input through a small window: the structure walks below read
+ * files of any size, in memory or not. */
+typedef struct window {
+    const vigil__input *in;
+    uint64_t size, start;
+    size_t len;
+    uint8_t b[8192];
+} window;
+
+static int wbyte(window *w, uint64_t off)
+{
+    if (off >= w->size) return -1;
+    if (off < w->start || off >= w->start + w->len) {
+        w->start = off;
+        w->len = input_read(w->in, off, w->b, sizeof w->b);
+        if (!w->len) return -1;
+    }
+    return w->b[off - w->start];
+}
+
+static uint32_t wbe32(window *w, uint64_t off)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v = v << 8 | (uint32_t)wbyte(w, off + (uint64_t)i);
+    return v;
+}
+
+enum { S_UNKNOWN, S_COMPLETE, S_TRUNCATED };
+
+/* PNG: chunks from the signature to IEND, each inside the file. */
+static int png_structure(window *w, char *why, size_t n)
+{
+    uint64_t off = 8;
+    char type[5] = "";
+    for (;;) {
+        if (off + 8 > w->size) {
+            if (off == w->size) snprintf(why, n, "the PNG ends after its '%s' chunk, without an IEND chunk", type);
+            else snprintf(why, n, "the PNG ends inside a chunk header, at byte %llu", (unsigned long long)w->size);
+            return S_TRUNCATED;
+        }
+        uint32_t len = wbe32(w, off);
+        for (int i = 0; i < 4; i++) {
+            int c = wbyte(w, off + 4 + (uint64_t)i);
+            type[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+        }
+        if (len > 0x7fffffffu) return S_UNKNOWN;
+        if (off + 12 + len > w->size) {
+            snprintf(why, n, "the PNG ends inside its '%s' chunk, %llu of its %u bytes there", type,
+                     (unsigned long long)(w->size - off - 8 > len ? len : w->size - off - 8), len);
+            return S_TRUNCATED;
+        }
+        if (!memcmp(type, "IEND", 4)) return S_COMPLETE;
+        off += 12 + (uint64_t)len;
+    }
+}
+
+/* JPEG: marker segments, and the compressed data after each start-of-scan, up to end-of-image. */
+static int jpeg_structure(window *w, char *why, size_t n)
+{
+    uint64_t off = 2;
+    for (;;) {
+        int b = wbyte(w, off);
+        if (b < 0) break;
+        if (b != 0xff) return S_UNKNOWN;
+        while (wbyte(w, off) == 0xff) off++;
+        int m = wbyte(w, off++);
+        if (m < 0) break;
+        if (m == 0xd9) return S_COMPLETE;
+        if (m == 0x01 || (m >= 0xd0 && m <= 0xd7)) continue;
+        int hi = wbyte(w, off), lo = wbyte(w, off + 1);
+        if (hi < 0 || lo < 0) break;
+        uint32_t len = (uint32_t)(hi << 8 | lo);
+        if (len < 2) return S_UNKNOWN;
+        if (off + len > w->size) {
+            snprintf(why, n, "the JPEG ends inside a marker segment (0xFF%02X)", m);
+            return S_TRUNCATED;
+        }
+        off += len;
+        if (m != 0xda) continue;
+        for (;;) { /* entropy-coded data: FF 00 is a byte, FF D0..D7 a restart marker */
+            int c = wbyte(w, off);
+            if (c < 0) {
+                snprintf(why, n, "the JPEG ends inside its compressed image data, before the end-of-image marker");
+                return S_TRUNCATED;
+            }
+            if (c == 0xff) {
+                int d = wbyte(w, off + 1);
+                if (d == 0 || (d >= 0xd0 && d <= 0xd7)) { off += 2; continue; }
+                if (d == 0xff) { off++; continue; }
+                break;
+            }
+            off++;
+        }
+    }
+    snprintf(why, n, "the JPEG ends before its end-of-image marker");
+    return S_TRUNCATED;
+}
+
+/* GIF: header, colour tables, extension and image blocks (with their sub-blocks), trailer. */
+static int gif_structure(window *w, char *why, size_t n)
+{
+    int flags = wbyte(w, 10);
+    if (flags < 0) { snprintf(why, n, "the GIF ends inside its header"); return S_TRUNCATED; }
+    uint64_t off = 13 + ((flags & 0x80) ? 3ull << ((flags & 7) + 1) : 0);
+    for (;;) {
+        int b = wbyte(w, off);
+        if (b < 0) break;
+        if (b == 0x3b) return S_COMPLETE;
+        if (b == 0x21) off += 2;
+        else if (b == 0x2c) {
+            int f = wbyte(w, off + 9);
+            if (f < 0) break;
+            off += 10 + ((f & 0x80) ? 3ull << ((f & 7) + 1) : 0) + 1; /* + LZW code size */
+        } else return S_UNKNOWN;
+        for (;;) {
+            int k = wbyte(w, off);
+            if (k < 0) goto cut;
+            off += 1 + (uint64_t)k;
+            if (!k) break;
+        }
+    }
+cut:
+    snprintf(why, n, "the GIF ends before its trailer");
+    return S_TRUNCATED;
+}
+
+/* WebP: the RIFF header's size against the file's. */
+static int webp_structure(window *w, char *why, size_t n)
+{
+    if (w->size < 12) { snprintf(why, n, "the WebP ends inside its header"); return S_TRUNCATED; }
+    uint32_t riff = (uint32_t)wbyte(w, 4) | (uint32_t)wbyte(w, 5) << 8 | (uint32_t)wbyte(w, 6) << 16 |
+                    (uint32_t)wbyte(w, 7) << 24;
+    if ((uint64_t)riff + 8 > w->size) {
+        snprintf(why, n, "the WebP's header says %llu bytes, the file has %llu", (unsigned long long)riff + 8,
+                 (unsigned long long)w->size);
+        return S_TRUNCATED;
+    }
+    return S_COMPLETE;
+}
+
+static uint32_t wint(window *w, uint64_t off, int bytes, int big_endian)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v = v << 8 | ((uint32_t)wbyte(w, off + (uint64_t)(big_endian ? i : bytes - 1 - i)) & 0xff);
+    return v;
+}
+
+/* TIFF: the first directory, and the strips or tiles it points to, inside the file. */
+static int tiff_structure(window *w, char *why, size_t n)
+{
+    if (w->size < 8) { snprintf(why, n, "the TIFF ends inside its header"); return S_TRUNCATED; }
+    const int be = wbyte(w, 0) == 'M';
+    if (wint(w, 2, 2, be) != 42) return S_UNKNOWN; /* BigTIFF: not walked */
+    uint64_t ifd = wint(w, 4, 4, be);
+    if (ifd + 2 > w->size) {
+        snprintf(why, n, "the TIFF's first directory, at byte %llu, is past its end", (unsigned long long)ifd);
+        return S_TRUNCATED;
+    }
+    uint32_t cnt = wint(w, ifd, 2, be);
+    if (ifd + 2 + 12ull * cnt + 4 > w->size) { snprintf(why, n, "the TIFF ends inside its first directory"); return S_TRUNCATED; }
+    uint64_t at[2] = {0, 0}, count[2] = {0, 0};
+    int size[2] = {0, 0};
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint64_t e = ifd + 2 + 12ull * i;
+        uint32_t tag = wint(w, e, 2, be), type = wint(w, e + 2, 2, be), k = wint(w, e + 4, 4, be);
+        int which = tag == 273 || tag == 324 ? 0 : tag == 279 || tag == 325 ? 1 : -1; /* offsets, byte counts */
+        if (which < 0) continue;
+        int sz = type == 3 ? 2 : type == 4 ? 4 : 0;
+        if (!sz || k > (1u << 22)) return S_UNKNOWN;
+        size[which] = sz;
+        count[which] = k;
+        at[which] = (uint64_t)k * (uint64_t)sz <= 4 ? e + 8 : wint(w, e + 8, 4, be);
+    }
+    if (!count[0] || count[0] != count[1]) return S_UNKNOWN;
+    for (int j = 0; j < 2; j++)
+        if (at[j] + count[j] * (uint64_t)size[j] > w->size) {
+            snprintf(why, n, "the TIFF ends inside its table of strips");
+            return S_TRUNCATED;
+        }
+    uint64_t end = 0;
+    for (uint64_t i = 0; i < count[0]; i++) {
+        uint64_t o = wint(w, at[0] + i * (uint64_t)size[0], size[0], be), l = wint(w, at[1] + i * (uint64_t)size[1], size[1], be);
+        if (o + l > end) end = o + l;
+    }
+    if (end > w->size) {
+        snprintf(why, n, "the TIFF's image data runs to byte %llu, the file has %llu", (unsigned long long)end,
+                 (unsigned long long)w->size);
+        return S_TRUNCATED;
+    }
+    return S_COMPLETE;
+}
+
+/* HEIF/AVIF (ISO BMFF): the top-level boxes, each inside the file. */
+static int bmff_structure(window *w, char *why, size_t n)
+{
+    uint64_t off = 0;
+    while (off < w->size) {
+        if (off + 8 > w->size) { snprintf(why, n, "the HEIF ends inside a box header"); return S_TRUNCATED; }
+        uint64_t sz = wint(w, off, 4, 1);
+        char type[5];
+        for (int i = 0; i < 4; i++) {
+            int c = wbyte(w, off + 4 + (uint64_t)i);
+            type[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+        }
+        type[4] = 0;
+        if (sz == 1) {
+            if (off + 16 > w->size) { snprintf(why, n, "the HEIF ends inside a box header"); return S_TRUNCATED; }
+            sz = (uint64_t)wint(w, off + 8, 4, 1) << 32 | wint(w, off + 12, 4, 1);
+        } else if (sz == 0) return S_COMPLETE; /* the last box runs to the end */
+        if (sz < 8) return S_UNKNOWN;
+        if (sz > w->size - off) {
+            snprintf(why, n, "the HEIF ends inside its '%s' box, %llu of its %llu bytes there", type,
+                     (unsigned long long)(w->size - off), (unsigned long long)sz);
+            return S_TRUNCATED;
+        }
+        off += sz;
+    }
+    return S_COMPLETE;
+}
+
+/* Whether the file's own structure says it was cut short (why gets the place), is complete, or
+ * cannot tell (JPEG XL, BigTIFF, a layout not walked). */
+static int structure(const vigil__input *in, const char *name, char *why, size_t n)
+{
+    window *w = malloc(sizeof *w);
+    if (!w) return S_UNKNOWN;
+    w->in = in;
+    w->size = input_size(in);
+    w->start = w->len = 0;
+    int s = !strcmp(name, "png") ? png_structure(w, why, n)
+          : !strcmp(name, "jpeg") ? jpeg_structure(w, why, n)
+          : !strcmp(name, "gif") ? gif_structure(w, why, n)
+          : !strcmp(name, "webp") ? webp_structure(w, why, n)
+          : !strcmp(name, "tiff") ? tiff_structure(w, why, n)
+          : !strcmp(name, "heif") ? bmff_structure(w, why, n)
+          : S_UNKNOWN;
+    free(w);
+    return s;
+}
+
+/* A decoder's failure: "truncated image: WHERE (libvips's words)" when the file's structure ends
+ * early, else what failed with libvips's words. Every decode path ends here. */
+static vigil_result decode_fail(const vigil__input *in, const char *name, int header, vigil_error *err)
+{
+    char line[180], why[160];
+    vips_line(line, sizeof line);
+    int s = structure(in, name, why, sizeof why);
+    if (s == S_TRUNCATED)
+        return vigil__fail(err, VIGIL_E_DECODE, "truncated image: %s%s%s%s", why, line[0] ? " (" : "", line,
+                           line[0] ? ")" : "");
+    const char *what = header ? "cannot read image header"
+                     : s == S_COMPLETE ? "corrupt image data" : "corrupt or truncated image data";
+    return vigil__fail(err, VIGIL_E_DECODE, "%s%s%s", what, line[0] ? ": " : "", line);
 }
 
 static const struct { const char *loader, *name; } allowed[] = {
@@ -81,20 +419,18 @@ static const struct { const char *loader, *name; } allowed[] = {
     {"VipsForeignLoadTiff", "tiff"}, {"VipsForeignLoadHeif", "heif"}, {"VipsForeignLoadJxl", "jxl"},
 };
 
-static VipsImage *open_image(const void *data, size_t size, const char *name, int shrink)
+/* The one loader: by content, sequential, LOAD_OPTIONS; shrink-on-load for JPEG and WebP. */
+static VipsImage *open_image(const vigil__input *in, const char *name, int shrink)
 {
-    VipsSource *src = vips_source_new_from_memory(data, size);
+    VipsSource *src = input_source(in);
     if (!src) return NULL;
     VipsImage *im;
     if (shrink > 1 && !strcmp(name, "jpeg"))
-        im = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                        VIPS_FAIL_ON_TRUNCATED, "shrink", shrink, NULL);
+        im = vips_image_new_from_source(src, LOAD_OPTIONS, "access", VIPS_ACCESS_SEQUENTIAL, "shrink", shrink, NULL);
     else if (shrink > 1 && !strcmp(name, "webp"))
-        im = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                        VIPS_FAIL_ON_TRUNCATED, "scale", 1.0 / shrink, NULL);
+        im = vips_image_new_from_source(src, LOAD_OPTIONS, "access", VIPS_ACCESS_SEQUENTIAL, "scale", 1.0 / shrink, NULL);
     else
-        im = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                        VIPS_FAIL_ON_TRUNCATED, NULL);
+        im = vips_image_new_from_source(src, LOAD_OPTIONS, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     g_object_unref(src);
     return im;
 }
@@ -126,16 +462,70 @@ fail:
     return NULL;
 }
 
-/* The format by content, if it is on the allow-list. */
-static vigil_result sniff(const void *data, size_t size, const char **name, vigil_error *err)
+/* JPEG XL, bare codestream or ISO BMFF container, by its signature. */
+static int is_jxl(const vigil__input *in)
 {
-    VipsSource *probe = vips_source_new_from_memory(data, size);
+    static const uint8_t box[12] = {0, 0, 0, 12, 'J', 'X', 'L', ' ', 0x0d, 0x0a, 0x87, 0x0a};
+    uint8_t h[12];
+    size_t n = input_read(in, 0, h, sizeof h);
+    return (n >= 2 && h[0] == 0xff && h[1] == 0x0a) || (n == 12 && !memcmp(h, box, 12));
+}
+
+/* A JPEG XL file loads only where libvips has a JXL loader that it lets run; else it is an
+ * unsupported format, named as such, not a corrupt file. */
+static vigil_result jxl_loader(vigil_error *err)
+{
+    GType t = vips_type_find("VipsOperation", "jxlload_source");
+    if (!t) return vigil__fail(err, VIGIL_E_FORMAT, "JPEG XL: this libvips has no JXL loader");
+    VipsOperationClass *k = g_type_class_ref(t);
+    int blocked = k && (k->flags & VIPS_OPERATION_BLOCKED);
+    if (k) g_type_class_unref(k);
+    if (blocked)
+        return vigil__fail(err, VIGIL_E_FORMAT, "JPEG XL: not supported: this libvips marks its JXL loader untrusted, "
+                                                "and vigil runs no untrusted decoder on evidence");
+    return VIGIL_OK;
+}
+
+/* An allowed format by its signature alone, or NULL. */
+static const char *magic_name(const vigil__input *in)
+{
+    static const char *const heif_brands[] = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "avif", "avis"};
+    uint8_t h[12];
+    size_t n = input_read(in, 0, h, sizeof h);
+    if (n >= 8 && !memcmp(h, "\x89PNG\r\n\x1a\n", 8)) return "png";
+    if (n >= 3 && h[0] == 0xff && h[1] == 0xd8 && h[2] == 0xff) return "jpeg";
+    if (n >= 6 && (!memcmp(h, "GIF87a", 6) || !memcmp(h, "GIF89a", 6))) return "gif";
+    if (n >= 12 && !memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WEBP", 4)) return "webp";
+    if (n >= 4 && (!memcmp(h, "II*\0", 4) || !memcmp(h, "MM\0*", 4))) return "tiff";
+    if (n >= 12 && !memcmp(h + 4, "ftyp", 4))
+        for (size_t i = 0; i < sizeof heif_brands / sizeof heif_brands[0]; i++)
+            if (!memcmp(h + 8, heif_brands[i], 4)) return "heif";
+    return NULL;
+}
+
+/* The format by content, if it is on the allow-list. *name is also set for a format that is
+ * recognised but refused (JPEG XL without a usable loader). */
+static vigil_result sniff(const vigil__input *in, const char **name, vigil_error *err)
+{
+    *name = NULL;
+    if (is_jxl(in)) {
+        *name = "jxl";
+        return jxl_loader(err);
+    }
+    VipsSource *probe = input_source(in);
     const char *loader = probe ? vips_foreign_find_load_source(probe) : NULL;
     if (probe) g_object_unref(probe);
     vips_error_clear();
-    if (!loader)
+    if (!loader) {
+        /* libvips may not recognise a file of an allowed format that is cut short */
+        char why[160];
+        if ((*name = magic_name(in))) {
+            if (structure(in, *name, why, sizeof why) == S_TRUNCATED)
+                return vigil__fail(err, VIGIL_E_DECODE, "truncated image: %s", why);
+            return vigil__fail(err, VIGIL_E_DECODE, "corrupt image: it starts like a %s file, but libvips cannot read it", *name);
+        }
         return vigil__fail(err, VIGIL_E_FORMAT, "not a recognised image format");
-    *name = NULL;
+    }
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
         if (!strncmp(loader, allowed[i].loader, strlen(allowed[i].loader)))
             *name = allowed[i].name;
@@ -157,10 +547,11 @@ vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uin
 {
     vigil_result r = vigil_init(err);
     if (r) return r;
+    const vigil__input in = {data, size, -1};
     const char *name;
-    if ((r = sniff(data, size, &name, err))) return r;
-    VipsImage *im = open_image(data, size, name, 1);
-    if (!im) return vips_fail(err, VIGIL_E_DECODE, "cannot read image header");
+    if ((r = sniff(&in, &name, err))) return r;
+    VipsImage *im = open_image(&in, name, 1);
+    if (!im) return decode_fail(&in, name, 1, err);
     uint64_t W = (uint64_t)vips_image_get_width(im), H = (uint64_t)vips_image_get_height(im);
     g_object_unref(im);
     *W0 = (uint32_t)W;
@@ -168,10 +559,16 @@ vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uin
     if (W * H > max_pixels)
         return vigil__fail(err, VIGIL_E_TOO_LARGE, "image is %llux%llu, over the pixel limit; not decoded",
                            (unsigned long long)W, (unsigned long long)H);
-    /* vips_thumbnail shrinks on load and applies the EXIF orientation: what a person saw */
+    /* vips_thumbnail shrinks on load and applies the EXIF orientation: what a person saw. It opens
+     * the decoder itself: libvips 8.14 drops its own fail_on there, so the rule goes in as the
+     * decoder's option string too. */
     VipsImage *t = NULL, *n = NULL, *c = NULL;
-    if (vips_thumbnail_buffer((void *)data, size, &t, max_side, "height", max_side, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
-        return vips_fail(err, VIGIL_E_DECODE, "cannot make a thumbnail");
+    VipsSource *src = input_source(&in);
+    if (!src) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    r = vips_thumbnail_source(src, &t, max_side, "height", max_side, "option_string", LOAD_OPTIONS, "fail_on",
+                              VIPS_FAIL_ON_TRUNCATED, NULL) ? VIGIL_E_DECODE : VIGIL_OK;
+    g_object_unref(src);
+    if (r) return decode_fail(&in, name, 1, err);
     n = normalise(t);
     g_object_unref(t);
     if (!n) return vips_fail(err, VIGIL_E_DECODE, "cannot convert image");
@@ -197,7 +594,7 @@ vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uin
         *rgb = NULL;
         if (reg) g_object_unref(reg);
         g_object_unref(n);
-        return vips_fail(err, VIGIL_E_DECODE, "corrupt or truncated image data");
+        return decode_fail(&in, name, 0, err);
     }
     for (uint32_t y = 0; y < *h; y++) memcpy(*rgb + y * row, VIPS_REGION_ADDR(reg, 0, (int)y), row);
     g_object_unref(reg);
@@ -208,18 +605,30 @@ vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uin
 vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_pixels,
                          vigil__pixels *px, vigil_hash_result *out, vigil_error *err)
 {
+    const vigil__input in = {data, size, -1};
+    return vigil__load_input(&in, exact, max_pixels, px, out, err);
+}
+
+vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_pixels, vigil__pixels *px,
+                               vigil_hash_result *out, vigil_error *err)
+{
     vigil_result r = vigil_init(err);
     if (r) return r;
     memset(px, 0, sizeof *px);
 
     const char *name;
-    if ((r = sniff(data, size, &name, err))) return r;
-    snprintf(out->format, sizeof out->format, "%s", name);
+    r = sniff(in, &name, err);
+    if (name) snprintf(out->format, sizeof out->format, "%s", name);
+    if (r) return r;
+    /* From a file too big to read whole, only decoders that read as they go: libvips's GIF and
+     * WebP loaders map the whole file into memory (measured), HEIF and JPEG XL are not measured. */
+    if (in->fd >= 0 && strcmp(name, "jpeg") && strcmp(name, "png") && strcmp(name, "tiff"))
+        return vigil__fail(err, VIGIL_E_TOO_LARGE, "a %s file over the whole-read limit (1 GiB) is not decoded: its "
+                           "decoder would hold it all in memory (JPEG, PNG and TIFF are decoded as they are read)", name);
 
     /* Header only: libvips is lazy, no pixel is decoded yet. */
-    VipsImage *im = open_image(data, size, name, 1);
-    if (!im)
-        return vips_fail(err, VIGIL_E_DECODE, "cannot read image header");
+    VipsImage *im = open_image(in, name, 1);
+    if (!im) return decode_fail(in, name, 1, err);
     const uint32_t W = (uint32_t)vips_image_get_width(im), H = (uint32_t)vips_image_get_height(im);
     out->width = W;
     out->height = H;
@@ -242,8 +651,8 @@ vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_
         while (shrink < 8 && short_side / (uint32_t)(shrink * 2) >= FAST_MIN_SIDE) shrink *= 2;
         if (shrink > 1) {
             g_object_unref(im);
-            im = open_image(data, size, name, shrink);
-            if (!im) return vips_fail(err, VIGIL_E_DECODE, "cannot read image header");
+            im = open_image(in, name, shrink);
+            if (!im) return decode_fail(in, name, 1, err);
         }
     }
     VipsImage *n = normalise(im);
@@ -278,7 +687,7 @@ vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_
     for (uint32_t y0 = 0; y0 < h; y0 += 16) {
         VipsRect rect = {0, (int)y0, (int)w, (int)(h - y0 < 16 ? h - y0 : 16)};
         if (vips_region_prepare(reg, &rect)) {
-            r = vips_fail(err, VIGIL_E_DECODE, "corrupt or truncated image data");
+            r = decode_fail(in, name, 0, err);
             goto done;
         }
         for (uint32_t y = y0; y < y0 + (uint32_t)rect.height; y++) {

@@ -121,7 +121,8 @@ typedef struct vigil_hash_result vigil_hash_result;
 typedef struct vigil_hash_options {
     uint32_t flags;          /* VIGIL_HASH_* */
     uint64_t max_pixels;     /* refuse images whose header announces more; 0 = default (2^28) */
-    uint64_t max_file_bytes; /* refuse larger files before reading; 0 = default (1 GiB) */
+    uint64_t max_file_bytes; /* refuse larger files before reading (VIGIL_E_TOO_LARGE, no digests);
+                                0 = no limit (the default) */
     /* Optional: called once the content digests are known, before decoding. Returning 0 skips
      * the decode (the call then succeeds with digests only); a scanner uses it to decode each
      * distinct content once. Called on the hashing thread. */
@@ -135,6 +136,10 @@ VIGIL_API void vigil_hash_options_init(vigil_hash_options *opt);
 /* What one file hashed to. Fields are valid as `have` says. */
 enum { VIGIL_HAVE_DIGESTS = 1u << 0, VIGIL_HAVE_PDQ = 1u << 1, VIGIL_HAVE_DIHEDRAL = 1u << 2,
        VIGIL_HAVE_SIZE = 1u << 3 };
+/* file_flags: VIGIL_FILE_CHANGED: the file changed while it was read (its size or modification
+ * time differed from when it was opened, or the bytes read were not its size). The digests and
+ * hash are of the bytes that were read, and file_size is their count. */
+enum { VIGIL_FILE_CHANGED = 1u << 0 };
 
 struct vigil_hash_result {
     uint32_t have;
@@ -145,11 +150,18 @@ struct vigil_hash_result {
     uint64_t file_size;
     uint8_t md5[16], sha1[20], xxh128[16]; /* xxh128: canonical (big-endian) XXH3-128 */
     char format[12];       /* "jpeg", "png", "webp", "gif", "tiff", "heif", ... */
+    uint32_t file_flags;   /* VIGIL_FILE_*; set by vigil_hash_file only */
 };
 
-/* Reads the file once: content digests over its bytes, then decode (sniffed by content, never by
- * name) and PDQ. On failure `out` keeps what was computed before it (e.g. digests of a corrupt
- * image) and `err` says why. Thread-safe: call it from as many threads as you like. */
+/* Content digests over the file's bytes, then decode (sniffed by content, never by name) and PDQ.
+ * A file up to 1 GiB is read once, into memory. A larger one is not held: its digests are computed
+ * as it is read (1 MiB at a time), so a multi-gigabyte video gets its MD5 and SHA-1, and a JPEG,
+ * PNG or TIFF is then decoded from the file as it is read again; other formats that big, whose
+ * decoders would hold the whole file, are refused with VIGIL_E_TOO_LARGE after their digests.
+ * Decoding is limited by max_pixels, whatever the file's size. An image cut short is refused
+ * (VIGIL_E_DECODE, "truncated image: ..."), as in every function that decodes. On failure `out`
+ * keeps what was computed before it (e.g. digests of a corrupt image) and `err` says why.
+ * Thread-safe: call it from as many threads as you like. */
 VIGIL_API vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt,
                                        vigil_hash_result *out, vigil_error *err);
 

@@ -18,7 +18,7 @@ check "bad --format exits 2 with a message" sh -c "test $rc -eq 2 && grep -q 'un
 "$V" hash --exact --dihedral $D >"$T/out.tsv" 2>"$T/err"; rc=$?
 check "clean folder exits 0" test $rc -eq 0
 check "clean folder prints nothing on stderr when piped" test ! -s "$T/err"
-head -1 "$T/out.tsv" | grep -q "^path	pdq	quality	width	height	size	format	md5	sha1	xxh128	rot90	rot180	rot270	flipx	flipy	flipp	flipm	error$"
+head -1 "$T/out.tsv" | grep -q "^path	pdq	quality	width	height	size	format	md5	sha1	xxh128	rot90	rot180	rot270	flipx	flipy	flipp	flipm	error	changed$"
 check "TSV header names the columns" test $? -eq 0
 rows=$(($(wc -l <"$T/out.tsv") - 1))
 check "one row per image (7)" test "$rows" -eq 7
@@ -43,12 +43,12 @@ check "md5, sha1 and xxh128 agree with md5sum, sha1sum and xxhsum -H2" test $dig
 check "jsonl: one valid JSON object per line" python3 -c "
 import json,sys
 rows=[json.loads(l) for l in open('$T/out.jsonl')]
-assert len(rows)==7 and all(len(r['pdq'])==64 and r['error'] is None for r in rows)"
+assert len(rows)==7 and all(len(r['pdq'])==64 and r['error'] is None and r['changed'] is False for r in rows)"
 "$V" hash --format csv $D >"$T/out.csv"
-check "csv: header and 7 rows of 11 fields" python3 -c "
+check "csv: header and 7 rows of 12 fields" python3 -c "
 import csv
 rows=list(csv.reader(open('$T/out.csv')))
-assert rows[0][:3]==['path','pdq','quality'] and len(rows)==8 and all(len(r)==11 for r in rows)"
+assert rows[0][:3]==['path','pdq','quality'] and len(rows)==8 and all(len(r)==12 for r in rows)"
 ls $D/*.jpg | "$V" hash - >"$T/stdin.tsv"
 check "'-' reads paths from stdin" test "$(($(wc -l <"$T/stdin.tsv") - 1))" -eq "$(ls $D/*.jpg | wc -l)"
 "$V" hash -o "$T/file.tsv" $D
@@ -159,6 +159,50 @@ check "a PNG given as index: exit 2, not a vigil index" sh -c "test $rc -eq 2 &&
 printf 'pdq,id\nnothex,a\n' >"$T/badlist.csv"
 "$V" index build -o "$T/b.vgi" "$T/badlist.csv" 2>"$T/err"; rc=$?
 check "a bad list line: exit 1, FILE:LINE and the reason" sh -c "test $rc -eq 1 && grep -q 'badlist.csv:2: .nothex. is not a 64-hex-digit PDQ hash' '$T/err'"
+
+# --- big files, files that change while read, truncated images, JPEG XL --------------------------
+# A sparse 1100 MiB file, over the 1 GiB whole-read limit: digested in a stream. The expected
+# digests are md5sum's and sha1sum's of 1100 MiB of zeros, computed once (running them here too
+# would double the ~5 s this costs).
+truncate -s 1100M "$T/big.bin"
+"$V" hash -q "$T/big.bin" >"$T/big.tsv" 2>"$T/err"; rc=$?
+got=$(awk -F'\t' 'NR == 2 { print $6, $8, $9, $11, $12 }' "$T/big.tsv")
+check "a 1100 MiB file: size, md5 and sha1 as md5sum/sha1sum give them, 'not an image', exit 1" test "$rc $got" = \
+    "1 1153433600 0b33cbe56db3c181aeadd69f8eb14131 19163b528164a589994922b3523169b9374687c4 format: not a recognised image format false"
+rm -f "$T/big.bin"
+# the same JPEG and PNG files read whole and streamed (the limit lowered for the test): the same
+# rows; a WebP that big is not decoded (libvips's WebP decoder would hold all of it), but digested
+"$V" hash -q --dihedral $D/*.jpg $D/*.png >"$T/whole.tsv" 2>/dev/null
+VIGIL_TEST_STREAM_ABOVE=1000 "$V" hash -q --dihedral $D/*.jpg $D/*.png >"$T/streamed.tsv" 2>/dev/null
+check "hash: JPEG and PNG read whole or streamed, every column the same" cmp -s "$T/whole.tsv" "$T/streamed.tsv"
+"$V" index build -o "$T/whole.vgi" "$T/whole.tsv" 2>/dev/null
+"$V" match --index "$T/whole.vgi" --format jsonl $D/opencv-doc__box.png >"$T/whole.jsonl" 2>/dev/null
+check "an index built from hash output does not take the 'changed' column as a label" sh -c \
+    "grep -q '\"distance\":0' '$T/whole.jsonl' && ! grep -q 'changed=' '$T/whole.jsonl'"
+VIGIL_TEST_STREAM_ABOVE=1000 "$V" hash -q $D/*.webp >"$T/streamed.tsv" 2>/dev/null
+check "hash: a WebP over the whole-read limit: digests, and 'not decoded' with the reason" sh -c \
+    "awk -F'\t' 'NR == 2 { print length(\$8), \$11 }' '$T/streamed.tsv' | grep -q '^32 too-large: a webp file over the whole-read limit'"
+# a file whose size at open (0) is not what is read: changed, hashed as read
+"$V" hash -q --format jsonl /proc/self/status "$D/opencv-doc__box.png" >"$T/changed.jsonl" 2>/dev/null
+check "hash: a file that changed while read says changed: true, a steady one false" python3 -c "
+import json
+r=[json.loads(l) for l in open('$T/changed.jsonl')]
+assert r[0]['changed'] is True and r[0]['size'] > 0 and len(r[0]['md5']) == 32, r[0]
+assert r[1]['changed'] is False and len(r[1]['pdq']) == 64, r[1]"
+mkdir -p "$T/cut"
+head -c 12000 $D/opencv-doc__left.jpg >"$T/cut/left.jpg"
+head -c 25000 $D/opencv-doc__box.png >"$T/cut/box.png"
+cp tests/data/jxl/flower-64.jxl tests/data/jxl/flower-64-container.jxl "$T/cut/"
+"$V" hash -q "$T/cut" >"$T/cut.tsv" 2>"$T/err"; rc=$?
+cut_row() { awk -F'\t' -v p="$T/cut/$1" '$1 == p { print $7 "|" $11 }' "$T/cut.tsv"; }
+check "hash: a folder of truncated and JPEG XL files exits 1" test $rc -eq 1
+check "hash: a truncated JPEG is refused, saying where it ends" sh -c \
+    "echo '$(cut_row left.jpg)' | grep -q '^jpeg|decode: truncated image: the JPEG ends inside its compressed image data'"
+check "hash: a truncated PNG is refused, saying where it ends" sh -c \
+    "echo \"$(cut_row box.png)\" | grep -q \"^png|decode: truncated image: the PNG ends inside its 'IDAT' chunk\""
+check "hash: JPEG XL (codestream and container) is an unsupported format that says why, not corrupt" sh -c \
+    "echo '$(cut_row flower-64.jxl) $(cut_row flower-64-container.jxl)' | grep -q '^jxl|format: JPEG XL: .* jxl|format: JPEG XL: ' &&
+     grep -q 'flower-64.jxl: format: JPEG XL: not supported: this libvips marks its JXL loader untrusted' '$T/err'"
 
 # --- the library's surface ------------------------------------------------------------------------
 test -f "$B/libvigil.so" || bad "libvigil.so was not built"

@@ -91,6 +91,28 @@ check "bad list rows and images: exit 1, each named, the good row kept" sh -c "t
     grep -q 'bad.csv:3: 3 fields where the header has 2' '$T/err' && grep -q 'broken.jpg: ' '$T/err' &&
     test \$('$V' rooms info '$T/bad.vgr' | awk -F'\t' 'NR == 2 { print \$2 }') -eq 1"
 
+# one rule for truncated images, as hash and scan have it: references, queries and mask images
+# cut short are refused as "truncated image", never used as a partial decode
+vips copy "$T/refs/interior-2.jpg" "$T/i2.png"
+s=$(wc -c <"$T/refs/interior-1.jpg"); head -c $((s / 2)) "$T/refs/interior-1.jpg" >"$T/cut.jpg"
+s=$(wc -c <"$T/i2.png"); head -c $((s / 2)) "$T/i2.png" >"$T/cut.png"
+"$V" rooms build -o "$T/cut-refs.vgr" "$T/refs/interior-0.jpg" "$T/cut.jpg" "$T/cut.png" 2>"$T/err"
+rc=$?
+check "rooms build: truncated JPEG and PNG references refused as 'truncated image', the good one added" sh -c "test $rc -eq 1 &&
+    grep -q 'cut.jpg: truncated image: the JPEG ends' '$T/err' && grep -q \"cut.png: truncated image: the PNG ends inside its 'IDAT'\" '$T/err' &&
+    test \$('$V' rooms info '$T/cut-refs.vgr' | awk -F'\t' 'NR == 2 { print \$2 }') -eq 1"
+"$V" rooms query --index "$T/rooms.vgr" --format jsonl "$T/cut.jpg" "$T/cut.png" "$T/q/interior.jpg" >"$T/qcut.jsonl" 2>"$T/err"
+rc=$?
+check "rooms query: truncated queries refused the same way, the good one answered" sh -c "test $rc -eq 1 &&
+    grep -q 'cut.jpg: truncated image: the JPEG ends' '$T/err' && grep -q 'cut.png: truncated image: the PNG ends' '$T/err' &&
+    ! grep -q 'cut.jpg\|cut.png' '$T/qcut.jsonl' && grep -q 'hotel_id=interior' '$T/qcut.jsonl'"
+for m in cut.png cut.jpg; do
+    "$V" rooms query --index "$T/rooms.vgr" --mask-image "$T/$m" "$T/q/interior-person.jpg" >/dev/null 2>"$T/err"
+    rc=$?
+    check "rooms query: a truncated mask image ($m) is refused, named, exit 2" sh -c "test $rc -eq 2 &&
+        grep -q '$m: not a usable mask image: truncated image: the ' '$T/err'"
+done
+
 # incremental: the city added to the existing file is then found
 cp "$T/rooms.vgr" "$T/before.vgr"
 vips crop "$P/blender-data__city.jpg" "$T/refs/city-0.jpg" 250 110 420 300

@@ -231,6 +231,34 @@ mkdir -p "$T/emptydir"
 rc=$?
 check "an empty folder: exit 0, a complete summary of 0 files" sh -c "test $rc -eq 0 && grep -q '\"files\": 0' '$T/empty-out/summary.json' && grep -q '\"complete\": true' '$T/empty-out/summary.json'"
 
+# --- truncated images, JPEG XL, a file that changes while read, streamed reads -----------------
+mkdir -p "$T/cut"
+head -c 12000 $D/opencv-doc__left.jpg >"$T/cut/left.jpg"
+head -c 25000 $D/opencv-doc__box.png >"$T/cut/box.png"
+cp tests/data/jxl/flower-64.jxl "$T/cut/"
+cp $D/opencv-doc__hfs_001.jpg "$T/cut/good.jpg"
+"$V" scan -q --index "$T/victims.vgi" -o "$T/cut-out" "$T/cut" /proc/self/status >/dev/null 2>"$T/cut.err"; rc=$?
+check "scan: truncated JPEG and PNG refused as 'truncated image', JPEG XL as an unsupported format, exit 1" py "
+import json
+r={x['path'].split('/')[-1]:x for x in map(json.loads,open('$T/cut-out/results.jsonl'))}
+assert $rc == 1
+assert r['left.jpg']['status']=='decode' and r['left.jpg']['error'].startswith('truncated image: the JPEG ends'), r['left.jpg']
+assert r['box.png']['status']=='decode' and r['box.png']['error'].startswith(\"truncated image: the PNG ends inside its 'IDAT'\"), r['box.png']
+assert r['flower-64.jxl']['status']=='format' and r['flower-64.jxl']['error'].startswith('JPEG XL: '), r['flower-64.jxl']
+assert r['flower-64.jxl']['format']=='jxl' and r['flower-64.jxl']['md5']
+assert r['good.jpg']['status']=='ok' and r['good.jpg']['matches']
+"
+check "scan: a file that changed while read is marked changed: true, and counted in summary.json" py "
+import json
+r={x['path'].split('/')[-1]:x for x in map(json.loads,open('$T/cut-out/results.jsonl'))}
+assert r['status'].get('changed') is True and r['status']['md5'], r['status']
+assert all('changed' not in x for k, x in r.items() if k != 'status')
+assert json.load(open('$T/cut-out/summary.json'))['changed_while_read'] == 1
+"
+VIGIL_TEST_STREAM_ABOVE=1000 "$V" scan -q --index "$T/victims.vgi" -o "$T/cut-out2" "$T/cut" >/dev/null 2>&1
+"$V" scan -q --index "$T/victims.vgi" -o "$T/cut-out3" "$T/cut" >/dev/null 2>&1
+check "scan: files read whole or streamed give the same results.jsonl" cmp -s "$T/cut-out2/results.jsonl" "$T/cut-out3/results.jsonl"
+
 # --- progress and quiet ---------------------------------------------------------------------------
 if command -v script >/dev/null 2>&1; then
     script -qec "$V scan --index $T/victims.vgi -o $T/tty $T/many" /dev/null >"$T/tty.txt" 2>&1
