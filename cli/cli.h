@@ -131,7 +131,7 @@ int cli_room_list_parse(const char *list, char *text, size_t len, cli_ref_fn fn,
 typedef int (*cli_hashed_fn)(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,
                              const vigil_hash_result *res, void *ctx);
 void cli_hash_tree(char **paths, int n, const vigil_hash_options *opt, int threads, cli_hashed_fn fn, void *ctx);
-/* cmd_hash.c: outputs. An output that exists must be a regular file: a symbolic link, device, FIFO,
+/* outfile.c: outputs. An output that exists must be a regular file: a symbolic link, device, FIFO,
  * socket or folder there is refused (lstat), never replaced. 0, or -1 with why (naming path). */
 int cli_output_ok(const char *path, char *why, size_t whylen);
 /* The same, and path must not be one of the inputs (same file) nor, when it exists, lie inside an
