@@ -152,7 +152,10 @@ sort "$T/killed/results.jsonl" >"$T/killed.sorted"
 check "killed -9 part-way ($kills times), resumed: results identical to an uninterrupted scan" sh -c "test $kills -ge 2 && cmp -s '$T/ref.sorted' '$T/killed.sorted'"
 "$V" scan -q -j 1 --index "$T/victims.vgi" -o "$T/int" "$T/many" >/dev/null 2>&1 &
 pid=$!
-sleep 0.3
+# a background job of sh starts with SIGINT ignored until scan sets its handler, just after it
+# creates the journal: wait for that (up to 10 s, for slow sanitizer builds) before the Ctrl-C
+i=0; while [ ! -s "$T/int/journal.vgj" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.2
 kill -INT $pid
 wait $pid; rc=$?
 "$V" scan -q --index "$T/victims.vgi" -o "$T/int" --resume "$T/many" >/dev/null 2>&1
