@@ -69,6 +69,7 @@ int journal_sync(scan_journal *j);
 uint64_t journal_path_key(const char *path);
 size_t journal_memory(const scan_journal *j);
 void journal_close(scan_journal *j);
+char *journal_stored_settings(const char *dir);
 
 /* The reference sets of a scan: hash indexes, then at most one room index (--rooms). */
 typedef struct scan_set {
