@@ -138,7 +138,7 @@ killer() {
         eval "loop=\${$pick}"
         p=$(cat "$T/pids/$loop" 2>/dev/null)
         # ours only: a vigil whose command line names this test's folder
-        if [ -n "$p" ] && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$T"; then
+        if [ -n "$p" ] && { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -q "$T"; then
             kill -9 "$p" 2>/dev/null && echo "$loop" >>"$T/logs/kills"
         fi
     done
@@ -166,7 +166,7 @@ loops="$loops $!"
 (while [ ! -e "$T/stop" ] && [ $(now) -lt $((end + 180)) ]; do sleep 1; done
 [ -e "$T/stop" ] || { touch "$T/hung"; for f in "$T"/pids/*; do
     p=$(cat "$f" 2>/dev/null)
-    [ -n "$p" ] && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$T" && kill -9 "$p"
+    [ -n "$p" ] && { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -q "$T" && kill -9 "$p"
 done; }) &
 watchdog=$!
 wait $loops
