@@ -522,6 +522,12 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
 
 /* ---- command ----------------------------------------------------------------------------------- */
 
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
 /* One set's part of the settings: path, the content id of the version opened, how it is matched. */
 static char *set_clause(const scan_set *set)
 {
@@ -567,15 +573,15 @@ static int resume_refused(const char *outdir, const char *settings, const scan_s
     end = end ? strchr(end + 1, ';') : NULL; /* the options end at the second ';' */
     size_t hl = end ? (size_t)(end - settings) + 1 : strlen(settings);
     if (strncmp(old, "vigil scan v2;", 14)) {
-        cli_warn("cannot resume: the scan in %s was started by another version of vigil (%.300s); start a new scan with another -o",
-                 outdir, old);
+        cli_warn("cannot resume: the scan in %s was started with other settings, by another version of vigil (%.300s); "
+                 "start a new scan with another -o", outdir, old);
         free(old);
         return 1;
     }
     if (strncmp(old, settings, hl) || (old[hl] && old[hl] != ' ')) {
         const char *oe = strchr(old, ';');
         oe = oe ? strchr(oe + 1, ';') : NULL;
-        cli_warn("cannot resume: the scan in %s was started with other options (%.*s); this run has (%.*s)", outdir,
+        cli_warn("cannot resume: the scan in %s was started with other settings: options (%.*s); this run has (%.*s)", outdir,
                  oe ? (int)(oe - old + 1) : 300, old, (int)hl, settings);
         said = 1;
     }
@@ -591,31 +597,27 @@ static int resume_refused(const char *outdir, const char *settings, const scan_s
         if (f) { fprintf(f, " %s=%s content=", set->rooms ? "rooms" : "index", set->path); fclose(f); }
         const char *at = key ? strstr(old, key) : NULL;
         if (at && strncmp(at + kl, id, 32))
-            cli_warn("cannot resume: %s is not the %s this scan was started with: its content differs (content id %s, the "
-                     "scan's was %.32s); resume with that version of the file, or start a new scan with another -o",
-                     set->path, kind, id, at + kl);
+            cli_warn("cannot resume: the scan in %s was started with other settings: %s is not the %s it was started with, its "
+                     "content differs (content id %s; the scan's was %.32s); resume with that version of the file, or start a "
+                     "new scan with another -o", outdir, set->path, kind, id, at + kl);
         else if (at)
-            cli_warn("cannot resume: %s is the same %s, but its set name or %s differs from the scan's start", set->path, kind,
-                     set->rooms ? "--min-inliers" : "--radius");
+            cli_warn("cannot resume: the scan in %s was started with other settings: %s is the same %s, but its %s or set name differs",
+                     outdir, set->path, kind, set->rooms ? "--min-inliers" : "--radius");
         else
-            cli_warn("cannot resume: %s was not a%s %s of the scan in %s", set->path, set->rooms ? "" : "n", kind, outdir);
+            cli_warn("cannot resume: the scan in %s was started with other settings: %s was not a%s %s of it", outdir, set->path,
+                     set->rooms ? "" : "n", kind);
         free(key);
         said = 1;
     }
     int nold = 0;
     for (const char *p = old; (p = strstr(p, " content=")); p++) nold++;
     if (nold > nall) {
-        cli_warn("cannot resume: the scan in %s was started with %d reference sets, this run gives %d (%.600s)", outdir, nold, nall, old);
+        cli_warn("cannot resume: the scan in %s was started with other settings: %d reference sets, this run gives %d (%.600s)",
+                 outdir, nold, nall, old);
         said = 1;
     }
     free(old);
     return said;
-}
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
 }
 
 int cmd_scan(int argc, char **argv)

@@ -55,7 +55,7 @@ check "... the message names the index and says what to do" \
 "$V" $S --index "$T/live.vgi" -o "$T/out1" --resume "$T/files" >/dev/null 2>"$T/r1.err"; rc=$?
 check "--resume with a different index of the same size is refused (exit 2)" test $rc -eq 2
 check "... naming the index whose content differs" \
-    sh -c "grep -q 'live.vgi is not the index this scan was started with: its content differs' '$T/r1.err'"
+    sh -c "grep -q 'live.vgi is not the index it was started with, its content differs' '$T/r1.err'"
 cp "$T/d1.vgi" "$T/live.vgi"
 "$V" scan -j 1 --index "$T/live.vgi" -o "$T/out1" --resume "$T/files" >/dev/null 2>"$T/r2.err"; rc=$?
 check "with the original index back, --resume finishes (exit 1: text files do not decode)" test $rc -eq 1
@@ -187,7 +187,7 @@ wait $p5 2>/dev/null
 cp "$T/d2.vgi" "$long/set-40.vgi" # the last one, past 8 KiB of settings
 "$V" $S $args -o "$T/out5" --resume "$T/files" >/dev/null 2>"$T/l.err"; rc=$?
 check "settings past 8 KiB: a changed 40th index is refused on resume" \
-    sh -c "[ $rc -eq 2 ] && grep -q 'set-40.vgi is not the index this scan was started with' '$T/l.err'"
+    sh -c "[ $rc -eq 2 ] && grep -q 'set-40.vgi is not the index it was started with' '$T/l.err'"
 cp "$T/d1.vgi" "$long/set-40.vgi"
 "$V" $S $args -o "$T/out5" --resume "$T/files" >/dev/null 2>"$T/l2.err"; rc=$?
 check "... and with it back the scan resumes and finishes" \
