@@ -40,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo eval rooms-eval \
+.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan stress demo eval rooms-eval \
         fuzz-run bench-run bench-check-run eval-run rooms-eval-run demo-run
 all: $(VIGIL) $(LIB) $(SOLIB)
 
@@ -154,6 +154,15 @@ test-asan: deps-test
 	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
 sanitize: test-asan
 
+# Many vigils at once for STRESS_SECONDS under the ASan build: two scans on one OUTDIR, a scan
+# kill -9'd and resumed, three index writers, readers, random kill -9 (tests/stress.sh).
+STRESS_SECONDS ?= 60
+stress: deps-test
+	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil
+	$(Q)STRESS_SECONDS=$(STRESS_SECONDS) sh tests/stress.sh build/asan
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory bench-run
 bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
@@ -205,6 +214,7 @@ help:
 	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so (default)"
 	@echo "  test        install missing packages, build, run the test suite"
 	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
+	@echo "  stress      many vigils at once with random kill -9, under ASan (STRESS_SECONDS, default 60)"
 	@echo "  fuzz        libFuzzer on the hash-list and room-list parsers, option values and cells, index,"
 	@echo "              room-index and scan-journal readers, image loader (FUZZ_SECONDS each)"
 	@echo "  bench       throughput benchmarks (see bench/README.md)"

@@ -145,6 +145,19 @@ int cli_commit_output(FILE *f, const char *tmp, const char *path);
 /* Whether path is the temporary file of the output being written (a walk skips it). */
 int cli_is_own_output(const char *path);
 
+/* lock.c: a writer's exclusive lock on the file it is about to replace (waits for another
+ * writer, saying so): 0 locked (*fd to cli_unlock), 1 no regular file there (nothing to lock),
+ * -1 failed (why). */
+int cli_lock_writer(const char *path, int *fd, char *why, size_t whylen);
+void cli_unlock(int fd);
+/* A scan's lock on OUTDIR (OUTDIR/scan.lock), never waited for: 0 locked, -1 with why naming
+ * the holder (PID, host, command) or the error. */
+int cli_lock_outdir(const char *dir, int *fd, char *why, size_t whylen);
+void cli_unlock_outdir(int fd);
+/* Test hook: with VIGIL_TEST_PAUSE=POINT:N:FILE, the N-th arrival at POINT creates FILE.ready
+ * and waits (2 minutes at most) until FILE.go exists, so that a test acts at an exact moment. */
+void cli_test_pause(const char *point, unsigned long n);
+
 int cmd_hash(int argc, char **argv);
 void help_hash(FILE *f);
 int cmd_index(int argc, char **argv);

@@ -30,6 +30,8 @@ void help_index(FILE *f)
             "without rebuilding; `compact` rebuilds. Files are written atomically; an output that\n"
             "is a symbolic link, device, FIFO or folder, or one of the INPUTs, is refused. A build\n"
             "whose inputs all failed writes nothing and leaves an index already there unchanged.\n"
+            "Writers of one file take turns (a second waits, saying so), so two `add` at once\n"
+            "both land.\n"
             "Lists may be UTF-8 (a byte-order mark is skipped); CSV quoting is RFC 4180's.\n"
             CLI_HELP_LINKS CLI_HELP_CELLS "\n"
             "Exit status: 0 done, 1 some inputs or lines were bad (reported, the rest kept),\n"
@@ -128,6 +130,14 @@ static int save(vigil_index *idx, const char *path)
     return 0;
 }
 
+/* The exclusive lock of a writer on the file it replaces: *fd -1 when there is none yet. */
+static int lock_target(const char *path, int *fd)
+{
+    char why[512];
+    if (cli_lock_writer(path, fd, why, sizeof why) < 0) { cli_warn("%s: %s", path, why); return -1; }
+    return 0;
+}
+
 static vigil_index *open_index(const char *path)
 {
     vigil_index *idx;
@@ -188,7 +198,13 @@ int cmd_index(int argc, char **argv)
         /* nothing came through: an index there is worth more than an empty one */
         int none = !rc && !ctx.added && ctx.bad;
         if (!rc && !none && vigil_index_compact(idx, &err)) { cli_warn("%s", err.message); rc = -1; }
+        /* locked only to save: a build reads nothing of the old file, but an `add` holding the
+         * lock must not save after this build and bring the old content back */
+        int lk = -1;
+        if (!rc && !none && lock_target(out, &lk)) rc = -1;
+        if (!rc && !none) cli_test_pause("locked", 1);
         if (!rc && !none) rc = save(idx, out);
+        cli_unlock(lk);
         vigil_index_free(idx);
         if (rc) return EXIT_USAGE;
         if (none) {
@@ -211,17 +227,21 @@ int cmd_index(int argc, char **argv)
             cli_warn("%s", why);
             return EXIT_USAGE;
         }
+        /* from before the read until after the rename: two writers at once both land */
+        int lk;
+        if (lock_target(out ? out : file, &lk)) return EXIT_USAGE;
         vigil_index *idx = open_index(file);
-        if (!idx) return EXIT_USAGE;
+        if (!idx) { cli_unlock(lk); return EXIT_USAGE; }
+        cli_test_pause("locked", 1); /* read, not yet written: where a writer without the lock would lose another's change */
         int rc = 0, status = 0;
         if (!strcmp(sub, "add")) {
-            if (nrest < 2) { cli_warn("index add needs INPUT"); vigil_index_free(idx); return EXIT_USAGE; }
+            if (nrest < 2) { cli_warn("index add needs INPUT"); vigil_index_free(idx); cli_unlock(lk); return EXIT_USAGE; }
             add_ctx ctx;
             rc = add_inputs(idx, rest + 1, nrest - 1, min_quality, threads, &ctx);
             if (!rc) report(file, &ctx);
             status = ctx.bad ? EXIT_SOME_FAILED : 0;
         } else if (!strcmp(sub, "remove")) {
-            if (nrest < 2) { cli_warn("index remove needs ID..."); vigil_index_free(idx); return EXIT_USAGE; }
+            if (nrest < 2) { cli_warn("index remove needs ID..."); vigil_index_free(idx); cli_unlock(lk); return EXIT_USAGE; }
             size_t total = 0;
             for (int i = 1; i < nrest; i++) {
                 size_t n = 0;
@@ -235,6 +255,7 @@ int cmd_index(int argc, char **argv)
             rc = -1;
         }
         if (!rc) rc = save(idx, out ? out : file);
+        cli_unlock(lk);
         vigil_index_free(idx);
         return rc ? EXIT_USAGE : status;
     }

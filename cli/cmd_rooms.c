@@ -254,7 +254,13 @@ int cmd_rooms(int argc, char **argv)
             return EXIT_USAGE;
         }
         vigil_rooms *rooms = NULL;
-        if (!strcmp(sub, "add")) { if (!(rooms = open_rooms(file))) return EXIT_USAGE; }
+        /* the writer's lock on the file it replaces (lock.c): an add holds it from before its
+         * read, a build only to save */
+        char lwhy[512];
+        int lk = -1, add = !strcmp(sub, "add");
+        if (add && cli_lock_writer(target, &lk, lwhy, sizeof lwhy) < 0) { cli_warn("%s: %s", target, lwhy); return EXIT_USAGE; }
+        if (add) { if (!(rooms = open_rooms(file))) { cli_unlock(lk); return EXIT_USAGE; } }
+        if (add) cli_test_pause("locked", 1);
         else if (vigil_rooms_new(&rooms, &err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
         refs rf = {0};
         unsigned long long bad = 0, added = 0;
@@ -262,7 +268,9 @@ int cmd_rooms(int argc, char **argv)
         int rc = add_refs(rooms, &rf, &fo, threads, &added, &bad);
         /* nothing came through: a room index there is worth more than an empty one */
         int none = !rc && !added && bad;
+        if (!rc && !none && !add && cli_lock_writer(target, &lk, lwhy, sizeof lwhy) < 0) { cli_warn("%s: %s", target, lwhy); rc = -1; }
         if (!rc && !none && vigil_rooms_save(rooms, target, &err)) { cli_warn("%s: %s", target, err.message); rc = -1; }
+        cli_unlock(lk);
         vigil_rooms_stats st;
         vigil_rooms_get_stats(rooms, &st);
         for (size_t i = 0; i < rf.n; i++) { free(rf.v[i].path); free(rf.v[i].labels); }

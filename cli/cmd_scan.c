@@ -43,12 +43,17 @@ void help_scan(FILE *f)
             "match needs N inliers (default 10); --top applies, up to the 30 best-voted rooms.\n"
             "It costs a second decode per image.\n\n"
             "OUTDIR receives:\n"
-            "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss\n"
+            "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss,\n"
+            "                 with the same options and the same content of every index\n"
+            "  scan.lock      held while a scan runs: a second scan or --resume on OUTDIR is refused\n"
             "  results.jsonl  one line per file: path, size, digests, PDQ, status or error, matches\n"
             "  summary.json   counts\n"
             "  vics.json      Project VIC VICS 2.0 export of the scanned media (PDQ as an alternative hash)\n"
             "  report.html    the matches for review: thumbnails greyscale and blurred until revealed\n"
             "                 one at a time; self-contained, no network (--thumbs N: at most N, default 1000)\n\n"
+            "An index written in place while the scan runs (cp onto it) stops the scan before it records\n"
+            "more; one replaced by rename (`vigil index add`) is not seen: the scan keeps the version it\n"
+            "opened.\n\n"
             "Exit status: 0 done, 1 done but some files could not be read or decoded (listed in\n"
             "results.jsonl), 2 usage error or unusable index or output, 130 interrupted (resumable).\n");
 }
@@ -90,6 +95,8 @@ struct scan {
     atomic_int counting_done;
     int quiet, progress;
     double start, last_sync, last_progress;
+    unsigned long batches;
+    int *replaced;       /* per set: its path was renamed over during the run (said at the end) */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -472,8 +479,34 @@ static void match_rooms(scan *s, item *it)
     }
 }
 
+/* Every set stays the version the scan opened: the handles hold their own copies (core/sections.c),
+ * so a file written in place cannot reach the search, but the results must be against one version
+ * of each set, which --resume checks by content. A write in place (cp onto it) stops the scan
+ * before anything more is recorded; a replacement by rename (vigil's own writers, an update
+ * meant for later scans) does not: this scan keeps the version it opened, and says so at the end. */
+static int sets_unchanged(scan *s, int pending, char *why, size_t whylen)
+{
+    for (int k = 0; k < s->nsets; k++) {
+        vigil_error e;
+        const scan_set *set = &s->sets[k];
+        vigil_source_state st = set->rooms ? vigil_rooms_source_state(set->rooms, &e) : vigil_index_source_state(set->idx, &e);
+        if (st == VIGIL_SOURCE_REPLACED) s->replaced[k] = 1;
+        if (st != VIGIL_SOURCE_WRITTEN) continue;
+        char left[96];
+        if (pending) snprintf(left, sizeof left, "the last %d files were not recorded", pending);
+        else snprintf(left, sizeof left, "every file is recorded but the reports were not written");
+        snprintf(why, whylen,
+                 "%s: this %s changed while the scan was reading it: %s; %s. The journal holds results against the "
+                 "version the scan started with: put that file back and rerun with --resume, or start a new scan with another -o",
+                 set->path, set->rooms ? "room index" : "index", e.message, left);
+        return -1;
+    }
+    return 0;
+}
+
 static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
 {
+    cli_test_pause("batch", ++s->batches);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(s->threads)
     for (int i = 0; i < n; i++) {
         if (it[i].walk_err) continue;
@@ -496,6 +529,7 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
         }
     }
     if (match_batch(s, it, n, why, whylen)) return -1;
+    if (sets_unchanged(s, n, why, whylen)) return -1;
     return write_batch(s, it, n, why, whylen);
 }
 
@@ -570,6 +604,98 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+/* One set's part of the settings: path, the content id of the version opened, how it is matched. */
+static char *set_clause(const scan_set *set)
+{
+    char id[33], *c = NULL;
+    size_t n = 0;
+    if (set->rooms) vigil_rooms_content_id(set->rooms, id);
+    else vigil_index_content_id(set->idx, id);
+    FILE *f = open_memstream(&c, &n);
+    if (!f) return NULL;
+    if (set->rooms) fprintf(f, " rooms=%s content=%s min_inliers=%d;", set->path, id, set->radius);
+    else fprintf(f, " index=%s content=%s set=%s radius=%d;", set->path, id, set->name, set->radius);
+    if (fclose(f)) { free(c); return NULL; }
+    return c;
+}
+
+/* The settings a resumed scan must share: the same references (by content, not by size or entry
+ * count) matched the same way. One clause per set, so that a refused --resume can say which set
+ * differs; as long as the sets need. */
+static char *scan_settings(const scan *s, const scan_set *sets, int nall, char **clause)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    fprintf(f, "vigil scan v2; dihedral=%d exact=%d min_quality=%d top=%d%s;", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
+            s->min_quality, s->top_k, cli_follow_links ? " follow_links=1" : "");
+    for (int k = 0; k < nall; k++) {
+        if (!(clause[k] = set_clause(&sets[k]))) { fclose(f); free(buf); return NULL; }
+        fputs(clause[k], f);
+    }
+    if (fclose(f)) { free(buf); return NULL; }
+    return buf;
+}
+
+/* --resume onto a journal started with other settings: names the set that differs, and how.
+ * 1 when it said why (refused), 0 to let journal_open decide. */
+static int resume_refused(const char *outdir, const char *settings, const scan_set *sets, int nall, char **clause)
+{
+    char *old = journal_stored_settings(outdir);
+    if (!old || !strcmp(old, settings)) { free(old); return 0; }
+    int said = 0;
+    const char *end = strchr(settings, ';');
+    end = end ? strchr(end + 1, ';') : NULL; /* the options end at the second ';' */
+    size_t hl = end ? (size_t)(end - settings) + 1 : strlen(settings);
+    if (strncmp(old, "vigil scan v2;", 14)) {
+        cli_warn("cannot resume: the scan in %s was started with other settings, by another version of vigil (%.300s); "
+                 "start a new scan with another -o", outdir, old);
+        free(old);
+        return 1;
+    }
+    if (strncmp(old, settings, hl) || (old[hl] && old[hl] != ' ')) {
+        const char *oe = strchr(old, ';');
+        oe = oe ? strchr(oe + 1, ';') : NULL;
+        cli_warn("cannot resume: the scan in %s was started with other settings: options (%.*s); this run has (%.*s)", outdir,
+                 oe ? (int)(oe - old + 1) : 300, old, (int)hl, settings);
+        said = 1;
+    }
+    for (int k = 0; k < nall; k++) {
+        if (strstr(old, clause[k])) continue;
+        const scan_set *set = &sets[k];
+        const char *kind = set->rooms ? "room index" : "index";
+        char id[33], *key = NULL;
+        size_t kl = 0;
+        if (set->rooms) vigil_rooms_content_id(set->rooms, id);
+        else vigil_index_content_id(set->idx, id);
+        FILE *f = open_memstream(&key, &kl);
+        if (f) { fprintf(f, " %s=%s content=", set->rooms ? "rooms" : "index", set->path); fclose(f); }
+        const char *at = key ? strstr(old, key) : NULL;
+        if (at && strncmp(at + kl, id, 32))
+            cli_warn("cannot resume: the scan in %s was started with other settings: %s is not the %s it was started with, its "
+                     "content differs (content id %s; the scan's was %.32s); resume with that version of the file, or start a "
+                     "new scan with another -o", outdir, set->path, kind, id, at + kl);
+        else if (at)
+            cli_warn("cannot resume: the scan in %s was started with other settings: %s is the same %s, but its %s or set name differs",
+                     outdir, set->path, kind, set->rooms ? "--min-inliers" : "--radius");
+        else
+            cli_warn("cannot resume: the scan in %s was started with other settings: %s was not a%s %s of it", outdir, set->path,
+                     set->rooms ? "" : "n", kind);
+        free(key);
+        said = 1;
+    }
+    int nold = 0;
+    for (const char *p = old; (p = strstr(p, " content=")); p++) nold++;
+    if (nold > nall) {
+        cli_warn("cannot resume: the scan in %s was started with other settings: %d reference sets, this run gives %d (%.600s)",
+                 outdir, nold, nall, old);
+        said = 1;
+    }
+    free(old);
+    return said;
+}
+
 int cmd_scan(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -635,7 +761,14 @@ int cmd_scan(int argc, char **argv)
     if (s.dihedral) s.flags |= VIGIL_HASH_DIHEDRAL;
     vigil_error err;
     if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
-    int status = EXIT_USAGE;
+    int status = EXIT_USAGE, lockfd = -1;
+    char *settings = NULL, *clause[MAXSETS + 1] = {0};
+    /* OUTDIR is locked first, so that a second scan on it is refused before it opens any index */
+    if (mkdir(outdir, 0755) && errno != EEXIST) { cli_warn("%s: cannot create: %s", outdir, strerror(errno)); return EXIT_USAGE; }
+    {
+        char lwhy[2048];
+        if (cli_lock_outdir(outdir, &lockfd, lwhy, sizeof lwhy)) { cli_warn("%s", lwhy); return EXIT_USAGE; }
+    }
     for (int k = 0; k < nsets; k++) {
         if (vigil_index_open(sets[k].path, &sets[k].idx, &err)) {
             cli_warn("%s: %s: %s", sets[k].path, vigil_result_name(err.code), err.message);
@@ -669,32 +802,12 @@ int cmd_scan(int argc, char **argv)
             if (!strcmp(sets[k].name, radius_spec[r]) || !strcmp(sets[k].path, radius_spec[r])) { sets[k].radius = v; found = 1; }
         if (!found) { cli_warn("--radius %s=%s: no --index has that set name or path", radius_spec[r], eq + 1); goto out; }
     }
-    if (mkdir(outdir, 0755) && errno != EEXIST) { cli_warn("%s: cannot create: %s", outdir, strerror(errno)); goto out; }
-
-    /* The settings a resumed scan must share: the same references, matched the same way. */
-    char settings[8192];
-    size_t sl = (size_t)snprintf(settings, sizeof settings, "vigil scan v1; dihedral=%d exact=%d min_quality=%d top=%d%s;",
-                                 s.dihedral, !!(s.flags & VIGIL_HASH_EXACT), s.min_quality, s.top_k,
-                                 cli_follow_links ? " follow_links=1" : "");
-    for (int k = 0; k < nsets && sl < sizeof settings; k++) {
-        vigil_index_stats st;
-        vigil_index_stats_get(sets[k].idx, &st);
-        struct stat fs;
-        stat(sets[k].path, &fs);
-        sl += (size_t)snprintf(settings + sl, sizeof settings - sl, " index=%s set=%s entries=%llu digests=%llu bytes=%lld radius=%d;",
-                               sets[k].path, sets[k].name, (unsigned long long)st.entries, (unsigned long long)st.digests,
-                               (long long)fs.st_size, sets[k].radius);
-    }
-    if (rooms_path && sl < sizeof settings) {
-        vigil_rooms_stats st;
-        vigil_rooms_get_stats(sets[nsets].rooms, &st);
-        struct stat fs;
-        stat(rooms_path, &fs);
-        sl += (size_t)snprintf(settings + sl, sizeof settings - sl, " rooms=%s images=%llu features=%llu bytes=%lld min_inliers=%d;",
-                               rooms_path, (unsigned long long)st.images, (unsigned long long)st.features, (long long)fs.st_size,
-                               sets[nsets].radius);
-    }
     int nall = nsets + (rooms_path != NULL);
+    if (!(settings = scan_settings(&s, sets, nall, clause)) || !(s.replaced = calloc((size_t)nall, sizeof *s.replaced))) {
+        cli_warn("out of memory");
+        goto out;
+    }
+    if (resume && resume_refused(outdir, settings, sets, nall, clause)) goto out;
     char why[8400];
     if (journal_open(&s.j, outdir, settings, resume, why, sizeof why)) { cli_warn("%s", why); goto out; }
     if (s.j.resumed && !s.quiet) fprintf(stderr, "resuming: %llu files already in the journal\n", (unsigned long long)s.j.records);
@@ -718,6 +831,7 @@ int cmd_scan(int argc, char **argv)
     show_progress(&s, 1);
     if (s.progress) fputc('\n', stderr);
     journal_sync(&s.j);
+    if (!rc && !stop_requested) rc = sets_unchanged(&s, 0, why, sizeof why);
     if (rc) { cli_warn("%s", why); journal_close(&s.j); goto out; }
     if (stop_requested) {
         fprintf(stderr, "%s: interrupted after %llu files (%llu in the journal); run the same command with --resume to continue\n",
@@ -733,11 +847,23 @@ int cmd_scan(int argc, char **argv)
                 "(this run: %llu scanned, %llu identical to an earlier file, %llu already done)\n",
                 ro.files, ro.matched, ro.failed, s.files, s.dedup, s.skipped_done);
     }
+    for (int k = 0; k < nall; k++) {
+        char id[33];
+        if (sets[k].rooms) vigil_rooms_content_id(sets[k].rooms, id);
+        else vigil_index_content_id(sets[k].idx, id);
+        if (s.replaced[k])
+            cli_warn("note: %s was replaced while the scan ran; these results are against the version the scan opened "
+                     "(content id %s), not the new one", sets[k].path, id);
+    }
     printf("%s/summary.json\n%s/report.html\n", outdir, outdir);
     status = ro.failed ? EXIT_SOME_FAILED : 0;
     journal_close(&s.j);
 out:
     for (int k = 0; k < nsets; k++) vigil_index_free(sets[k].idx);
     if (rooms_path) vigil_rooms_free(sets[nsets].rooms);
+    for (int k = 0; k <= MAXSETS; k++) free(clause[k]);
+    free(settings);
+    free(s.replaced);
+    cli_unlock_outdir(lockfd);
     return status;
 }

@@ -559,3 +559,21 @@ void journal_close(scan_journal *j)
     j->pset = NULL;
     j->ctab = NULL;
 }
+
+/* The settings stored in DIR's journal (malloc'd), or NULL when there is none or it cannot be read:
+ * for saying why a --resume is refused (cmd_scan.c). */
+char *journal_stored_settings(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/journal.vgj", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return NULL;
+    jhead h;
+    char *s = NULL;
+    if (!read_at(fd, &h, sizeof h, 0) && !memcmp(h.magic, JMAGIC, 8) && h.optlen < (1u << 24) && (s = malloc(h.optlen + 1))) {
+        if (read_at(fd, s, h.optlen, sizeof h)) { free(s); s = NULL; }
+        else s[h.optlen] = 0;
+    }
+    close(fd);
+    return s;
+}

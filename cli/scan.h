@@ -94,6 +94,7 @@ size_t journal_memory(const scan_journal *j);
  * user; 0 when nothing. */
 int journal_damage_note(const scan_journal *j, char *out, size_t n);
 void journal_close(scan_journal *j);
+char *journal_stored_settings(const char *dir);
 
 /* The reference sets of a scan: hash indexes, then at most one room index (--rooms). */
 typedef struct scan_set {

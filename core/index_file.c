@@ -8,7 +8,7 @@
  *   ...        sections (META, HASHES, QUALITY, META_OFFSETS, STRINGS, MIH_OFFSETS, MIH_IDS,
  *                        DELTA_*, TOMBSTONES, digest entries and their strings)
  *
- * Opening maps the file and checks everything before use: sizes against the header and the actual
+ * Opening reads the file into memory (sections.c says why) and checks everything before use: sizes against the header and the actual
  * file, every section's bounds and checksum (XXH3 runs at memory speed: ~0.1 s for 10 M entries),
  * and the structure the search relies on (bucket offsets monotonic and complete, slots in range,
  * string offsets inside their area). The multi-index part is then used in place, never rebuilt.
@@ -17,7 +17,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define MAGIC "VIGILIDX"
 #define VERSION 1
@@ -36,9 +35,20 @@ typedef struct meta {
 
 void vigil__index_unmap(vigil_index *x)
 {
-    if (x->map) munmap(x->map, x->map_size);
+    free(x->map);
     x->map = NULL;
     x->map_size = 0;
+    vigil__source_close(&x->src);
+}
+
+vigil_source_state vigil_index_source_state(const vigil_index *x, vigil_error *why)
+{
+    return x ? vigil__source_state(&x->src, why) : VIGIL_SOURCE_SAME;
+}
+
+vigil_result vigil_index_content_id(const vigil_index *x, char out[33])
+{
+    return x ? vigil__source_content_id(&x->src, out) : VIGIL_E_INVALID;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -134,6 +144,7 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
     if ((r = vigil_index_new(m.set_name, &x, err))) goto fail;
     x->map = map;
     x->map_size = size;
+    x->src = mp.src;
     x->nbase = nb;
     x->hashes = (const vigil_pdq *)part[S_HASHES];
 
@@ -193,6 +204,6 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
     *out_idx = x;
     return VIGIL_OK;
 fail:
-    munmap(map, size);
+    vigil__sections_unmap(&mp);
     return r;
 }

@@ -45,9 +45,10 @@ struct vigil_index {
     uint64_t nxlive;
     uint32_t *xtab;           /* open addressing: (record + 1) << 1 | kind; 0 = empty */
     size_t xtab_cap;
-    /* Ownership */
+    /* Ownership: the file's bytes as read at open (sections.c), and the file they came from */
     void *map;
     size_t map_size;
+    vigil__source src;
     void *owned[6];
 };
 

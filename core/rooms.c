@@ -41,7 +41,7 @@ typedef struct rmeta { uint64_t nimages, nfeatures, strings_size; uint32_t table
 _Static_assert(sizeof(img_rec) == 32, "image record is 32 bytes");
 
 struct vigil_rooms {
-    vigil__mapped mp;           /* when opened from a file and not yet added to */
+    vigil__mapped mp;           /* the file's bytes, when opened from a file and not yet added to */
     uint64_t nimg, nfeat, strings_size;
     const img_rec *img;
     const char *strings;
@@ -215,6 +215,17 @@ vigil_result vigil_rooms_save(vigil_rooms *r, const char *path, vigil_error *err
         {S_IDS, r->ids, TABLES * r->nfeat * 4},
     };
     return vigil__sections_write(path, MAGIC, VERSION, parts, (int)(sizeof parts / sizeof parts[0]), err);
+}
+
+/* After the first add the handle no longer holds the file's copy (own): no source then. */
+vigil_source_state vigil_rooms_source_state(const vigil_rooms *r, vigil_error *why)
+{
+    return r ? vigil__source_state(&r->mp.src, why) : VIGIL_SOURCE_SAME;
+}
+
+vigil_result vigil_rooms_content_id(const vigil_rooms *r, char out[33])
+{
+    return r ? vigil__source_content_id(&r->mp.src, out) : VIGIL_E_INVALID;
 }
 
 vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *err)

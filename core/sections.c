@@ -8,9 +8,9 @@
  *   576...      sections
  *
  * Writing goes to a temporary file in the same folder, fsync, rename, fsync of the folder: a
- * crash leaves the old file or the new one, never a mix. Opening maps the file and checks the
- * header, the sizes against the actual file, every section's bounds and checksum before anything
- * reads a byte of it (XXH3 runs at memory speed). */
+ * crash leaves the old file or the new one, never a mix. Opening reads the file into memory and
+ * checks the header, the sizes against the actual file, every section's bounds and checksum
+ * before anything reads a byte of it (XXH3 runs at memory speed). */
 #include "internal.h"
 
 #include <errno.h>
@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -129,23 +128,81 @@ vigil_result vigil__sections_write(const char *path, const char magic[8], uint32
     return VIGIL_OK;
 }
 
+/* Why the file is read into memory and not mapped: a mapping shows other processes' writes as
+ * they land. `cp new.vgi live.vgi` truncates the file and rewrites it, so a reader of the mapping
+ * gets SIGBUS past the new end, and, worse, bytes of the new file under bounds and offsets that
+ * were checked against the old one, which a signal handler cannot catch. A private copy is
+ * immune, needs no signal handler in any program that uses the library, and costs little more
+ * than the reads the checksums make anyway (open already touches every byte). The price: each
+ * process holds its own copy instead of sharing the page cache. */
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int64_t ns_of(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+
+static void keep_source(vigil__source *s, const char *path, int fd, const struct stat *st)
+{
+    s->path = strdup(path);
+    s->fd = s->path ? fd : -1;
+    if (!s->path) close(fd); /* out of memory: the handle works, it just cannot tell a change */
+    s->dev = (uint64_t)st->st_dev;
+    s->ino = (uint64_t)st->st_ino;
+    s->size = (uint64_t)st->st_size;
+    s->nlink = (uint64_t)st->st_nlink;
+    s->mode = (uint64_t)st->st_mode;
+    s->uid = (uint64_t)st->st_uid;
+    s->gid = (uint64_t)st->st_gid;
+    s->mtime_ns = ns_of(st->st_mtim);
+    s->ctime_ns = ns_of(st->st_ctim);
+}
+
 vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t version, const char *what,
                                  int ntypes, vigil__mapped *m, vigil_error *err)
 {
     memset(m, 0, sizeof *m);
-    /* no size cap: the file is mapped, not read into memory, and its size must match the header */
+    m->src.fd = -1;
+    /* no size cap beyond memory: the whole file is read, and its size must match the header */
     uint64_t size;
     int fd;
-    vigil_result r = vigil__open_regular(path, 0, &fd, &size, err);
-    if (r) return r;
+    vigil_result r0 = vigil__open_regular(path, 0, &fd, &size, err);
+    if (r0) return r0;
+    struct stat st;
+    if (fstat(fd, &st)) {
+        close(fd);
+        return vigil__fail(err, VIGIL_E_IO, "cannot stat: %s", strerror(errno));
+    }
     if (size < sizeof(header) + sizeof(section) * VIGIL__MAX_SECTIONS) {
         close(fd);
         return vigil__fail(err, size >= 8 ? VIGIL_E_CORRUPT : VIGIL_E_FORMAT, "not a vigil %s (%llu bytes is too short)", what,
                            (unsigned long long)size);
     }
-    uint8_t *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return vigil__fail(err, VIGIL_E_IO, "cannot map: %s", strerror(errno));
+    uint8_t *map = NULL;
+    if (size > SIZE_MAX || posix_memalign((void **)&map, 64, (size_t)size)) { /* 64: sections keep their file alignment */
+        close(fd);
+        return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading %llu bytes", (unsigned long long)size);
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    vigil_result r;
+    for (uint64_t got = 0; got < size;) {
+        size_t want = size - got > (1u << 30) ? (1u << 30) : (size_t)(size - got);
+        ssize_t n = pread(fd, map + got, want, (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { r = vigil__fail(err, VIGIL_E_IO, "read failed: %s", strerror(errno)); goto fail; }
+        if (n == 0) {
+            r = vigil__fail(err, VIGIL_E_IO, "the file shrank to %llu bytes while it was being read (written by another process?)",
+                            (unsigned long long)got);
+            goto fail;
+        }
+        got += (uint64_t)n;
+    }
+    struct stat after;
+    if (fstat(fd, &after) || !same_stat(&st, &after)) {
+        r = vigil__fail(err, VIGIL_E_IO, "the file changed while it was being read (written by another process?); try again");
+        goto fail;
+    }
     header h;
     section sec[VIGIL__MAX_SECTIONS];
     memcpy(&h, map, sizeof h);
@@ -184,16 +241,70 @@ vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t
         m->part[sec[i].type] = p;
         m->len[sec[i].type] = sec[i].size;
     }
+    /* the header and table hold every section's size and checksum: together they name the content */
+    XXH128_canonical_t id;
+    XXH128_canonicalFromHash(&id, XXH3_128bits(map, sizeof h + sizeof sec));
+    memcpy(m->src.content_id, id.digest, 16);
+    keep_source(&m->src, path, fd, &st);
     m->map = map;
     m->size = size;
     return VIGIL_OK;
 fail:
-    munmap(map, size);
+    close(fd);
+    free(map);
+    memset(m->part, 0, sizeof m->part);
     return r;
+}
+
+vigil_source_state vigil__source_state(const vigil__source *s, vigil_error *why)
+{
+    if (!s || !s->path) return VIGIL_SOURCE_SAME;
+    struct stat now, mine;
+    /* first the path: a rename over it (vigil's own writers) changes the old file's ctime and
+     * link count, which must not read as a write in place */
+    if (stat(s->path, &now)) {
+        vigil__fail(why, VIGIL_E_IO, "the file it was opened from is gone (%s)", strerror(errno));
+        return VIGIL_SOURCE_REPLACED;
+    }
+    if ((uint64_t)now.st_dev != s->dev || (uint64_t)now.st_ino != s->ino) {
+        vigil__fail(why, VIGIL_E_IO, "the path now names another file (replaced since it was opened)");
+        return VIGIL_SOURCE_REPLACED;
+    }
+    if (s->fd < 0 || fstat(s->fd, &mine)) mine = now;
+    /* ctime moves on chmod, chown and link changes too: it counts only when none of those did */
+    int meta_same = (uint64_t)mine.st_nlink == s->nlink && (uint64_t)mine.st_mode == s->mode &&
+                    (uint64_t)mine.st_uid == s->uid && (uint64_t)mine.st_gid == s->gid;
+    if ((uint64_t)mine.st_size != s->size || ns_of(mine.st_mtim) != s->mtime_ns || (meta_same && ns_of(mine.st_ctim) != s->ctime_ns)) {
+        if ((uint64_t)mine.st_size != s->size)
+            vigil__fail(why, VIGIL_E_IO, "written in place since it was opened (%llu bytes then, %llu now)",
+                        (unsigned long long)s->size, (unsigned long long)mine.st_size);
+        else
+            vigil__fail(why, VIGIL_E_IO, "written in place since it was opened (same size, modified)");
+        return VIGIL_SOURCE_WRITTEN;
+    }
+    return VIGIL_SOURCE_SAME;
+}
+
+vigil_result vigil__source_content_id(const vigil__source *s, char hex[33])
+{
+    if (!hex) return VIGIL_E_INVALID;
+    if (!s || !s->path) { hex[0] = 0; return VIGIL_E_NOT_FOUND; }
+    vigil_hex(s->content_id, 16, hex);
+    return VIGIL_OK;
+}
+
+void vigil__source_close(vigil__source *s)
+{
+    if (s->fd >= 0 && s->path) close(s->fd);
+    free(s->path);
+    s->path = NULL;
+    s->fd = -1;
 }
 
 void vigil__sections_unmap(vigil__mapped *m)
 {
-    if (m->map) munmap(m->map, m->size);
+    free(m->map);
+    vigil__source_close(&m->src);
     memset(m, 0, sizeof *m);
+    m->src.fd = -1;
 }

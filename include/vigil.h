@@ -197,8 +197,11 @@ typedef struct vigil_index vigil_index;
 
 /* An empty index for the named set (at most 63 bytes). */
 VIGIL_API vigil_result vigil_index_new(const char *set_name, vigil_index **out, vigil_error *err);
-/* Maps an index file and checks it completely (header, section bounds, per-section XXH3
- * checksums, structure) before returning; a truncated, corrupted or foreign file is an error. */
+/* Reads an index file into memory and checks it completely (header, section bounds, per-section
+ * XXH3 checksums, structure) before returning; a truncated, corrupted or foreign file is an error.
+ * The handle holds its own copy (private memory, the file's size): the file may be rewritten,
+ * truncated or replaced while it is open without affecting searches (no SIGBUS, no unchecked
+ * bytes). It keeps one file descriptor open, to tell a later change (vigil_index_source_state). */
 VIGIL_API vigil_result vigil_index_open(const char *path, vigil_index **out, vigil_error *err);
 /* Writes the index to path atomically (temporary file, fsync, rename, fsync of the folder). */
 VIGIL_API vigil_result vigil_index_save(const vigil_index *idx, const char *path, vigil_error *err);
@@ -224,6 +227,27 @@ typedef struct vigil_index_stats {
     const char *set_name;
 } vigil_index_stats;
 VIGIL_API void vigil_index_stats_get(const vigil_index *idx, vigil_index_stats *st);
+
+/* What happened to the file a handle was opened from, since it was opened. */
+typedef enum vigil_source_state {
+    VIGIL_SOURCE_SAME = 0,     /* unchanged; also a handle not opened from a file, or no longer
+                                  holding its copy (an index after vigil_index_compact, a room
+                                  index after vigil_rooms_add) */
+    VIGIL_SOURCE_WRITTEN = 1,  /* the file itself was written or truncated in place (cp onto it,
+                                  touch); the handle still holds the content checked at open */
+    VIGIL_SOURCE_REPLACED = 2  /* the path names another file now (renamed over, as vigil's own
+                                  writers do) or none */
+} vigil_source_state;
+/* One fstat and one stat; `why` (may be NULL) gets what changed. Thread-safe. A change made in
+ * the same clock tick (a few ms) as the file's previous one, to the same size, can go unseen:
+ * compare vigil_index_content_id where that matters. */
+VIGIL_API vigil_source_state vigil_index_source_state(const vigil_index *idx, vigil_error *why);
+/* 32 lower-case hex digits and a NUL naming the content of the file as it was opened: XXH3-128 of
+ * its header and section table, which hold every section's size and XXH3-64 checksum. Files with
+ * the same bytes get the same id; a different index of the same size gets another. Not
+ * cryptographic: it tells versions apart, it does not authenticate them. VIGIL_E_NOT_FOUND (and
+ * "") where vigil_index_source_state has no file. Thread-safe. */
+VIGIL_API vigil_result vigil_index_content_id(const vigil_index *idx, char out[33]);
 
 /* Entry e (0 .. indexed + unsorted - 1). Returns VIGIL_E_NOT_FOUND for a removed or absent entry.
  * The strings stay valid until the index changes or is freed. Any out-pointer may be NULL. */
@@ -333,16 +357,20 @@ VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t
  * finds candidate features by multi-index hashing (8 tables keyed by 16-bit substrings of the
  * descriptor), votes per reference image, then verifies the best-voted images geometrically (RANSAC
  * homography) and ranks by inlier count. Memory: 74 bytes per reference feature in the file (32
- * descriptor, 8 position, 2 orientation and scale, 8 x 4 table slots, mapped) + 4 in RAM (its image), 32 per
+ * descriptor, 8 position, 2 orientation and scale, 8 x 4 table slots, read in at open) + 4 (its image), 32 per
  * image + its name and labels, plus 2 MiB of bucket offsets: at 1000 features per reference
  * image (vigil rooms build), 78 KB per image, 780 MB for 10,000 images; linear in the number of
  * images. */
 typedef struct vigil_rooms vigil_rooms;
 
 VIGIL_API vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err);
-/* Maps a .vgr file after checking its checksums and structure; adding to it afterwards copies it
- * into memory first. */
+/* Reads a .vgr file into memory after checking its checksums and structure, as vigil_index_open
+ * does (the file may change while it is open without affecting queries); adding to it afterwards
+ * copies it into growable buffers first. */
 VIGIL_API vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *err);
+/* As vigil_index_source_state and vigil_index_content_id, for a room index. Thread-safe. */
+VIGIL_API vigil_source_state vigil_rooms_source_state(const vigil_rooms *r, vigil_error *why);
+VIGIL_API vigil_result vigil_rooms_content_id(const vigil_rooms *r, char out[33]);
 /* Adds one reference image's features (at most 65535) under a name (a path or id) and labels. */
 VIGIL_API vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *labels, const vigil_features *f,
                                        vigil_error *err);
