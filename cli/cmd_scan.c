@@ -766,6 +766,13 @@ int cmd_scan(int argc, char **argv)
     /* OUTDIR is locked first, so that a second scan on it is refused before it opens any index */
     if (mkdir(outdir, 0755) && errno != EEXIST) { cli_warn("%s: cannot create: %s", outdir, strerror(errno)); return EXIT_USAGE; }
     {
+        /* nothing, not even the lock, is written through a link or into what is not a folder */
+        struct stat ost;
+        if (!lstat(outdir, &ost) && !S_ISDIR(ost.st_mode)) {
+            if (S_ISLNK(ost.st_mode)) cli_warn("%s: is a symbolic link; give the folder itself as -o", outdir);
+            else cli_warn("%s: is %s, not a folder", outdir, cli_file_kind(ost.st_mode));
+            return EXIT_USAGE;
+        }
         char lwhy[2048];
         if (cli_lock_outdir(outdir, &lockfd, lwhy, sizeof lwhy)) { cli_warn("%s", lwhy); return EXIT_USAGE; }
     }
