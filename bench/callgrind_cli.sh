@@ -1,0 +1,19 @@
+#!/bin/sh
+# callgrind_cli.sh - instructions executed by `vigil hash` and `vigil scan` on 16 photos (the 7 test
+# images and the 13 demo samples, the first 16 by name), one thread. Instruction counts repeat on a
+# noisy machine where times do not: a refactor that should change nothing is held to within 1 %.
+# Usage: bench/callgrind_cli.sh BUILD_DIR   (prints "callgrind hash IR" and "callgrind scan IR")
+set -eu
+B=${1:-build}
+W=$(mktemp -d /tmp/vigil-cg.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+mkdir "$W/photos"
+ls tests/data/images/* datasets/samples/* | sort | head -16 | while read -r f; do cp "$f" "$W/photos/"; done
+"$B/vigil" hash -q --no-digests "$W/photos" | awk -F'\t' 'NR > 1 && $2 != "" { print $2 ",ref-" NR }' >"$W/list.csv"
+"$B/vigil" index build -o "$W/refs.vgi" "$W/list.csv" >/dev/null 2>&1
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+ir() { sed -n 's/^summary: *//p' "$W/cg.out"; }
+valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$B/vigil" hash -q -j 1 "$W/photos" >/dev/null 2>&1
+echo "callgrind hash $(ir)"
+valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$B/vigil" scan -q -j 1 --index "$W/refs.vgi" -o "$W/out" "$W/photos" >/dev/null 2>&1 || true
+echo "callgrind scan $(ir)"
