@@ -135,10 +135,15 @@ vigil_result vigil__sections_write(const char *path, const char magic[8], uint32
  * immune, needs no signal handler in any program that uses the library, and costs little more
  * than the reads the checksums make anyway (open already touches every byte). The price: each
  * process holds its own copy instead of sharing the page cache. */
+/* Whether the bytes may have changed between two fstat of one open file. A rename over its path
+ * (vigil's own writers) drops its link count and so moves its ctime, as chmod and chown do: ctime
+ * counts only when none of those changed. */
 static int same_stat(const struct stat *a, const struct stat *b)
 {
-    return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+    if (a->st_size != b->st_size || a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec)
+        return 0;
+    int meta_same = a->st_nlink == b->st_nlink && a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid;
+    return !meta_same || (a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec);
 }
 
 static int64_t ns_of(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }

@@ -71,7 +71,7 @@ reader() {
         1) run "r$k" index info "$T/live.vgi"; rc=$? ;;
         2) run "r$k" index verify "$T/live.vgi"; rc=$? ;;
         esac
-        [ $rc -ne 0 ] && [ $rc -ne 137 ] && say "READER r$k rc=$rc (round $n)"
+        [ $rc -ne 0 ] && [ $rc -ne 137 ] && say "READER r$k rc=$rc (round $n): $(tail -1 "$T/logs/r$k.log")"
     done
 }
 
