@@ -5,7 +5,7 @@
 # or through sudo.
 set -e
 PKGS="build-essential pkg-config libvips-dev libvips-tools libxxhash-dev xxhash libpng-dev nettle-dev clang
-libclang-rt-14-dev libjpeg-turbo-progs python3 bc valgrind"
+libclang-rt-14-dev libomp-14-dev libjpeg-turbo-progs python3 bc valgrind"
 [ "${1:-}" = test ] && PKGS="$PKGS chromium bsdutils"
 missing=""
 for p in $PKGS; do
