@@ -40,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan demo eval rooms-eval \
+.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test deps-asan deps-bench deps-fuzz sanitize test-asan demo eval rooms-eval \
         fuzz-run bench-run bench-check-run eval-run rooms-eval-run demo-run
 all: $(VIGIL) $(LIB) $(SOLIB)
 
@@ -110,10 +110,17 @@ $(B)/bench-faiss: bench/bench_faiss.cpp
 # make asks pkg-config for the flags once, as it reads this file: on a machine that had none of the
 # packages those answers are empty. So every target that installs packages first builds in a
 # fresh make ($(MAKE) X-run) that reads this file again, after the install.
+# deps is what the build and the demo need; the others add what their targets drive.
 deps:
 	@sh tests/install-deps.sh
 deps-test:
 	@sh tests/install-deps.sh test
+deps-asan:
+	@sh tests/install-deps.sh test asan
+deps-bench:
+	@sh tests/install-deps.sh bench
+deps-fuzz:
+	@sh tests/install-deps.sh fuzz
 
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus.
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIB)
@@ -126,7 +133,7 @@ test: deps-test
 # libFuzzer + ASan/UBSan builds of the fuzz targets, each run FUZZ_SECONDS on a scratch copy of
 # its corpus; crashes land in build/fuzz/ (copy them into tests/fuzz/corpus/ once fixed).
 FUZZ_SECONDS ?= 60
-fuzz: deps
+fuzz: deps-fuzz
 	$(Q)$(MAKE) --no-print-directory fuzz-run
 fuzz-run:
 	$(Q)mkdir -p build/fuzz
@@ -141,7 +148,7 @@ fuzz-run:
 	done
 
 # ASan+UBSan build of the whole suite in its own tree.
-test-asan: deps-test
+test-asan: deps-asan
 	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so build/asan/bench-eval \
@@ -149,7 +156,7 @@ test-asan: deps-test
 	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
 sanitize: test-asan
 
-bench: deps
+bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory bench-run
 bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/run.sh $(B)
@@ -157,7 +164,7 @@ bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).
-bench-check: deps
+bench-check: deps-bench
 	$(Q)$(MAKE) --no-print-directory bench-check-run
 bench-check-run: $(B)/bench-match $(B)/bench-rooms-guard
 	$(Q)sh bench/check.sh $(B)
