@@ -12,7 +12,8 @@
 #
 # usage: tests/fresh-machine.sh [--only demo,test,bench-check,ci] [--commit REV] [--work DIR]
 #                               [--logs DIR] [--keep] [--rebuild-base] [--timeout SEC] [--mirror URL]
-#   --only     the commands to run, comma-separated (default all four; ci is `CI=true sh .ci/run`)
+#   --only     the commands to run, comma-separated (default all four; ci is `CI=true sh .ci/run`;
+#              also fuzz, not in the default: `make fuzz FUZZ_SECONDS=5`)
 #   --commit   what to clone (default HEAD)
 #   --work     where the base root, the package cache and the roots go (default /var/tmp/vigil-fresh)
 #   --logs     where each command's full log goes (default WORK/logs)
@@ -22,9 +23,10 @@
 #   --mirror   the Debian archive to use (default: the one in /etc/apt/sources.list*)
 # Exit status: 0 when every command exited 0, 1 when any failed, 2 on a usage or set-up error.
 set -u
-
+main() {
 SUITE=bookworm
 ALL="demo test bench-check ci"
+KNOWN="$ALL fuzz"
 only=$ALL
 commit=HEAD
 work=/var/tmp/vigil-fresh
@@ -53,7 +55,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 for c in $only; do
-    case " $ALL " in *" $c "*) ;; *) die "--only: unknown command '$c' (known: $ALL)" ;; esac
+    case " $KNOWN " in *" $c "*) ;; *) die "--only: unknown command '$c' (known: $KNOWN)" ;; esac
 done
 case $limit in ''|*[!0-9]*) die "--timeout: not a whole number of seconds: $limit" ;; esac
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and mount need it)"
@@ -167,6 +169,7 @@ cmdline() {
         test) echo "make test" ;;
         bench-check) echo "make bench-check" ;;
         ci) echo "sh .ci/run" ;;
+        fuzz) echo "make fuzz FUZZ_SECONDS=5" ;;
     esac
 }
 # the closing line: the test runner's "N passed, N failed" where there is one, else the last line
@@ -217,3 +220,6 @@ echo "== fresh-machine summary: commit $short, Debian $SUITE minbase (+make), ea
 printf '%s' "$summary"
 echo "logs: $logs"
 exit $failed
+}
+# the whole body is read before it runs, so editing this file during a run is harmless
+main "$@"
