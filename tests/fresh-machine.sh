@@ -132,12 +132,15 @@ remove_root() {
     rm -rf --one-file-system "$r"
 }
 current=
+running=
 cleanup() {
     [ -n "$current" ] && { release_root "$current"; [ $keep -eq 1 ] || remove_root "$current"; }
     [ -d "$base.new" ] && remove_root "$base.new"
 }
 trap cleanup EXIT
-trap 'echo "fresh-machine: interrupted" >&2; exit 2' INT TERM HUP
+# the command runs in the background, so that a signal reaches this trap at once (bash runs traps
+# only between foreground commands); timeout passes the signal on to the command
+trap 'echo "fresh-machine: interrupted" >&2; [ -n "$running" ] && kill -TERM "$running" 2>/dev/null; exit 2' INT TERM HUP
 
 # The base root, once: debootstrap, then the apt sources a Debian 12 install has.
 if [ $rebuild -eq 1 ] || [ ! -f "$base/.fresh-machine-base" ] || [ "$(cat "$base/.fresh-machine-base")" != "$mirror" ]; then
@@ -202,8 +205,11 @@ for c in $only; do
     t0=$(date +%s)
     # shellcheck disable=SC2086
     timeout --kill-after=30 "$limit" chroot "$r" /usr/bin/env -i $envs /bin/sh -c "cd /root/vigil && $(cmdline "$c")" \
-        </dev/null >"$log" 2>&1
+        </dev/null >"$log" 2>&1 &
+    running=$!
+    wait "$running"
     rc=$?
+    running=
     secs=$(( $(date +%s) - t0 ))
     [ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "fresh-machine: $c ran past $limit s and was stopped" >>"$log"
     release_root "$r"
