@@ -214,7 +214,8 @@ help:
 	@echo "  rooms-eval  room recognition: panorama views among ~10,000 photo crops; OpenCV beside it"
 	@echo "  demo        scan a mock seized folder against two reference sets and a room index"
 	@echo "  install     install under PREFIX=$(PREFIX) (DESTDIR honoured)"
-	@echo "  deps        install missing Debian packages"
+	@echo "  deps        install the missing Debian packages the build and demo need (deps-test, deps-asan,"
+	@echo "              deps-bench, deps-fuzz: those the other targets add; see tests/install-deps.sh)"
 	@echo "  clean       remove build/"
 	@echo "Variables: CC, CFLAGS (default -O2 -g), PREFIX, DESTDIR, V=1 to show commands"
 
