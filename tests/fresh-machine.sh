@@ -38,7 +38,7 @@ mirror=
 tail_lines=6
 
 die() { echo "fresh-machine: $*" >&2; exit 2; }
-usage() { sed -n '/^# usage:/,/^# Exit status/s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '/^# usage:/,/^# Exit status/s/^# \{0,1\}//p' "$0"; exit "${1:-2}"; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
         --rebuild-base) rebuild=1; shift ;;
         --timeout) [ $# -ge 2 ] || usage; limit=$2; shift 2 ;;
         --mirror) [ $# -ge 2 ] || usage; mirror=$2; shift 2 ;;
-        -h|--help) usage ;;
+        -h|--help) usage 0 ;;
         *) echo "fresh-machine: unknown option: $1" >&2; usage ;;
     esac
 done
