@@ -40,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test sanitize test-asan stress demo eval rooms-eval \
+.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test deps-asan deps-bench deps-fuzz sanitize test-asan stress demo eval rooms-eval \
         fuzz-run bench-run bench-check-run eval-run rooms-eval-run demo-run
 all: $(VIGIL) $(LIB) $(SOLIB)
 
@@ -110,10 +110,17 @@ $(B)/bench-faiss: bench/bench_faiss.cpp
 # make asks pkg-config for the flags once, as it reads this file: on a machine that had none of the
 # packages those answers are empty. So every target that installs packages first builds in a
 # fresh make ($(MAKE) X-run) that reads this file again, after the install.
+# deps is what the build and the demo need; the others add what their targets drive.
 deps:
 	@sh tests/install-deps.sh
 deps-test:
 	@sh tests/install-deps.sh test
+deps-asan:
+	@sh tests/install-deps.sh test asan
+deps-bench:
+	@sh tests/install-deps.sh bench
+deps-fuzz:
+	@sh tests/install-deps.sh fuzz
 
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
 # CLI's own text readers and writers come from an archive of those CLI objects (the targets that
@@ -131,7 +138,7 @@ test: deps-test
 # libFuzzer + ASan/UBSan builds of the fuzz targets, each run FUZZ_SECONDS on a scratch copy of
 # its corpus; crashes land in build/fuzz/ (copy them into tests/fuzz/corpus/ once fixed).
 FUZZ_SECONDS ?= 60
-fuzz: deps
+fuzz: deps-fuzz
 	$(Q)$(MAKE) --no-print-directory fuzz-run
 fuzz-run:
 	$(Q)mkdir -p build/fuzz
@@ -146,7 +153,7 @@ fuzz-run:
 	done
 
 # ASan+UBSan build of the whole suite in its own tree.
-test-asan: deps-test
+test-asan: deps-asan
 	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so build/asan/bench-eval \
@@ -157,13 +164,13 @@ sanitize: test-asan
 # Many vigils at once for STRESS_SECONDS under the ASan build: two scans on one OUTDIR, a scan
 # kill -9'd and resumed, three index writers, readers, random kill -9 (tests/stress.sh).
 STRESS_SECONDS ?= 60
-stress: deps-test
+stress: deps-asan
 	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil
 	$(Q)STRESS_SECONDS=$(STRESS_SECONDS) sh tests/stress.sh build/asan
 
-bench: deps
+bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory bench-run
 bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/run.sh $(B)
@@ -171,7 +178,7 @@ bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).
-bench-check: deps
+bench-check: deps-bench
 	$(Q)$(MAKE) --no-print-directory bench-check-run
 bench-check-run: $(B)/bench-match $(B)/bench-rooms-guard
 	$(Q)sh bench/check.sh $(B)
@@ -223,7 +230,8 @@ help:
 	@echo "  rooms-eval  room recognition: panorama views among ~10,000 photo crops; OpenCV beside it"
 	@echo "  demo        scan a mock seized folder against two reference sets and a room index"
 	@echo "  install     install under PREFIX=$(PREFIX) (DESTDIR honoured)"
-	@echo "  deps        install missing Debian packages"
+	@echo "  deps        install the missing Debian packages the build and demo need (deps-test, deps-asan,"
+	@echo "              deps-bench, deps-fuzz: those the other targets add; see tests/install-deps.sh)"
 	@echo "  clean       remove build/"
 	@echo "Variables: CC, CFLAGS (default -O2 -g), PREFIX, DESTDIR, V=1 to show commands"
 

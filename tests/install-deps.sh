@@ -1,21 +1,71 @@
 #!/bin/sh
-# install-deps.sh [test] - installs the Debian packages vigil needs to build, run the demo and
-# benchmark, when any is missing; with "test", also what the test suite drives (headless Chromium
-# for the review page, script(1) for a terminal). Debian 12 package names. Runs apt-get as root,
-# or through sudo.
-set -e
-PKGS="build-essential pkg-config libvips-dev libvips-tools libxxhash-dev xxhash libpng-dev nettle-dev clang
-libclang-rt-14-dev libjpeg-turbo-progs python3 bc valgrind"
-[ "${1:-}" = test ] && PKGS="$PKGS chromium bsdutils"
-missing=""
-for p in $PKGS; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+# install-deps.sh [GROUP...] - installs the Debian 12 packages a make target needs, those missing
+# only. Always the build and the demo (compiler, pkg-config, the four libraries, the vips command,
+# python3); each GROUP adds:
+#   test   what the shell suites drive: xxhsum, headless Chromium (review page), script(1)
+#   asan   clang, its sanitizer runtime and OpenMP header (make test-asan)
+#   bench  valgrind (callgrind counts), bc, djpeg (the decode floor)
+#   fuzz   clang, its libFuzzer runtime and OpenMP header
+# A package counts as missing when dpkg does not list it as installed or when the command it is
+# there for is not on PATH (reinstalled then). Runs apt-get as root, or through sudo.
+set -eu
+# package:command (the command that proves it usable; none for libraries)
+want="build-essential:cc build-essential:make pkg-config:pkg-config libvips-dev libxxhash-dev libpng-dev
+nettle-dev libvips-tools:vips python3:python3"
+for g in "$@"; do
+    case $g in
+        test) want="$want xxhash:xxhsum chromium:chromium bsdutils:script" ;;
+        asan|fuzz) want="$want clang:clang libclang-rt-14-dev libomp-14-dev" ;;
+        bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg" ;;
+        *) echo "install-deps.sh: unknown group '$g' (known: test asan bench fuzz)" >&2; exit 2 ;;
+    esac
 done
-[ -z "$missing" ] && exit 0
-echo "installing:$missing" >&2
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+add() { case " $2 " in *" $1 "*) echo "$2" ;; *) echo "$2 $1" ;; esac; }
+missing=""
+broken=""
+for w in $want; do
+    p=${w%%:*}
+    c=${w#"$p"}; c=${c#:}
+    if ! installed "$p"; then
+        missing=$(add "$p" "$missing")
+    elif [ -n "$c" ] && ! command -v "$c" >/dev/null 2>&1; then
+        broken=$(add "$p" "$broken")
+    fi
+done
+[ -z "$missing$broken" ] && exit 0
+
+command -v apt-get >/dev/null 2>&1 || {
+    echo "install-deps.sh: no apt-get here (not Debian?); install the equivalents of:$missing$broken" >&2
+    exit 2
+}
 SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "install-deps.sh: missing packages:$missing$broken; run as root or install sudo" >&2
+        exit 2
+    }
+    SUDO="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if [ -n "$missing" ]; then
+    echo "installing:$missing" >&2
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+if [ -n "$broken" ]; then
+    echo "reinstalling (installed, but a command is missing):$broken" >&2
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends --reinstall $broken >/dev/null
+fi
+# what is still not there after the install, by name
+gone=""
+for w in $want; do
+    p=${w%%:*}
+    c=${w#"$p"}; c=${c#:}
+    installed "$p" || gone="$gone $p"
+    [ -z "$c" ] || command -v "$c" >/dev/null 2>&1 || gone="$gone $c(from $p)"
+done
+[ -z "$gone" ] || { echo "install-deps.sh: still missing after apt-get install:$gone" >&2; exit 1; }
