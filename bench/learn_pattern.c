@@ -11,6 +11,7 @@
  * (0.2, raised in steps until 256 are taken).
  *
  *   learn-pattern [-n MAXPATCHES] PHOTO... > core/feature_pattern.h */
+#include "features_impl.h"
 #include "internal.h"
 
 #include <math.h>

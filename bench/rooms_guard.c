@@ -4,6 +4,7 @@
  *   - the FAST-9 row test, dispatched (AVX2) against the portable one.
  * Prints "guard NAME RATIO (floor F) ok|FAILED" lines; exit status 1 when one fails.
  *   bench-rooms-guard [DATA_DIR]   (default tests/data) */
+#include "features_impl.h"
 #include "internal.h"
 #include "views.h"
 

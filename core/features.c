@@ -7,8 +7,13 @@
  * Working size: the image is decoded with shrink-on-load and brought to `work_side` pixels on its
  * longer side (default 640); the pyramid then shrinks by 1/scale_factor per level. At most
  * `max_features` features per image (default 500): 32 bytes of descriptor + 20 of keypoint each.
- * The comparison pattern is our own, drawn once from a fixed-seed generator (Gaussian around the
- * centre, sigma = patch/5, clipped to the patch), and precomputed at 32 orientations. */
+ * The comparison pattern is learned from oriented patches of real photographs (bench/learn_pattern.c
+ * writes core/feature_pattern.h, ORB's section 4.3), and precomputed at 32 orientations.
+ *
+ * Stages of one extraction (extract): the pyramid, detection (FAST-9, features_fast.c), suppression
+ * (3x3 non-maximum, masks, Harris ranking score), ranking (strongest first, shared by level and grid
+ * cell), then per selected corner its orientation and descriptor. */
+#include "features_impl.h"
 #include "internal.h"
 
 #include <math.h>
@@ -164,48 +169,6 @@ static uint8_t *box5(const uint8_t *img, int w, int h)
     return out;
 }
 
-/* The 16 pixels of the Bresenham circle of radius 3. */
-static const int8_t circle[16][2] = {{0, -3}, {1, -3}, {2, -2}, {3, -1}, {3, 0}, {3, 1}, {2, 2}, {1, 3},
-                                     {0, 3}, {-1, 3}, {-2, 2}, {-3, 1}, {-3, 0}, {-3, -1}, {-2, -2}, {-1, -3}};
-
-/* FAST-9: 9 contiguous circle pixels all brighter than centre + t, or all darker than centre - t.
- * Returns a cheap strength (the summed excess over the threshold on the winning side) or 0. */
-void vigil__fast_row_portable(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out)
-{
-    ptrdiff_t off[16];
-    for (int k = 0; k < 16; k++) off[k] = (ptrdiff_t)circle[k][1] * (ptrdiff_t)stride + circle[k][0];
-    for (int x = x0; x < x1; x++) {
-        const uint8_t *p = row + x;
-        int c = p[0], hi = c + t, lo = c - t;
-        uint32_t b = 0, d = 0;
-        for (int k = 0; k < 16; k++) {
-            b |= (uint32_t)(p[off[k]] > hi) << k;
-            d |= (uint32_t)(p[off[k]] < lo) << k;
-        }
-        /* a run of 9 set bits around the circle: AND the mask (doubled, to wrap) with its shifts */
-        b |= b << 16;
-        d |= d << 16;
-        uint32_t rb = b, rd = d;
-        for (int k = 1; k < 9; k++) { rb &= b >> k; rd &= d >> k; }
-        out[x] = (rb | rd) & 0xffff ? 0xff : 0;
-    }
-}
-
-vigil__fast_row_fn vigil__fast_row_named(const char *name)
-{
-    if (!strcmp(name, "portable")) return vigil__fast_row_portable;
-#if defined(__x86_64__)
-    if (!strcmp(name, "avx2") && (vigil__cpu_features() & VIGIL_CPU_AVX2)) return vigil__fast_row_avx2;
-#endif
-    return NULL;
-}
-
-vigil__fast_row_fn vigil__fast_row_best(void)
-{
-    vigil__fast_row_fn f = vigil__fast_row_named("avx2");
-    return f ? f : vigil__fast_row_portable;
-}
-
 /* The strength of a pixel the row test found to be a corner: the summed excess over the threshold
  * on the side that holds the 9-pixel arc. */
 static int fast9(const uint8_t *p, const int *off, int t)
@@ -321,6 +284,218 @@ vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_
     return r;
 }
 
+/* One extraction's working state, shared by its stages. */
+typedef struct extraction {
+    const vigil_feature_options *opt;
+    uint32_t width, height;      /* of the image given */
+    level lv[16];
+    int nl;                      /* levels built */
+    cand *cv;                    /* candidates of every level, after suppression */
+    size_t nc, cc;
+    uint32_t *pts;               /* one level's FAST corners (positions y * w + x) */
+    size_t np, pc;
+    int *score;                  /* FAST strength plane, zero but at pts */
+    uint8_t *pass;               /* one row's FAST results */
+} extraction;
+
+/* Pyramid: level 0 at the working size (the image shrinks by s0 only when larger), each next
+ * 1/scale_factor smaller, until a level would be too small to hold a keypoint inside the border.
+ * The equalisation table comes from level 0, so every level sees the same intensity mapping. */
+static vigil_result build_pyramid(extraction *x, const uint8_t *grey, size_t stride, vigil_error *err)
+{
+    const vigil_feature_options *opt = x->opt;
+    float s0 = (float)(x->width > x->height ? x->width : x->height) / (float)opt->work_side;
+    if (s0 < 1) s0 = 1;
+    uint8_t lut[256];
+    for (int l = 0; l < opt->levels; l++) {
+        float sc = s0 * powf(opt->scale_factor, (float)l);
+        int w = (int)lroundf(x->width / sc), h = (int)lroundf(x->height / sc);
+        if (w < 2 * BORDER + 8 || h < 2 * BORDER + 8) break;
+        level *L = &x->lv[l];
+        L->w = w;
+        L->h = h;
+        L->scale = sc;
+        L->img = shrink(grey, (int)x->width, (int)x->height, stride, w, h);
+        if (L->img && opt->equalise) {
+            if (l == 0) equaliser(x->lv[0].img, (size_t)w * h, lut);
+            for (size_t i = 0, n = (size_t)w * h; i < n; i++) L->img[i] = lut[L->img[i]];
+        }
+        L->smooth = L->img ? box5(L->img, w, h) : NULL;
+        x->nl = l + 1;
+        if (!L->img || !L->smooth) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    }
+    return VIGIL_OK;
+}
+
+/* Detection on level l at threshold t: the row test marks the corners, and only those get their
+ * FAST strength (the suppression's measure) in the score plane, listed in pts so that the plane
+ * is cleared by the list rather than by a memset. */
+static vigil_result detect(extraction *x, int l, int t, vigil__fast_row_fn fast_row, vigil_error *err)
+{
+    const level *L = &x->lv[l];
+    int w = L->w, h = L->h;
+    int off[16];
+    for (int k = 0; k < 16; k++) off[k] = vigil__fast_circle[k][1] * w + vigil__fast_circle[k][0];
+    x->np = 0;
+    for (int y = BORDER; y < h - BORDER; y++) {
+        const uint8_t *row = L->img + (size_t)y * w;
+        fast_row(row, (size_t)w, BORDER, w - BORDER, t, x->pass);
+        memset(x->pass + w - BORDER, 0, 8);
+        for (int c = BORDER; c < w - BORDER; c += 8) {
+            uint64_t any;
+            memcpy(&any, x->pass + c, 8);
+            if (!any) continue; /* most of a row is not a corner */
+            for (int k = c; k < c + 8 && k < w - BORDER; k++) {
+                if (!x->pass[k]) continue;
+                if (x->np == x->pc) {
+                    x->pc = x->pc ? x->pc * 2 : 4096;
+                    uint32_t *n = realloc(x->pts, x->pc * sizeof *n);
+                    if (!n) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+                    x->pts = n;
+                }
+                x->pts[x->np++] = (uint32_t)y * (uint32_t)w + (uint32_t)k;
+                x->score[(size_t)y * w + k] = fast9(row + k, off, t);
+            }
+        }
+    }
+    return VIGIL_OK;
+}
+
+/* Suppression on level l: a corner survives when no neighbour of its 3x3 window is stronger and it
+ * is outside the masks; only then is its Harris response (the ranking score) computed, since that
+ * costs 49 gradient pairs a point. Clears the score plane for the next level. */
+static vigil_result suppress(extraction *x, int l, vigil_error *err)
+{
+    const level *L = &x->lv[l];
+    int w = L->w;
+    float sc = L->scale;
+    vigil_result r = VIGIL_OK;
+    for (size_t i = 0; i < x->np; i++) {
+        int y = (int)(x->pts[i] / (uint32_t)w), c = (int)(x->pts[i] % (uint32_t)w);
+        int v = x->score[x->pts[i]];
+        int best = 1;
+        for (int dy = -1; dy <= 1 && best; dy++)
+            for (int dx = -1; dx <= 1 && best; dx++) {
+                int u = x->score[(size_t)(y + dy) * w + c + dx];
+                /* ties go to the first in scan order, so a plateau keeps one point */
+                if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
+            }
+        if (!best || masked(x->opt, (c + 0.5f) * sc - 0.5f, (y + 0.5f) * sc - 0.5f, x->width, x->height)) continue;
+        float hs = harris(L->img, w, c, y);
+        if (x->nc == x->cc) {
+            x->cc = x->cc ? x->cc * 2 : 4096;
+            cand *n = realloc(x->cv, x->cc * sizeof *n);
+            if (!n) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); break; }
+            x->cv = n;
+        }
+        x->cv[x->nc++] = (cand){hs > 0 ? hs : 1e-3f, c, y, l};
+    }
+    if (r) return r; /* the plane is freed with the rest: no need to clear it */
+    for (size_t i = 0; i < x->np; i++) x->score[x->pts[i]] = 0;
+    return VIGIL_OK;
+}
+
+/* Candidates of every level. A low-contrast view (a plain wall, a blurred photo) has few corners
+ * at the usual threshold: halve it (20, 10, 5, 4) until there are enough candidates; equalised,
+ * 4 grey levels is still above the noise of a dark room's shadows. */
+static vigil_result find_candidates(extraction *x, vigil_error *err)
+{
+    const vigil_feature_options *opt = x->opt;
+    const vigil__fast_row_fn fast_row = vigil__fast_row_best();
+    /* one score plane for all levels: level 0 is the largest */
+    x->score = calloc((size_t)x->lv[0].w * x->lv[0].h, sizeof *x->score);
+    x->pass = malloc((size_t)x->lv[0].w + 8);
+    if (!x->score || !x->pass) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    for (int t = opt->fast_threshold;; t = t / 2 > FAST_FLOOR ? t / 2 : FAST_FLOOR) {
+        x->nc = 0;
+        for (int l = 0; l < x->nl; l++) {
+            vigil_result r = detect(x, l, t, fast_row, err);
+            if (!r) r = suppress(x, l, err);
+            if (r) return r;
+        }
+        if (x->nc >= opt->max_features || t <= FAST_FLOOR || opt->fast_threshold <= FAST_FLOOR) break;
+    }
+    return VIGIL_OK;
+}
+
+/* The descriptor of a selected corner: 256 comparisons of the smoothed level, the pattern turned
+ * to the orientation's bin. The patch callback (learning the pattern) sees the oriented patch as
+ * the rotated pattern samples it. */
+static vigil_pdq describe(const level *L, const cand *c, int bin, vigil__patch_fn patch_fn, void *ctx)
+{
+    vigil_pdq d = {{0, 0, 0, 0}};
+    const uint8_t *p = L->smooth + (size_t)c->y * L->w + c->x;
+    if (patch_fn) {
+        uint8_t patch[VIGIL__PATCH * VIGIL__PATCH];
+        double t = bin * 6.283185307179586 / ANGLE_BINS, co = cos(t), si = sin(t);
+        for (int dy = -PAIR_R; dy <= PAIR_R; dy++)
+            for (int dx = -PAIR_R; dx <= PAIR_R; dx++)
+                patch[(dy + PAIR_R) * VIGIL__PATCH + dx + PAIR_R] = p[lround(si * dx + co * dy) * L->w + lround(co * dx - si * dy)];
+        patch_fn(patch, ctx);
+    }
+    for (int k = 0; k < 256; k++) {
+        const pair8 *q = &pattern[bin][k];
+        if (p[q->y1 * L->w + q->x1] < p[q->y2 * L->w + q->x2]) d.w[k >> 6] |= 1ull << (k & 63);
+    }
+    return d;
+}
+
+/* Ranking and selection: the strongest first, shared between levels in proportion to their area
+ * (as ORB does), so coarse levels keep some features for large scale changes; and spread: a first
+ * pass takes at most an equal share from each cell of a grid over the image, so a query that
+ * shares only part of its view with a reference still has features there (the strongest corners
+ * otherwise crowd into the most textured region). Each one taken is oriented and described. */
+static vigil_result select_features(extraction *x, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
+                                    vigil_error *err)
+{
+    const vigil_feature_options *opt = x->opt;
+    uint32_t width = x->width, height = x->height;
+    if (sort_cands(x->cv, x->nc)) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    uint32_t quota[16] = {0}, used[16] = {0}, total = 0;
+    double area = 0;
+    for (int l = 0; l < x->nl; l++) area += (double)x->lv[l].w * x->lv[l].h;
+    for (int l = 0; l < x->nl; l++) quota[l] = (uint32_t)ceil(opt->max_features * (double)x->lv[l].w * x->lv[l].h / area);
+    out->kp = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->kp);
+    out->desc = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->desc);
+    if (!out->kp || !out->desc) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    uint32_t gx = 1, gy = 1;
+    if (opt->grid) {
+        double a = (double)width / height;
+        gx = a >= 1 ? opt->grid : (uint32_t)lround(opt->grid * a);
+        gy = a >= 1 ? (uint32_t)lround(opt->grid / a) : opt->grid;
+        if (gx < 1) gx = 1;
+        if (gy < 1) gy = 1;
+    }
+    uint32_t cellq = (opt->max_features + gx * gy - 1) / (gx * gy);
+    uint32_t *cellused = calloc((size_t)gx * gy, sizeof *cellused);
+    if (!cellused) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    /* first within the cells' and the levels' quotas, then the levels' alone, then the rest */
+    for (int stage = opt->grid ? 0 : 1; stage < 3; stage++)
+        for (size_t i = 0; i < x->nc && total < opt->max_features; i++) {
+            cand *c = &x->cv[i];
+            if (c->score < 0) continue;
+            float sc = x->lv[c->lev].scale;
+            uint32_t cx = (uint32_t)((c->x + 0.5f) * sc * gx / width), cy = (uint32_t)((c->y + 0.5f) * sc * gy / height);
+            uint32_t cell = (cy < gy ? cy : gy - 1) * gx + (cx < gx ? cx : gx - 1);
+            if (stage == 0 && cellused[cell] >= cellq) continue;
+            if (stage <= 1 && used[c->lev] >= quota[c->lev]) continue;
+            used[c->lev]++;
+            cellused[cell]++;
+            const level *L = &x->lv[c->lev];
+            float ang = orientation(L->img, L->w, c->x, c->y);
+            int bin = (int)lroundf(ang * ANGLE_BINS / 6.2831853f);
+            bin = ((bin % ANGLE_BINS) + ANGLE_BINS) % ANGLE_BINS;
+            out->desc[total] = describe(L, c, bin, patch_fn, ctx);
+            out->kp[total] = (vigil_keypoint){(c->x + 0.5f) * L->scale - 0.5f, (c->y + 0.5f) * L->scale - 0.5f, L->scale,
+                                              ang, c->score};
+            total++;
+            c->score = -1; /* taken */
+        }
+    out->n = total;
+    free(cellused);
+    return VIGIL_OK;
+}
+
 static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
                             const vigil_feature_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
                             vigil_error *err)
@@ -335,168 +510,19 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
     memset(out, 0, sizeof *out);
     out->width = width;
     out->height = height;
-    /* level 0 at the working size */
-    float s0 = (float)(width > height ? width : height) / (float)opt->work_side;
-    if (s0 < 1) s0 = 1;
-    level lv[16];
-    memset(lv, 0, sizeof lv);
-    uint8_t lut[256];
-    int nl = 0;
-    vigil_result r = VIGIL_OK;
-    cand *cv = NULL;
-    uint32_t *cellused = NULL, *pts = NULL;
-    int *score = NULL;
-    uint8_t *pass = NULL;
-    size_t nc = 0, cc = 0, np = 0, pc = 0;
-    for (int l = 0; l < opt->levels; l++) {
-        float sc = s0 * powf(opt->scale_factor, (float)l);
-        int w = (int)lroundf(width / sc), h = (int)lroundf(height / sc);
-        if (w < 2 * BORDER + 8 || h < 2 * BORDER + 8) break;
-        lv[l].w = w;
-        lv[l].h = h;
-        lv[l].scale = sc;
-        lv[l].img = shrink(grey, (int)width, (int)height, stride, w, h);
-        if (lv[l].img && opt->equalise) { /* one table for all levels, from the first */
-            if (l == 0) equaliser(lv[0].img, (size_t)w * h, lut);
-            for (size_t i = 0, n = (size_t)w * h; i < n; i++) lv[l].img[i] = lut[lv[l].img[i]];
-        }
-        lv[l].smooth = lv[l].img ? box5(lv[l].img, w, h) : NULL;
-        nl = l + 1;
-        if (!lv[l].img || !lv[l].smooth) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-    }
-    /* A low-contrast view (a plain wall, a blurred photo) has few corners at the usual threshold:
-     * halve it (20, 10, 5, 4) until there are enough candidates; equalised, 4 grey levels
-     * is still above the noise of a dark room's shadows. */
-    const vigil__fast_row_fn fast_row = vigil__fast_row_best();
-    /* one score plane for all levels (level 0 is the largest), zero but where the listed corners
-     * of the current level are, so it is cleared by the list rather than by a memset */
-    score = calloc((size_t)lv[0].w * lv[0].h, sizeof *score);
-    pass = malloc((size_t)lv[0].w + 8);
-    if (!score || !pass) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-    for (int t = opt->fast_threshold;; t = t / 2 > FAST_FLOOR ? t / 2 : FAST_FLOOR) {
-        nc = 0;
-        for (int l = 0; l < nl; l++) {
-            int w = lv[l].w, h = lv[l].h;
-            float sc = lv[l].scale;
-            /* corners with their FAST strength, 3x3 non-maximum suppression on it, then the Harris
-             * response (the ranking) only for the survivors: it costs 49 gradient pairs a point */
-            int off[16];
-            for (int k = 0; k < 16; k++) off[k] = circle[k][1] * w + circle[k][0];
-            np = 0;
-            for (int y = BORDER; y < h - BORDER; y++) {
-                const uint8_t *row = lv[l].img + (size_t)y * w;
-                fast_row(row, (size_t)w, BORDER, w - BORDER, t, pass);
-                memset(pass + w - BORDER, 0, 8);
-                for (int x = BORDER; x < w - BORDER; x += 8) {
-                    uint64_t any;
-                    memcpy(&any, pass + x, 8);
-                    if (!any) continue; /* most of a row is not a corner */
-                    for (int k = x; k < x + 8 && k < w - BORDER; k++) {
-                        if (!pass[k]) continue;
-                        if (np == pc) {
-                            pc = pc ? pc * 2 : 4096;
-                            uint32_t *n = realloc(pts, pc * sizeof *n);
-                            if (!n) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-                            pts = n;
-                        }
-                        pts[np++] = (uint32_t)y * (uint32_t)w + (uint32_t)k;
-                        score[(size_t)y * w + k] = fast9(row + k, off, t);
-                    }
-                }
-            }
-            for (size_t i = 0; i < np; i++) {
-                int y = (int)(pts[i] / (uint32_t)w), x = (int)(pts[i] % (uint32_t)w);
-                int v = score[pts[i]];
-                int best = 1;
-                for (int dy = -1; dy <= 1 && best; dy++)
-                    for (int dx = -1; dx <= 1 && best; dx++) {
-                        int u = score[(size_t)(y + dy) * w + x + dx];
-                        /* ties go to the first in scan order, so a plateau keeps one point */
-                        if ((dx || dy) && (u > v || (u == v && (dy < 0 || (dy == 0 && dx < 0))))) best = 0;
-                    }
-                if (!best || masked(opt, (x + 0.5f) * sc - 0.5f, (y + 0.5f) * sc - 0.5f, width, height)) continue;
-                float hs = harris(lv[l].img, w, x, y);
-                if (nc == cc) {
-                    cc = cc ? cc * 2 : 4096;
-                    cand *n = realloc(cv, cc * sizeof *n);
-                    if (!n) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-                    cv = n;
-                }
-                cv[nc++] = (cand){hs > 0 ? hs : 1e-3f, x, y, l};
-            }
-            for (size_t i = 0; i < np; i++) score[pts[i]] = 0;
-        }
-        if (nc >= opt->max_features || t <= FAST_FLOOR || opt->fast_threshold <= FAST_FLOOR) break;
-    }
-    /* the strongest, shared between levels in proportion to their area (as ORB does), so coarse
-     * levels keep some features for large scale changes */
-    if (sort_cands(cv, nc)) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-    uint32_t quota[16] = {0}, used[16] = {0}, total = 0;
-    double area = 0;
-    for (int l = 0; l < nl; l++) area += (double)lv[l].w * lv[l].h;
-    for (int l = 0; l < nl; l++) quota[l] = (uint32_t)ceil(opt->max_features * (double)lv[l].w * lv[l].h / area);
-    out->kp = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->kp);
-    out->desc = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->desc);
-    if (!out->kp || !out->desc) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-    /* Spread: a first pass takes at most an equal share from each cell of a grid over the image,
-     * so a query that shares only part of its view with a reference still has features there
-     * (the strongest corners otherwise crowd into the most textured region). */
-    uint32_t gx = 1, gy = 1;
-    if (opt->grid) {
-        double a = (double)width / height;
-        gx = a >= 1 ? opt->grid : (uint32_t)lround(opt->grid * a);
-        gy = a >= 1 ? (uint32_t)lround(opt->grid / a) : opt->grid;
-        if (gx < 1) gx = 1;
-        if (gy < 1) gy = 1;
-    }
-    uint32_t cellq = (opt->max_features + gx * gy - 1) / (gx * gy);
-    cellused = calloc((size_t)gx * gy, sizeof *cellused);
-    if (!cellused) { r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto done; }
-    /* first within the cells' and the levels' quotas, then the levels' alone, then the rest */
-    for (int stage = opt->grid ? 0 : 1; stage < 3; stage++)
-        for (size_t i = 0; i < nc && total < opt->max_features; i++) {
-            cand *c = &cv[i];
-            if (c->score < 0) continue;
-            float sc = lv[c->lev].scale;
-            uint32_t cx = (uint32_t)((c->x + 0.5f) * sc * gx / width), cy = (uint32_t)((c->y + 0.5f) * sc * gy / height);
-            uint32_t cell = (cy < gy ? cy : gy - 1) * gx + (cx < gx ? cx : gx - 1);
-            if (stage == 0 && cellused[cell] >= cellq) continue;
-            if (stage <= 1 && used[c->lev] >= quota[c->lev]) continue;
-            used[c->lev]++;
-            cellused[cell]++;
-            const level *L = &lv[c->lev];
-            float ang = orientation(L->img, L->w, c->x, c->y);
-            int bin = (int)lroundf(ang * ANGLE_BINS / 6.2831853f);
-            bin = ((bin % ANGLE_BINS) + ANGLE_BINS) % ANGLE_BINS;
-            vigil_pdq d = {{0, 0, 0, 0}};
-            const uint8_t *p = L->smooth + (size_t)c->y * L->w + c->x;
-            if (patch_fn) { /* the oriented patch, sampled as the rotated pattern samples it */
-                uint8_t patch[VIGIL__PATCH * VIGIL__PATCH];
-                double t = bin * 6.283185307179586 / ANGLE_BINS, co = cos(t), si = sin(t);
-                for (int dy = -PAIR_R; dy <= PAIR_R; dy++)
-                    for (int dx = -PAIR_R; dx <= PAIR_R; dx++)
-                        patch[(dy + PAIR_R) * VIGIL__PATCH + dx + PAIR_R] =
-                            p[lround(si * dx + co * dy) * L->w + lround(co * dx - si * dy)];
-                patch_fn(patch, ctx);
-            }
-            for (int k = 0; k < 256; k++) {
-                const pair8 *q = &pattern[bin][k];
-                if (p[q->y1 * L->w + q->x1] < p[q->y2 * L->w + q->x2]) d.w[k >> 6] |= 1ull << (k & 63);
-            }
-            out->kp[total] = (vigil_keypoint){(c->x + 0.5f) * L->scale - 0.5f, (c->y + 0.5f) * L->scale - 0.5f, L->scale,
-                                              ang, c->score};
-            out->desc[total] = d;
-            total++;
-            c->score = -1; /* taken */
-        }
-    out->n = total;
-done:
-    for (int l = 0; l < nl; l++) { free(lv[l].img); free(lv[l].smooth); }
-    free(cv);
-    free(cellused);
-    free(pts);
-    free(score);
-    free(pass);
+    extraction x;
+    memset(&x, 0, sizeof x);
+    x.opt = opt;
+    x.width = width;
+    x.height = height;
+    vigil_result r = build_pyramid(&x, grey, stride, err);
+    if (!r) r = find_candidates(&x, err);
+    if (!r) r = select_features(&x, out, patch_fn, ctx, err);
+    for (int l = 0; l < x.nl; l++) { free(x.lv[l].img); free(x.lv[l].smooth); }
+    free(x.cv);
+    free(x.pts);
+    free(x.score);
+    free(x.pass);
     if (r) vigil_features_free(out);
     return r;
 }

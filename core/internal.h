@@ -80,25 +80,6 @@ vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vig
  * read so far (a test appends to or truncates the file there, as another process would). */
 extern void (*vigil__test_read_hook)(uint64_t done);
 
-/* features.c: every selected keypoint's smoothed patch, rotated to its orientation, 27 x 27
- * (pattern coordinates -13..13, row-major), as the descriptor samples it: for learning the
- * comparison pattern (bench/learn_pattern.c). */
-#define VIGIL__PATCH 27
-typedef void (*vigil__patch_fn)(const uint8_t *patch, void *ctx);
-vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                                    const vigil_feature_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err);
-
-/* features.c: the FAST-9 test over one row: out[x] = 0xff for x0 <= x < x1 where 9 contiguous
- * pixels of the radius-3 circle are all brighter than row[x] + t, or all darker than row[x] - t;
- * 0 elsewhere. Rows y-3..y+3 and columns x-3..x+3 must exist. The portable reference and the AVX2
- * variant (core/x86/fast_avx2.c, bit-parallel over 32 pixels). */
-typedef void (*vigil__fast_row_fn)(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
-void vigil__fast_row_portable(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
-void vigil__fast_row_avx2(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
-/* By level name ("portable", "avx2"), NULL where this build or CPU lacks it; and the best. */
-vigil__fast_row_fn vigil__fast_row_named(const char *name);
-vigil__fast_row_fn vigil__fast_row_best(void);
-
 /* cpu.c */
 enum { VIGIL_CPU_POPCNT = 1, VIGIL_CPU_AVX2 = 2, VIGIL_CPU_AVX512 = 4 /* F + VL + VPOPCNTDQ */ };
 unsigned vigil__cpu_features(void);         /* detected, minus VIGIL_DISABLE_CPU_FEATURES; cached */

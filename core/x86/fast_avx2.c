@@ -1,10 +1,10 @@
-/* fast_avx2.c - the FAST-9 test 32 pixels at a time (portable twin: vigil__fast_row_portable in
- * core/features.c; tests/test_features.c compares the two byte for byte). Each of the 16 circle
+/* fast_avx2.c - the FAST-9 test 32 pixels at a time (portable twin and dispatch: vigil__fast_row_portable
+ * in core/features_fast.c; tests/test_features.c compares the two byte for byte). Each of the 16 circle
  * positions gives a 32-bit mask (one bit per pixel) of "brighter" and one of "darker"; a corner is
  * a pixel with 9 consecutive positions set, found for all 32 pixels at once by ANDing the masks
  * (bit-parallel). Unsigned saturating arithmetic gives exactly the scalar comparisons:
  * v > c + t  <=>  v -sat (c +sat t) != 0, since c + t > 255 leaves no brighter v either way. */
-#include "../internal.h"
+#include "../features_impl.h"
 #include <immintrin.h>
 
 /* The test for the 32 pixels from p, results to out[0..31]. */
@@ -45,9 +45,7 @@ void vigil__fast_row_avx2(const uint8_t *row, size_t stride, int x0, int x1, int
     for (int k = 0; k < 16; k++) off[k] = (ptrdiff_t)circle[k][1] * (ptrdiff_t)stride + circle[k][0];
     int x = x0;
     for (; x + 32 <= x1; x += 32) block(row + x, off, tv, out + x);
-    /* the tail as one more block ending at x1: its overlap is recomputed to the same values */
-    if (x < x1) {
-        if (x1 - x0 >= 32) block(row + x1 - 32, off, tv, out + x1 - 32);
-        else vigil__fast_row_portable(row, stride, x, x1, t, out);
-    }
+    /* the tail as one more block ending at x1 (the span holds one: x1 - x0 >= 32): its overlap is
+     * recomputed to the same values */
+    if (x < x1) block(row + x1 - 32, off, tv, out + x1 - 32);
 }

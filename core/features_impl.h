@@ -1,0 +1,31 @@
+/* features_impl.h - private interface of the local-feature extractor (features.c), its FAST-9 row test
+ * (features_fast.c, with the ISA variant in x86/fast_avx2.c), for the library and the bench tools. */
+#ifndef VIGIL_FEATURES_IMPL_H
+#define VIGIL_FEATURES_IMPL_H
+
+#include "vigil.h"
+
+/* features.c: every selected keypoint's smoothed patch, rotated to its orientation, 27 x 27
+ * (pattern coordinates -13..13, row-major), as the descriptor samples it: for learning the
+ * comparison pattern (bench/learn_pattern.c). */
+#define VIGIL__PATCH 27
+typedef void (*vigil__patch_fn)(const uint8_t *patch, void *ctx);
+vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
+                                    const vigil_feature_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err);
+
+/* The FAST-9 test over one row: out[x] = 0xff for x0 <= x < x1 where 9 contiguous pixels of the
+ * radius-3 circle are all brighter than row[x] + t, or all darker than row[x] - t; 0 elsewhere.
+ * Rows y-3..y+3 and columns x-3..x+3 must exist. */
+/* features_fast.c: the 16 pixels (x, y) of the Bresenham circle of radius 3, in order round it. */
+extern const int8_t vigil__fast_circle[16][2];
+typedef void (*vigil__fast_row_fn)(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
+/* features_fast.c: the portable reference; by level name ("portable", "avx2"), NULL where this
+ * build or CPU lacks it; and the best. Every level returned takes any span. */
+void vigil__fast_row_portable(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
+vigil__fast_row_fn vigil__fast_row_named(const char *name);
+vigil__fast_row_fn vigil__fast_row_best(void);
+/* x86/fast_avx2.c: bit-parallel over 32 pixels; spans of at least 32 pixels only (x1 - x0 >= 32),
+ * shorter ones are the dispatcher's (features_fast.c). */
+void vigil__fast_row_avx2(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
+
+#endif
