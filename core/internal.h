@@ -1,4 +1,15 @@
-/* internal.h - declarations shared by the files of core/; never installed. */
+/* internal.h - declarations shared by the files of core/; never installed.
+ *
+ * Layout: core/ stays flat, and a file's name says which stage it belongs to, in pipeline order:
+ * decode (load.c), hash (pdq.c, hasher.c, digest.c), index (index.c, index_file.c,
+ * index_digests.c, mih.c; rooms*.c for the room index), match (hamming.c with hamming_template.h,
+ * x86/ for the ISA variants, features.c), lists (hashlist.c, vics.c, text.c), and the shared
+ * pieces underneath (buf.c, sections.c, common.c, cpu.c, png.c). Flat, because the files are
+ * few (about twenty) and a prefix groups them in any listing, while subfolders would make every
+ * include path and Makefile rule longer for no reader's gain; x86/ is the exception, as its files
+ * build with their own ISA flags. Dependencies point one way (tests/layering.sh checks it):
+ * buf.c and mih.c call no other core file; index_file.c builds on index.c, and both use
+ * index_digests.c, which uses neither. */
 #ifndef VIGIL_INTERNAL_H
 #define VIGIL_INTERNAL_H
 
