@@ -23,6 +23,7 @@
  *
  * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, SHAPE, OFFSETS, IDS. */
 #include "internal.h"
+#include "mih.h"
 
 #include <float.h>
 #include <math.h>
@@ -32,7 +33,7 @@
 #define MAGIC "VIGILRMS"
 #define VERSION 1
 #define TABLES 8
-#define BUCKETS 65536u
+#define BUCKETS VIGIL__MIH_BUCKETS
 
 enum { S_META = 1, S_IMAGES, S_STRINGS, S_DESC, S_XY, S_OFFSETS, S_IDS, S_SHAPE, S_COUNT };
 
@@ -60,7 +61,7 @@ struct vigil_rooms {
  * ones (the learned pattern is ordered by balance: core/feature_pattern.h). */
 static inline uint32_t key_of(const vigil_pdq *d, int t)
 {
-    return (uint32_t)(d->w[t >> 2] >> ((t & 3) * 16)) & 0xffffu;
+    return vigil__mih_key(d, t);
 }
 
 static uint8_t angle_byte(float a)
@@ -143,10 +144,9 @@ vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *label
     if (e) return e;
     img_rec rec = {(uint32_t)r->nfeat, (uint32_t)(r->nfeat >> 32), f->n, f->width, f->height, 0, 0, 0};
     size_t n0 = r->bstr.n;
-    rec.name = (uint32_t)r->bstr.n;
-    int bad = vigil__buf_put(&r->bstr, name ? name : "", strlen(name ? name : "") + 1);
-    rec.labels = (uint32_t)r->bstr.n;
-    bad = bad || vigil__buf_put(&r->bstr, labels ? labels : "", strlen(labels ? labels : "") + 1);
+    rec.name = vigil__strtab_append(&r->bstr, name);
+    rec.labels = vigil__strtab_append(&r->bstr, labels);
+    int bad = rec.name == UINT32_MAX || rec.labels == UINT32_MAX;
     if (!bad && r->bstr.n >= UINT32_MAX) bad = 1;
     size_t d0 = r->bdesc.n, x0 = r->bxy.n, a0 = r->bshape.n;
     bad = bad || vigil__buf_put(&r->bdesc, f->desc, (size_t)f->n * sizeof *f->desc) || vigil__buf_put(&r->bxy, NULL, (size_t)f->n * 8) ||
@@ -175,21 +175,14 @@ vigil_result vigil_rooms_prepare(vigil_rooms *r, vigil_error *err)
 {
     if (!r) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     if (r->prepared) return VIGIL_OK;
-    /* counting sort per table: offsets, then slots */
+    /* the tables: mih.c's counting sort, 4-byte slots */
     r->boff.n = r->bids.n = 0;
     if (vigil__buf_put(&r->boff, NULL, TABLES * (BUCKETS + 1ull) * 4) || vigil__buf_put(&r->bids, NULL, TABLES * r->nfeat * 4 + 4))
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     uint32_t *off = (uint32_t *)r->boff.p, *ids = (uint32_t *)r->bids.p;
-    for (int t = 0; t < TABLES; t++) {
-        uint32_t *o = off + (size_t)t * (BUCKETS + 1);
-        for (uint64_t i = 0; i < r->nfeat; i++) o[key_of(&r->desc[i], t) + 1]++;
-        for (uint32_t k = 0; k < BUCKETS; k++) o[k + 1] += o[k];
-        uint32_t *fill = malloc(BUCKETS * sizeof *fill);
-        if (!fill) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
-        memcpy(fill, o, BUCKETS * sizeof *fill);
-        for (uint64_t i = 0; i < r->nfeat; i++) ids[(uint64_t)t * r->nfeat + fill[key_of(&r->desc[i], t)]++] = (uint32_t)i;
-        free(fill);
-    }
+    for (int t = 0; t < TABLES; t++)
+        if (vigil__mih_build(r->desc, r->nfeat, t, off + (size_t)t * (BUCKETS + 1), (uint8_t *)(ids + (uint64_t)t * r->nfeat), 4))
+            return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     r->offsets = off;
     r->ids = ids;
     vigil_result e = derive_owner(r, err);
@@ -272,13 +265,15 @@ vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *
         }
         if (!why && next != r->nfeat) why = "image records do not cover the features";
         for (int t = 0; t < TABLES && !why; t++) {
-            const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
-            if (o[0] != 0 || o[BUCKETS] != r->nfeat) why = "bucket offsets do not cover the features";
-            for (uint32_t k = 0; k < BUCKETS && !why; k++)
-                if (o[k] > o[k + 1]) why = "bucket offsets out of order";
+            uint64_t at;
+            switch (vigil__mih_check(r->offsets + (size_t)t * (BUCKETS + 1), r->nfeat, t,
+                                     (const uint8_t *)(r->ids + (uint64_t)t * r->nfeat), 4, NULL, &at)) {
+            case VIGIL__MIH_OK: break;
+            case VIGIL__MIH_UNCOVERED: why = "bucket offsets do not cover the features"; break;
+            case VIGIL__MIH_DISORDER: why = "bucket offsets out of order"; break;
+            default: why = "a slot points outside the features"; break;
+            }
         }
-        for (uint64_t i = 0; i < TABLES * r->nfeat && !why; i++)
-            if (r->ids[i] >= r->nfeat) why = "a slot points outside the features";
     }
     if (why) {
         vigil_rooms_free(r);
@@ -645,20 +640,11 @@ out:
 static void room_key(const char *labels, char *out, size_t cap)
 {
     size_t n = 0;
-    out[0] = 0;
-    static const char *const keys[] = {"hotel_id=", "room="};
+    static const char *const keys[] = {"hotel_id", "room"};
     for (int k = 0; k < 2; k++) {
-        size_t kl = strlen(keys[k]);
-        for (const char *p = labels; p && *p;) {
-            if (!strncmp(p, keys[k], kl) && (p == labels || p[-1] == ' ')) {
-                const char *v = p + kl, *e = strchr(v, ' ');
-                size_t vl = e ? (size_t)(e - v) : strlen(v);
-                if (n + vl + 2 < cap) { memcpy(out + n, v, vl); n += vl; }
-                break;
-            }
-            const char *sp = strchr(p, ' ');
-            p = sp ? sp + 1 : NULL;
-        }
+        const char *v;
+        size_t vl;
+        if (vigil__label_find(labels, keys[k], &v, &vl) && n + vl + 2 < cap) { memcpy(out + n, v, vl); n += vl; }
         if (n + 2 < cap) out[n++] = '|';
     }
     out[n] = 0;
