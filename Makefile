@@ -40,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test fuzz bench bench-check install uninstall clean help deps deps-test deps-asan deps-bench deps-fuzz sanitize test-asan stress demo eval rooms-eval \
+.PHONY: all test layering fuzz bench bench-check install uninstall clean help deps deps-test deps-asan deps-bench deps-fuzz sanitize test-asan stress demo eval rooms-eval \
         fuzz-run bench-run bench-check-run eval-run rooms-eval-run demo-run
 all: $(VIGIL) $(LIB) $(SOLIB)
 
@@ -135,7 +135,12 @@ $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN) $(SOLIB) $(FUZZBINS) $(B)/bench-eval
+	$(Q)$(MAKE) --no-print-directory layering
 	$(Q)sh tests/run.sh $(B)
+
+# No two core files call each other: the call graph between core/*.c from nm of their objects.
+layering: $(CORE_OBJ)
+	$(Q)sh tests/layering.sh --self-test && sh tests/layering.sh $(B)
 
 # libFuzzer + ASan/UBSan builds of the fuzz targets, each run FUZZ_SECONDS on a scratch copy of
 # its corpus; crashes land in build/fuzz/ (copy them into tests/fuzz/corpus/ once fixed).
@@ -222,6 +227,7 @@ help:
 	@echo "Targets:"
 	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so (default)"
 	@echo "  test        install missing packages, build, run the test suite"
+	@echo "  layering    check that no two core files call each other (part of test)"
 	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
 	@echo "  stress      many vigils at once with random kill -9, under ASan (STRESS_SECONDS, default 60)"
 	@echo "  fuzz        libFuzzer on the hash-list and room-list parsers, option values and cells, index,"

@@ -8,6 +8,7 @@
  *                  only one) at a time; a Content-Security-Policy forbids any network request.
  * Memory: the matched files' records (matches are few beside files), never the whole journal. */
 #include "scan.h"
+#include "buf.h" /* core: vigil__label_find */
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,21 +28,13 @@ void scan_match_ref(const scan_set *sets, const jmatch *m, const char **id, cons
 /* The value of "key=" in a labels string ("k=v k=v"), copied into out; 0 if absent or longer than out. */
 static int label_value(const char *labels, const char *key, char *out, size_t n)
 {
-    size_t kl = strlen(key);
-    for (const char *p = labels; p && *p;) {
-        while (*p == ' ') p++;
-        const char *e = strchr(p, ' ');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len > kl && !strncmp(p, key, kl) && p[kl] == '=') {
-            size_t vl = len - kl - 1;
-            if (vl > n - 1) return 0; /* cut short it would read as another value */
-            memcpy(out, p + kl + 1, vl);
-            out[vl] = 0;
-            return 1;
-        }
-        p += len;
-    }
-    return 0;
+    const char *v;
+    size_t vl;
+    if (!vigil__label_find(labels, key, &v, &vl)) return 0;
+    if (vl > n - 1) return 0; /* cut short it would read as another value */
+    memcpy(out, v, vl);
+    out[vl] = 0;
+    return 1;
 }
 
 /* ---- one pass over the journal: results.jsonl, summary counts, vics.json, matched records ----- */

@@ -9,37 +9,11 @@
 
 #include <string.h>
 
-/* Callers may pass hashes at any byte address (a buffer of records), so words are loaded with
- * memcpy, which compiles to plain loads. */
-static inline int dist_portable(const vigil_pdq *a, const vigil_pdq *b)
-{
-    uint64_t x[4], y[4];
-    memcpy(x, a, sizeof x);
-    memcpy(y, b, sizeof y);
-    return __builtin_popcountll(x[0] ^ y[0]) + __builtin_popcountll(x[1] ^ y[1]) +
-           __builtin_popcountll(x[2] ^ y[2]) + __builtin_popcountll(x[3] ^ y[3]);
-}
+#define KERNEL(name) name##_portable
+#define POPCOUNT64(x) __builtin_popcountll(x)
+#include "hamming_template.h"
 
-static size_t radius_portable(const vigil_pdq *q, size_t nq, const vigil_pdq *refs, const uint32_t *slots,
-                              size_t n, int radius, vigil__hit *hits)
-{
-    size_t k = 0;
-    for (size_t j = 0; j < n; j++) {
-        const vigil_pdq *r = slots ? &refs[slots[j]] : &refs[j];
-        for (size_t i = 0; i < nq; i++) {
-            int d = dist_portable(&q[i], r);
-            if (d <= radius) hits[k++] = (vigil__hit){(uint32_t)j, (uint16_t)i, (uint16_t)d};
-        }
-    }
-    return k;
-}
-
-static void dist_portable_n(const vigil_pdq *q, const vigil_pdq *refs, size_t n, uint16_t *dist)
-{
-    for (size_t j = 0; j < n; j++) dist[j] = (uint16_t)dist_portable(q, &refs[j]);
-}
-
-const vigil__kernels vigil__kernels_portable = {"portable", radius_portable, dist_portable_n};
+const vigil__kernels vigil__kernels_portable = {"portable", radius_portable, dist_portable};
 
 static const vigil__kernels *level(const char *name, unsigned features)
 {

@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void (*vigil__test_read_hook)(uint64_t done);
-
 void vigil_hash_options_init(vigil_hash_options *opt)
 {
     memset(opt, 0, sizeof *opt);

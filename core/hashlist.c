@@ -113,16 +113,8 @@ static const char *const labels_names[] = {"labels", "label", NULL};
 
 static int add_label(buf *b, const char *k, const char *v)
 {
-    if (!*v) return 0;
-    if (b->n && vigil__buf_put(b, " ", 1)) return -1;
-    if (name_is(k, labels_names)) /* already "k=v k=v" (vigil index export): verbatim */
-        return vigil__buf_put(b, v, strlen(v));
-    if (vigil__buf_put(b, k, strlen(k)) || vigil__buf_put(b, "=", 1)) return -1;
-    for (const char *c = v; *c; c++) {
-        char ch = (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') ? '_' : *c;
-        if (vigil__buf_put(b, &ch, 1)) return -1;
-    }
-    return 0;
+    /* a labels column is "k=v k=v" already (vigil index export): verbatim */
+    return vigil__label_put(b, name_is(k, labels_names) ? NULL : k, v, strlen(v), 0);
 }
 
 /* A reference known only by its digests (no PDQ column, or a plain 32/40-digit line). */

@@ -20,21 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vigil__buf_put(buf *b, const void *data, size_t n)
+/* The file an index was opened from: its bytes (the base arrays point into them) and identity. */
+static void release_file(vigil_index *x)
 {
-    if (n == 0) return 0;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *p = realloc(b->p, cap);
-        if (!p) return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    if (data) memcpy(b->p + b->n, data, n);
-    else memset(b->p + b->n, 0, n);
-    b->n += n;
-    return 0;
+    free(x->map);
+    x->map = NULL;
+    x->map_size = 0;
+    vigil__source_close(&x->src);
 }
 
 vigil_result vigil_index_new(const char *set_name, vigil_index **out, vigil_error *err)
@@ -64,19 +56,16 @@ void vigil_index_free(vigil_index *x)
 {
     if (!x) return;
     free_base(x);
-    vigil__index_unmap(x);
+    release_file(x);
     free(x->dhashes.p); free(x->dquality.p); free(x->dmeta.p); free(x->dstrings.p); free(x->tomb.p);
     free(x->xrec.p); free(x->xstrings.p); free(x->xtab);
     free(x);
 }
 
+/* Entries' ids and labels: offset 0 is "none" (every string area starts with a NUL). */
 static uint32_t put_string(buf *b, const char *s)
 {
-    if (!s || !*s) return 0;
-    if (b->n > UINT32_MAX - strlen(s) - 1) return UINT32_MAX;
-    uint32_t off = (uint32_t)b->n;
-    if (vigil__buf_put(b, s, strlen(s) + 1)) return UINT32_MAX;
-    return off;
+    return vigil__strtab_put(b, s);
 }
 
 vigil_result vigil_index_add(vigil_index *x, const vigil_pdq *hash, int quality, const char *id, const char *labels,
@@ -155,30 +144,20 @@ void vigil_index_stats_get(const vigil_index *x, vigil_index_stats *st)
 }
 
 /* Takes ownership of the arrays, sorts them by table 0's key and builds tables 1..15. */
-vigil_result vigil__index_set_base(vigil_index *x, vigil_pdq *h, uint8_t *q, uint32_t *m, char *strings,
-                                   uint64_t strings_size, uint64_t n, vigil_error *err)
+static vigil_result set_base(vigil_index *x, vigil_pdq *h, uint8_t *q, uint32_t *m, char *strings,
+                             uint64_t strings_size, uint64_t n, vigil_error *err)
 {
     int idw = n < (1u << 24) ? 3 : 4, mih = n >= MIH_MIN_ENTRIES;
-    uint32_t *off = calloc(MIH_TABLES * (MIH_BUCKETS + 1ull), sizeof *off);
+    uint32_t *off = malloc(MIH_TABLES * (MIH_BUCKETS + 1ull) * sizeof *off);
     uint32_t *perm = malloc((n ? n : 1) * sizeof *perm);
     uint8_t *ids = malloc((mih ? (MIH_TABLES - 1) * n * idw : 0) + 4);
     vigil_pdq *h2 = malloc((n ? n : 1) * sizeof *h2);
     uint8_t *q2 = malloc(n ? n : 1);
     uint32_t *m2 = malloc((n ? n : 1) * 2 * sizeof *m2);
-    if (!off || !perm || !ids || !h2 || !q2 || !m2) {
+    /* the storage order: the entries sorted by row 0 (table 0, whose slots are then 0..n-1) */
+    if (!off || !perm || !ids || !h2 || !q2 || !m2 || vigil__mih_build(h, n, 0, off, (uint8_t *)perm, 4)) {
         free(off); free(perm); free(ids); free(h2); free(q2); free(m2); free(h); free(q); free(m); free(strings);
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory building the index");
-    }
-    /* counting sort of the entries by row 0: the storage order, and table 0 */
-    for (uint64_t i = 0; i < n; i++) off[mih_key(&h[i], 0) + 1]++;
-    for (uint32_t k = 0; k < MIH_BUCKETS; k++) off[k + 1] += off[k];
-    {
-        uint32_t *pos = malloc(MIH_BUCKETS * sizeof *pos);
-        if (!pos) { free(off); free(perm); free(ids); free(h2); free(q2); free(m2); free(h); free(q); free(m); free(strings);
-                    return vigil__fail(err, VIGIL_E_NOMEM, "out of memory building the index"); }
-        memcpy(pos, off, MIH_BUCKETS * sizeof *pos);
-        for (uint64_t i = 0; i < n; i++) perm[pos[mih_key(&h[i], 0)]++] = (uint32_t)i;
-        free(pos);
     }
     for (uint64_t s = 0; s < n; s++) {
         h2[s] = h[perm[s]];
@@ -187,21 +166,15 @@ vigil_result vigil__index_set_base(vigil_index *x, vigil_pdq *h, uint8_t *q, uin
         m2[2 * s + 1] = m[2 * (uint64_t)perm[s] + 1];
     }
     free(h); free(q); free(m); free(perm);
-    /* tables 1..15: slots grouped by row t, each bucket in slot order */
+    /* tables 1..15 over the storage order */
+    int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int t = 1; t < (mih ? MIH_TABLES : 1); t++) {
-        uint32_t *o = off + (uint64_t)t * (MIH_BUCKETS + 1);
-        for (uint64_t s = 0; s < n; s++) o[mih_key(&h2[s], t) + 1]++;
-        for (uint32_t k = 0; k < MIH_BUCKETS; k++) o[k + 1] += o[k];
-        uint32_t *pos = malloc(MIH_BUCKETS * sizeof *pos);
-        if (!pos) continue; /* reported below: a bucket end that is not n */
-        memcpy(pos, o, MIH_BUCKETS * sizeof *pos);
-        uint8_t *dst = ids + (uint64_t)(t - 1) * n * idw;
-        for (uint64_t s = 0; s < n; s++) {
-            uint32_t v = (uint32_t)s, p = pos[mih_key(&h2[s], t)]++;
-            memcpy(dst + (uint64_t)p * idw, &v, (size_t)idw);
-        }
-        free(pos);
+    for (int t = 1; t < (mih ? MIH_TABLES : 1); t++)
+        if (vigil__mih_build(h2, n, t, off + (uint64_t)t * (MIH_BUCKETS + 1), ids + (uint64_t)(t - 1) * n * idw, idw))
+            failed = 1;
+    if (failed) {
+        free(off); free(ids); free(h2); free(q2); free(m2); free(strings);
+        return vigil__fail(err, VIGIL_E_NOMEM, "out of memory building the index");
     }
     memset(ids + (mih ? (MIH_TABLES - 1) * n * idw : 0), 0, 4);
     if (!mih) { free(off); off = NULL; }
@@ -237,9 +210,9 @@ vigil_result vigil_index_compact(vigil_index *x, vigil_error *err)
         }
         k++;
     }
-    vigil_result r = vigil__index_set_base(x, h, q, m, (char *)str.p, str.n, live, err);
+    vigil_result r = set_base(x, h, q, m, (char *)str.p, str.n, live, err);
     if (r) return r;
-    vigil__index_unmap(x);
+    release_file(x);
     x->ndelta = 0;
     x->dhashes.n = x->dquality.n = x->dmeta.n = 0;
     x->dstrings.n = 1;
@@ -253,16 +226,14 @@ vigil_result vigil_index_verify(const vigil_index *x, vigil_error *err)
 {
     if (!x) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     for (int t = 0; t < (x->has_mih ? MIH_TABLES : 0); t++) {
-        const uint32_t *o = x->offsets + (uint64_t)t * (MIH_BUCKETS + 1);
-        if (x->nbase && (o[0] != 0 || o[MIH_BUCKETS] != x->nbase))
+        uint64_t at = 0;
+        switch (vigil__mih_check(x->offsets + (uint64_t)t * (MIH_BUCKETS + 1), x->nbase, t, t ? mih_slots(x, t) : NULL,
+                                 x->id_width, x->hashes, &at)) {
+        case VIGIL__MIH_OK: break;
+        case VIGIL__MIH_UNCOVERED:
             return vigil__fail(err, VIGIL_E_CORRUPT, "table %d does not cover the %llu entries", t, (unsigned long long)x->nbase);
-        for (uint32_t k = 0; x->nbase && k < MIH_BUCKETS; k++) {
-            if (o[k] > o[k + 1]) return vigil__fail(err, VIGIL_E_CORRUPT, "table %d: bucket %u out of order", t, k);
-            for (uint32_t i = o[k]; i < o[k + 1]; i++) {
-                uint64_t s = t ? mih_slot(x, t, i) : i;
-                if (s >= x->nbase || mih_key(&x->hashes[s], t) != k)
-                    return vigil__fail(err, VIGIL_E_CORRUPT, "table %d: entry %u is not in its bucket", t, i);
-            }
+        case VIGIL__MIH_DISORDER: return vigil__fail(err, VIGIL_E_CORRUPT, "table %d: bucket %u out of order", t, (unsigned)at);
+        default: return vigil__fail(err, VIGIL_E_CORRUPT, "table %d: entry %u is not in its bucket", t, (unsigned)at);
         }
     }
     for (uint64_t e = 0; e < x->nbase; e++)

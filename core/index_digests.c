@@ -46,16 +46,6 @@ vigil_result vigil__digests_rehash(vigil_index *x)
     return VIGIL_OK;
 }
 
-static uint32_t put_text(buf *b, const char *s)
-{
-    if (!s || !*s) return 0;
-    if (b->n == 0 && vigil__buf_put(b, "", 1)) return UINT32_MAX;
-    size_t len = strlen(s) + 1;
-    if (b->n > UINT32_MAX - len) return UINT32_MAX;
-    uint32_t off = (uint32_t)b->n;
-    return vigil__buf_put(b, s, len) ? UINT32_MAX : off;
-}
-
 vigil_result vigil_index_add_digest(vigil_index *x, const uint8_t md5[16], const uint8_t sha1[20], const char *id,
                                     const char *labels, vigil_error *err)
 {
@@ -65,8 +55,8 @@ vigil_result vigil_index_add_digest(vigil_index *x, const uint8_t md5[16], const
     vigil__digest_rec r = {{0}, {0}, 0, 0, 0};
     if (md5) { memcpy(r.md5, md5, 16); r.have |= VIGIL_DIGEST_MD5; }
     if (sha1) { memcpy(r.sha1, sha1, 20); r.have |= VIGIL_DIGEST_SHA1; }
-    r.id = put_text(&x->xstrings, id);
-    r.labels = put_text(&x->xstrings, labels);
+    r.id = vigil__strtab_put(&x->xstrings, id);
+    r.labels = vigil__strtab_put(&x->xstrings, labels);
     if (r.id == UINT32_MAX || r.labels == UINT32_MAX || vigil__buf_put(&x->xrec, &r, sizeof r))
         return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     size_t n = x->xrec.n / sizeof r;

@@ -1,24 +1,26 @@
-/* index_impl.h - the in-memory layout of an index, shared by index.c (build, search) and
- * index_file.c (save, open). */
+/* index_impl.h - the in-memory layout of an index, shared by index.c (build, search),
+ * index_file.c (save, open: builds on index.c) and index_digests.c (the digest entries: index.c
+ * and index_file.c use it, it uses neither). */
 #ifndef VIGIL_INDEX_IMPL_H
 #define VIGIL_INDEX_IMPL_H
 
 #include "internal.h"
+#include "mih.h"
 
 #include <stdio.h>
 
 #define MIH_TABLES 16
-#define MIH_BUCKETS 65536u
+#define MIH_BUCKETS VIGIL__MIH_BUCKETS
 /* Below this many entries a scan costs microseconds and the 4 MiB of bucket offsets is not worth
  * it: the index is a plain array. */
 #define MIH_MIN_ENTRIES 32768u
 
-/* Key of table t: DCT row t of the hash, i.e. 16-bit word t (spec section 10). */
 typedef vigil__buf buf;
 
+/* Key of table t: DCT row t of the hash, i.e. 16-bit word t (spec section 10). */
 static inline uint32_t mih_key(const vigil_pdq *h, int t)
 {
-    return (uint32_t)(h->w[t >> 2] >> ((t & 3) * 16)) & 0xffffu;
+    return vigil__mih_key(h, t);
 }
 
 struct vigil_index {
@@ -52,20 +54,22 @@ struct vigil_index {
     void *owned[6];
 };
 
+/* Table t's slots (t >= 1; table 0 is the storage order). The id array carries 4 bytes of
+ * padding, for vigil__mih_slot's 4-byte reads. */
+static inline const uint8_t *mih_slots(const vigil_index *x, int t)
+{
+    return x->ids + (uint64_t)(t - 1) * x->nbase * (uint64_t)x->id_width;
+}
+
 static inline uint32_t mih_slot(const vigil_index *x, int t, uint64_t i)
 {
-    const uint8_t *p = x->ids + ((uint64_t)(t - 1) * x->nbase + i) * (uint64_t)x->id_width;
-    uint32_t v;
-    __builtin_memcpy(&v, p, 4); /* the id array carries 1 byte of padding for this */
-    return x->id_width == 4 ? v : v & 0xffffffu;
+    return vigil__mih_slot(mih_slots(x, t), i, x->id_width);
 }
 
 static inline int is_removed(const vigil_index *x, uint64_t e)
 {
     return e / 8 < x->tomb.n && (x->tomb.p[e / 8] >> (e % 8)) & 1;
 }
-
-void vigil__index_unmap(vigil_index *x);
 
 /* index_digests.c: one content-digest entry as stored (48 bytes, in the file too). have = 0 marks
  * a removed one. */
@@ -82,9 +86,5 @@ size_t vigil__digests_remove(vigil_index *x, const char *id);
 int vigil__is_vics(const char *data, size_t size);
 vigil_result vigil__vics_parse(const char *data, size_t size, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error,
                                void *ctx, vigil_error *err);
-
-/* index.c: builds the base tables from arrays (takes ownership of the arrays). */
-vigil_result vigil__index_set_base(vigil_index *x, vigil_pdq *hashes, uint8_t *quality, uint32_t *meta, char *strings,
-                                   uint64_t strings_size, uint64_t n, vigil_error *err);
 
 #endif

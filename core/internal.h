@@ -1,8 +1,20 @@
-/* internal.h - declarations shared by the files of core/; never installed. */
+/* internal.h - declarations shared by the files of core/; never installed.
+ *
+ * Layout: core/ stays flat, and a file's name says which stage it belongs to, in pipeline order:
+ * decode (load.c), hash (pdq.c, hasher.c, digest.c), index (index.c, index_file.c,
+ * index_digests.c, mih.c; rooms*.c for the room index), match (hamming.c with hamming_template.h,
+ * x86/ for the ISA variants, features.c), lists (hashlist.c, vics.c, text.c), and the shared
+ * pieces underneath (buf.c, sections.c, common.c, cpu.c, png.c). Flat, because the files are
+ * few (about twenty) and a prefix groups them in any listing, while subfolders would make every
+ * include path and Makefile rule longer for no reader's gain; x86/ is the exception, as its files
+ * build with their own ISA flags. Dependencies point one way (tests/layering.sh checks it):
+ * buf.c and mih.c call no other core file; index_file.c builds on index.c, and both use
+ * index_digests.c, which uses neither. */
 #ifndef VIGIL_INTERNAL_H
 #define VIGIL_INTERNAL_H
 
 #include "vigil.h"
+#include "buf.h" /* vigil__buf: buffers, string tables, labels */
 #include <stdarg.h>
 
 #define VIGIL_DEFAULT_MAX_PIXELS (1ull << 28)     /* 268 megapixels: larger than any camera */
@@ -76,7 +88,7 @@ vigil_result vigil__png_encode(const uint8_t *px, uint32_t w, uint32_t h, size_t
 void vigil__digests(const void *data, size_t size, vigil_hash_result *out);
 vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vigil_error *err);
 
-/* hasher.c: tests only; when set, called after every read of a file being hashed with the bytes
+/* digest.c: tests only; when set, called after every read of a file being hashed with the bytes
  * read so far (a test appends to or truncates the file there, as another process would). */
 extern void (*vigil__test_read_hook)(uint64_t done);
 
@@ -113,9 +125,6 @@ const vigil__kernels *vigil__kernels_best(void);
 /* Kernel by level ("portable", "popcnt", "avx2", "avx512"); NULL if this build or CPU lacks it. */
 const vigil__kernels *vigil__kernels_named(const char *name);
 
-/* index.c: a growable byte buffer; data NULL appends zeros. 0 or -1 (out of memory). */
-typedef struct vigil__buf { uint8_t *p; size_t n, cap; } vigil__buf;
-int vigil__buf_put(vigil__buf *b, const void *data, size_t n);
 
 /* sections.c: the container of .vgi and .vgr files (header, section table, checksummed sections). */
 #define VIGIL__MAX_SECTIONS 16

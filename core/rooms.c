@@ -76,10 +76,9 @@ vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *label
     if (e) return e;
     vigil__room_img rec = {(uint32_t)r->nfeat, (uint32_t)(r->nfeat >> 32), f->n, f->width, f->height, 0, 0, 0};
     size_t n0 = r->bstr.n;
-    rec.name = (uint32_t)r->bstr.n;
-    int bad = vigil__buf_put(&r->bstr, name ? name : "", strlen(name ? name : "") + 1);
-    rec.labels = (uint32_t)r->bstr.n;
-    bad = bad || vigil__buf_put(&r->bstr, labels ? labels : "", strlen(labels ? labels : "") + 1);
+    rec.name = vigil__strtab_append(&r->bstr, name);
+    rec.labels = vigil__strtab_append(&r->bstr, labels);
+    int bad = rec.name == UINT32_MAX || rec.labels == UINT32_MAX;
     if (!bad && r->bstr.n >= UINT32_MAX) bad = 1;
     size_t d0 = r->bdesc.n, x0 = r->bxy.n, a0 = r->bshape.n;
     bad = bad || vigil__buf_put(&r->bdesc, f->desc, (size_t)f->n * sizeof *f->desc) || vigil__buf_put(&r->bxy, NULL, (size_t)f->n * 8) ||

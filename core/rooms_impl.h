@@ -5,11 +5,12 @@
 #define VIGIL_ROOMS_IMPL_H
 
 #include "internal.h"
+#include "mih.h"
 
 #include <math.h>
 
 #define VIGIL__ROOM_TABLES 8         /* multi-index hashing: 8 tables of 16-bit keys */
-#define VIGIL__ROOM_BUCKETS 65536u
+#define VIGIL__ROOM_BUCKETS VIGIL__MIH_BUCKETS
 
 /* One reference image: its features are first .. first + n - 1 (first split in two 32-bit
  * halves); name and labels are offsets into the string table. The file's layout (32 bytes). */
@@ -34,10 +35,7 @@ struct vigil_rooms {
 
 /* Table t's key: bits 16t..16t+15, i.e. the first 128 comparisons, which are the most balanced
  * ones (the learned pattern is ordered by balance: core/feature_pattern.h). */
-static inline uint32_t vigil__room_key(const vigil_pdq *d, int t)
-{
-    return (uint32_t)(d->w[t >> 2] >> ((t & 3) * 16)) & 0xffffu;
-}
+static inline uint32_t vigil__room_key(const vigil_pdq *d, int t) { return vigil__mih_key(d, t); }
 
 static inline uint64_t vigil__room_first(const vigil__room_img *r) { return r->first_lo | (uint64_t)r->first_hi << 32; }
 

@@ -331,20 +331,11 @@ static void verify(query *s, scored *c)
 static void room_key(const char *labels, char *out, size_t cap)
 {
     size_t n = 0;
-    out[0] = 0;
-    static const char *const keys[] = {"hotel_id=", "room="};
+    static const char *const keys[] = {"hotel_id", "room"};
     for (int k = 0; k < 2; k++) {
-        size_t kl = strlen(keys[k]);
-        for (const char *p = labels; p && *p;) {
-            if (!strncmp(p, keys[k], kl) && (p == labels || p[-1] == ' ')) {
-                const char *v = p + kl, *e = strchr(v, ' ');
-                size_t vl = e ? (size_t)(e - v) : strlen(v);
-                if (n + vl + 2 < cap) { memcpy(out + n, v, vl); n += vl; }
-                break;
-            }
-            const char *sp = strchr(p, ' ');
-            p = sp ? sp + 1 : NULL;
-        }
+        const char *v;
+        size_t vl;
+        if (vigil__label_find(labels, keys[k], &v, &vl) && n + vl + 2 < cap) { memcpy(out + n, v, vl); n += vl; }
         if (n + 2 < cap) out[n++] = '|';
     }
     out[n] = 0;

@@ -307,16 +307,7 @@ static int digest_of(const buf *b, uint8_t *out, size_t n)
 
 static void label(vctx *v, const char *k, const buf *val, int lower)
 {
-    if (val->n <= 1) return;
-    if (v->labels.n) vigil__buf_put(&v->labels, " ", 1);
-    vigil__buf_put(&v->labels, k, strlen(k));
-    vigil__buf_put(&v->labels, "=", 1);
-    for (size_t i = 0; i + 1 < val->n; i++) {
-        char c = (char)val->p[i];
-        if (c == ' ' || c == '\t' || c == '\n') c = '_';
-        if (lower) c = (char)tolower((unsigned char)c);
-        vigil__buf_put(&v->labels, &c, 1);
-    }
+    if (val->n > 1) vigil__label_put(&v->labels, k, (const char *)val->p, val->n - 1, lower); /* val: text + NUL */
 }
 
 static void report(vctx *v, jr *j, const char *why)

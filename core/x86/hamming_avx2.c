@@ -1,6 +1,7 @@
 /* hamming_avx2.c - AVX2 kernels: popcount by nibble lookup (vpshufb) summed with vpsadbw, the
  * usual method where the CPU has no vector popcount (Mula, Kurz, Lemire 2016). */
 #include "../internal.h"
+#include "hamming_x86.h"
 #include <immintrin.h>
 
 static inline __m256i popcnt4_avx2(__m256i v)
@@ -15,7 +16,6 @@ static inline __m256i popcnt4_avx2(__m256i v)
 
 #define POPCNT4(x) popcnt4_avx2(x)
 #define KERNEL(name) name##_avx2
-#define HAMMING_TEMPLATE
-#include "hamming_x86.h"
+#include "hamming_avx_template.h"
 
 const vigil__kernels vigil__kernels_avx2 = {"avx2", radius_avx2, dist_avx2};
