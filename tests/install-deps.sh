@@ -1,12 +1,12 @@
 #!/bin/sh
 # install-deps.sh [test] - installs the Debian packages vigil needs to build, run the demo and
 # benchmark, when any is missing; with "test", also what the test suite drives (headless Chromium
-# for the review page, script(1) for a terminal). Debian 12 package names. Runs apt-get as root,
-# or through sudo.
+# for the review page, script(1) for a terminal, groff for the man pages). Debian 12 package
+# names. Runs apt-get as root, or through sudo.
 set -e
 PKGS="build-essential pkg-config libvips-dev libvips-tools libxxhash-dev xxhash libpng-dev nettle-dev clang
 libclang-rt-14-dev libjpeg-turbo-progs python3 bc valgrind"
-[ "${1:-}" = test ] && PKGS="$PKGS chromium bsdutils"
+[ "${1:-}" = test ] && PKGS="$PKGS chromium bsdutils groff-base"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
