@@ -58,12 +58,13 @@ for page in vigil $(for c in $cmds; do echo "vigil-$c"; done); do
 done
 
 # the same source: a help text with one more option gives a page with it
+case $V in /*) absv=$V ;; *) absv=$PWD/$V ;; esac
 cat > "$T/fake" <<EOS
 #!/bin/sh
 if [ "\$2" = hash ]; then
-    "$PWD/$V" help hash | sed 's/^  --exact /  --frobnicate     turn the frobs\\n  --exact /' | sed 's/\\\\n/\\
+    "$absv" help hash | sed 's/^  --exact /  --frobnicate     turn the frobs\\n  --exact /' | sed 's/\\\\n/\\
 /'
-else "$PWD/$V" "\$@"; fi
+else "$absv" "\$@"; fi
 EOS
 chmod +x "$T/fake"
 sh docs/man.sh "$T/fake" "$T/man2" >/dev/null 2>&1
