@@ -40,7 +40,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
-.PHONY: all test layering fuzz bench bench-check install uninstall clean help deps deps-test deps-asan deps-bench deps-fuzz sanitize test-asan stress demo eval rooms-eval \
+.PHONY: all man test layering fuzz bench bench-check install uninstall clean help deps deps-test deps-asan deps-bench deps-fuzz sanitize test-asan stress demo eval rooms-eval \
         fuzz-run bench-run bench-check-run eval-run rooms-eval-run demo-run
 all: $(VIGIL) $(LIB) $(SOLIB)
 
@@ -208,8 +208,16 @@ demo: deps
 demo-run: $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
 
-install: $(VIGIL) $(LIB) $(SOLIB)
+# Man pages, made from `vigil help` by docs/man.sh: the help text is their one source.
+MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms
+man: $(B)/man/vigil.1
+$(B)/man/vigil.1: $(VIGIL) docs/man.sh
+	$(Q)sh docs/man.sh $(VIGIL) $(B)/man
+
+install: $(VIGIL) $(LIB) $(SOLIB) $(B)/man/vigil.1
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(MANPAGES:%=$(B)/man/%.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 755 $(VIGIL) $(DESTDIR)$(PREFIX)/bin/vigil
 	install -m 644 $(LIB) $(SOLIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/vigil.h $(DESTDIR)$(PREFIX)/include/
@@ -218,7 +226,8 @@ install: $(VIGIL) $(LIB) $(SOLIB)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vigil $(DESTDIR)$(PREFIX)/lib/libvigil.* \
-	      $(DESTDIR)$(PREFIX)/include/vigil.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/vigil.pc
+	      $(DESTDIR)$(PREFIX)/include/vigil.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/vigil.pc \
+	      $(MANPAGES:%=$(DESTDIR)$(PREFIX)/share/man/man1/%.1)
 
 clean:
 	rm -rf $(B)
@@ -237,7 +246,8 @@ help:
 	@echo "  eval        PDQ accuracy on 270 photos rebuilt from Debian packages"
 	@echo "  rooms-eval  room recognition: panorama views among ~10,000 photo crops; OpenCV beside it"
 	@echo "  demo        scan a mock seized folder against two reference sets and a room index"
-	@echo "  install     install under PREFIX=$(PREFIX) (DESTDIR honoured)"
+	@echo "  man         man pages from the commands' help text, into build/man/"
+	@echo "  install     install under PREFIX=$(PREFIX) (DESTDIR honoured), man pages included"
 	@echo "  deps        install the missing Debian packages the build and demo need (deps-test, deps-asan,"
 	@echo "              deps-bench, deps-fuzz: those the other targets add; see tests/install-deps.sh)"
 	@echo "  clean       remove build/"

@@ -8,11 +8,12 @@
  *   - DCT sums in index order k = 0..63 with no FMA (section 8; this file is built -ffp-contract=off);
  *   - the lower median and a strict ">" (section 9).
  *
- * Speed: the reference filters row by row with a serial dependency per row, ~5 ms per image. Here
+ * Speed: the reference filters row by row with a serial dependency per row (its cost against this
+ * file's: bench/results/hash.md). Here
  * every pass runs down the columns, so the inner loop is an element-wise update across a whole row
  * (one running sum per column) that the compiler vectorises without reordering any lane's
  * operations. Horizontal passes run the same way on 16-row strips transposed in cache (a whole-plane
- * transpose of 512x512 floats thrashes the cache at its 2 KiB stride: 3.3 ms per hash). The same holds for
+ * transpose of 512x512 floats thrashes the cache at its 2 KiB stride). The same holds for
  * the DCT: the vector runs across the output index j, never across the summation index k.
  */
 #include "internal.h"
@@ -292,7 +293,7 @@ static void hash_from_A(const float A[64][64], vigil_pdq *hash, int *quality, vi
 }
 
 /* Per-thread scratch, kept between calls: a fresh 1 MiB malloc is an mmap whose page faults cost
- * more than the filter itself (measured: 3.3 ms -> see bench/README.md). Seven planes of at most
+ * more than the filter itself (measured: bench/results/hash.md). Seven planes of at most
  * 512x512 floats (7.3 MiB) per thread, freed when the thread exits. */
 typedef struct scratch { float *l, *y, *a, *b, *q, *p2, *s; void *mem; size_t cap; } scratch;
 static pthread_key_t scratch_key;
@@ -340,7 +341,7 @@ static scratch *get_scratch(int rows, int cols)
 
 /* Section 5 in the order H(wx), V(wy), H(wx), V(wy), fused: the plane is walked once in blocks of
  * STRIP rows and each block goes through all four passes while it is still in cache (four separate
- * passes over 1 MiB planes ran from L3; see bench/README.md). The rows of the result that `need`
+ * passes over 1 MiB planes ran from L3; see bench/results/hash.md). The rows of the result that `need`
  * marks land in `out`. */
 static vigil_result tent_filter(const float *L, float *out, int rows, int cols, const uint8_t *need,
                                const int *sel, const uint8_t *need_cols)
