@@ -303,7 +303,7 @@ static void finish(hitv *v, int top_k)
 }
 
 /* Masks of 16 bits with at most r bits set, r <= 3 (1 + 16 + 120 + 560), in order of bit count,
- * made once: recomputing them cost ~50 us per search. */
+ * made once: recomputing them per search cost more than the search (bench/results/match.md). */
 static uint16_t mask_table[697];
 static pthread_once_t mask_once = PTHREAD_ONCE_INIT;
 static void masks_init(void)
@@ -317,7 +317,7 @@ static void masks_init(void)
 static const int probes_for[4] = {1, 17, 137, 697};
 
 /* Expected cost of answering `groups` query groups by the tables, in units of one sequential
- * hash compare. A random candidate read costs about 6 (measured, bench/README.md). */
+ * hash compare. A random candidate read costs about 6 (bench/results/match.md). */
 static int use_index(const vigil_index *x, int radius, int variants)
 {
     int rt = radius / MIH_TABLES;

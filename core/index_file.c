@@ -9,7 +9,7 @@
  *                        DELTA_*, TOMBSTONES, digest entries and their strings)
  *
  * Opening reads the file into memory (sections.c says why) and checks everything before use: sizes against the header and the actual
- * file, every section's bounds and checksum (XXH3 runs at memory speed: ~0.1 s for 10 M entries),
+ * file, every section's bounds and checksum (XXH3 runs at memory speed; open times in bench/results/match.md),
  * and the structure the search relies on (bucket offsets monotonic and complete, slots in range,
  * string offsets inside their area). The multi-index part is then used in place, never rebuilt.
  * The container (header, table, checksums, atomic write) is sections.c's. */

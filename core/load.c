@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include <vips/vips.h>
 
-/* Short side kept after shrink-on-load in fast mode; see bench/README.md for the measurement. */
+/* Short side kept after shrink-on-load in fast mode; bench/results/hash.md has the measurement. */
 #ifndef FAST_MIN_SIDE
 #define FAST_MIN_SIDE 512
 #endif

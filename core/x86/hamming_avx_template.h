@@ -41,8 +41,8 @@ static size_t KERNEL(radius)(const vigil_pdq *q, size_t nq, const vigil_pdq *ref
             _mm_prefetch((const char *)&refs[slots[j + PF + 2]], _MM_HINT_T0);
             _mm_prefetch((const char *)&refs[slots[j + PF + 3]], _MM_HINT_T0);
         } else if (!slots && nq <= 2 && j + 66 < n) {
-            /* a one-query scan is a pure stream: prefetching 2 KiB ahead took it from 84-89 % to
-             * 113-122 % of a plain read loop's bandwidth (bench/README.md) */
+            /* a one-query scan is a pure stream: prefetching 2 KiB ahead brings it to a plain
+             * read loop's bandwidth (bench/results/match.md) */
             _mm_prefetch((const char *)&refs[j + 64], _MM_HINT_NTA);
             _mm_prefetch((const char *)&refs[j + 66], _MM_HINT_NTA);
         }
