@@ -143,6 +143,9 @@ int cli_same_file(const char *a, const char *b); /* both exist and are one file 
  * and fsyncs the folder. NULL with why (naming the path) when it cannot be opened or is refused. */
 FILE *cli_open_output(const char *path, char **tmp, char *why, size_t whylen);
 int cli_commit_output(FILE *f, const char *tmp, const char *path);
+/* cli_open_output of dir/name (a scan's reports); the joined name goes to path[0..pathlen). */
+FILE *cli_open_output_in(const char *dir, const char *name, char **tmp, char *path, size_t pathlen, char *why,
+                         size_t whylen);
 /* Whether path is the temporary file of the output being written (a walk skips it). */
 int cli_is_own_output(const char *path);
 
