@@ -9,6 +9,7 @@
 #define EXIT_SOME_FAILED 1
 #define EXIT_USAGE 2
 
+/* msg.c: messages, one line on stderr after the program's name. */
 extern const char *cli_prog;
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -104,7 +105,7 @@ char *cli_read_all(const char *path, uint64_t max, const char *raise, size_t *n,
 int cli_is_list(const char *path);
 /* Whether bytes from the start of a file are a text list (not an image): see inputs.c. */
 int cli_looks_like_list(const unsigned char *b, size_t n);
-/* Option values, parsed strictly (inputs.c says how). cli_parse_* print a message naming the
+/* parse.c: option values, parsed strictly (parse.c says how). cli_parse_* print a message naming the
  * option, the range and the value, and return -1; cli_strict_* are the same tests, silent. */
 int cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
 int cli_strict_int(const char *s, long long lo, long long hi, long long *out);
@@ -142,6 +143,9 @@ int cli_same_file(const char *a, const char *b); /* both exist and are one file 
  * and fsyncs the folder. NULL with why (naming the path) when it cannot be opened or is refused. */
 FILE *cli_open_output(const char *path, char **tmp, char *why, size_t whylen);
 int cli_commit_output(FILE *f, const char *tmp, const char *path);
+/* cli_open_output of dir/name (a scan's reports); the joined name goes to path[0..pathlen). */
+FILE *cli_open_output_in(const char *dir, const char *name, char **tmp, char *path, size_t pathlen, char *why,
+                         size_t whylen);
 /* Whether path is the temporary file of the output being written (a walk skips it). */
 int cli_is_own_output(const char *path);
 
@@ -158,18 +162,23 @@ void cli_unlock_outdir(int fd);
  * and waits (2 minutes at most) until FILE.go exists, so that a test acts at an exact moment. */
 void cli_test_pause(const char *point, unsigned long n);
 
+/* The commands, one file each (cmd_NAME.c), dispatched through main.c's table. A command file
+ * uses the helpers declared here and the library, never another command's file. */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+    void (*help)(FILE *f);             /* `vigil help NAME`, `vigil NAME --help` */
+    const char *summary;               /* its line in `vigil --help` */
+} cli_command;
 int cmd_hash(int argc, char **argv);
 void help_hash(FILE *f);
 int cmd_index(int argc, char **argv);
 void help_index(FILE *f);
 int cmd_match(int argc, char **argv);
+void help_match(FILE *f);
 int cmd_scan(int argc, char **argv);
 void help_scan(FILE *f);
-void help_match(FILE *f);
 int cmd_rooms(int argc, char **argv);
 void help_rooms(FILE *f);
-/* cmd_rooms.c: the features of one image file (read whole, decoded at the working size); err
- * says why not (unreadable, empty, not an image). */
-vigil_result cli_features_of_file(const char *path, const vigil_feature_options *fo, vigil_features *f, vigil_error *err);
 
 #endif

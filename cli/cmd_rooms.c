@@ -88,22 +88,6 @@ static void collect(char **inputs, int n, const char *labels, refs *out, unsigne
     }
 }
 
-vigil_result cli_features_of_file(const char *path, const vigil_feature_options *fo, vigil_features *f, vigil_error *err)
-{
-    char why[256];
-    size_t len;
-    char *data = cli_read_all(path, cli_image_max(), NULL, &len, why, sizeof why);
-    if (!data) { snprintf(err->message, sizeof err->message, "%s", why); return err->code = VIGIL_E_IO; }
-    vigil_result r;
-    if (len) r = vigil_features_memory(data, len, fo, f, err);
-    else {
-        snprintf(err->message, sizeof err->message, "empty file");
-        r = err->code = VIGIL_E_EMPTY;
-    }
-    free(data);
-    return r;
-}
-
 /* Extracts in parallel, adds in input order (the index does not depend on the thread count). */
 static int add_refs(vigil_rooms *rooms, refs *rf, const vigil_feature_options *fo, int threads, unsigned long long *added,
                     unsigned long long *bad)
@@ -117,7 +101,7 @@ static int add_refs(vigil_rooms *rooms, refs *rf, const vigil_feature_options *f
     for (size_t b = 0; b < rf->n && !failed; b += batch) {
         size_t n = rf->n - b < batch ? rf->n - b : batch;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t i = 0; i < n; i++) rc[i] = cli_features_of_file(rf->v[b + i].path, fo, &f[i], &e[i]);
+        for (size_t i = 0; i < n; i++) rc[i] = vigil_features_file(rf->v[b + i].path, fo, &f[i], &e[i]);
         for (size_t i = 0; i < n; i++) {
             if (rc[i]) { cli_warn("%s: %s", rf->v[b + i].path, e[i].message); (*bad)++; continue; }
             vigil_error err;
@@ -160,7 +144,7 @@ static int query_files(vigil_rooms *rooms, char **paths, int n, const vigil_feat
         vigil_error e;
         if (error) { cli_warn("%s: %s", path, error); (*bad)++; free(path); free(error); continue; }
         if (cli_is_own_output(path)) { free(path); continue; }
-        if (cli_features_of_file(path, fo, &f, &e)) { cli_warn("%s: %s", path, e.message); (*bad)++; free(path); continue; }
+        if (vigil_features_file(path, fo, &f, &e)) { cli_warn("%s: %s", path, e.message); (*bad)++; free(path); continue; }
         size_t nm = 0;
         if (vigil_rooms_query(rooms, &f, qo, m, &nm, &e)) { cli_warn("%s: %s", path, e.message); (*bad)++; }
         for (size_t k = 0; k < (nm ? nm : 1); k++) {

@@ -455,28 +455,24 @@ static void copy_from_journal(scan *s, item *it)
     if (!it->dup_json) { it->dup_off = UINT64_MAX; it->nm = 0; it->total = 0; it->rc = vigil_hash_file(it->path, &it->opt, &it->r, &it->err); }
 }
 
-/* The room index: the file is read and decoded a second time, at the features' working size.
+/* The room index: the features came with the hash, from the same read of the file (see run_batch).
  * A file that cannot be matched this way keeps its hash result; the room part is just empty. */
-static void match_rooms(scan *s, item *it)
+static void match_rooms(scan *s, item *it, const vigil_features *f)
 {
     const scan_set *set = &s->sets[s->rooms_set];
-    vigil_features f;
     vigil_error err;
-    if (!cli_features_of_file(it->path, NULL, &f, &err)) {
-        vigil_room_query_options qo;
-        vigil_room_query_options_init(&qo);
-        qo.min_inliers = (uint32_t)set->radius;
-        /* a query ranks at most qo.verify images, so that many rooms at most: --top 0 means those */
-        qo.top_k = s->top_k > 0 && (uint32_t)s->top_k < qo.verify ? (uint32_t)s->top_k : qo.verify;
-        vigil_room_match *m = malloc(qo.top_k * sizeof *m);
-        it->room = malloc(qo.top_k * sizeof *it->room);
-        size_t nm = 0;
-        if (m && it->room && !vigil_rooms_query(set->rooms, &f, &qo, m, &nm, &err))
-            for (size_t k = 0; k < nm; k++)
-                it->room[it->nroom++] = (jmatch){m[k].image, s->rooms_set, (uint16_t)(m[k].inliers > 65535 ? 65535 : m[k].inliers), 0, MATCH_ROOM};
-        free(m);
-        vigil_features_free(&f);
-    }
+    vigil_room_query_options qo;
+    vigil_room_query_options_init(&qo);
+    qo.min_inliers = (uint32_t)set->radius;
+    /* a query ranks at most qo.verify images, so that many rooms at most: --top 0 means those */
+    qo.top_k = s->top_k > 0 && (uint32_t)s->top_k < qo.verify ? (uint32_t)s->top_k : qo.verify;
+    vigil_room_match *m = malloc(qo.top_k * sizeof *m);
+    it->room = malloc(qo.top_k * sizeof *it->room);
+    size_t nm = 0;
+    if (m && it->room && !vigil_rooms_query(set->rooms, f, &qo, m, &nm, &err))
+        for (size_t k = 0; k < nm; k++)
+            it->room[it->nroom++] = (jmatch){m[k].image, s->rooms_set, (uint16_t)(m[k].inliers > 65535 ? 65535 : m[k].inliers), 0, MATCH_ROOM};
+    free(m);
 }
 
 /* Every set stays the version the scan opened: the handles hold their own copies (core/sections.c),
@@ -510,9 +506,18 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
 #pragma omp parallel for schedule(dynamic, 1) num_threads(s->threads)
     for (int i = 0; i < n; i++) {
         if (it[i].walk_err) continue;
-        it[i].rc = vigil_hash_file(it[i].path, &it[i].opt, &it[i].r, &it[i].err);
-        if (s->rooms_set >= 0 && it[i].rc == VIGIL_OK && it[i].dup_slot < 0 && it[i].dup_off == UINT64_MAX)
-            match_rooms(s, &it[i]);
+        if (s->rooms_set < 0) {
+            it[i].rc = vigil_hash_file(it[i].path, &it[i].opt, &it[i].r, &it[i].err);
+            continue;
+        }
+        /* one read and the same bytes for both; no features when the content was a duplicate
+         * (before_decode declined) or the file could not be hashed */
+        vigil_features f;
+        vigil_error ferr;
+        it[i].rc = vigil_hash_file_features(it[i].path, &it[i].opt, NULL, &it[i].r, &f, &ferr, &it[i].err);
+        if (it[i].rc == VIGIL_OK && it[i].dup_slot < 0 && it[i].dup_off == UINT64_MAX && !ferr.code)
+            match_rooms(s, &it[i], &f);
+        vigil_features_free(&f);
     }
     for (int i = 0; i < n; i++) {
         if (it[i].dup_slot >= 0) {

@@ -1,19 +1,23 @@
-/* main.c - the vigil program: dispatches subcommands. */
+/* main.c - the vigil program: finds the command in the table and runs it. A new command is one
+ * row here and its cmd_NAME.c (run and help). */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <string.h>
 
-const char *cli_prog = "vigil";
+static const cli_command commands[] = {
+    {"hash", cmd_hash, help_hash, "PDQ hashes and content digests of image files and folders"},
+    {"index", cmd_index, help_index, "build and maintain reference indexes (build add remove compact info verify export)"},
+    {"match", cmd_match, help_match, "match images or hash lists against one or more indexes"},
+    {"scan", cmd_scan, help_scan, "scan seized media against reference sets: resumable, with reports"},
+    {"rooms", cmd_rooms, help_rooms, "recognise the room (hotel) a photo was taken in (build add query info)"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-void cli_warn(const char *fmt, ...)
+static const cli_command *find(const char *name)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", cli_prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].name, name)) return &commands[i];
+    return NULL;
 }
 
 static void usage(FILE *f)
@@ -21,15 +25,10 @@ static void usage(FILE *f)
     fprintf(f,
             "vigil %s - perceptual hashing and matching of images\n\n"
             "Usage: vigil COMMAND [OPTIONS] ...\n\n"
-            "Commands:\n"
-            "  hash      PDQ hashes and content digests of image files and folders\n"
-            "  index     build and maintain reference indexes (build add remove compact info verify export)\n"
-            "  match     match images or hash lists against one or more indexes\n"
-            "  scan      scan seized media against reference sets: resumable, with reports\n"
-            "  rooms     recognise the room (hotel) a photo was taken in (build add query info)\n"
-            "  help CMD  detailed help of a command\n\n"
-            "Options: --version, --help\n",
+            "Commands:\n",
             vigil_version());
+    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-8s  %s\n\nOptions: --version, --help\n", "help CMD", "detailed help of a command");
 }
 
 int main(int argc, char **argv)
@@ -50,24 +49,20 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "help")) {
         if (argc < 3) { usage(stdout); return 0; }
-        if (!strcmp(argv[2], "hash")) { help_hash(stdout); return 0; }
-        if (!strcmp(argv[2], "index")) { help_index(stdout); return 0; }
-        if (!strcmp(argv[2], "match")) { help_match(stdout); return 0; }
-        if (!strcmp(argv[2], "scan")) { help_scan(stdout); return 0; }
-        if (!strcmp(argv[2], "rooms")) { help_rooms(stdout); return 0; }
-        cli_warn("no such command: %s", argv[2]);
+        const cli_command *c = find(argv[2]);
+        if (!c) { cli_warn("no such command: %s", argv[2]); return EXIT_USAGE; }
+        c->help(stdout);
+        return 0;
+    }
+    const cli_command *c = find(cmd);
+    if (!c) {
+        cli_warn("no such command: %s (try 'vigil --help')", cmd);
         return EXIT_USAGE;
     }
-    if (!strcmp(cmd, "hash"))
-        return cmd_hash(argc - 1, argv + 1);
-    if (!strcmp(cmd, "index"))
-        return cmd_index(argc - 1, argv + 1);
-    if (!strcmp(cmd, "match"))
-        return cmd_match(argc - 1, argv + 1);
-    if (!strcmp(cmd, "scan"))
-        return cmd_scan(argc - 1, argv + 1);
-    if (!strcmp(cmd, "rooms"))
-        return cmd_rooms(argc - 1, argv + 1);
-    cli_warn("no such command: %s (try 'vigil --help')", cmd);
-    return EXIT_USAGE;
+    /* `vigil CMD --help` whatever the command's own parsing (rooms and index take a subcommand first) */
+    if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+        c->help(stdout);
+        return 0;
+    }
+    return c->run(argc - 1, argv + 1);
 }

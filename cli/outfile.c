@@ -95,6 +95,17 @@ FILE *cli_open_output(const char *path, char **tmp, char *why, size_t whylen)
     return f;
 }
 
+FILE *cli_open_output_in(const char *dir, const char *name, char **tmp, char *path, size_t pathlen, char *why,
+                         size_t whylen)
+{
+    *tmp = NULL;
+    if ((size_t)snprintf(path, pathlen, "%s/%s", dir, name) >= pathlen) {
+        snprintf(why, whylen, "%s/%s: path too long", dir, name);
+        return NULL;
+    }
+    return cli_open_output(path, tmp, why, whylen);
+}
+
 int cli_commit_output(FILE *f, const char *tmp, const char *path)
 {
     if (!tmp) return fflush(f) || ferror(f) ? -1 : 0;

@@ -150,12 +150,6 @@ static int on_record(const jrecord *r, void *ctx)
     return 0;
 }
 
-static FILE *open_in(const char *dir, const char *name, char **tmp, char *path, size_t n, char *why, size_t whylen)
-{
-    snprintf(path, n, "%s/%s", dir, name);
-    return cli_open_output(path, tmp, why, whylen);
-}
-
 /* ---- report.html ------------------------------------------------------------------------------- */
 
 static void html(FILE *f, const char *s)
@@ -324,8 +318,8 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     int rc = -1;
     thumb *th = NULL;
     if (!p.set_files || !p.set_matches || !p.seen) { snprintf(why, whylen, "out of memory"); goto done; }
-    p.results = open_in(o->dir, "results.jsonl", &rtmp, path, sizeof path, why, whylen);
-    p.vics = p.results ? open_in(o->dir, "vics.json", &vtmp, vpath, sizeof vpath, why, whylen) : NULL;
+    p.results = cli_open_output_in(o->dir, "results.jsonl", &rtmp, path, sizeof path, why, whylen);
+    p.vics = p.results ? cli_open_output_in(o->dir, "vics.json", &vtmp, vpath, sizeof vpath, why, whylen) : NULL;
     if (!p.results || !p.vics) goto done;
     fputs("{\"@odata.context\": \"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media\",\n"
           " \"value\": [", p.vics);
@@ -337,7 +331,7 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     if (cli_commit_output(v, vtmp, vpath)) { snprintf(why, whylen, "%s: writing failed", vpath); goto done; }
 
     char *stmp = NULL;
-    FILE *f = open_in(o->dir, "summary.json", &stmp, path, sizeof path, why, whylen);
+    FILE *f = cli_open_output_in(o->dir, "summary.json", &stmp, path, sizeof path, why, whylen);
     if (!f) goto done;
     fprintf(f, "{\n  \"vigil\": \"%s\",\n  \"complete\": true,\n  \"files\": %llu,\n  \"bytes\": %llu,\n  \"ok\": %llu,\n"
                "  \"failed\": %llu,\n  \"duplicates\": %llu,\n  \"low_quality_not_pdq_matched\": %llu,\n  \"matched_files\": %llu,\n"
@@ -362,7 +356,7 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     if (!th) { snprintf(why, whylen, "out of memory"); goto done; }
     make_thumbs(&p, th, o->thumbs_max, o->threads);
     char *htmp = NULL;
-    f = open_in(o->dir, "report.html", &htmp, path, sizeof path, why, whylen);
+    f = cli_open_output_in(o->dir, "report.html", &htmp, path, sizeof path, why, whylen);
     if (!f) goto done;
     write_html(f, o, &p, th);
     if (cli_commit_output(f, htmp, path)) { snprintf(why, whylen, "%s: writing failed", path); free(htmp); goto done; }

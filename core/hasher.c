@@ -1,5 +1,7 @@
 /* hasher.c - one file in, one vigil_hash_result out: read once, digest, decode, PDQ. Files over
- * 1 GiB are digested in a stream instead of held in memory. */
+ * 1 GiB are digested in a stream instead of held in memory. The same read also serves the local
+ * features (vigil_hash_file_features, vigil_features_file), so that a scan with a room index reads
+ * each file once and the hash and the features always describe the same bytes. */
 #include "internal.h"
 
 #include <errno.h>
@@ -97,74 +99,158 @@ static uint64_t whole_read_max(void)
     return VIGIL__WHOLE_READ_MAX;
 }
 
-vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt, vigil_hash_result *out,
-                             vigil_error *err)
+/* Reads fd to the end, not just st_size bytes: a file that grows is read as far as it goes (up to
+ * one byte past `whole`), and *changed says so. The byte to spare sees the end of a file that kept
+ * its size without growing the buffer. */
+static vigil_result read_whole(int fd, const struct stat *st, uint64_t whole, uint8_t **out, size_t *n, int *changed,
+                               vigil_error *err)
 {
-    vigil_hash_options def;
-    if (!opt) { vigil_hash_options_init(&def); opt = &def; }
-    if (!path || !out)
-        return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
-    memset(out, 0, sizeof *out);
-    /* O_NONBLOCK: opening a FIFO must not hang the scan; the type is checked right after. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return vigil__fail(err, errno == EISDIR ? VIGIL_E_NOT_FILE : VIGIL_E_IO, "cannot open: %s",
-                           strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st)) {
-        int e = errno;
-        close(fd);
-        return vigil__fail(err, VIGIL_E_IO, "cannot stat: %s", strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        const char *kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
-                         : S_ISSOCK(st.st_mode) ? "a socket" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
-                         : "not a regular file";
-        return vigil__fail(err, VIGIL_E_NOT_FILE, "skipped: %s", kind);
-    }
-    if (opt->max_file_bytes && (uint64_t)st.st_size > opt->max_file_bytes) {
-        close(fd);
-        out->file_size = (uint64_t)st.st_size;
-        return vigil__fail(err, VIGIL_E_TOO_LARGE, "file is %llu bytes, over the limit of %llu",
-                           (unsigned long long)st.st_size, (unsigned long long)opt->max_file_bytes);
-    }
-    const uint64_t whole = whole_read_max();
-    if ((uint64_t)st.st_size > whole) {
-        vigil_result r = hash_stream(fd, &st, opt, out, err);
-        close(fd);
-        return r;
-    }
-    /* Read to the end, not just st_size bytes: a file that grows is read as far as it goes (up to
-     * one byte past the whole-read limit), and flagged. The byte to spare sees the end of a file
-     * that kept its size without growing the buffer. */
-    size_t cap = (size_t)st.st_size + 1, len = 0;
+    size_t cap = (size_t)st->st_size + 1, len = 0;
     uint8_t *buf = malloc(cap);
-    if (!buf) { close(fd); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file"); }
+    if (!buf) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file");
     for (;;) {
         if (len == cap) {
             if (len > whole) break;
             size_t ncap = cap < 32768 ? 65536 : cap * 2;
             if (ncap > whole + 1) ncap = (size_t)whole + 1;
             uint8_t *nb = realloc(buf, ncap);
-            if (!nb) { free(buf); close(fd); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file"); }
+            if (!nb) { free(buf); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file"); }
             buf = nb; cap = ncap;
         }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
             int e = errno;
-            free(buf); close(fd);
+            free(buf);
             return vigil__fail(err, VIGIL_E_IO, "read failed: %s", strerror(e));
         }
-        if (n == 0) break;
-        len += (size_t)n;
+        if (r == 0) break;
+        len += (size_t)r;
         if (vigil__test_read_hook) vigil__test_read_hook(len);
     }
-    int changed = len != (size_t)st.st_size || moved_on(fd, &st);
+    *changed = len != (size_t)st->st_size || moved_on(fd, st);
+    *out = buf;
+    *n = len;
+    return VIGIL_OK;
+}
+
+/* The features of the bytes the hash decoded, when it decoded them; else empty, and why not. */
+static void features_too(const uint8_t *buf, size_t len, vigil_result hash_rc, const vigil_hash_result *out,
+                         const vigil_error *hash_err, const vigil_feature_options *fo, vigil_features *f,
+                         vigil_error *ferr)
+{
+    vigil_error tmp;
+    if (!ferr) ferr = &tmp;
+    if (hash_rc) { *ferr = *hash_err; return; }
+    if (!buf) { vigil__fail(ferr, VIGIL_E_TOO_LARGE, "file over the whole-read limit (1 GiB): not held, no features"); return; }
+    if (!(out->have & VIGIL_HAVE_PDQ)) { vigil__fail(ferr, VIGIL_E_NOT_FOUND, "not decoded: no features"); return; }
+    if (!vigil_features_memory(buf, len, fo, f, ferr)) { ferr->code = VIGIL_OK; ferr->message[0] = 0; }
+}
+
+/* vigil_hash_file, and with f the features of the same bytes (vigil_hash_file_features). */
+static vigil_result hash_path(const char *path, const vigil_hash_options *opt, vigil_hash_result *out, vigil_error *err,
+                              const vigil_feature_options *fo, vigil_features *f, vigil_error *ferr)
+{
+    vigil_hash_options def;
+    vigil_error herr;
+    if (!err) err = &herr;
+    if (f) memset(f, 0, sizeof *f);
+    if (!opt) { vigil_hash_options_init(&def); opt = &def; }
+    if (!path || !out) {
+        vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+        if (f) features_too(NULL, 0, VIGIL_E_INVALID, out, err, fo, f, ferr);
+        return VIGIL_E_INVALID;
+    }
+    memset(out, 0, sizeof *out);
+    vigil_result r;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    /* O_NONBLOCK: opening a FIFO must not hang the scan; the type is checked right after. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = vigil__fail(err, errno == EISDIR ? VIGIL_E_NOT_FILE : VIGIL_E_IO, "cannot open: %s", strerror(errno));
+        goto done;
+    }
+    struct stat st;
+    if (fstat(fd, &st)) {
+        int e = errno;
+        close(fd);
+        r = vigil__fail(err, VIGIL_E_IO, "cannot stat: %s", strerror(e));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        const char *kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
+                         : S_ISSOCK(st.st_mode) ? "a socket" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                         : "not a regular file";
+        r = vigil__fail(err, VIGIL_E_NOT_FILE, "skipped: %s", kind);
+        goto done;
+    }
+    if (opt->max_file_bytes && (uint64_t)st.st_size > opt->max_file_bytes) {
+        close(fd);
+        out->file_size = (uint64_t)st.st_size;
+        r = vigil__fail(err, VIGIL_E_TOO_LARGE, "file is %llu bytes, over the limit of %llu",
+                        (unsigned long long)st.st_size, (unsigned long long)opt->max_file_bytes);
+        goto done;
+    }
+    const uint64_t whole = whole_read_max();
+    if ((uint64_t)st.st_size > whole) {
+        r = hash_stream(fd, &st, opt, out, err);
+        close(fd);
+        goto done;
+    }
+    int changed;
+    r = read_whole(fd, &st, whole, &buf, &len, &changed, err);
     close(fd);
-    vigil_result r = vigil_hash_memory(buf, len, opt, out, err);
-    free(buf);
+    if (r) goto done;
+    r = vigil_hash_memory(buf, len, opt, out, err);
     if (changed) out->file_flags |= VIGIL_FILE_CHANGED;
+done:
+    if (f) features_too(buf, len, r, out, err, fo, f, ferr);
+    free(buf);
+    return r;
+}
+
+vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt, vigil_hash_result *out,
+                             vigil_error *err)
+{
+    return hash_path(path, opt, out, err, NULL, NULL, NULL);
+}
+
+vigil_result vigil_hash_file_features(const char *path, const vigil_hash_options *opt, const vigil_feature_options *fopt,
+                                      vigil_hash_result *out, vigil_features *features, vigil_error *features_err,
+                                      vigil_error *err)
+{
+    if (!features) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    return hash_path(path, opt, out, err, fopt, features, features_err);
+}
+
+vigil_result vigil_features_file(const char *path, const vigil_feature_options *opt, vigil_features *out,
+                                 vigil_error *err)
+{
+    if (!path || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    memset(out, 0, sizeof *out);
+    int fd;
+    uint64_t size;
+    const uint64_t whole = VIGIL__WHOLE_READ_MAX;
+    vigil_result r = vigil__open_regular(path, whole, &fd, &size, err);
+    if (r) return r;
+    struct stat st;
+    if (fstat(fd, &st)) {
+        int e = errno;
+        close(fd);
+        return vigil__fail(err, VIGIL_E_IO, "cannot stat: %s", strerror(e));
+    }
+    uint8_t *buf;
+    size_t len;
+    int changed;
+    r = read_whole(fd, &st, whole, &buf, &len, &changed, err);
+    close(fd);
+    if (r) return r;
+    if (len > whole) r = vigil__fail(err, VIGIL_E_TOO_LARGE, "file grew past the limit of %llu bytes while read",
+                                     (unsigned long long)whole);
+    else if (!len) r = vigil__fail(err, VIGIL_E_EMPTY, "empty file");
+    else r = vigil_features_memory(buf, len, opt, out, err);
+    free(buf);
     return r;
 }

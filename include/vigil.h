@@ -344,6 +344,27 @@ VIGIL_API vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t wi
 VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt,
                                              vigil_features *out, vigil_error *err);
 VIGIL_API void vigil_features_free(vigil_features *f);
+/* Features of an image file by name, read whole into memory once (a file over 1 GiB is refused
+ * with VIGIL_E_TOO_LARGE; a directory, FIFO, device or socket with VIGIL_E_NOT_FILE, never opened
+ * for reading; an empty file with VIGIL_E_EMPTY), then as vigil_features_memory. On failure *out
+ * is empty (n = 0). Thread-safe. */
+VIGIL_API vigil_result vigil_features_file(const char *path, const vigil_feature_options *opt, vigil_features *out,
+                                           vigil_error *err);
+/* vigil_hash_file and the local features of the same file from one read: the hash and the
+ * features describe the same bytes even when the file changes on disk. The return value, *out and
+ * *err are exactly vigil_hash_file's (hopt as there). *features (fopt as in vigil_features_memory;
+ * NULL = defaults) is always set: the features when the hash decoded the image (VIGIL_HAVE_PDQ in
+ * out->have) and they could be extracted, else empty (n = 0), so that a hash result never waits
+ * on its features. features_err (may be NULL) gets VIGIL_OK, or why there are none: the hash's
+ * own error, VIGIL_E_NOT_FOUND when the hash did not decode (VIGIL_HASH_NO_PDQ, or before_decode
+ * declined), VIGIL_E_TOO_LARGE for a file over 1 GiB (it is digested as a stream, not held), or
+ * the features' error. The features come from their own decode at their working size, with EXIF
+ * orientation applied, as vigil_features_memory; only the read is shared. Free them with
+ * vigil_features_free. Thread-safe: call it from as many threads as you like. */
+VIGIL_API vigil_result vigil_hash_file_features(const char *path, const vigil_hash_options *hopt,
+                                                const vigil_feature_options *fopt, vigil_hash_result *out,
+                                                vigil_features *features, vigil_error *features_err,
+                                                vigil_error *err);
 /* An image file's bytes as 8-bit grey (Rec. 601 luma), longer side at most max_side, EXIF
  * orientation applied: for mask images. *px is malloc'd; the caller frees it. */
 VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side, uint8_t **px, uint32_t *w,

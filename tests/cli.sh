@@ -13,6 +13,17 @@ out=$("$V" --version); check "version prints the library version" test "$out" = 
 check "bad --format exits 2 with a message" sh -c "test $rc -eq 2 && grep -q 'unknown --format' '$T/err'"
 "$V" hash -j 0 $D >/dev/null 2>&1; check "-j 0 exits 2" test $? -eq 2
 "$V" nosuch >/dev/null 2>&1; check "unknown command exits 2" test $? -eq 2
+# the command table (cli/main.c): the usage list, `help CMD` and `CMD --help` come from one row
+"$V" --help >"$T/usage" 2>&1; rc=$?
+check "--help lists every command, exit 0" sh -c "test $rc -eq 0 && for c in hash index match scan rooms; do grep -q \"^  \$c  \" '$T/usage' || exit 1; done"
+for c in hash index match scan rooms; do
+    "$V" help $c >"$T/h1" 2>&1; r1=$?
+    "$V" $c --help >"$T/h2" 2>&1; r2=$?
+    "$V" $c -h >"$T/h3" 2>&1; r3=$?
+    check "help $c, $c --help and $c -h: exit 0, one text with its usage" sh -c "test $r1$r2$r3 = 000 && grep -q '^Usage' '$T/h1' && cmp -s '$T/h1' '$T/h2' && cmp -s '$T/h1' '$T/h3'"
+done
+"$V" help nosuch >/dev/null 2>"$T/err"; rc=$?
+check "help of an unknown command: exit 2, named" sh -c "test $rc -eq 2 && grep -q 'no such command: nosuch' '$T/err'"
 
 # --- a clean folder -------------------------------------------------------------------------------
 "$V" hash --exact --dihedral $D >"$T/out.tsv" 2>"$T/err"; rc=$?
