@@ -170,6 +170,6 @@ int cmd_rooms(int argc, char **argv);
 void help_rooms(FILE *f);
 /* cmd_rooms.c: the features of one image file (read whole, decoded at the working size); err
  * says why not (unreadable, empty, not an image). */
-vigil_result cli_features_of_file(const char *path, const vigil_feature_options *fo, vigil_features *f, vigil_error *err);
+vigil_result cli_features_of_file(const char *path, const vigil_features_options *fo, vigil_features *f, vigil_error *err);
 
 #endif

@@ -42,7 +42,7 @@ static void make_pattern(void)
     }
 }
 
-void vigil_feature_options_init(vigil_feature_options *o)
+void vigil_features_options_init(vigil_features_options *o)
 {
     memset(o, 0, sizeof *o);
     o->max_features = 500;
@@ -287,7 +287,7 @@ static int sort_cands(cand *cv, size_t nc)
     return 0;
 }
 
-static int masked(const vigil_feature_options *o, float x, float y, uint32_t width, uint32_t height)
+static int masked(const vigil_features_options *o, float x, float y, uint32_t width, uint32_t height)
 {
     if (o->mask_image && o->mask_width && o->mask_height) {
         uint64_t mx = (uint64_t)(x < 0 ? 0 : x) * o->mask_width / width, my = (uint64_t)(y < 0 ? 0 : y) * o->mask_height / height;
@@ -303,17 +303,17 @@ static int masked(const vigil_feature_options *o, float x, float y, uint32_t wid
 }
 
 static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                            const vigil_feature_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
+                            const vigil_features_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
                             vigil_error *err);
 
 vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                                      const vigil_feature_options *opt, vigil_features *out, vigil_error *err)
+                                      const vigil_features_options *opt, vigil_features *out, vigil_error *err)
 {
     return extract(grey, width, height, stride, opt, out, NULL, NULL, err);
 }
 
 vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                                    const vigil_feature_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err)
+                                    const vigil_features_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err)
 {
     vigil_features f;
     vigil_result r = extract(grey, width, height, stride, opt, &f, fn, ctx, err);
@@ -322,11 +322,11 @@ vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_
 }
 
 static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                            const vigil_feature_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
+                            const vigil_features_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
                             vigil_error *err)
 {
-    vigil_feature_options def;
-    if (!opt) { vigil_feature_options_init(&def); opt = &def; }
+    vigil_features_options def;
+    if (!opt) { vigil_features_options_init(&def); opt = &def; }
     if (!grey || !out || width < 2 * BORDER + 1 || height < 2 * BORDER + 1 || stride < width || opt->levels < 1 ||
         opt->levels > 16 || opt->scale_factor <= 1.0f || opt->work_side < 64)
         return vigil__fail(err, width < 2 * BORDER + 1 || height < 2 * BORDER + 1 ? VIGIL_E_TOO_SMALL : VIGIL_E_INVALID,
@@ -524,11 +524,11 @@ vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side,
     return grey_sized(data, size, max_side, px, w, h, &W, &H, err);
 }
 
-vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt, vigil_features *out,
+vigil_result vigil_features_memory(const void *data, size_t size, const vigil_features_options *opt, vigil_features *out,
                                    vigil_error *err)
 {
-    vigil_feature_options def;
-    if (!opt) { vigil_feature_options_init(&def); opt = &def; }
+    vigil_features_options def;
+    if (!opt) { vigil_features_options_init(&def); opt = &def; }
     if (!data || !size || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     uint8_t *px;
     uint32_t w, h, W, H;
@@ -536,7 +536,7 @@ vigil_result vigil_features_memory(const void *data, size_t size, const vigil_fe
     vigil_result r = grey_sized(data, size, opt->work_side, &px, &w, &h, &W, &H, err);
     if (r) return r;
     float fx = (float)W / w, fy = (float)H / h;
-    vigil_feature_options o = *opt;
+    vigil_features_options o = *opt;
     vigil_rect *m = NULL;
     if (opt->nmask) {
         m = malloc(opt->nmask * sizeof *m);

@@ -137,7 +137,7 @@ vigil_result vigil_index_remove(vigil_index *x, const char *id, size_t *removed,
     return VIGIL_OK;
 }
 
-void vigil_index_stats_get(const vigil_index *x, vigil_index_stats *st)
+void vigil_index_get_stats(const vigil_index *x, vigil_index_stats *st)
 {
     memset(st, 0, sizeof *st);
     st->indexed = x->nbase;
@@ -273,30 +273,30 @@ vigil_result vigil_index_verify(const vigil_index *x, vigil_error *err)
 /* ------------------------------------------------------------------------------------------------
  * Search */
 
-void vigil_search_options_init(vigil_search_options *o)
+void vigil_index_search_options_init(vigil_index_search_options *o)
 {
     memset(o, 0, sizeof *o);
     o->radius = 31;
 }
 
-typedef struct hitv { vigil_match *p; size_t n, cap; } hitv;
+typedef struct hitv { vigil_index_match *p; size_t n, cap; } hitv;
 
 static int hitv_push(hitv *v, uint32_t query, uint64_t entry, int dist, uint32_t transform)
 {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 64;
-        vigil_match *p = realloc(v->p, cap * sizeof *p);
+        vigil_index_match *p = realloc(v->p, cap * sizeof *p);
         if (!p) return -1;
         v->p = p;
         v->cap = cap;
     }
-    v->p[v->n++] = (vigil_match){query, transform, entry, dist};
+    v->p[v->n++] = (vigil_index_match){query, transform, entry, dist};
     return 0;
 }
 
 static int cmp_entry_dist(const void *a, const void *b)
 {
-    const vigil_match *x = a, *y = b;
+    const vigil_index_match *x = a, *y = b;
     if (x->query != y->query) return x->query < y->query ? -1 : 1;
     if (x->entry != y->entry) return x->entry < y->entry ? -1 : 1;
     if (x->distance != y->distance) return x->distance - y->distance;
@@ -305,7 +305,7 @@ static int cmp_entry_dist(const void *a, const void *b)
 
 static int cmp_dist(const void *a, const void *b)
 {
-    const vigil_match *x = a, *y = b;
+    const vigil_index_match *x = a, *y = b;
     if (x->query != y->query) return x->query < y->query ? -1 : 1;
     if (x->distance != y->distance) return x->distance - y->distance;
     return x->entry < y->entry ? -1 : x->entry > y->entry;
@@ -401,7 +401,7 @@ static int gather(hitv *per, int threads, hitv *all, int failed)
     size_t total = all->n;
     for (int t = 0; t < threads; t++) total += per[t].n;
     if (!failed && total > all->cap) {
-        vigil_match *p = realloc(all->p, (total ? total : 1) * sizeof *p);
+        vigil_index_match *p = realloc(all->p, (total ? total : 1) * sizeof *p);
         if (p) { all->p = p; all->cap = total; }
         else failed = 1;
     }
@@ -512,10 +512,10 @@ static int search_index(const sctx *c, size_t nq, int threads, hitv *all)
 }
 
 vigil_result vigil_index_search(const vigil_index *x, const vigil_pdq *queries, size_t nq, int variants,
-                                const vigil_search_options *opt, vigil_match **matches, size_t *nmatches, vigil_error *err)
+                                const vigil_index_search_options *opt, vigil_index_match **matches, size_t *nmatches, vigil_error *err)
 {
-    vigil_search_options def;
-    if (!opt) { vigil_search_options_init(&def); opt = &def; }
+    vigil_index_search_options def;
+    if (!opt) { vigil_index_search_options_init(&def); opt = &def; }
     if (!x || (!queries && nq) || !matches || !nmatches || (variants != 1 && variants != 8))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     if (opt->radius < 0 || opt->radius > 256) return vigil__fail(err, VIGIL_E_INVALID, "radius %d is not in 0..256", opt->radius);

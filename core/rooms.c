@@ -309,7 +309,7 @@ vigil_result vigil_rooms_image(const vigil_rooms *r, uint64_t i, const char **na
     return VIGIL_OK;
 }
 
-void vigil_room_query_options_init(vigil_room_query_options *o)
+void vigil_rooms_query_options_init(vigil_rooms_query_options *o)
 {
     o->top_k = 5;
     o->radius = 50;
@@ -682,11 +682,11 @@ static int cmp_inliers(const void *a, const void *b)
     return cmp_votes(a, b);
 }
 
-vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, const vigil_room_query_options *opt,
-                               vigil_room_match *out, size_t *nout, vigil_error *err)
+vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, const vigil_rooms_query_options *opt,
+                               vigil_rooms_match *out, size_t *nout, vigil_error *err)
 {
-    vigil_room_query_options def;
-    if (!opt) { vigil_room_query_options_init(&def); opt = &def; }
+    vigil_rooms_query_options def;
+    if (!opt) { vigil_rooms_query_options_init(&def); opt = &def; }
     if (!r || !qf || !nout || (qf->n && (!qf->kp || !qf->desc)) || (opt->top_k && !out) || opt->radius < 0 || opt->radius > 256 ||
         !(opt->ratio > 0 && opt->ratio <= 1))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
@@ -888,7 +888,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
             dup = !strcmp(key, other);
         }
         if (dup) continue;
-        vigil_room_match *m = &out[(*nout)++];
+        vigil_rooms_match *m = &out[(*nout)++];
         m->image = sc[v].img;
         m->inliers = sc[v].inliers;
         m->votes = sc[v].votes;

@@ -226,7 +226,7 @@ typedef struct vigil_index_stats {
     uint64_t digest_records;/* digest entry numbers run 0 .. digest_records - 1 (removed ones too) */
     const char *set_name;
 } vigil_index_stats;
-VIGIL_API void vigil_index_stats_get(const vigil_index *idx, vigil_index_stats *st);
+VIGIL_API void vigil_index_get_stats(const vigil_index *idx, vigil_index_stats *st);
 
 /* What happened to the file a handle was opened from, since it was opened. */
 typedef enum vigil_source_state {
@@ -275,27 +275,27 @@ VIGIL_API vigil_result vigil_index_digest_entry(const vigil_index *idx, uint64_t
 
 enum { VIGIL_SEARCH_AUTO = 0, VIGIL_SEARCH_SCAN = 1, VIGIL_SEARCH_INDEX = 2 };
 
-typedef struct vigil_search_options {
+typedef struct vigil_index_search_options {
     int radius;   /* match when distance <= radius (default 31, PDQ's recommendation) */
     int top_k;    /* keep the k nearest per query; 0 = all within the radius */
     int threads;  /* 0 = all cores */
     int method;   /* VIGIL_SEARCH_AUTO, _SCAN or _INDEX (tests and benchmarks force one) */
-} vigil_search_options;
-VIGIL_API void vigil_search_options_init(vigil_search_options *opt);
+} vigil_index_search_options;
+VIGIL_API void vigil_index_search_options_init(vigil_index_search_options *opt);
 
-typedef struct vigil_match {
+typedef struct vigil_index_match {
     uint32_t query;     /* which query (group) */
     uint32_t transform; /* vigil_transform of the query variant that matched best */
     uint64_t entry;     /* entry number in the index */
     int distance;
-} vigil_match;
+} vigil_index_match;
 
 /* Searches nq queries. With variants == 8, queries holds nq groups of 8 dihedral hashes (in
  * vigil_transform order) and each entry is reported once per group, at its best variant; with
  * variants == 1, plain hashes. Matches come sorted by query, then distance, then entry, in a
  * malloc'd array the caller frees with free(). Thread-safe for concurrent searches. */
 VIGIL_API vigil_result vigil_index_search(const vigil_index *idx, const vigil_pdq *queries, size_t nq, int variants,
-                                          const vigil_search_options *opt, vigil_match **matches, size_t *nmatches,
+                                          const vigil_index_search_options *opt, vigil_index_match **matches, size_t *nmatches,
                                           vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -314,7 +314,7 @@ typedef struct vigil_keypoint {
 
 typedef struct vigil_rect { float x, y, w, h; } vigil_rect;
 
-typedef struct vigil_feature_options {
+typedef struct vigil_features_options {
     uint32_t max_features; /* at most this many per image (default 500: 26 KiB of keypoints + descriptors) */
     uint32_t work_side;    /* longer side of the first pyramid level (default 640) */
     int levels;            /* pyramid levels (default 5) */
@@ -326,8 +326,8 @@ typedef struct vigil_feature_options {
     size_t nmask;
     const uint8_t *mask_image; /* optional 8-bit mask stretched over the image: >= 128 ignores */
     uint32_t mask_width, mask_height;
-} vigil_feature_options;
-VIGIL_API void vigil_feature_options_init(vigil_feature_options *opt);
+} vigil_features_options;
+VIGIL_API void vigil_features_options_init(vigil_features_options *opt);
 
 typedef struct vigil_features {
     uint32_t n;
@@ -338,10 +338,10 @@ typedef struct vigil_features {
 
 /* Features of an 8-bit grey image in memory (no resize beyond the pyramid's working size). */
 VIGIL_API vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                                                const vigil_feature_options *opt, vigil_features *out, vigil_error *err);
+                                                const vigil_features_options *opt, vigil_features *out, vigil_error *err);
 /* Features of an image file's bytes: decoded with shrink-on-load to the working size. Same
  * format allow-list and limits as hashing. Thread-safe. */
-VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt,
+VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, const vigil_features_options *opt,
                                              vigil_features *out, vigil_error *err);
 VIGIL_API void vigil_features_free(vigil_features *f);
 /* An image file's bytes as 8-bit grey (Rec. 601 luma), longer side at most max_side, EXIF
@@ -389,7 +389,7 @@ VIGIL_API void vigil_rooms_get_stats(const vigil_rooms *r, vigil_rooms_stats *s)
 VIGIL_API vigil_result vigil_rooms_image(const vigil_rooms *r, uint64_t i, const char **name, const char **labels,
                                          uint32_t *nfeatures);
 
-typedef struct vigil_room_query_options {
+typedef struct vigil_rooms_query_options {
     uint32_t top_k;          /* rooms to return (default 5) */
     int radius;              /* descriptor distance for a candidate match (default 50 of 256) */
     uint32_t verify;         /* best-voted images verified geometrically (default 30) */
@@ -405,23 +405,23 @@ typedef struct vigil_room_query_options {
     int guided_radius;       /* after RANSAC, each query feature is looked for again where the
                                 homography puts it, within this descriptor distance (default 64;
                                 0: off): the matches the index missed then count as inliers too */
-} vigil_room_query_options;
-VIGIL_API void vigil_room_query_options_init(vigil_room_query_options *o);
+} vigil_rooms_query_options;
+VIGIL_API void vigil_rooms_query_options_init(vigil_rooms_query_options *o);
 
-typedef struct vigil_room_match {
+typedef struct vigil_rooms_match {
     uint64_t image;       /* reference image */
     uint32_t inliers;     /* the score: correspondences consistent with one homography */
     uint32_t votes;       /* descriptor matches before verification */
     const char *name;     /* of the reference, valid while the index lives */
     const char *labels;
     float h[9];           /* query pixels -> reference pixels, row-major */
-} vigil_room_match;
+} vigil_rooms_match;
 
 /* Ranks rooms for one query's features (extracted with the query's mask, if any): at most
  * top_k matches into out, best first, one per room (hotel_id + room labels, else one per image).
  * Thread-safe for concurrent queries on a prepared index. */
-VIGIL_API vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *q, const vigil_room_query_options *opt,
-                                         vigil_room_match *out, size_t *nout, vigil_error *err);
+VIGIL_API vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *q, const vigil_rooms_query_options *opt,
+                                         vigil_rooms_match *out, size_t *nout, vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Hash lists                                                                                     */
