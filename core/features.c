@@ -10,6 +10,7 @@
  * The comparison pattern is our own, drawn once from a fixed-seed generator (Gaussian around the
  * centre, sigma = patch/5, clipped to the patch), and precomputed at 32 orientations. */
 #include "internal.h"
+#include "options.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -45,6 +46,7 @@ static void make_pattern(void)
 void vigil_features_options_init(vigil_features_options *o)
 {
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->max_features = 500;
     o->work_side = 640;
     o->levels = 5;
@@ -52,6 +54,28 @@ void vigil_features_options_init(vigil_features_options *o)
     o->fast_threshold = 20;
     o->equalise = 1;
     o->grid = 4;
+}
+
+/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
+static vigil_result take_options(const vigil_features_options *in, vigil_features_options *o, vigil_error *err)
+{
+    vigil_features_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_features_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, max_features);
+    VIGIL__OPT_TAKE(o, in, work_side);
+    VIGIL__OPT_TAKE(o, in, levels);
+    VIGIL__OPT_TAKE(o, in, scale_factor);
+    VIGIL__OPT_TAKE(o, in, fast_threshold);
+    VIGIL__OPT_TAKE(o, in, equalise);
+    VIGIL__OPT_TAKE(o, in, grid);
+    VIGIL__OPT_TAKE(o, in, mask);
+    VIGIL__OPT_TAKE(o, in, nmask);
+    VIGIL__OPT_TAKE(o, in, mask_image);
+    VIGIL__OPT_TAKE(o, in, mask_width);
+    VIGIL__OPT_TAKE(o, in, mask_height);
+    return VIGIL_OK;
 }
 
 void vigil_features_free(vigil_features *f)
@@ -326,7 +350,9 @@ static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height
                             vigil_error *err)
 {
     vigil_features_options def;
-    if (!opt) { vigil_features_options_init(&def); opt = &def; }
+    vigil_result ro = take_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     if (!grey || !out || width < 2 * BORDER + 1 || height < 2 * BORDER + 1 || stride < width || opt->levels < 1 ||
         opt->levels > 16 || opt->scale_factor <= 1.0f || opt->work_side < 64)
         return vigil__fail(err, width < 2 * BORDER + 1 || height < 2 * BORDER + 1 ? VIGIL_E_TOO_SMALL : VIGIL_E_INVALID,
@@ -528,7 +554,9 @@ vigil_result vigil_features_memory(const void *data, size_t size, const vigil_fe
                                    vigil_error *err)
 {
     vigil_features_options def;
-    if (!opt) { vigil_features_options_init(&def); opt = &def; }
+    vigil_result ro = take_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     if (!data || !size || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     uint8_t *px;
     uint32_t w, h, W, H;

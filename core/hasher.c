@@ -1,6 +1,7 @@
 /* hasher.c - one file in, one vigil_hash_result out: read once, digest, decode, PDQ. Files over
  * 1 GiB are digested in a stream instead of held in memory. */
 #include "internal.h"
+#include "options.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,23 @@ void (*vigil__test_read_hook)(uint64_t done);
 void vigil_hash_options_init(vigil_hash_options *opt)
 {
     memset(opt, 0, sizeof *opt);
+    opt->struct_size = sizeof *opt;
     opt->max_pixels = VIGIL_DEFAULT_MAX_PIXELS;
+}
+
+/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
+static vigil_result take_options(const vigil_hash_options *in, vigil_hash_options *o, vigil_error *err)
+{
+    vigil_hash_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_hash_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, flags);
+    VIGIL__OPT_TAKE(o, in, max_pixels);
+    VIGIL__OPT_TAKE(o, in, max_file_bytes);
+    VIGIL__OPT_TAKE(o, in, before_decode);
+    VIGIL__OPT_TAKE(o, in, before_decode_ctx);
+    return VIGIL_OK;
 }
 
 /* Decode and PDQ, once the digests are known. */
@@ -43,11 +60,13 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
 vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
                                vigil_hash_result *out, vigil_error *err)
 {
-    vigil_hash_options def;
-    if (!opt) { vigil_hash_options_init(&def); opt = &def; }
     if (!out || (!data && size))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     memset(out, 0, sizeof *out);
+    vigil_hash_options def;
+    vigil_result ro = take_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     out->file_size = size;
     if (!(opt->flags & VIGIL_HASH_NO_DIGESTS))
         vigil__digests(data, size, out);
@@ -102,11 +121,13 @@ static uint64_t whole_read_max(void)
 vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt, vigil_hash_result *out,
                              vigil_error *err)
 {
-    vigil_hash_options def;
-    if (!opt) { vigil_hash_options_init(&def); opt = &def; }
     if (!path || !out)
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     memset(out, 0, sizeof *out);
+    vigil_hash_options def;
+    vigil_result ro = take_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     /* O_NONBLOCK: opening a FIFO must not hang the scan; the type is checked right after. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)

@@ -14,6 +14,7 @@
  * up to 256 query hashes, so each block is read from memory once per 256 queries. The search
  * picks the cheaper of the two from the expected candidate count. */
 #include "index_impl.h"
+#include "options.h"
 
 #include <omp.h>
 #include <pthread.h>
@@ -276,7 +277,23 @@ vigil_result vigil_index_verify(const vigil_index *x, vigil_error *err)
 void vigil_index_search_options_init(vigil_index_search_options *o)
 {
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->radius = 31;
+}
+
+/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
+static vigil_result take_search_options(const vigil_index_search_options *in, vigil_index_search_options *o,
+                                        vigil_error *err)
+{
+    vigil_index_search_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_index_search_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, radius);
+    VIGIL__OPT_TAKE(o, in, top_k);
+    VIGIL__OPT_TAKE(o, in, threads);
+    VIGIL__OPT_TAKE(o, in, method);
+    return VIGIL_OK;
 }
 
 typedef struct hitv { vigil_index_match *p; size_t n, cap; } hitv;
@@ -515,7 +532,9 @@ vigil_result vigil_index_search(const vigil_index *x, const vigil_pdq *queries, 
                                 const vigil_index_search_options *opt, vigil_index_match **matches, size_t *nmatches, vigil_error *err)
 {
     vigil_index_search_options def;
-    if (!opt) { vigil_index_search_options_init(&def); opt = &def; }
+    vigil_result ro = take_search_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     if (!x || (!queries && nq) || !matches || !nmatches || (variants != 1 && variants != 8))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     if (opt->radius < 0 || opt->radius > 256) return vigil__fail(err, VIGIL_E_INVALID, "radius %d is not in 0..256", opt->radius);

@@ -23,6 +23,7 @@
  *
  * File: sections.c's container with META, IMAGES, STRINGS, DESC, XY, SHAPE, OFFSETS, IDS. */
 #include "internal.h"
+#include "options.h"
 
 #include <float.h>
 #include <math.h>
@@ -311,6 +312,8 @@ vigil_result vigil_rooms_image(const vigil_rooms *r, uint64_t i, const char **na
 
 void vigil_rooms_query_options_init(vigil_rooms_query_options *o)
 {
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->top_k = 5;
     o->radius = 50;
     o->verify = 30;
@@ -320,6 +323,26 @@ void vigil_rooms_query_options_init(vigil_rooms_query_options *o)
     o->ratio = 0.8f;
     o->stop_factor = 5;
     o->guided_radius = 64;
+}
+
+/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
+static vigil_result take_query_options(const vigil_rooms_query_options *in, vigil_rooms_query_options *o,
+                                       vigil_error *err)
+{
+    vigil_rooms_query_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_rooms_query_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, top_k);
+    VIGIL__OPT_TAKE(o, in, radius);
+    VIGIL__OPT_TAKE(o, in, verify);
+    VIGIL__OPT_TAKE(o, in, min_inliers);
+    VIGIL__OPT_TAKE(o, in, tolerance);
+    VIGIL__OPT_TAKE(o, in, exhaustive);
+    VIGIL__OPT_TAKE(o, in, ratio);
+    VIGIL__OPT_TAKE(o, in, stop_factor);
+    VIGIL__OPT_TAKE(o, in, guided_radius);
+    return VIGIL_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -686,7 +709,9 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
                                vigil_rooms_match *out, size_t *nout, vigil_error *err)
 {
     vigil_rooms_query_options def;
-    if (!opt) { vigil_rooms_query_options_init(&def); opt = &def; }
+    vigil_result ro = take_query_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     if (!r || !qf || !nout || (qf->n && (!qf->kp || !qf->desc)) || (opt->top_k && !out) || opt->radius < 0 || opt->radius > 256 ||
         !(opt->ratio > 0 && opt->ratio <= 1))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");

@@ -119,6 +119,7 @@ enum {
 typedef struct vigil_hash_result vigil_hash_result;
 
 typedef struct vigil_hash_options {
+    size_t struct_size;      /* sizeof(vigil_hash_options), set by vigil_hash_options_init */
     uint32_t flags;          /* VIGIL_HASH_* */
     uint64_t max_pixels;     /* refuse images whose header announces more; 0 = default (2^28) */
     uint64_t max_file_bytes; /* refuse larger files before reading (VIGIL_E_TOO_LARGE, no digests);
@@ -276,6 +277,7 @@ VIGIL_API vigil_result vigil_index_digest_entry(const vigil_index *idx, uint64_t
 enum { VIGIL_SEARCH_AUTO = 0, VIGIL_SEARCH_SCAN = 1, VIGIL_SEARCH_INDEX = 2 };
 
 typedef struct vigil_index_search_options {
+    size_t struct_size; /* sizeof(vigil_index_search_options), set by vigil_index_search_options_init */
     int radius;   /* match when distance <= radius (default 31, PDQ's recommendation) */
     int top_k;    /* keep the k nearest per query; 0 = all within the radius */
     int threads;  /* 0 = all cores */
@@ -315,6 +317,7 @@ typedef struct vigil_keypoint {
 typedef struct vigil_rect { float x, y, w, h; } vigil_rect;
 
 typedef struct vigil_features_options {
+    size_t struct_size;    /* sizeof(vigil_features_options), set by vigil_features_options_init */
     uint32_t max_features; /* at most this many per image (default 500: 26 KiB of keypoints + descriptors) */
     uint32_t work_side;    /* longer side of the first pyramid level (default 640) */
     int levels;            /* pyramid levels (default 5) */
@@ -390,6 +393,7 @@ VIGIL_API vigil_result vigil_rooms_image(const vigil_rooms *r, uint64_t i, const
                                          uint32_t *nfeatures);
 
 typedef struct vigil_rooms_query_options {
+    size_t struct_size;      /* sizeof(vigil_rooms_query_options), set by vigil_rooms_query_options_init */
     uint32_t top_k;          /* rooms to return (default 5) */
     int radius;              /* descriptor distance for a candidate match (default 50 of 256) */
     uint32_t verify;         /* best-voted images verified geometrically (default 30) */
