@@ -28,6 +28,14 @@ extern "C" {
 /* Runtime version, "MAJOR.MINOR.PATCH". Thread-safe. */
 VIGIL_API const char *vigil_version(void);
 
+/* Frees memory the library allocated and handed to the caller: the buffers of
+ * vigil_thumbnail_png (*png), vigil_decode_grey (*px) and vigil_index_search (*matches). NULL is
+ * a no-op. Objects with their own free function (vigil_index_free, vigil_rooms_free,
+ * vigil_features_free) are freed with that instead. Today it is free(), so older code that calls
+ * free() keeps working; vigil_free keeps working if the library's allocator changes, or when the
+ * caller's C runtime is another one. Thread-safe. */
+VIGIL_API void vigil_free(void *p);
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Results and errors                                                                             */
 /* ---------------------------------------------------------------------------------------------- */
@@ -171,7 +179,7 @@ VIGIL_API vigil_result vigil_hash_memory(const void *data, size_t size, const vi
                                          vigil_hash_result *out, vigil_error *err);
 
 /* A review thumbnail of an image file's bytes: longer side at most max_side (1..4096) pixels,
- * EXIF orientation applied, as a PNG (8-bit grey or RGB) in a malloc'd buffer the caller frees.
+ * EXIF orientation applied, as a PNG (8-bit grey or RGB) in a buffer the caller frees with vigil_free.
  * The same format allow-list and pixel limit as hashing. Thread-safe. */
 VIGIL_API vigil_result vigil_thumbnail_png(const void *data, size_t size, int max_side, uint8_t **png,
                                            size_t *png_size, vigil_error *err);
@@ -295,10 +303,10 @@ typedef struct vigil_index_match {
 /* Searches nq queries. With variants == 8, queries holds nq groups of 8 dihedral hashes (in
  * vigil_transform order) and each entry is reported once per group, at its best variant; with
  * variants == 1, plain hashes. Matches come sorted by query, then distance, then entry, in a
- * malloc'd array the caller frees with free(). Thread-safe for concurrent searches. */
+ * malloc'd array the caller frees with vigil_free. Thread-safe for concurrent searches. */
 VIGIL_API vigil_result vigil_index_search(const vigil_index *idx, const vigil_pdq *queries, size_t nq, int variants,
-                                          const vigil_index_search_options *opt, vigil_index_match **matches, size_t *nmatches,
-                                          vigil_error *err);
+                                          const vigil_index_search_options *opt, vigil_index_match **matches,
+                                          size_t *nmatches, vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Local features (recognising a place from another viewpoint)                                    */
@@ -348,7 +356,7 @@ VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, cons
                                              vigil_features *out, vigil_error *err);
 VIGIL_API void vigil_features_free(vigil_features *f);
 /* An image file's bytes as 8-bit grey (Rec. 601 luma), longer side at most max_side, EXIF
- * orientation applied: for mask images. *px is malloc'd; the caller frees it. */
+ * orientation applied: for mask images. *px is the caller's to free with vigil_free. */
 VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side, uint8_t **px, uint32_t *w,
                                          uint32_t *h, vigil_error *err);
 
@@ -424,8 +432,9 @@ typedef struct vigil_rooms_match {
 /* Ranks rooms for one query's features (extracted with the query's mask, if any): at most
  * top_k matches into out, best first, one per room (hotel_id + room labels, else one per image).
  * Thread-safe for concurrent queries on a prepared index. */
-VIGIL_API vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *q, const vigil_rooms_query_options *opt,
-                                         vigil_rooms_match *out, size_t *nout, vigil_error *err);
+VIGIL_API vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *q,
+                                         const vigil_rooms_query_options *opt, vigil_rooms_match *out, size_t *nout,
+                                         vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Hash lists                                                                                     */
