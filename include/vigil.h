@@ -2,8 +2,39 @@
  *
  * Conventions: every fallible function returns a vigil_result (0 = success) and, where it takes
  * one, fills a caller-owned vigil_error. The library never prints and never exits. Unless a
- * comment says otherwise, functions are thread-safe: they keep no global state beyond libvigil's
- * one-time initialisation, so any number of threads may call them on distinct objects. */
+ * comment says otherwise, functions are thread-safe: any number of threads may call them on
+ * distinct objects. Names are vigil_OBJECT_VERB (vigil_index_search, vigil_rooms_get_stats);
+ * vigil_OBJECT_VERB_options is the option struct of vigil_OBJECT_VERB.
+ *
+ * Option structs (vigil_hash_options, vigil_index_search_options, vigil_features_options,
+ * vigil_rooms_query_options) can grow: each starts with size_t struct_size, which its _init sets
+ * to the sizeof the caller was compiled with, and new fields are only appended. Always fill one
+ * with its _init, then change fields. The library reads a field only if it lies wholly within
+ * struct_size; the fields an older caller's struct lacks keep their defaults. struct_size 0 (a
+ * struct never given to _init) and a struct_size larger than this library knows (a program
+ * built against a newer vigil.h, asking for what this library cannot do) are refused with
+ * VIGIL_E_INVALID, the message saying which. Passing NULL for the options means the defaults.
+ *
+ * What the library does to the process:
+ *   - Threads: vigil_index_search runs on `threads` OpenMP threads (0 = omp_get_max_threads())
+ *     and vigil_index_compact on the OpenMP default; the OpenMP runtime (libgomp) keeps its pool
+ *     of threads after the first such call, as OpenMP does. Every other call runs on the calling
+ *     thread, apart from libvips's own worker (see vigil_init). Nothing is started at load time.
+ *   - Memory: each thread that computes a PDQ hash (vigil_hash_file, vigil_hash_memory,
+ *     vigil_pdq_from_pixels) keeps a scratch block of up to 7.3 MiB (seven 512x512 float planes),
+ *     reused by its later hashes and freed when that thread exits; the main thread's is freed
+ *     at process exit. Static tables filled once (the DCT matrix, the feature pattern,
+ *     lookup masks: about 50 KiB) stay for the life of the process. Everything else belongs to the objects and buffers that
+ *     the caller frees (vigil_index_free, vigil_rooms_free, vigil_features_free, vigil_free).
+ *   - libvips: started once and set process-wide (see vigil_init), never shut down.
+ *   - Files: an open index or room index holds one read-only descriptor until freed; saves write
+ *     a temporary file beside the target and rename it over. Descriptors are opened close-on-exec,
+ *     except that temporary file (mkstemp) for the time of the save.
+ *   - Environment: VIGIL_DISABLE_CPU_FEATURES (avx512, avx2, popcnt, all) is read once, at the
+ *     first kernel dispatch; VIGIL_TEST_STREAM_ABOVE (tests only) at each vigil_hash_file.
+ *   - Signals: none are installed, blocked or raised; indexes are read into private memory, so no
+ *     SIGBUS can come from a file changed under the program. No locale, umask, working folder or
+ *     standard stream is touched. */
 #ifndef VIGIL_H
 #define VIGIL_H
 
@@ -72,7 +103,15 @@ typedef struct vigil_error {
 
 /* Initialise the decoding back end (libvips) once. Called implicitly by the functions that need it;
  * call it yourself from the main thread before starting threads if you want failures early.
- * Thread-safe; later calls return the first call's result. */
+ * Thread-safe; later calls return the first call's result.
+ *
+ * It changes libvips for the whole process, so a program that uses libvips itself sees them:
+ * VIPS_INIT("vigil") (unless the program started libvips first); the operation cache off
+ * (vips_cache_set_max, _max_mem and _max_files 0: no decoded image outlives its call);
+ * vips_concurrency_set(1) (one libvips worker per image, since vigil's callers parallelise across
+ * files); vips_block_untrusted_set(TRUE) (loaders libvips marks untrusted are refused); and
+ * libvips's "VIPS" log domain sent to a handler that drops every message (the library never
+ * prints). It never calls vips_shutdown. */
 VIGIL_API vigil_result vigil_init(vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
