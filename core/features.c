@@ -75,6 +75,7 @@ static vigil_result take_options(const vigil_features_options *in, vigil_feature
     VIGIL__OPT_TAKE(o, in, mask_image);
     VIGIL__OPT_TAKE(o, in, mask_width);
     VIGIL__OPT_TAKE(o, in, mask_height);
+    VIGIL__OPT_LAST(vigil_features_options, mask_height);
     return VIGIL_OK;
 }
 

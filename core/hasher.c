@@ -31,6 +31,7 @@ static vigil_result take_options(const vigil_hash_options *in, vigil_hash_option
     VIGIL__OPT_TAKE(o, in, max_file_bytes);
     VIGIL__OPT_TAKE(o, in, before_decode);
     VIGIL__OPT_TAKE(o, in, before_decode_ctx);
+    VIGIL__OPT_LAST(vigil_hash_options, before_decode_ctx);
     return VIGIL_OK;
 }
 

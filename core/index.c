@@ -293,6 +293,7 @@ static vigil_result take_search_options(const vigil_index_search_options *in, vi
     VIGIL__OPT_TAKE(o, in, top_k);
     VIGIL__OPT_TAKE(o, in, threads);
     VIGIL__OPT_TAKE(o, in, method);
+    VIGIL__OPT_LAST(vigil_index_search_options, method);
     return VIGIL_OK;
 }
 

@@ -19,6 +19,15 @@
 #define VIGIL__OPT_TAKE(dst, src, f) \
     do { if (VIGIL__OPT_HAS(src, f)) (dst)->f = (src)->f; } while (0)
 
+/* Fails to compile unless f ends where type's size says the last field ends: next to each list of
+ * VIGIL__OPT_TAKE, so that a field appended without its line in the list stops the build (all
+ * but one that fits in the struct's tail padding, such as a 4-byte field after an odd count of
+ * them in vigil_rooms_query_options). */
+#define VIGIL__OPT_LAST(type, f)                                                                     \
+    _Static_assert(sizeof(type) == (offsetof(type, f) + sizeof(((type *)0)->f) + _Alignof(type) - 1) \
+                                       / _Alignof(type) * _Alignof(type),                            \
+                   #type ": a field was added; give it a VIGIL__OPT_TAKE line and name it here")
+
 /* The size check shared by every option struct: `known` is this build's sizeof. */
 static inline vigil_result vigil__opt_check(size_t given, size_t known, const char *type, vigil_error *err)
 {

@@ -342,6 +342,7 @@ static vigil_result take_query_options(const vigil_rooms_query_options *in, vigi
     VIGIL__OPT_TAKE(o, in, ratio);
     VIGIL__OPT_TAKE(o, in, stop_factor);
     VIGIL__OPT_TAKE(o, in, guided_radius);
+    VIGIL__OPT_LAST(vigil_rooms_query_options, guided_radius);
     return VIGIL_OK;
 }
 
