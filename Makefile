@@ -34,8 +34,14 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(B)/%.o) $(X86_SRC:%.c=$(B)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(B)/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(B)/%.o)
 
+# The shared library: libvigil.so.MAJOR.MINOR.PATCH with the SONAME libvigil.so.MAJOR, which a
+# program records and the loader looks for; libvigil.so is the link-time name (-lvigil).
+VERSION := $(shell sed -n 's/.*VIGIL_VERSION_STRING "\(.*\)"/\1/p' include/vigil.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libvigil.so.$(SOMAJOR)
 LIB     := $(B)/libvigil.a
 SOLIB   := $(B)/libvigil.so
+SOREAL  := $(B)/libvigil.so.$(VERSION)
 VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
@@ -68,8 +74,11 @@ $(B)/%.o: %.c
 $(LIB): $(CORE_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(SOLIB): $(CORE_OBJ)
-	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+$(SOREAL): $(CORE_OBJ)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(SOLIB): $(SOREAL)
+	$(Q)ln -sf $(notdir $(SOREAL)) $(B)/$(SONAME) && ln -sf $(SONAME) $@
 
 $(VIGIL): $(CLI_OBJ) $(LIB)
 	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
@@ -214,19 +223,27 @@ man: $(B)/man/vigil.1
 $(B)/man/vigil.1: $(VIGIL) docs/man.sh
 	$(Q)sh docs/man.sh $(VIGIL) $(B)/man
 
+# What a static link needs beyond the packages of Requires.private (vigil.pc's Libs.private).
+LIBS_PRIVATE := -fopenmp -lm -lpthread
+LIBDIR := $(PREFIX)/lib
+
 install: $(VIGIL) $(LIB) $(SOLIB) $(B)/man/vigil.1
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 $(MANPAGES:%=$(B)/man/%.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 755 $(VIGIL) $(DESTDIR)$(PREFIX)/bin/vigil
-	install -m 644 $(LIB) $(SOLIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SOREAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SOREAL)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvigil.so
 	install -m 644 include/vigil.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*VIGIL_VERSION_STRING "\(.*\)"/\1/p' include/vigil.h)|' \
-	    -e 's|@REQUIRES@|$(PKGS)|' vigil.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vigil.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' vigil.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vigil.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/vigil $(DESTDIR)$(PREFIX)/lib/libvigil.* \
-	      $(DESTDIR)$(PREFIX)/include/vigil.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/vigil.pc \
+	rm -f $(DESTDIR)$(PREFIX)/bin/vigil $(DESTDIR)$(LIBDIR)/libvigil.a $(DESTDIR)$(LIBDIR)/libvigil.so \
+	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libvigil.so.$(VERSION) \
+	      $(DESTDIR)$(PREFIX)/include/vigil.h $(DESTDIR)$(LIBDIR)/pkgconfig/vigil.pc \
 	      $(MANPAGES:%=$(DESTDIR)$(PREFIX)/share/man/man1/%.1)
 
 clean:
@@ -234,7 +251,7 @@ clean:
 
 help:
 	@echo "Targets:"
-	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so (default)"
+	@echo "  all         build build/vigil, build/libvigil.a and build/libvigil.so.$(VERSION) (default)"
 	@echo "  test        install missing packages, build, run the test suite"
 	@echo "  layering    check that no two core files call each other (part of test)"
 	@echo "  test-asan   the same suite built with clang ASan+UBSan (alias: sanitize)"
@@ -247,7 +264,8 @@ help:
 	@echo "  rooms-eval  room recognition: panorama views among ~10,000 photo crops; OpenCV beside it"
 	@echo "  demo        scan a mock seized folder against two reference sets and a room index"
 	@echo "  man         man pages from the commands' help text, into build/man/"
-	@echo "  install     install under PREFIX=$(PREFIX) (DESTDIR honoured), man pages included"
+	@echo "  install     install vigil, libvigil (.a, .so.$(VERSION) + links), vigil.h, vigil.pc and the man"
+	@echo "              pages under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "  deps        install the missing Debian packages the build and demo need (deps-test, deps-asan,"
 	@echo "              deps-bench, deps-fuzz: those the other targets add; see tests/install-deps.sh)"
 	@echo "  clean       remove build/"

@@ -24,8 +24,8 @@ int main(int argc, char **argv)
     if (argc > 2 && !strcmp(argv[1], "--rounds")) { rounds = atoi(argv[2]); i = 3; }
     vigil_error e;
     if (vigil_init(&e)) return 2;
-    vigil_feature_options o;
-    vigil_feature_options_init(&o);
+    vigil_features_options o;
+    vigil_features_options_init(&o);
     for (; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");
         if (!f) { fprintf(stderr, "%s: cannot open\n", argv[i]); continue; }

@@ -166,7 +166,7 @@ int main(int argc, char **argv)
     if (vigil_index_compact(idx, &e)) { fprintf(stderr, "compact: %s\n", e.message); return 2; }
     double build = now() - t0;
     vigil_index_stats st;
-    vigil_index_stats_get(idx, &st);
+    vigil_index_get_stats(idx, &st);
     char path[4096];
     snprintf(path, sizeof path, "%s/vigil-bench-%d.vgi", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     t0 = now();
@@ -179,10 +179,10 @@ int main(int argc, char **argv)
     printf("bench=index_build n=%zu build_s=%.2f save_s=%.2f open_s=%.3f bytes_per_entry=%.1f file_bytes=%llu\n", n, build, save,
            open_s, (double)st.bytes / n, (unsigned long long)st.bytes);
 
-    vigil_search_options o;
-    vigil_search_options_init(&o);
+    vigil_index_search_options o;
+    vigil_index_search_options_init(&o);
     o.threads = 1;
-    vigil_match *m;
+    vigil_index_match *m;
     size_t nm, nm_scan = 0, nm_index = 0;
     /* ground truth: the scan */
     o.method = VIGIL_SEARCH_SCAN;

@@ -249,8 +249,8 @@ static void count_pairs(const vigil_pdq *refs, size_t nref, const vigil_pdq *q, 
         vigil_index_entry(idx, i, NULL, NULL, &id, NULL);
         photo_of[i] = atoi(id);
     }
-    vigil_search_options so;
-    vigil_search_options_init(&so);
+    vigil_index_search_options so;
+    vigil_index_search_options_init(&so);
     so.radius = 256;
     so.threads = threads;
     so.method = VIGIL_SEARCH_SCAN;
@@ -258,7 +258,7 @@ static void count_pairs(const vigil_pdq *refs, size_t nref, const vigil_pdq *q, 
     const size_t slice = 2048;
     for (size_t b = 0; b < nq; b += slice) {
         size_t n = nq - b < slice ? nq - b : slice;
-        vigil_match *m = NULL;
+        vigil_index_match *m = NULL;
         size_t nm = 0;
         if (vigil_index_search(idx, q + b * variants, n, variants, &so, &m, &nm, &e)) { fprintf(stderr, "search: %s\n", e.message); exit(1); }
         for (size_t k = 0; k < nm; k++) {

@@ -65,8 +65,8 @@ int main(int argc, char **argv)
     int first = 1;
     if (argc > 2 && !strcmp(argv[1], "-n")) { c.max = (size_t)atol(argv[2]); first = 3; }
     if (VIPS_INIT(argv[0])) return 2;
-    vigil_feature_options fo;
-    vigil_feature_options_init(&fo);
+    vigil_features_options fo;
+    vigil_features_options_init(&fo);
     int used = 0;
     for (int i = first; i < argc && c.n < c.max; i++) {
         VipsImage *im = vips_image_new_from_file(argv[i], NULL), *t;

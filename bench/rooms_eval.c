@@ -238,8 +238,8 @@ int main(int argc, char **argv)
     /* the reference set */
     vigil_rooms *rooms;
     vigil_rooms_new(&rooms, &err);
-    vigil_feature_options fo;
-    vigil_feature_options_init(&fo);
+    vigil_features_options fo;
+    vigil_features_options_init(&fo);
     fo.max_features = getenv("REFMAX") ? (uint32_t)atoi(getenv("REFMAX")) : 1000; /* as vigil rooms build */
     cam refc[NKNOWN][NREFV];
     static vigil_features reff[NKNOWN][NREFV]; /* kept for ROOMS_DIAG */
@@ -370,8 +370,8 @@ int main(int argc, char **argv)
         fclose(wm);
     }
     /* one thread: the latency a caller sees */
-    vigil_room_query_options qo;
-    vigil_room_query_options_init(&qo);
+    vigil_rooms_query_options qo;
+    vigil_rooms_query_options_init(&qo);
     qo.min_inliers = 4;
     qo.exhaustive = getenv("ROOMS_EXHAUSTIVE") != NULL;
     /* knobs for experiments: ROOMS_EXHAUSTIVE, RATIO, STOP, RADIUS, TOL, VERIFY, GUIDED, REFMAX, QMAX; ROOMS_DIAG;
@@ -382,11 +382,11 @@ int main(int argc, char **argv)
     if (getenv("TOL")) qo.tolerance = (float)atof(getenv("TOL"));
     if (getenv("VERIFY")) qo.verify = (uint32_t)atoi(getenv("VERIFY"));
     if (getenv("GUIDED")) qo.guided_radius = atoi(getenv("GUIDED"));
-    vigil_feature_options qfo;
-    vigil_feature_options_init(&qfo);
+    vigil_features_options qfo;
+    vigil_features_options_init(&qfo);
     if (getenv("QMAX")) qfo.max_features = (uint32_t)atoi(getenv("QMAX"));
     for (int i = 0; i < nqt; i++) {
-        vigil_feature_options o = qfo;
+        vigil_features_options o = qfo;
         if (q[i].cond == 1) { o.mask = &q[i].mask; o.nmask = 1; }
         double a = omp_get_wtime();
         vigil_features f;
@@ -404,7 +404,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "diag %d %s cond %d ov %.2f fov %.0f feat %d ref %u inframe %d repeat %d close %d nn %d ratio %d\n", i,
                     place_names[q[i].place], q[i].cond, q[i].ov, q[i].c.fov, dg[0], reff[q[i].place][best].n, dg[1], dg[2], dg[3], dg[4], dg[5]);
         }
-        vigil_room_match m[5];
+        vigil_rooms_match m[5];
         size_t nm = 0;
         vigil_rooms_query(rooms, &f, &qo, m, &nm, &err);
         double c = omp_get_wtime();

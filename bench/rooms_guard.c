@@ -82,15 +82,15 @@ int main(int argc, char **argv)
         views_render(pano[i % 3], (int)pw[i % 3], (int)ph[i % 3], &c, qv[i]);
         vigil_features_from_grey(qv[i], W, H, W, NULL, &q[i], &e);
     }
-    vigil_room_query_options o;
-    vigil_room_query_options_init(&o);
+    vigil_rooms_query_options o;
+    vigil_rooms_query_options_init(&o);
     double best[2] = {1e9, 1e9};
     for (int round = 0; round < 5; round++)
         for (int ex = 0; ex < 2; ex++) {
             o.exhaustive = ex;
             double a = now();
             for (int i = 0; i < 6; i++) {
-                vigil_room_match m[5];
+                vigil_rooms_match m[5];
                 size_t nm;
                 vigil_rooms_query(rooms, &q[i], &o, m, &nm, &e);
             }

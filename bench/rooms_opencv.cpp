@@ -119,16 +119,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < queries.size(); i++) {
         auto b = slurp(dir + "/" + queries[i].name + ".png");
         double a = now_ms();
-        vigil_feature_options fo;
-        vigil_feature_options_init(&fo);
+        vigil_features_options fo;
+        vigil_features_options_init(&fo);
         vigil_rect m = {queries[i].mx, queries[i].my, queries[i].mw, queries[i].mh};
         if (queries[i].cond == 1) { fo.mask = &m; fo.nmask = 1; }
         vigil_features f;
         if (vigil_features_memory(b.data(), b.size(), &fo, &f, &err)) continue;
-        vigil_room_query_options qo;
-        vigil_room_query_options_init(&qo);
+        vigil_rooms_query_options qo;
+        vigil_rooms_query_options_init(&qo);
         qo.min_inliers = 4;
-        vigil_room_match mt[5];
+        vigil_rooms_match mt[5];
         size_t nm = 0;
         vigil_rooms_query(rooms, &f, &qo, mt, &nm, &err);
         vr[i].ms = now_ms() - a;

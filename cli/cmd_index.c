@@ -270,7 +270,7 @@ int cmd_index(int argc, char **argv)
             return bad ? EXIT_USAGE : 0;
         }
         vigil_index_stats st;
-        vigil_index_stats_get(idx, &st);
+        vigil_index_get_stats(idx, &st);
         const char *names[] = {"file", "set", "entries", "indexed", "unsorted", "removed", "digest_entries", "bytes", "bytes_per_entry"};
         cli_out o = {.f = stdout, .fmt = fmt};
         cli_header(&o, names, 9);
@@ -301,7 +301,7 @@ int cmd_index(int argc, char **argv)
         cli_header(&o, names, 6);
         const char *none = fmt == FMT_JSONL ? NULL : "";
         vigil_index_stats st;
-        vigil_index_stats_get(idx, &st);
+        vigil_index_get_stats(idx, &st);
         for (uint64_t e = 0; e < st.indexed + st.unsorted; e++) {
             vigil_pdq h;
             int q;

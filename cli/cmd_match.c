@@ -39,7 +39,7 @@ typedef struct mctx {
     vigil_index **idx;
     char **idx_path;
     int nidx;
-    vigil_search_options sopt;
+    vigil_index_search_options sopt;
     cli_out out;
     int threads;
     unsigned long long queries, matches, failed;
@@ -52,7 +52,7 @@ static void flush(mctx *m, qbatch *b)
     vigil_pdq *hs = malloc(b->n * (size_t)b->variants * sizeof *hs);
     if (!hs) { cli_warn("out of memory"); m->fatal = 1; return; }
     for (size_t i = 0; i < b->n; i++) memcpy(hs + i * b->variants, b->q[i].h, (size_t)b->variants * sizeof *hs);
-    vigil_match **res = calloc((size_t)m->nidx, sizeof *res);
+    vigil_index_match **res = calloc((size_t)m->nidx, sizeof *res);
     size_t *nres = calloc((size_t)m->nidx, sizeof *nres), *pos = calloc((size_t)m->nidx, sizeof *pos);
     for (int k = 0; k < m->nidx && !m->fatal; k++) {
         vigil_error err;
@@ -64,7 +64,7 @@ static void flush(mctx *m, qbatch *b)
     const char *set[64];
     for (int k = 0; k < m->nidx; k++) {
         vigil_index_stats st;
-        vigil_index_stats_get(m->idx[k], &st);
+        vigil_index_get_stats(m->idx[k], &st);
         set[k] = st.set_name;
     }
     for (size_t i = 0; i < b->n && !m->fatal; i++) {
@@ -72,7 +72,7 @@ static void flush(mctx *m, qbatch *b)
         vigil_pdq_to_hex(&b->q[i].h[0], qhex);
         for (int k = 0; k < m->nidx; k++) {
             for (; pos[k] < nres[k] && res[k][pos[k]].query == i; pos[k]++) {
-                const vigil_match *mt = &res[k][pos[k]];
+                const vigil_index_match *mt = &res[k][pos[k]];
                 int q;
                 const char *id, *labels;
                 vigil_index_entry(m->idx[k], mt->entry, NULL, &q, &id, &labels);
@@ -179,7 +179,7 @@ int cmd_match(int argc, char **argv)
         {"help", no_argument, 0, 'h'},        {"follow-links", no_argument, 0, 'L'}, {0, 0, 0, 0},
     };
     mctx m = {0};
-    vigil_search_options_init(&m.sopt);
+    vigil_index_search_options_init(&m.sopt);
     m.threads = omp_get_num_procs();
     m.out.fmt = FMT_TSV;
     char *paths[64];

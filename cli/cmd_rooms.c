@@ -89,7 +89,7 @@ static void collect(char **inputs, int n, const char *labels, refs *out, unsigne
 }
 
 /* Extracts in parallel, adds in input order (the index does not depend on the thread count). */
-static int add_refs(vigil_rooms *rooms, refs *rf, const vigil_feature_options *fo, int threads, unsigned long long *added,
+static int add_refs(vigil_rooms *rooms, refs *rf, const vigil_features_options *fo, int threads, unsigned long long *added,
                     unsigned long long *bad)
 {
     const size_t batch = 64 * (size_t)threads;
@@ -132,12 +132,12 @@ static uint8_t *load_mask(const char *path, uint32_t *w, uint32_t *h)
     return px;
 }
 
-static int query_files(vigil_rooms *rooms, char **paths, int n, const vigil_feature_options *fo,
-                       const vigil_room_query_options *qo, cli_out *o, unsigned long long *bad)
+static int query_files(vigil_rooms *rooms, char **paths, int n, const vigil_features_options *fo,
+                       const vigil_rooms_query_options *qo, cli_out *o, unsigned long long *bad)
 {
     cli_walk *w = cli_walk_new(paths, n);
     char *path, *error;
-    vigil_room_match *m = calloc(qo->top_k ? qo->top_k : 1, sizeof *m);
+    vigil_rooms_match *m = calloc(qo->top_k ? qo->top_k : 1, sizeof *m);
     if (!m) { cli_walk_free(w); return -1; }
     while (cli_walk_next(w, &path, &error)) {
         vigil_features f;
@@ -219,8 +219,8 @@ int cmd_rooms(int argc, char **argv)
     int nrest = argc - optind;
     vigil_error err;
     if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
-    vigil_feature_options fo;
-    vigil_feature_options_init(&fo);
+    vigil_features_options fo;
+    vigil_features_options_init(&fo);
     /* a reference is indexed once and should be found from any side: twice a query's features */
     fo.max_features = maxf > 0 ? (uint32_t)maxf : !strcmp(sub, "query") ? 500 : 1000;
 
@@ -287,8 +287,8 @@ int cmd_rooms(int argc, char **argv)
         }
         fo.mask = nmask ? masks : NULL;
         fo.nmask = (size_t)nmask;
-        vigil_room_query_options qo;
-        vigil_room_query_options_init(&qo);
+        vigil_rooms_query_options qo;
+        vigil_rooms_query_options_init(&qo);
         qo.top_k = (uint32_t)top;
         if (min_inliers >= 0) qo.min_inliers = (uint32_t)min_inliers;
         char *tmp = NULL, why[4200];

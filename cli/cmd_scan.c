@@ -218,12 +218,12 @@ static int match_batch(scan *s, item *it, int n, char *why, size_t whylen)
         }
         size_t first = 0; /* per query: the PDQ matches kept so far for this set */
         if (nq) {
-            vigil_search_options so;
-            vigil_search_options_init(&so);
+            vigil_index_search_options so;
+            vigil_index_search_options_init(&so);
             so.radius = s->sets[k].radius;
             so.top_k = s->top_k;
             so.threads = s->threads;
-            vigil_match *res = NULL;
+            vigil_index_match *res = NULL;
             size_t nres = 0;
             vigil_error err;
             if (vigil_index_search(s->sets[k].idx, q, nq, variants, &so, &res, &nres, &err)) {
@@ -461,12 +461,12 @@ static void match_rooms(scan *s, item *it, const vigil_features *f)
 {
     const scan_set *set = &s->sets[s->rooms_set];
     vigil_error err;
-    vigil_room_query_options qo;
-    vigil_room_query_options_init(&qo);
+    vigil_rooms_query_options qo;
+    vigil_rooms_query_options_init(&qo);
     qo.min_inliers = (uint32_t)set->radius;
     /* a query ranks at most qo.verify images, so that many rooms at most: --top 0 means those */
     qo.top_k = s->top_k > 0 && (uint32_t)s->top_k < qo.verify ? (uint32_t)s->top_k : qo.verify;
-    vigil_room_match *m = malloc(qo.top_k * sizeof *m);
+    vigil_rooms_match *m = malloc(qo.top_k * sizeof *m);
     it->room = malloc(qo.top_k * sizeof *it->room);
     size_t nm = 0;
     if (m && it->room && !vigil_rooms_query(set->rooms, f, &qo, m, &nm, &err))
@@ -787,7 +787,7 @@ int cmd_scan(int argc, char **argv)
             goto out;
         }
         vigil_index_stats st;
-        vigil_index_stats_get(sets[k].idx, &st);
+        vigil_index_get_stats(sets[k].idx, &st);
         sets[k].name = st.set_name && *st.set_name ? st.set_name : base_name(sets[k].path);
         sets[k].radius = default_radius;
     }
@@ -800,8 +800,8 @@ int cmd_scan(int argc, char **argv)
             goto out;
         }
         rs->name = base_name(rooms_path);
-        vigil_room_query_options qo;
-        vigil_room_query_options_init(&qo);
+        vigil_rooms_query_options qo;
+        vigil_rooms_query_options_init(&qo);
         rs->radius = min_inliers >= 0 ? min_inliers : (int)qo.min_inliers;
         s.rooms_set = nsets;
     }

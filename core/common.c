@@ -1,14 +1,17 @@
-/* common.c - version, result names, error formatting, hex helpers, opening files by name. */
+/* common.c - version, vigil_free, result names, error formatting, hex helpers, opening files by name. */
 #include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 const char *vigil_version(void) { return VIGIL_VERSION_STRING; }
+
+void vigil_free(void *p) { free(p); }
 
 const char *vigil_result_name(vigil_result r)
 {

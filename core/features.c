@@ -15,6 +15,7 @@
  * cell), then per selected corner its orientation and descriptor. */
 #include "features_impl.h"
 #include "internal.h"
+#include "options.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -47,9 +48,10 @@ static void make_pattern(void)
     }
 }
 
-void vigil_feature_options_init(vigil_feature_options *o)
+void vigil_features_options_init(vigil_features_options *o)
 {
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->max_features = 500;
     o->work_side = 640;
     o->levels = 5;
@@ -57,6 +59,29 @@ void vigil_feature_options_init(vigil_feature_options *o)
     o->fast_threshold = 20;
     o->equalise = 1;
     o->grid = 4;
+}
+
+/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
+static vigil_result take_options(const vigil_features_options *in, vigil_features_options *o, vigil_error *err)
+{
+    vigil_features_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_features_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, max_features);
+    VIGIL__OPT_TAKE(o, in, work_side);
+    VIGIL__OPT_TAKE(o, in, levels);
+    VIGIL__OPT_TAKE(o, in, scale_factor);
+    VIGIL__OPT_TAKE(o, in, fast_threshold);
+    VIGIL__OPT_TAKE(o, in, equalise);
+    VIGIL__OPT_TAKE(o, in, grid);
+    VIGIL__OPT_TAKE(o, in, mask);
+    VIGIL__OPT_TAKE(o, in, nmask);
+    VIGIL__OPT_TAKE(o, in, mask_image);
+    VIGIL__OPT_TAKE(o, in, mask_width);
+    VIGIL__OPT_TAKE(o, in, mask_height);
+    VIGIL__OPT_LAST(vigil_features_options, mask_height);
+    return VIGIL_OK;
 }
 
 void vigil_features_free(vigil_features *f)
@@ -250,7 +275,7 @@ static int sort_cands(cand *cv, size_t nc)
     return 0;
 }
 
-static int masked(const vigil_feature_options *o, float x, float y, uint32_t width, uint32_t height)
+static int masked(const vigil_features_options *o, float x, float y, uint32_t width, uint32_t height)
 {
     if (o->mask_image && o->mask_width && o->mask_height) {
         uint64_t mx = (uint64_t)(x < 0 ? 0 : x) * o->mask_width / width, my = (uint64_t)(y < 0 ? 0 : y) * o->mask_height / height;
@@ -266,17 +291,17 @@ static int masked(const vigil_feature_options *o, float x, float y, uint32_t wid
 }
 
 static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                            const vigil_feature_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
+                            const vigil_features_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
                             vigil_error *err);
 
 vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                                      const vigil_feature_options *opt, vigil_features *out, vigil_error *err)
+                                      const vigil_features_options *opt, vigil_features *out, vigil_error *err)
 {
     return extract(grey, width, height, stride, opt, out, NULL, NULL, err);
 }
 
 vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                                    const vigil_feature_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err)
+                                    const vigil_features_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err)
 {
     vigil_features f;
     vigil_result r = extract(grey, width, height, stride, opt, &f, fn, ctx, err);
@@ -286,7 +311,7 @@ vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_
 
 /* One extraction's working state, shared by its stages. */
 typedef struct extraction {
-    const vigil_feature_options *opt;
+    const vigil_features_options *opt;
     uint32_t width, height;      /* of the image given */
     level lv[16];
     int nl;                      /* levels built */
@@ -303,7 +328,7 @@ typedef struct extraction {
  * The equalisation table comes from level 0, so every level sees the same intensity mapping. */
 static vigil_result build_pyramid(extraction *x, const uint8_t *grey, size_t stride, vigil_error *err)
 {
-    const vigil_feature_options *opt = x->opt;
+    const vigil_features_options *opt = x->opt;
     float s0 = (float)(x->width > x->height ? x->width : x->height) / (float)opt->work_side;
     if (s0 < 1) s0 = 1;
     uint8_t lut[256];
@@ -400,7 +425,7 @@ static vigil_result suppress(extraction *x, int l, vigil_error *err)
  * 4 grey levels is still above the noise of a dark room's shadows. */
 static vigil_result find_candidates(extraction *x, vigil_error *err)
 {
-    const vigil_feature_options *opt = x->opt;
+    const vigil_features_options *opt = x->opt;
     const vigil__fast_row_fn fast_row = vigil__fast_row_best();
     /* one score plane for all levels: level 0 is the largest */
     x->score = calloc((size_t)x->lv[0].w * x->lv[0].h, sizeof *x->score);
@@ -448,7 +473,7 @@ static vigil_pdq describe(const level *L, const cand *c, int bin, vigil__patch_f
 static vigil_result select_features(extraction *x, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
                                     vigil_error *err)
 {
-    const vigil_feature_options *opt = x->opt;
+    const vigil_features_options *opt = x->opt;
     uint32_t width = x->width, height = x->height;
     if (sort_cands(x->cv, x->nc)) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     uint32_t quota[16] = {0}, used[16] = {0}, total = 0;
@@ -497,11 +522,13 @@ static vigil_result select_features(extraction *x, vigil_features *out, vigil__p
 }
 
 static vigil_result extract(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                            const vigil_feature_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
+                            const vigil_features_options *opt, vigil_features *out, vigil__patch_fn patch_fn, void *ctx,
                             vigil_error *err)
 {
-    vigil_feature_options def;
-    if (!opt) { vigil_feature_options_init(&def); opt = &def; }
+    vigil_features_options def;
+    vigil_result ro = take_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     if (!grey || !out || width < 2 * BORDER + 1 || height < 2 * BORDER + 1 || stride < width || opt->levels < 1 ||
         opt->levels > 16 || opt->scale_factor <= 1.0f || opt->work_side < 64)
         return vigil__fail(err, width < 2 * BORDER + 1 || height < 2 * BORDER + 1 ? VIGIL_E_TOO_SMALL : VIGIL_E_INVALID,
@@ -550,11 +577,13 @@ vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side,
     return grey_sized(data, size, max_side, px, w, h, &W, &H, err);
 }
 
-vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt, vigil_features *out,
+vigil_result vigil_features_memory(const void *data, size_t size, const vigil_features_options *opt, vigil_features *out,
                                    vigil_error *err)
 {
-    vigil_feature_options def;
-    if (!opt) { vigil_feature_options_init(&def); opt = &def; }
+    vigil_features_options def;
+    vigil_result ro = take_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     if (!data || !size || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     uint8_t *px;
     uint32_t w, h, W, H;
@@ -562,7 +591,7 @@ vigil_result vigil_features_memory(const void *data, size_t size, const vigil_fe
     vigil_result r = grey_sized(data, size, opt->work_side, &px, &w, &h, &W, &H, err);
     if (r) return r;
     float fx = (float)W / w, fy = (float)H / h;
-    vigil_feature_options o = *opt;
+    vigil_features_options o = *opt;
     vigil_rect *m = NULL;
     if (opt->nmask) {
         m = malloc(opt->nmask * sizeof *m);

@@ -11,7 +11,7 @@
 #define VIGIL__PATCH 27
 typedef void (*vigil__patch_fn)(const uint8_t *patch, void *ctx);
 vigil_result vigil__feature_patches(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                                    const vigil_feature_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err);
+                                    const vigil_features_options *opt, vigil__patch_fn fn, void *ctx, vigil_error *err);
 
 /* The FAST-9 test over one row: out[x] = 0xff for x0 <= x < x1 where 9 contiguous pixels of the
  * radius-3 circle are all brighter than row[x] + t, or all darker than row[x] - t; 0 elsewhere.

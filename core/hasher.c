@@ -3,6 +3,7 @@
  * features (vigil_hash_file_features, vigil_features_file), so that a scan with a room index reads
  * each file once and the hash and the features always describe the same bytes. */
 #include "internal.h"
+#include "options.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,24 @@
 void vigil_hash_options_init(vigil_hash_options *opt)
 {
     memset(opt, 0, sizeof *opt);
+    opt->struct_size = sizeof *opt;
     opt->max_pixels = VIGIL_DEFAULT_MAX_PIXELS;
+}
+
+/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
+static vigil_result take_options(const vigil_hash_options *in, vigil_hash_options *o, vigil_error *err)
+{
+    vigil_hash_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_hash_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, flags);
+    VIGIL__OPT_TAKE(o, in, max_pixels);
+    VIGIL__OPT_TAKE(o, in, max_file_bytes);
+    VIGIL__OPT_TAKE(o, in, before_decode);
+    VIGIL__OPT_TAKE(o, in, before_decode_ctx);
+    VIGIL__OPT_LAST(vigil_hash_options, before_decode_ctx);
+    return VIGIL_OK;
 }
 
 /* Decode and PDQ, once the digests are known. */
@@ -43,11 +61,13 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
 vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
                                vigil_hash_result *out, vigil_error *err)
 {
-    vigil_hash_options def;
-    if (!opt) { vigil_hash_options_init(&def); opt = &def; }
     if (!out || (!data && size))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     memset(out, 0, sizeof *out);
+    vigil_hash_options def;
+    vigil_result ro = take_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     out->file_size = size;
     if (!(opt->flags & VIGIL_HASH_NO_DIGESTS))
         vigil__digests(data, size, out);
@@ -136,7 +156,7 @@ static vigil_result read_whole(int fd, const struct stat *st, uint64_t whole, ui
 
 /* The features of the bytes the hash decoded, when it decoded them; else empty, and why not. */
 static void features_too(const uint8_t *buf, size_t len, vigil_result hash_rc, const vigil_hash_result *out,
-                         const vigil_error *hash_err, const vigil_feature_options *fo, vigil_features *f,
+                         const vigil_error *hash_err, const vigil_features_options *fo, vigil_features *f,
                          vigil_error *ferr)
 {
     vigil_error tmp;
@@ -149,13 +169,12 @@ static void features_too(const uint8_t *buf, size_t len, vigil_result hash_rc, c
 
 /* vigil_hash_file, and with f the features of the same bytes (vigil_hash_file_features). */
 static vigil_result hash_path(const char *path, const vigil_hash_options *opt, vigil_hash_result *out, vigil_error *err,
-                              const vigil_feature_options *fo, vigil_features *f, vigil_error *ferr)
+                              const vigil_features_options *fo, vigil_features *f, vigil_error *ferr)
 {
     vigil_hash_options def;
     vigil_error herr;
     if (!err) err = &herr;
     if (f) memset(f, 0, sizeof *f);
-    if (!opt) { vigil_hash_options_init(&def); opt = &def; }
     if (!path || !out) {
         vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
         if (f) features_too(NULL, 0, VIGIL_E_INVALID, out, err, fo, f, ferr);
@@ -165,6 +184,8 @@ static vigil_result hash_path(const char *path, const vigil_hash_options *opt, v
     vigil_result r;
     uint8_t *buf = NULL;
     size_t len = 0;
+    if ((r = take_options(opt, &def, err))) goto done;
+    opt = &def;
     /* O_NONBLOCK: opening a FIFO must not hang the scan; the type is checked right after. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
@@ -217,7 +238,7 @@ vigil_result vigil_hash_file(const char *path, const vigil_hash_options *opt, vi
     return hash_path(path, opt, out, err, NULL, NULL, NULL);
 }
 
-vigil_result vigil_hash_file_features(const char *path, const vigil_hash_options *opt, const vigil_feature_options *fopt,
+vigil_result vigil_hash_file_features(const char *path, const vigil_hash_options *opt, const vigil_features_options *fopt,
                                       vigil_hash_result *out, vigil_features *features, vigil_error *features_err,
                                       vigil_error *err)
 {
@@ -225,7 +246,7 @@ vigil_result vigil_hash_file_features(const char *path, const vigil_hash_options
     return hash_path(path, opt, out, err, fopt, features, features_err);
 }
 
-vigil_result vigil_features_file(const char *path, const vigil_feature_options *opt, vigil_features *out,
+vigil_result vigil_features_file(const char *path, const vigil_features_options *opt, vigil_features *out,
                                  vigil_error *err)
 {
     if (!path || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");

@@ -14,6 +14,7 @@
  * up to 256 query hashes, so each block is read from memory once per 256 queries. The search
  * picks the cheaper of the two from the expected candidate count. */
 #include "index_impl.h"
+#include "options.h"
 
 #include <omp.h>
 #include <pthread.h>
@@ -126,7 +127,7 @@ vigil_result vigil_index_remove(vigil_index *x, const char *id, size_t *removed,
     return VIGIL_OK;
 }
 
-void vigil_index_stats_get(const vigil_index *x, vigil_index_stats *st)
+void vigil_index_get_stats(const vigil_index *x, vigil_index_stats *st)
 {
     memset(st, 0, sizeof *st);
     st->indexed = x->nbase;
@@ -244,30 +245,47 @@ vigil_result vigil_index_verify(const vigil_index *x, vigil_error *err)
 /* ------------------------------------------------------------------------------------------------
  * Search */
 
-void vigil_search_options_init(vigil_search_options *o)
+void vigil_index_search_options_init(vigil_index_search_options *o)
 {
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->radius = 31;
 }
 
-typedef struct hitv { vigil_match *p; size_t n, cap; } hitv;
+/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
+static vigil_result take_search_options(const vigil_index_search_options *in, vigil_index_search_options *o,
+                                        vigil_error *err)
+{
+    vigil_index_search_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_index_search_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, radius);
+    VIGIL__OPT_TAKE(o, in, top_k);
+    VIGIL__OPT_TAKE(o, in, threads);
+    VIGIL__OPT_TAKE(o, in, method);
+    VIGIL__OPT_LAST(vigil_index_search_options, method);
+    return VIGIL_OK;
+}
+
+typedef struct hitv { vigil_index_match *p; size_t n, cap; } hitv;
 
 static int hitv_push(hitv *v, uint32_t query, uint64_t entry, int dist, uint32_t transform)
 {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 64;
-        vigil_match *p = realloc(v->p, cap * sizeof *p);
+        vigil_index_match *p = realloc(v->p, cap * sizeof *p);
         if (!p) return -1;
         v->p = p;
         v->cap = cap;
     }
-    v->p[v->n++] = (vigil_match){query, transform, entry, dist};
+    v->p[v->n++] = (vigil_index_match){query, transform, entry, dist};
     return 0;
 }
 
 static int cmp_entry_dist(const void *a, const void *b)
 {
-    const vigil_match *x = a, *y = b;
+    const vigil_index_match *x = a, *y = b;
     if (x->query != y->query) return x->query < y->query ? -1 : 1;
     if (x->entry != y->entry) return x->entry < y->entry ? -1 : 1;
     if (x->distance != y->distance) return x->distance - y->distance;
@@ -276,7 +294,7 @@ static int cmp_entry_dist(const void *a, const void *b)
 
 static int cmp_dist(const void *a, const void *b)
 {
-    const vigil_match *x = a, *y = b;
+    const vigil_index_match *x = a, *y = b;
     if (x->query != y->query) return x->query < y->query ? -1 : 1;
     if (x->distance != y->distance) return x->distance - y->distance;
     return x->entry < y->entry ? -1 : x->entry > y->entry;
@@ -372,7 +390,7 @@ static int gather(hitv *per, int threads, hitv *all, int failed)
     size_t total = all->n;
     for (int t = 0; t < threads; t++) total += per[t].n;
     if (!failed && total > all->cap) {
-        vigil_match *p = realloc(all->p, (total ? total : 1) * sizeof *p);
+        vigil_index_match *p = realloc(all->p, (total ? total : 1) * sizeof *p);
         if (p) { all->p = p; all->cap = total; }
         else failed = 1;
     }
@@ -483,10 +501,12 @@ static int search_index(const sctx *c, size_t nq, int threads, hitv *all)
 }
 
 vigil_result vigil_index_search(const vigil_index *x, const vigil_pdq *queries, size_t nq, int variants,
-                                const vigil_search_options *opt, vigil_match **matches, size_t *nmatches, vigil_error *err)
+                                const vigil_index_search_options *opt, vigil_index_match **matches, size_t *nmatches, vigil_error *err)
 {
-    vigil_search_options def;
-    if (!opt) { vigil_search_options_init(&def); opt = &def; }
+    vigil_index_search_options def;
+    vigil_result ro = take_search_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     if (!x || (!queries && nq) || !matches || !nmatches || (variants != 1 && variants != 8))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     if (opt->radius < 0 || opt->radius > 256) return vigil__fail(err, VIGIL_E_INVALID, "radius %d is not in 0..256", opt->radius);

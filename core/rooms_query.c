@@ -24,6 +24,7 @@
  * 5. Ranking: by that score, one image per room. */
 #include "geometry.h"
 #include "rooms_impl.h"
+#include "options.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,10 @@
 #define GUIDED_MAX_COMMON 2
 #define GUIDED_COMMON_FACTOR 8 /* "common" as stop words are by default, whatever the query's stop_factor */
 
-void vigil_room_query_options_init(vigil_room_query_options *o)
+void vigil_rooms_query_options_init(vigil_rooms_query_options *o)
 {
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->top_k = 5;
     o->radius = 50;
     o->verify = 30;
@@ -50,6 +53,27 @@ void vigil_room_query_options_init(vigil_room_query_options *o)
     o->guided_radius = 64;
 }
 
+/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
+static vigil_result take_query_options(const vigil_rooms_query_options *in, vigil_rooms_query_options *o,
+                                       vigil_error *err)
+{
+    vigil_rooms_query_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_rooms_query_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, top_k);
+    VIGIL__OPT_TAKE(o, in, radius);
+    VIGIL__OPT_TAKE(o, in, verify);
+    VIGIL__OPT_TAKE(o, in, min_inliers);
+    VIGIL__OPT_TAKE(o, in, tolerance);
+    VIGIL__OPT_TAKE(o, in, exhaustive);
+    VIGIL__OPT_TAKE(o, in, ratio);
+    VIGIL__OPT_TAKE(o, in, stop_factor);
+    VIGIL__OPT_TAKE(o, in, guided_radius);
+    VIGIL__OPT_LAST(vigil_rooms_query_options, guided_radius);
+    return VIGIL_OK;
+}
+
 typedef struct corr { uint32_t img, qf, rf; uint16_t dist, pad; } corr;
 typedef struct scored { uint32_t img, votes, inliers; float weight, h[9]; } scored;
 
@@ -57,7 +81,7 @@ typedef struct scored { uint32_t img, votes, inliers; float weight, h[9]; } scor
 typedef struct query {
     const vigil_rooms *r;
     const vigil_features *qf;
-    const vigil_room_query_options *opt;
+    const vigil_rooms_query_options *opt;
     uint64_t stop, common_at;    /* bucket sizes: skipped as a stop word; "common" for guided matching */
     uint32_t *slots;             /* one query feature's candidates */
     vigil__hit *hits;
@@ -297,7 +321,7 @@ static void guide(query *s, scored *c, const vigil__room_img *rec, double tol)
  * each rotation peak, then guided matching; sets c->inliers and c->h. */
 static void verify(query *s, scored *c)
 {
-    const vigil_room_query_options *opt = s->opt;
+    const vigil_rooms_query_options *opt = s->opt;
     uint32_t need = opt->min_inliers > 4 ? opt->min_inliers : 4;
     if (c->votes < need) { c->inliers = 0; return; }
     size_t lo = 0, hi = s->ncv; /* binary search for the image's run in cv */
@@ -344,7 +368,7 @@ static void room_key(const char *labels, char *out, size_t cap)
 
 /* Stage 5: the verified images by inliers, at most top_k, one per room (the first of a room is
  * its best view; a reference without room labels is a room of its own). */
-static void pick_rooms(query *s, size_t nver, vigil_room_match *out, size_t *nout)
+static void pick_rooms(query *s, size_t nver, vigil_rooms_match *out, size_t *nout)
 {
     const vigil_rooms *r = s->r;
     scored *sc = s->sc;
@@ -360,7 +384,7 @@ static void pick_rooms(query *s, size_t nver, vigil_room_match *out, size_t *nou
             dup = !strcmp(key, other);
         }
         if (dup) continue;
-        vigil_room_match *m = &out[(*nout)++];
+        vigil_rooms_match *m = &out[(*nout)++];
         m->image = sc[v].img;
         m->inliers = sc[v].inliers;
         m->votes = sc[v].votes;
@@ -372,7 +396,7 @@ static void pick_rooms(query *s, size_t nver, vigil_room_match *out, size_t *nou
 
 /* Stages 3 to 5: the best-voted images (by weight) verified, then ranked. 0, or -1 when out of
  * memory. */
-static int rank(query *s, vigil_room_match *out, size_t *nout)
+static int rank(query *s, vigil_rooms_match *out, size_t *nout)
 {
     const vigil_features *qf = s->qf;
     s->sc = malloc(s->ntouched * sizeof *s->sc);
@@ -401,11 +425,13 @@ static int rank(query *s, vigil_room_match *out, size_t *nout)
     return 0;
 }
 
-vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, const vigil_room_query_options *opt,
-                               vigil_room_match *out, size_t *nout, vigil_error *err)
+vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, const vigil_rooms_query_options *opt,
+                               vigil_rooms_match *out, size_t *nout, vigil_error *err)
 {
-    vigil_room_query_options def;
-    if (!opt) { vigil_room_query_options_init(&def); opt = &def; }
+    vigil_rooms_query_options def;
+    vigil_result ro = take_query_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
     if (!r || !qf || !nout || (qf->n && (!qf->kp || !qf->desc)) || (opt->top_k && !out) || opt->radius < 0 || opt->radius > 256 ||
         !(opt->ratio > 0 && opt->ratio <= 1))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");

@@ -2,8 +2,39 @@
  *
  * Conventions: every fallible function returns a vigil_result (0 = success) and, where it takes
  * one, fills a caller-owned vigil_error. The library never prints and never exits. Unless a
- * comment says otherwise, functions are thread-safe: they keep no global state beyond libvigil's
- * one-time initialisation, so any number of threads may call them on distinct objects. */
+ * comment says otherwise, functions are thread-safe: any number of threads may call them on
+ * distinct objects. Names are vigil_OBJECT_VERB (vigil_index_search, vigil_rooms_get_stats);
+ * vigil_OBJECT_VERB_options is the option struct of vigil_OBJECT_VERB.
+ *
+ * Option structs (vigil_hash_options, vigil_index_search_options, vigil_features_options,
+ * vigil_rooms_query_options) can grow: each starts with size_t struct_size, which its _init sets
+ * to the sizeof the caller was compiled with, and new fields are only appended. Always fill one
+ * with its _init, then change fields. The library reads a field only if it lies wholly within
+ * struct_size; the fields an older caller's struct lacks keep their defaults. struct_size 0 (a
+ * struct never given to _init) and a struct_size larger than this library knows (a program
+ * built against a newer vigil.h, asking for what this library cannot do) are refused with
+ * VIGIL_E_INVALID, the message saying which. Passing NULL for the options means the defaults.
+ *
+ * What the library does to the process:
+ *   - Threads: vigil_index_search runs on `threads` OpenMP threads (0 = omp_get_max_threads())
+ *     and vigil_index_compact on the OpenMP default; the OpenMP runtime (libgomp) keeps its pool
+ *     of threads after the first such call, as OpenMP does. Every other call runs on the calling
+ *     thread, apart from libvips's own worker (see vigil_init). Nothing is started at load time.
+ *   - Memory: each thread that computes a PDQ hash (vigil_hash_file, vigil_hash_memory,
+ *     vigil_pdq_from_pixels) keeps a scratch block of up to 7.3 MiB (seven 512x512 float planes),
+ *     reused by its later hashes and freed when that thread exits; the main thread's is freed
+ *     at process exit. Static tables filled once (the DCT matrix, the feature pattern,
+ *     lookup masks: about 50 KiB) stay for the life of the process. Everything else belongs to the objects and buffers that
+ *     the caller frees (vigil_index_free, vigil_rooms_free, vigil_features_free, vigil_free).
+ *   - libvips: started once and set process-wide (see vigil_init), never shut down.
+ *   - Files: an open index or room index holds one read-only descriptor until freed; saves write
+ *     a temporary file beside the target and rename it over. Descriptors are opened close-on-exec,
+ *     except that temporary file (mkstemp) for the time of the save.
+ *   - Environment: VIGIL_DISABLE_CPU_FEATURES (avx512, avx2, popcnt, all) is read once, at the
+ *     first kernel dispatch; VIGIL_TEST_STREAM_ABOVE (tests only) at each vigil_hash_file.
+ *   - Signals: none are installed, blocked or raised; indexes are read into private memory, so no
+ *     SIGBUS can come from a file changed under the program. No locale, umask, working folder or
+ *     standard stream is touched. */
 #ifndef VIGIL_H
 #define VIGIL_H
 
@@ -27,6 +58,14 @@ extern "C" {
 
 /* Runtime version, "MAJOR.MINOR.PATCH". Thread-safe. */
 VIGIL_API const char *vigil_version(void);
+
+/* Frees memory the library allocated and handed to the caller: the buffers of
+ * vigil_thumbnail_png (*png), vigil_decode_grey (*px) and vigil_index_search (*matches). NULL is
+ * a no-op. Objects with their own free function (vigil_index_free, vigil_rooms_free,
+ * vigil_features_free) are freed with that instead. Today it is free(), so older code that calls
+ * free() keeps working; vigil_free keeps working if the library's allocator changes, or when the
+ * caller's C runtime is another one. Thread-safe. */
+VIGIL_API void vigil_free(void *p);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Results and errors                                                                             */
@@ -64,7 +103,15 @@ typedef struct vigil_error {
 
 /* Initialise the decoding back end (libvips) once. Called implicitly by the functions that need it;
  * call it yourself from the main thread before starting threads if you want failures early.
- * Thread-safe; later calls return the first call's result. */
+ * Thread-safe; later calls return the first call's result.
+ *
+ * It changes libvips for the whole process, so a program that uses libvips itself sees them:
+ * VIPS_INIT("vigil") (unless the program started libvips first); the operation cache off
+ * (vips_cache_set_max, _max_mem and _max_files 0: no decoded image outlives its call);
+ * vips_concurrency_set(1) (one libvips worker per image, since vigil's callers parallelise across
+ * files); vips_block_untrusted_set(TRUE) (loaders libvips marks untrusted are refused); and
+ * libvips's "VIPS" log domain sent to a handler that drops every message (the library never
+ * prints). It never calls vips_shutdown. */
 VIGIL_API vigil_result vigil_init(vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -119,6 +166,7 @@ enum {
 typedef struct vigil_hash_result vigil_hash_result;
 
 typedef struct vigil_hash_options {
+    size_t struct_size;      /* sizeof(vigil_hash_options), set by vigil_hash_options_init */
     uint32_t flags;          /* VIGIL_HASH_* */
     uint64_t max_pixels;     /* refuse images whose header announces more; 0 = default (2^28) */
     uint64_t max_file_bytes; /* refuse larger files before reading (VIGIL_E_TOO_LARGE, no digests);
@@ -170,7 +218,7 @@ VIGIL_API vigil_result vigil_hash_memory(const void *data, size_t size, const vi
                                          vigil_hash_result *out, vigil_error *err);
 
 /* A review thumbnail of an image file's bytes: longer side at most max_side (1..4096) pixels,
- * EXIF orientation applied, as a PNG (8-bit grey or RGB) in a malloc'd buffer the caller frees.
+ * EXIF orientation applied, as a PNG (8-bit grey or RGB) in a buffer the caller frees with vigil_free.
  * The same format allow-list and pixel limit as hashing. Thread-safe. */
 VIGIL_API vigil_result vigil_thumbnail_png(const void *data, size_t size, int max_side, uint8_t **png,
                                            size_t *png_size, vigil_error *err);
@@ -226,7 +274,7 @@ typedef struct vigil_index_stats {
     uint64_t digest_records;/* digest entry numbers run 0 .. digest_records - 1 (removed ones too) */
     const char *set_name;
 } vigil_index_stats;
-VIGIL_API void vigil_index_stats_get(const vigil_index *idx, vigil_index_stats *st);
+VIGIL_API void vigil_index_get_stats(const vigil_index *idx, vigil_index_stats *st);
 
 /* What happened to the file a handle was opened from, since it was opened. */
 typedef enum vigil_source_state {
@@ -275,28 +323,29 @@ VIGIL_API vigil_result vigil_index_digest_entry(const vigil_index *idx, uint64_t
 
 enum { VIGIL_SEARCH_AUTO = 0, VIGIL_SEARCH_SCAN = 1, VIGIL_SEARCH_INDEX = 2 };
 
-typedef struct vigil_search_options {
+typedef struct vigil_index_search_options {
+    size_t struct_size; /* sizeof(vigil_index_search_options), set by vigil_index_search_options_init */
     int radius;   /* match when distance <= radius (default 31, PDQ's recommendation) */
     int top_k;    /* keep the k nearest per query; 0 = all within the radius */
     int threads;  /* 0 = all cores */
     int method;   /* VIGIL_SEARCH_AUTO, _SCAN or _INDEX (tests and benchmarks force one) */
-} vigil_search_options;
-VIGIL_API void vigil_search_options_init(vigil_search_options *opt);
+} vigil_index_search_options;
+VIGIL_API void vigil_index_search_options_init(vigil_index_search_options *opt);
 
-typedef struct vigil_match {
+typedef struct vigil_index_match {
     uint32_t query;     /* which query (group) */
     uint32_t transform; /* vigil_transform of the query variant that matched best */
     uint64_t entry;     /* entry number in the index */
     int distance;
-} vigil_match;
+} vigil_index_match;
 
 /* Searches nq queries. With variants == 8, queries holds nq groups of 8 dihedral hashes (in
  * vigil_transform order) and each entry is reported once per group, at its best variant; with
  * variants == 1, plain hashes. Matches come sorted by query, then distance, then entry, in a
- * malloc'd array the caller frees with free(). Thread-safe for concurrent searches. */
+ * malloc'd array the caller frees with vigil_free. Thread-safe for concurrent searches. */
 VIGIL_API vigil_result vigil_index_search(const vigil_index *idx, const vigil_pdq *queries, size_t nq, int variants,
-                                          const vigil_search_options *opt, vigil_match **matches, size_t *nmatches,
-                                          vigil_error *err);
+                                          const vigil_index_search_options *opt, vigil_index_match **matches,
+                                          size_t *nmatches, vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Local features (recognising a place from another viewpoint)                                    */
@@ -314,7 +363,8 @@ typedef struct vigil_keypoint {
 
 typedef struct vigil_rect { float x, y, w, h; } vigil_rect;
 
-typedef struct vigil_feature_options {
+typedef struct vigil_features_options {
+    size_t struct_size;    /* sizeof(vigil_features_options), set by vigil_features_options_init */
     uint32_t max_features; /* at most this many per image (default 500: 26 KiB of keypoints + descriptors) */
     uint32_t work_side;    /* longer side of the first pyramid level (default 640) */
     int levels;            /* pyramid levels (default 5) */
@@ -326,8 +376,8 @@ typedef struct vigil_feature_options {
     size_t nmask;
     const uint8_t *mask_image; /* optional 8-bit mask stretched over the image: >= 128 ignores */
     uint32_t mask_width, mask_height;
-} vigil_feature_options;
-VIGIL_API void vigil_feature_options_init(vigil_feature_options *opt);
+} vigil_features_options;
+VIGIL_API void vigil_features_options_init(vigil_features_options *opt);
 
 typedef struct vigil_features {
     uint32_t n;
@@ -338,17 +388,17 @@ typedef struct vigil_features {
 
 /* Features of an 8-bit grey image in memory (no resize beyond the pyramid's working size). */
 VIGIL_API vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
-                                                const vigil_feature_options *opt, vigil_features *out, vigil_error *err);
+                                                const vigil_features_options *opt, vigil_features *out, vigil_error *err);
 /* Features of an image file's bytes: decoded with shrink-on-load to the working size. Same
  * format allow-list and limits as hashing. Thread-safe. */
-VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, const vigil_feature_options *opt,
+VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, const vigil_features_options *opt,
                                              vigil_features *out, vigil_error *err);
 VIGIL_API void vigil_features_free(vigil_features *f);
 /* Features of an image file by name, read whole into memory once (a file over 1 GiB is refused
  * with VIGIL_E_TOO_LARGE; a directory, FIFO, device or socket with VIGIL_E_NOT_FILE, never opened
  * for reading; an empty file with VIGIL_E_EMPTY), then as vigil_features_memory. On failure *out
  * is empty (n = 0). Thread-safe. */
-VIGIL_API vigil_result vigil_features_file(const char *path, const vigil_feature_options *opt, vigil_features *out,
+VIGIL_API vigil_result vigil_features_file(const char *path, const vigil_features_options *opt, vigil_features *out,
                                            vigil_error *err);
 /* vigil_hash_file and the local features of the same file from one read: the hash and the
  * features describe the same bytes even when the file changes on disk. The return value, *out and
@@ -362,11 +412,11 @@ VIGIL_API vigil_result vigil_features_file(const char *path, const vigil_feature
  * orientation applied, as vigil_features_memory; only the read is shared. Free them with
  * vigil_features_free. Thread-safe: call it from as many threads as you like. */
 VIGIL_API vigil_result vigil_hash_file_features(const char *path, const vigil_hash_options *hopt,
-                                                const vigil_feature_options *fopt, vigil_hash_result *out,
+                                                const vigil_features_options *fopt, vigil_hash_result *out,
                                                 vigil_features *features, vigil_error *features_err,
                                                 vigil_error *err);
 /* An image file's bytes as 8-bit grey (Rec. 601 luma), longer side at most max_side, EXIF
- * orientation applied: for mask images. *px is malloc'd; the caller frees it. */
+ * orientation applied: for mask images. *px is the caller's to free with vigil_free. */
 VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side, uint8_t **px, uint32_t *w,
                                          uint32_t *h, vigil_error *err);
 
@@ -410,7 +460,8 @@ VIGIL_API void vigil_rooms_get_stats(const vigil_rooms *r, vigil_rooms_stats *s)
 VIGIL_API vigil_result vigil_rooms_image(const vigil_rooms *r, uint64_t i, const char **name, const char **labels,
                                          uint32_t *nfeatures);
 
-typedef struct vigil_room_query_options {
+typedef struct vigil_rooms_query_options {
+    size_t struct_size;      /* sizeof(vigil_rooms_query_options), set by vigil_rooms_query_options_init */
     uint32_t top_k;          /* rooms to return (default 5) */
     int radius;              /* descriptor distance for a candidate match (default 50 of 256) */
     uint32_t verify;         /* best-voted images verified geometrically (default 30) */
@@ -426,23 +477,24 @@ typedef struct vigil_room_query_options {
     int guided_radius;       /* after RANSAC, each query feature is looked for again where the
                                 homography puts it, within this descriptor distance (default 64;
                                 0: off): the matches the index missed then count as inliers too */
-} vigil_room_query_options;
-VIGIL_API void vigil_room_query_options_init(vigil_room_query_options *o);
+} vigil_rooms_query_options;
+VIGIL_API void vigil_rooms_query_options_init(vigil_rooms_query_options *o);
 
-typedef struct vigil_room_match {
+typedef struct vigil_rooms_match {
     uint64_t image;       /* reference image */
     uint32_t inliers;     /* the score: correspondences consistent with one homography */
     uint32_t votes;       /* descriptor matches before verification */
     const char *name;     /* of the reference, valid while the index lives */
     const char *labels;
     float h[9];           /* query pixels -> reference pixels, row-major */
-} vigil_room_match;
+} vigil_rooms_match;
 
 /* Ranks rooms for one query's features (extracted with the query's mask, if any): at most
  * top_k matches into out, best first, one per room (hotel_id + room labels, else one per image).
  * Thread-safe for concurrent queries on a prepared index. */
-VIGIL_API vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *q, const vigil_room_query_options *opt,
-                                         vigil_room_match *out, size_t *nout, vigil_error *err);
+VIGIL_API vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *q,
+                                         const vigil_rooms_query_options *opt, vigil_rooms_match *out, size_t *nout,
+                                         vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Hash lists                                                                                     */

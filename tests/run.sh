@@ -23,11 +23,12 @@ sh tests/hostile.sh "$B" | tee -a "$log"
 sh tests/conc.sh "$B" | tee -a "$log"
 sh tests/man.sh "$B" | tee -a "$log"
 sh tests/docs.sh "$B" | tee -a "$log"
+sh tests/install.sh "$B" | tee -a "$log"
 p=$(sed -n 's/^\([a-z0-9-]*\): \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log" | awk '{s += $1} END {print s + 0}')
 f=$(sed -n 's/^\([a-z0-9-]*\): \([0-9]*\) passed, \([0-9]*\) failed$/\3/p' "$log" | awk '{s += $1} END {print s + 0}')
 runs=$(grep -c '^[a-z0-9-]*: [0-9]* passed, [0-9]* failed$' "$log")
 rm -f "$log"
 # a suite that died before its summary line counts as a failure
-[ "$runs" -lt 22 ] && f=$((f + 1))
+[ "$runs" -lt 23 ] && f=$((f + 1))
 echo "$p passed, $f failed"
 [ "$f" -eq 0 ]

@@ -60,10 +60,10 @@ void test_index_survives_rewrite_in_place(void)
     CHECK(vigil_index_source_state(x, &e) == VIGIL_SOURCE_SAME, "fresh handle: %s", e.message);
     vigil_pdq q[16];
     for (int i = 0; i < 16; i++) q[i] = h[(size_t)i * 997];
-    vigil_search_options so;
-    vigil_search_options_init(&so);
+    vigil_index_search_options so;
+    vigil_index_search_options_init(&so);
     so.method = VIGIL_SEARCH_INDEX;
-    vigil_match *m1 = NULL, *m2 = NULL;
+    vigil_index_match *m1 = NULL, *m2 = NULL;
     size_t n1 = 0, n2 = 0;
     vigil_index_search(x, q, 16, 1, &so, &m1, &n1, &e);
 

@@ -77,8 +77,8 @@ void test_features_repeatable(void)
     uint8_t *g = grey_of("opencv-doc__hfs_001.jpg", &w, &h);
     CHECK(g != NULL, "decode");
     if (!g) return;
-    vigil_feature_options o;
-    vigil_feature_options_init(&o);
+    vigil_features_options o;
+    vigil_features_options_init(&o);
     vigil_features a, b, c;
     vigil_error e;
     CHECK(vigil_features_from_grey(g, w, h, w, &o, &a, &e) == VIGIL_OK, "features: %s", e.message);
@@ -153,8 +153,8 @@ void test_features_light_and_spread(void)
     size_t n = (size_t)w * h;
     uint8_t *dark = malloc(n), *half = malloc(n);
     for (size_t i = 0; i < n; i++) dark[i] = (uint8_t)lround(24 * pow(g[i] / 255.0, 1.2));
-    vigil_feature_options o;
-    vigil_feature_options_init(&o);
+    vigil_features_options o;
+    vigil_features_options_init(&o);
     CHECK(o.equalise == 1 && o.grid == 4, "defaults: equalise %d, grid %u", o.equalise, o.grid);
     vigil_features a, b;
     vigil_error e;
@@ -208,8 +208,8 @@ void test_features_from_file_bytes(void)
     void *data = t_read_file(t_path(t_data_dir, "opencv-doc__left.jpg"), &n);
     vigil_features f;
     vigil_error e;
-    vigil_feature_options o;
-    vigil_feature_options_init(&o);
+    vigil_features_options o;
+    vigil_features_options_init(&o);
     o.work_side = 256; /* smaller than the image: keypoints come back in the stored image's pixels */
     CHECK(vigil_features_memory(data, n, &o, &f, &e) == VIGIL_OK, "%s", e.message);
     float maxx = 0, maxy = 0;

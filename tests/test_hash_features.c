@@ -34,8 +34,8 @@ void test_hash_file_features(void)
         CHECK(vigil_features_file(path, NULL, &fonly, &e) == VIGIL_OK, "%s: %s", names[i], e.message);
         CHECK(same_features(&fwant, &fonly), "%s: vigil_features_file: %u features against %u", names[i], fonly.n, fwant.n);
         /* options reach the features: fewer of them */
-        vigil_feature_options fo;
-        vigil_feature_options_init(&fo);
+        vigil_features_options fo;
+        vigil_features_options_init(&fo);
         fo.max_features = 16;
         vigil_features fsmall;
         CHECK(!vigil_hash_file_features(path, NULL, &fo, &got, &fsmall, NULL, &e) && fsmall.n <= 16 && fsmall.n > 0,

@@ -138,7 +138,7 @@ static int cmp_bm(const void *a, const void *b)
 static bm *brute(const vigil_index *idx, const vigil_pdq *q, size_t nq, int variants, int radius, size_t *nout)
 {
     vigil_index_stats st;
-    vigil_index_stats_get(idx, &st);
+    vigil_index_get_stats(idx, &st);
     size_t cap = 1024, n = 0;
     bm *out = malloc(cap * sizeof *out);
     for (uint64_t e = 0; e < st.indexed + st.unsorted; e++) {
@@ -161,7 +161,7 @@ static bm *brute(const vigil_index *idx, const vigil_pdq *q, size_t nq, int vari
     return out;
 }
 
-static int same_results(const vigil_match *m, size_t nm, const bm *b, size_t nb, const char *what)
+static int same_results(const vigil_index_match *m, size_t nm, const bm *b, size_t nb, const char *what)
 {
     size_t miss = 0, extra = 0, i = 0, j = 0;
     while (i < nm || j < nb) {
@@ -177,7 +177,7 @@ static int same_results(const vigil_match *m, size_t nm, const bm *b, size_t nb,
     return miss == 0 && extra == 0;
 }
 
-static int same_matches(const vigil_match *a, const vigil_match *b, size_t n)
+static int same_matches(const vigil_index_match *a, const vigil_index_match *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (a[i].query != b[i].query || a[i].entry != b[i].entry || a[i].distance != b[i].distance ||
@@ -225,11 +225,11 @@ void test_index_recall_vs_brute_force(void)
             size_t nb;
             bm *want = brute(idx, q, nq, variants, radii[r], &nb);
             for (int method = 1; method <= 2; method++) {
-                vigil_search_options o;
-                vigil_search_options_init(&o);
+                vigil_index_search_options o;
+                vigil_index_search_options_init(&o);
                 o.radius = radii[r];
                 o.method = method;
-                vigil_match *m;
+                vigil_index_match *m;
                 size_t nm;
                 vigil_error e;
                 CHECK(vigil_index_search(idx, q, nq, variants, &o, &m, &nm, &e) == VIGIL_OK, "search: %s", e.message);
@@ -244,11 +244,11 @@ void test_index_recall_vs_brute_force(void)
         }
     /* top-k: the k nearest, in order */
     vigil_pdq *q = make_queries(set, n, 20, 1);
-    vigil_search_options o;
-    vigil_search_options_init(&o);
+    vigil_index_search_options o;
+    vigil_index_search_options_init(&o);
     o.radius = 256;
     o.top_k = 3;
-    vigil_match *m;
+    vigil_index_match *m;
     size_t nm, nb;
     vigil_error e;
     CHECK(vigil_index_search(idx, q, 20, 1, &o, &m, &nm, &e) == VIGIL_OK, "top-k");
@@ -280,12 +280,12 @@ void test_index_incremental(void)
     CHECK(vigil_index_remove(idx, "ref40007", &removed, &e) == VIGIL_OK && removed == 1, "remove delta");
     CHECK(vigil_index_remove(idx, "nope", &removed, &e) == VIGIL_OK && removed == 0, "remove absent");
     vigil_index_stats st;
-    vigil_index_stats_get(idx, &st);
+    vigil_index_get_stats(idx, &st);
     CHECK(st.entries == n + 498 && st.unsorted == 500 && st.removed == 2, "stats %llu %llu %llu",
           (unsigned long long)st.entries, (unsigned long long)st.unsorted, (unsigned long long)st.removed);
     /* exact queries for the removed and the added entries */
     vigil_pdq q[3] = {set[3], set[n + 7], set[n + 100]};
-    vigil_match *m;
+    vigil_index_match *m;
     size_t nm;
     CHECK(vigil_index_search(idx, q, 3, 1, NULL, &m, &nm, &e) == VIGIL_OK, "search");
     int found[3] = {0};
@@ -303,7 +303,7 @@ void test_index_incremental(void)
     size_t nb1, nb2;
     bm *before = brute(idx, qs, 50, 1, 31, &nb1);
     CHECK(vigil_index_compact(idx, &e) == VIGIL_OK, "compact");
-    vigil_index_stats_get(idx, &st);
+    vigil_index_get_stats(idx, &st);
     CHECK(st.entries == n + 498 && st.unsorted == 0 && st.removed == 0 && st.indexed == n + 498, "after compact");
     bm *after = brute(idx, qs, 50, 1, 31, &nb2);
     CHECK(nb1 == nb2, "compact changed the match count %zu -> %zu", nb1, nb2);
@@ -330,8 +330,8 @@ void test_index_file_round_trip(void)
     if (!back) return;
     CHECK(vigil_index_verify(back, &e) == VIGIL_OK, "verify: %s", e.message);
     vigil_index_stats a, b;
-    vigil_index_stats_get(idx, &a);
-    vigil_index_stats_get(back, &b);
+    vigil_index_get_stats(idx, &a);
+    vigil_index_get_stats(back, &b);
     CHECK(a.entries == b.entries && a.unsorted == b.unsorted && a.removed == b.removed && !strcmp(b.set_name, "victims"), "stats");
     for (uint64_t i = 0; i < a.indexed + a.unsorted; i++) {
         vigil_pdq h1, h2;
@@ -345,7 +345,7 @@ void test_index_file_round_trip(void)
         }
     }
     vigil_pdq *q = make_queries(set, n, 40, 8);
-    vigil_match *m1, *m2;
+    vigil_index_match *m1, *m2;
     size_t n1, n2;
     vigil_index_search(idx, q, 40, 8, NULL, &m1, &n1, &e);
     vigil_index_search(back, q, 40, 8, NULL, &m2, &n2, &e);
@@ -367,7 +367,7 @@ void test_index_file_damage(void)
     size_t len;
     uint8_t *bytes = t_read_file(good, &len);
     vigil_pdq *q = make_queries(set, n, 30, 1);
-    vigil_match *m0;
+    vigil_index_match *m0;
     size_t n0;
     vigil_index_search(idx, q, 30, 1, NULL, &m0, &n0, &e);
     /* truncations */
@@ -388,7 +388,7 @@ void test_index_file_damage(void)
         t_write_file(bad, copy, len);
         free(copy);
         if (vigil_index_open(bad, &back, &e) != VIGIL_OK) { refused++; continue; }
-        vigil_match *m;
+        vigil_index_match *m;
         size_t nm;
         vigil_index_search(back, q, 30, 1, NULL, &m, &nm, &e);
         CHECK(nm == n0 && same_matches(m, m0, nm), "byte %zu damaged: opened and answered differently", pos);
@@ -577,7 +577,7 @@ void test_index_digest_entries(void)
         CHECK(vigil_index_find_digest(x, md5[1], NULL, out, 4) == 0, "absent md5");
         CHECK(vigil_index_find_digest(x, (const uint8_t *)sha1[0], NULL, out, 4) == 0, "absent");
         vigil_index_stats st;
-        vigil_index_stats_get(x, &st);
+        vigil_index_get_stats(x, &st);
         CHECK(st.digests == 3003 && st.digest_records == 3003, "stats %llu", (unsigned long long)st.digests);
         if (round == 0) { /* saved and opened again: the same answers */
             CHECK(vigil_index_save(x, path, &e) == VIGIL_OK, "save %s", e.message);

@@ -32,8 +32,8 @@ static int features_of_view(const uint8_t *pano, uint32_t pw, uint32_t ph, const
                             uint8_t *scratch, vigil_features *f)
 {
     views_render(pano, (int)pw, (int)ph, c, scratch);
-    vigil_feature_options o;
-    vigil_feature_options_init(&o);
+    vigil_features_options o;
+    vigil_features_options_init(&o);
     if (mask) { o.mask = mask; o.nmask = 1; }
     vigil_error e;
     return vigil_features_from_grey(scratch, W, H, W, &o, f, &e);
@@ -131,7 +131,7 @@ void test_rooms_find_place_from_other_viewpoint(void)
             }
             vigil_features f;
             CHECK(!features_of_view(fx.pano[p], fx.pw[p], fx.ph[p], &c, NULL, v, &f), "features");
-            vigil_room_match m[5];
+            vigil_rooms_match m[5];
             size_t nm = 0;
             vigil_error e;
             CHECK(vigil_rooms_query(fx.rooms, &f, NULL, m, &nm, &e) == VIGIL_OK, "%s", e.message);
@@ -173,10 +173,10 @@ void test_rooms_guided_matching(void)
             views_cam(&c, q[i][0], q[i][1], q[i][2], q[i][3], W, H);
             vigil_features f;
             CHECK(!features_of_view(fx.pano[p], fx.pw[p], fx.ph[p], &c, NULL, v, &f), "features");
-            vigil_room_query_options o;
-            vigil_room_query_options_init(&o);
+            vigil_rooms_query_options o;
+            vigil_rooms_query_options_init(&o);
             CHECK(o.guided_radius > 0, "guided matching is on by default");
-            vigil_room_match on[5], off[5];
+            vigil_rooms_match on[5], off[5];
             size_t non = 0, noff = 0;
             vigil_error e;
             CHECK(vigil_rooms_query(fx.rooms, &f, &o, on, &non, &e) == VIGIL_OK, "%s", e.message);
@@ -229,8 +229,8 @@ void test_rooms_mask_and_unknown_place(void)
     views_cam(&oc, 200, 0, 0, 40, W, H);
     views_render(fx.pano[2], (int)fx.pw[2], (int)fx.ph[2], &oc, other);
     for (int y = 60; y < H; y++) memcpy(v + (size_t)y * W + 180, other + (size_t)y * W + 180, 170);
-    vigil_feature_options o;
-    vigil_feature_options_init(&o);
+    vigil_features_options o;
+    vigil_features_options_init(&o);
     o.mask = &person;
     o.nmask = 1;
     vigil_features f;
@@ -243,7 +243,7 @@ void test_rooms_mask_and_unknown_place(void)
             inside++;
         }
     CHECK(inside == 0, "%u features inside the mask", inside);
-    vigil_room_match m[5];
+    vigil_rooms_match m[5];
     size_t nm = 0;
     CHECK(vigil_rooms_query(fx.rooms, &f, NULL, m, &nm, &e) == VIGIL_OK, "%s", e.message);
     CHECK(nm >= 1 && strstr(m[0].labels, "interior"), "masked query: %s", nm ? m[0].name : "no match");
@@ -254,7 +254,7 @@ void test_rooms_mask_and_unknown_place(void)
     uint8_t mimg[12 * 16] = {0};
     for (int y = 2; y < 16; y++)
         for (int x = 5; x < 9; x++) mimg[y * 12 + x] = 255; /* x 213..383, y 48..384 of 512 x 384 */
-    vigil_feature_options_init(&o);
+    vigil_features_options_init(&o);
     o.mask_image = mimg;
     o.mask_width = 12;
     o.mask_height = 16;
@@ -290,9 +290,9 @@ void test_rooms_index_vs_exhaustive(void)
             views_cam(&c, 25 + 90 * k, 5, 2, 60, W, H);
             vigil_features f;
             if (features_of_view(fx.pano[p], fx.pw[p], fx.ph[p], &c, NULL, v, &f)) continue;
-            vigil_room_query_options o;
-            vigil_room_query_options_init(&o);
-            vigil_room_match a[5], b[5];
+            vigil_rooms_query_options o;
+            vigil_rooms_query_options_init(&o);
+            vigil_rooms_match a[5], b[5];
             size_t na = 0, nb = 0;
             vigil_error e;
             vigil_rooms_query(fx.rooms, &f, &o, a, &na, &e);
@@ -308,7 +308,7 @@ void test_rooms_index_vs_exhaustive(void)
     fixture_free(&fx);
 }
 
-typedef struct qjob { const vigil_rooms *r; const vigil_features *f; vigil_room_match m[5]; size_t nm; } qjob;
+typedef struct qjob { const vigil_rooms *r; const vigil_features *f; vigil_rooms_match m[5]; size_t nm; } qjob;
 static void *run_query(void *p)
 {
     qjob *j = p;
@@ -343,7 +343,7 @@ void test_rooms_file_round_trip(void)
     views_cam(&c, 140, 3, 0, 55, W, H);
     vigil_features f;
     features_of_view(fx.pano[0], fx.pw[0], fx.ph[0], &c, NULL, v, &f);
-    vigil_room_match a[5], b[5];
+    vigil_rooms_match a[5], b[5];
     size_t na = 0, nb = 0;
     vigil_rooms_query(fx.rooms, &f, NULL, a, &na, &e);
     vigil_rooms_query(back, &f, NULL, b, &nb, &e);
@@ -361,7 +361,7 @@ void test_rooms_file_round_trip(void)
     vigil_features cf;
     features_of_view(fx.pano[2], fx.pw[2], fx.ph[2], &rc, NULL, v, &cf);
     CHECK(vigil_rooms_add(back, "city-0", "hotel_id=city room=1", &cf, &e) == VIGIL_OK, "%s", e.message);
-    vigil_room_match m[5];
+    vigil_rooms_match m[5];
     size_t nm = 0;
     CHECK(vigil_rooms_query(back, &cf, NULL, m, &nm, &e) == VIGIL_E_INVALID, "query before prepare must be refused");
     CHECK(vigil_rooms_save(back, path, &e) == VIGIL_OK, "%s", e.message);

@@ -17,13 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vigil_index *idx;
     if (vigil_index_open(path, &idx, NULL) == VIGIL_OK) {
         vigil_pdq q[8] = {{{0x0123456789abcdefull, 1, 2, 3}}};
-        vigil_match *m;
+        vigil_index_match *m;
         size_t n;
         vigil_index_search(idx, q, 1, 8, NULL, &m, &n, NULL);
         free(m);
         vigil_index_verify(idx, NULL);
         vigil_index_stats st;
-        vigil_index_stats_get(idx, &st);
+        vigil_index_get_stats(idx, &st);
         for (uint64_t e = 0; e < st.indexed + st.unsorted && e < 64; e++) vigil_index_entry(idx, e, NULL, NULL, NULL, NULL);
         vigil_index_free(idx);
     }

@@ -92,11 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(b);
     vigil_rooms *r;
     if (vigil_rooms_open(path, &r, NULL) == VIGIL_OK) {
-        vigil_room_match m[5];
+        vigil_rooms_match m[5];
         size_t nm;
         vigil_rooms_query(r, &query, NULL, m, &nm, NULL);
-        vigil_room_query_options o;
-        vigil_room_query_options_init(&o);
+        vigil_rooms_query_options o;
+        vigil_rooms_query_options_init(&o);
         o.exhaustive = 1;
         vigil_rooms_query(r, &query, &o, m, &nm, NULL);
         for (uint64_t i = 0; i < 4; i++) {

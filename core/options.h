@@ -1,0 +1,46 @@
+/* options.h - reading a caller's option struct, which may come from an older or newer vigil.h.
+ *
+ * Every public option struct starts with size_t struct_size, which its _init sets to the sizeof
+ * the caller was compiled with. Fields are only ever appended, so a field lies within the
+ * caller's struct exactly when it ends at or before struct_size: such fields are read, the rest
+ * keep this build's defaults. struct_size 0 (an uninitialised struct) and a struct_size larger
+ * than this build knows (a caller compiled against a newer vigil.h, asking for something this
+ * library cannot do) are refused with VIGIL_E_INVALID. Never installed. */
+#ifndef VIGIL_OPTIONS_H
+#define VIGIL_OPTIONS_H
+
+#include "internal.h"
+#include <stddef.h>
+
+/* Whether the caller's struct *src holds field f. */
+#define VIGIL__OPT_HAS(src, f) \
+    (offsetof(__typeof__(*(src)), f) + sizeof((src)->f) <= (src)->struct_size)
+/* Copies field f from the caller's struct when it holds it; *dst keeps its default otherwise. */
+#define VIGIL__OPT_TAKE(dst, src, f) \
+    do { if (VIGIL__OPT_HAS(src, f)) (dst)->f = (src)->f; } while (0)
+
+/* Fails to compile unless f ends where type's size says the last field ends: next to each list of
+ * VIGIL__OPT_TAKE, so that a field appended without its line in the list stops the build (all
+ * but one that fits in the struct's tail padding, such as a 4-byte field after an odd count of
+ * them in vigil_rooms_query_options). */
+#define VIGIL__OPT_LAST(type, f)                                                                     \
+    _Static_assert(sizeof(type) == (offsetof(type, f) + sizeof(((type *)0)->f) + _Alignof(type) - 1) \
+                                       / _Alignof(type) * _Alignof(type),                            \
+                   #type ": a field was added; give it a VIGIL__OPT_TAKE line and name it here")
+
+/* The size check shared by every option struct: `known` is this build's sizeof. */
+static inline vigil_result vigil__opt_check(size_t given, size_t known, const char *type, vigil_error *err)
+{
+    if (given == 0)
+        return vigil__fail(err, VIGIL_E_INVALID, "%s has struct_size 0: fill it with %s_init first", type, type);
+    if (given < sizeof(size_t))
+        return vigil__fail(err, VIGIL_E_INVALID, "%s has struct_size %zu, too small to hold struct_size itself",
+                           type, given);
+    if (given > known)
+        return vigil__fail(err, VIGIL_E_INVALID,
+                           "%s has struct_size %zu, larger than this libvigil %s knows (%zu): "
+                           "the program was built against a newer vigil.h", type, given, VIGIL_VERSION_STRING, known);
+    return VIGIL_OK;
+}
+
+#endif
