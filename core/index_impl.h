@@ -77,11 +77,6 @@ typedef struct vigil__digest_rec {
 vigil_result vigil__digests_rehash(vigil_index *x);
 size_t vigil__digests_remove(vigil_index *x, const char *id);
 
-/* vics.c: Project VIC VICS JSON documents, read as hash lists. */
-int vigil__is_vics(const char *data, size_t size);
-vigil_result vigil__vics_parse(const char *data, size_t size, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error,
-                               void *ctx, vigil_error *err);
-
 /* index.c: builds the base tables from arrays (takes ownership of the arrays). */
 vigil_result vigil__index_set_base(vigil_index *x, vigil_pdq *hashes, uint8_t *quality, uint32_t *meta, char *strings,
                                    uint64_t strings_size, uint64_t n, vigil_error *err);
