@@ -136,7 +136,7 @@ static int hex4(vigil__json *j, uint64_t at, unsigned *cp)
         int c = next_byte(j);
         int h = c < 0 ? -1 : vigil__hex_digit(c);
         if (h < 0) {
-            if (c < 0 && j->src->failed) return error_end(j, ""), -1;
+            if (c < 0) return error_end(j, "the text ends inside a \\u escape"), -1;
             error_at(j, at, VIGIL_E_PARSE, "bad \\u escape: \\u must be followed by 4 hex digits");
             return -1;
         }
@@ -351,7 +351,9 @@ static vigil__jtok next(vigil__json *j, int keep)
                 after_value(j);
                 return VIGIL__J_STRING;
             }
-            if (c < 0) return error_end(j, "unexpected end: a value is missing");
+            if (c < 0)
+                return error_end(j, !j->depth ? "unexpected end: a value is missing"
+                                 : j->in_array[j->depth - 1] ? "the text ends inside an array" : "the text ends inside an object");
             vigil__jtok t = scalar(j);
             if (t != VIGIL__J_ERROR) after_value(j);
             return t;

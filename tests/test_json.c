@@ -62,7 +62,7 @@ void test_json_reader(void)
     struct { const char *in, *want; } bad[] = {
         {"{\"a\":\n  \"b\\q\"}", "{ k:a ERR bad escape '\\q' @2:5"},
         {"[\"\\u12g4\"]", "[ ERR bad \\u escape: \\u must be followed by 4 hex digits @1:3"},
-        {"[\"\\u12", "[ ERR bad \\u escape: \\u must be followed by 4 hex digits @1:3"},
+        {"[\"\\u12", "[ ERR the text ends inside a \\u escape @1:7"},
         {"[\"a\tb\"]", "[ ERR control character in a string @1:4"},
         {"[\"a\nb\"]", "[ ERR a line break inside a string (JSON writes it \\n) @1:4"},
         {"[\"abc", "[ ERR unterminated string @1:6"},
