@@ -5,6 +5,7 @@ tenth padded with a member the reader skips (the same entries as the 200 MB file
 follows the entries; read whole, it follows the file. Each file is written to a temporary folder
 under /tmp and removed once measured. OTHER_VIGIL (an older build) runs on the same files.
 Prints one Markdown table row per run. Set VICS_GB to scale (default 2)."""
+import hashlib
 import os
 import subprocess
 import sys
@@ -12,19 +13,20 @@ import tempfile
 import time
 
 CTX = '"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"'
-M64 = (1 << 64) - 1
-FMT = ('{"MediaID": %d, "Category": %d, "MD5": "%016X%016X", "SHA1": "%020X%020X", "MediaSize": %d, "IsPrecategorized": true, '
+FMT = ('{"MediaID": %d, "Category": %d, "MD5": "%s", "SHA1": "%s", "MediaSize": %d, "IsPrecategorized": true, '
        '"MediaFiles": [{"FileName": "img_%08d.jpg", "FilePath": "/case/evidence/disk1/DCIM/%03d/img_%08d.jpg"}]%s%s}')
 
 
 def media(i, pad):
-    """One Media (about 400 bytes; one in four with a PDQ); the digests are distinct by their first half."""
-    mix = (i * 0x9E3779B97F4A7C15) & M64
+    """One Media (about 400 bytes; one in four with a PDQ) with distinct digests, as random as real
+    ones (the index hashes digests by their first bytes)."""
+    key = b"%d" % i
     alt = ""
     if i % 4 == 0:
-        alt = ', "AlternativeHashes": [{"HashName": "PDQ", "HashValue": "%016x%016x%016x%016x"}]' % (mix, i, mix ^ M64, i * 3)
+        alt = ', "AlternativeHashes": [{"HashName": "PDQ", "HashValue": "%s"}]' % hashlib.sha256(key).hexdigest()
     extra = ', "Comments": "%s"' % ("padding \\u00e9 " * pad) if pad else ""
-    return FMT % (i, i % 4, i, mix, i, mix & ((1 << 80) - 1), 100000 + i * 7 % 900000, i, i % 1000, i, alt, extra)
+    return FMT % (i, i % 4, hashlib.md5(key).hexdigest().upper(), hashlib.sha1(key).hexdigest().upper(), 100000 + i * 7 % 900000,
+                  i, i % 1000, i, alt, extra)
 
 
 def write(path, target_bytes, pad, entries=None):
@@ -52,7 +54,7 @@ def build(vigil, path, out):
     _, status, ru = os.wait4(p.pid, 0)
     secs = time.time() - t
     added = next((w.split(" entries")[0].split()[-1] for w in err.splitlines() if " entries added" in w), "?")
-    return secs, ru.ru_maxrss / 1024.0, added, status
+    return secs, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, added, status
 
 
 def main():
@@ -60,7 +62,7 @@ def main():
     gb = float(os.environ.get("VICS_GB", "2"))
     big = int(gb * 1e9)
     tmp = tempfile.mkdtemp(prefix="vigil-vics-", dir="/tmp")
-    print("| file | size | Media | binary | entries added | time | peak RSS |")
+    print("| file | size | Media | binary | entries added | wall time | peak RSS |")
     print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
     try:
         runs = [("VICS 2.0, %g GB" % gb, big, 0, None), ("VICS 2.0, %g MB" % (gb * 100), big // 10, 0, None)]
@@ -74,9 +76,9 @@ def main():
                 tenth = n
             fsize = os.path.getsize(path)
             for v in vigils:
-                secs, rss, added, status = build(v, path, os.path.join(tmp, "out.vgi"))
-                print("| %s | %.2f GB | %d | %s | %s | %.1f s | %.0f MiB |%s" %
-                      (name, fsize / 1e9, n, v, added, secs, rss, "" if status == 0 else " exit %d" % (status >> 8)), flush=True)
+                secs, cpu, rss, added, status = build(v, path, os.path.join(tmp, "out.vgi"))
+                print("| %s | %.2f GB | %d | %s | %s | %.1f s (CPU %.1f s) | %.0f MiB |%s" %
+                      (name, fsize / 1e9, n, v, added, secs, cpu, rss, "" if status == 0 else " exit %d" % (status >> 8)), flush=True)
             print("<!-- generated in %.1f s -->" % gen, flush=True)
             os.unlink(path)
     finally:

@@ -248,7 +248,7 @@ static ptrdiff_t memory_read(void *dst, size_t cap, void *ctx)
 {
     const char **m = ctx; /* m[0]: next byte, m[1]: the end */
     size_t n = (size_t)(m[1] - m[0]) < cap ? (size_t)(m[1] - m[0]) : cap;
-    memcpy(dst, m[0], n);
+    if (n) memcpy(dst, m[0], n);
     m[0] += n;
     return (ptrdiff_t)n;
 }
@@ -257,6 +257,7 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
                               void *ctx, vigil_error *err)
 {
     if ((!data && size) || !on_entry) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    if (!size) data = ""; /* NULL + 0 is undefined in C */
     const char *m[2] = {data, data + size};
     return vigil_list_parse_stream(memory_read, m, on_entry, on_error, ctx, err);
 }
