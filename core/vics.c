@@ -10,13 +10,15 @@
  * export of gigabytes costs the entries it yields and nothing more. Every malformed byte ends the
  * parse with its line and column (the entries before it are kept). MediaSize and Category, numbers
  * in VICS, must be whole numbers: a Media whose are not is reported and left out. */
-#include "index_impl.h"
 #include "json.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+typedef vigil__buf buf;
 
 /* Out of memory in a copy of ours: ends the reading as the reader's own would. */
 static int oom(vigil__json *j)
