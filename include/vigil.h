@@ -430,10 +430,10 @@ VIGIL_API vigil_result vigil_list_parse(const char *data, size_t size, vigil_lis
  * 0 at the end, or -1 when reading failed. */
 typedef ptrdiff_t (*vigil_read_fn)(void *buf, size_t cap, void *ctx);
 
-/* vigil_list_parse on a stream, for lists too large to hold: the bytes are read in chunks of
- * 256 KiB and only the record or JSON token at hand is kept, so memory grows with the longest
- * line (or string), never with the list; a VICS export of gigabytes costs what its entries cost
- * the callbacks. The format is told from the first 64 KiB, as vigil_list_parse tells it, and the
+/* vigil_list_parse on a stream, for lists too large to hold: read is asked for 256 KiB at a time
+ * (more while a record longer than that is gathered) and only the record or JSON token at hand is
+ * kept, so memory grows with the longest line (or string), never with the list; a VICS export of
+ * gigabytes costs what its entries cost the callbacks. The format is told from the first 64 KiB, as vigil_list_parse tells it, and the
  * entries, messages and line numbers are the same as vigil_list_parse's on the same bytes.
  * Returns VIGIL_E_IO when read returns -1 (the entries before it have been delivered), else as
  * vigil_list_parse. Thread-safe; read and the callbacks run on the calling thread. */
