@@ -85,8 +85,8 @@ void cli_progress_done(cli_progress *p);
 double cli_now(void);
 
 /* inputs.c: files read by name are opened O_NONBLOCK | O_NOCTTY | O_CLOEXEC and checked with fstat:
- * a directory, FIFO, device or socket is refused naming what it is; sizes are capped. Lists and other
- * text are read whole, up to VIGIL_MAX_LIST_BYTES (default 4 GiB; cli_limits_init reads it); images
+ * a directory, FIFO, device or socket is refused naming what it is; sizes are capped. Hash lists are
+ * streamed and other text (room lists) read whole, up to VIGIL_MAX_LIST_BYTES (default 4 GiB; cli_limits_init reads it); images
  * the CLI reads itself (rooms, masks, report thumbnails) up to 1 GiB. */
 #define CLI_DEFAULT_MAX_LIST_BYTES (4ull << 30)
 #define CLI_DEFAULT_MAX_IMAGE_BYTES (1ull << 30)
@@ -102,6 +102,11 @@ int cli_open_regular(const char *path, uint64_t max, uint64_t *size, char *why, 
 /* All of path ("-" = standard input, under the same cap) in a malloc'd buffer; NULL with why.
  * raise, when not NULL, is added to a message about the cap. */
 char *cli_read_all(const char *path, uint64_t max, const char *raise, size_t *n, char *why, size_t whylen);
+/* Parses the list at path ("-" = standard input) in a stream (vigil_list_parse_stream): memory
+ * grows with the entries the callbacks keep, not with the list; the cap still holds, as it does for
+ * a whole read. 0, or -1 with why (the entries before a failure have been delivered). */
+int cli_parse_list(const char *path, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error, void *ctx, char *why,
+                   size_t whylen);
 int cli_is_list(const char *path);
 /* Whether bytes from the start of a file are a text list (not an image): see inputs.c. */
 int cli_looks_like_list(const unsigned char *b, size_t n);

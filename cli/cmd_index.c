@@ -23,7 +23,7 @@ void help_index(FILE *f)
             "optionally quality and id (id, ref_id, name, path); other columns become labels\n"
             "name=value. Plain lines 'HEX [ID]' work too. Images and folders are hashed (fast\n"
             "mode) with their path as id. '-' reads a list from standard input. A list is read\n"
-            "whole, at most 4 GiB (the environment's VIGIL_MAX_LIST_BYTES changes it). FIFOs,\n"
+            "as a stream, at most 4 GiB (the environment's VIGIL_MAX_LIST_BYTES changes it). FIFOs,\n"
             "devices, sockets and folders are refused as lists and as FILE.vgi.\n\n"
             "Hashes of quality below Q (default 50, PDQ's recommendation) are left out and\n"
             "counted. `add` appends to an unsorted segment and `remove` tombstones by id, both\n"
@@ -108,17 +108,9 @@ static int add_inputs(vigil_index *idx, char **inputs, int n, int min_quality, i
     c->min_quality = min_quality;
     for (int i = 0; i < n && !c->failed; i++) {
         if (!cli_is_list(inputs[i])) { add_images(c, &inputs[i], 1, threads); continue; }
-        char why[200];
-        size_t len;
-        char *data = cli_read_all(inputs[i], cli_list_max(), CLI_LIST_RAISE, &len, why, sizeof why);
-        if (!data) { cli_warn("%s: %s", inputs[i], why); c->bad++; continue; }
+        char why[320];
         c->src = inputs[i];
-        vigil_error err;
-        if (vigil_list_parse(data, len, on_entry, on_error, c, &err)) {
-            cli_warn("%s: %s", inputs[i], err.message);
-            c->bad++;
-        }
-        free(data);
+        if (cli_parse_list(inputs[i], on_entry, on_error, c, why, sizeof why)) { cli_warn("%s: %s", inputs[i], why); c->bad++; }
     }
     return c->failed ? -1 : 0;
 }

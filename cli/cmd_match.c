@@ -235,15 +235,12 @@ int cmd_match(int argc, char **argv)
     qbatch b = {0};
     for (int i = optind; i < argc && !m.fatal; i++) {
         if (cli_is_list(argv[i])) {
-            size_t len;
-            char *data = cli_read_all(argv[i], cli_list_max(), CLI_LIST_RAISE, &len, why, sizeof why);
-            if (!data) { cli_warn("%s: %s", argv[i], why); m.failed++; continue; }
             lctx l = {&m, &b, argv[i]};
-            if (vigil_list_parse(data, len, list_entry, list_error, &l, &err)) {
-                cli_warn("%s: %s", argv[i], err.message);
+            char lwhy[320];
+            if (cli_parse_list(argv[i], list_entry, list_error, &l, lwhy, sizeof lwhy)) {
+                cli_warn("%s: %s", argv[i], lwhy);
                 m.failed++;
             }
-            free(data);
         } else {
             match_images(&m, &b, &argv[i], 1, flags);
         }

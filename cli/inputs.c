@@ -124,6 +124,43 @@ char *cli_read_all(const char *path, uint64_t max, const char *raise, size_t *n,
     return p;
 }
 
+/* A list's bytes for the library's streaming parser, under the same cap as a whole read. */
+typedef struct list_reader { int fd, errnum, over; uint64_t max, got; } list_reader;
+
+static ptrdiff_t list_read(void *buf, size_t cap, void *ctx)
+{
+    list_reader *r = ctx;
+    for (;;) {
+        ssize_t n = read(r->fd, buf, cap);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { r->errnum = errno; return -1; }
+        r->got += (uint64_t)n;
+        if (r->got > r->max) { r->over = 1; return -1; }
+        return n;
+    }
+}
+
+int cli_parse_list(const char *path, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error, void *ctx, char *why,
+                   size_t whylen)
+{
+    int std = !strcmp(path, "-");
+    uint64_t size = 0, max = cli_list_max();
+    int fd = std ? 0 : cli_open_regular(path, max, &size, why, whylen);
+    if (fd < 0) {
+        size_t l = strlen(why);
+        if (fd == -2) snprintf(why + l, whylen - l, "; %s", CLI_LIST_RAISE);
+        return -1;
+    }
+    list_reader r = {fd, 0, 0, max, 0};
+    vigil_error err;
+    vigil_result rc = vigil_list_parse_stream(list_read, &r, on_entry, on_error, ctx, &err);
+    if (!std) close(fd);
+    if (r.over) snprintf(why, whylen, "more than %llu bytes, over the limit; %s", (unsigned long long)max, CLI_LIST_RAISE);
+    else if (r.errnum) snprintf(why, whylen, "read failed: %s", strerror(r.errnum));
+    else if (rc) snprintf(why, whylen, "%s", err.message);
+    return rc ? -1 : 0;
+}
+
 /* ---- what an INPUT is -------------------------------------------------------------------------- */
 
 /* The signatures of the image formats vigil decodes (core/load.c's allow-list). Their headers can

@@ -7,15 +7,23 @@
  * CSV is RFC 4180: a quoted field may hold separators, "" for a quote, and line breaks (the line
  * numbers of messages are still those of the file). A UTF-8 byte-order mark is skipped; UTF-16 and
  * UTF-32 text, and binary data, are refused saying what they are. Each bad line is reported with
- * its number and the reason, and parsing goes on. */
-#include "index_impl.h"
-#include "text.h"
+ * its number and the reason, and parsing goes on. JSON Lines records are read by core/json.c, the
+ * reader VICS documents (core/vics.c) use too, so both decode escapes alike.
+ *
+ * The text arrives as a stream (core/text.c's source) and one record is held at a time: lists
+ * are read in 256 KiB chunks, whatever their size. */
+#include "json.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+typedef vigil__buf buf;
 
 typedef struct fields { char **v; size_t n, cap; } fields;
 
@@ -92,8 +100,10 @@ typedef struct parser {
     vigil_list_entry_fn on_entry;
     vigil_list_error_fn on_error;
     void *ctx;
-    int stop;
+    int stop, nomem;
     buf labels;
+    buf jtext;   /* a JSON line's keys and values, decoded, each NUL-terminated */
+    size_t *joff, jcap;
     char msg[200];
 } parser;
 
@@ -154,125 +164,149 @@ static void emit(parser *p, uint64_t line, const char *hex, const char *quality,
     if (!p->stop && p->on_entry(&e, p->ctx)) p->stop = 1;
 }
 
-static int hex4(const char *s, unsigned *v)
+/* A JSON Lines record (the line t, n bytes, whose first byte is in column col): a flat object whose
+ * members are strings, numbers, true, false or null (null reads as ""). keys and vals point into
+ * p->jtext. Returns 0, or -1 with the reason and its column in why. */
+static int json_object(parser *p, const char *t, size_t n, uint64_t col, fields *keys, fields *vals, char *why, size_t whylen)
 {
-    *v = 0;
-    for (int k = 0; k < 4; k++) {
-        int h = vigil__hex_digit((unsigned char)s[k]);
-        if (h < 0) return -1;
-        *v = *v << 4 | (unsigned)h;
-    }
-    return 0;
+    vigil__src src;
+    vigil__src_memory(&src, t, n);
+    vigil__json j;
+    vigil__json_init(&j, &src, VIGIL__JSON_LONE_FFFD);
+    buf *b = &p->jtext;
+    size_t nstr = 0;
+    int r = -1;
+    b->n = 0;
+    vigil__jtok tk = vigil__json_next(&j);
+    if (tk == VIGIL__J_OBJECT) {
+        for (int value = 0;; value = !value) {
+            tk = vigil__json_next(&j);
+            if (!value && tk == VIGIL__J_OBJECT_END) {
+                r = vigil__json_next(&j) == VIGIL__J_END ? 0 : -1;
+                break;
+            }
+            if (tk == VIGIL__J_ERROR) break;
+            if (tk == VIGIL__J_OBJECT || tk == VIGIL__J_ARRAY) {
+                vigil__json_fail(&j, "a nested object or array: only flat objects are read");
+                break;
+            }
+            if (nstr == p->jcap) {
+                size_t cap = p->jcap ? p->jcap * 2 : 32;
+                size_t *o = realloc(p->joff, cap * sizeof *o);
+                if (!o) { p->stop = p->nomem = 1; break; }
+                p->joff = o;
+                p->jcap = cap;
+            }
+            p->joff[nstr++] = b->n;
+            if ((tk != VIGIL__J_NULL && vigil__buf_put(b, j.text.p, j.len)) || vigil__buf_put(b, "", 1)) { p->stop = p->nomem = 1; break; }
+        }
+    } else if (tk != VIGIL__J_ERROR) vigil__json_fail(&j, "not a JSON object");
+    if (r && !p->stop) snprintf(why, whylen, "%s at column %llu", j.why, (unsigned long long)(j.ecol + col - 1));
+    vigil__json_free(&j);
+    keys->n = vals->n = 0;
+    for (size_t i = 0; !r && i + 1 < nstr; i += 2)
+        if (fields_push(keys, (char *)b->p + p->joff[i]) || fields_push(vals, (char *)b->p + p->joff[i + 1])) r = -1, p->stop = p->nomem = 1;
+    return r;
 }
 
-/* A JSON string at *ps, unescaped in place: \uXXXX (surrogate pairs joined) becomes UTF-8, which
- * is never longer than the escape; a lone surrogate becomes U+FFFD. */
-static char *json_string(char **ps)
+/* Reads the next record from the source into *rec, *n bytes (NUL-terminated in place, in the
+ * source's buffer: valid until the next call): the text up to a '\n', for CSV one outside quotes. *inner
+ * counts the newlines inside it, *open is set for a CSV record that ends inside quotes. Returns 1,
+ * 0 at the end of the list, -1 when reading failed. */
+static int next_record(vigil__src *s, char sep, char **rec, size_t *n, uint64_t *inner, int *open)
 {
-    char *s = *ps;
-    if (*s != '"') return NULL;
-    char *w = ++s, *start = s;
-    while (*s && *s != '"') {
-        if (*s != '\\') { *w++ = *s++; continue; }
-        s++;
-        if (*s == 'u') {
-            unsigned cp, lo;
-            if (hex4(s + 1, &cp)) return NULL;
-            s += 5;
-            if (cp >= 0xd800 && cp < 0xdc00 && s[0] == '\\' && s[1] == 'u' && !hex4(s + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                s += 6;
-            } else if (cp >= 0xd800 && cp < 0xe000) cp = 0xfffd;
-            if (cp < 0x80) *w++ = (char)cp;
-            else if (cp < 0x800) { *w++ = (char)(0xc0 | cp >> 6); *w++ = (char)(0x80 | (cp & 0x3f)); }
-            else if (cp < 0x10000) { *w++ = (char)(0xe0 | cp >> 12); *w++ = (char)(0x80 | ((cp >> 6) & 0x3f)); *w++ = (char)(0x80 | (cp & 0x3f)); }
-            else { *w++ = (char)(0xf0 | cp >> 18); *w++ = (char)(0x80 | ((cp >> 12) & 0x3f)); *w++ = (char)(0x80 | ((cp >> 6) & 0x3f)); *w++ = (char)(0x80 | (cp & 0x3f)); }
+    size_t want = 1;
+    for (;;) {
+        size_t avail = vigil__src_fill(s, want);
+        if (!avail) return s->failed ? -1 : 0;
+        char *line = s->buf + s->pos, *end = s->buf + s->len;
+        *inner = 0;
+        char *stop = vigil__record_end(line, end, sep == ',' ? ',' : '\n', inner, open);
+        if (stop == end && !s->eof) { /* the record goes on past the buffer: read more, twice as much, so a
+                                         long record is scanned a bounded number of times */
+            want = 2 * avail;
             continue;
         }
-        if (!*s) return NULL;
-        *w++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s == 'b' ? '\b' : *s == 'f' ? '\f' : *s;
-        s++;
+        if (stop == end && s->failed) return -1; /* cut short, not ended */
+        s->pos = stop < end ? (size_t)(stop + 1 - s->buf) : s->len;
+        *stop = 0; /* the '\n', or the spare byte after the text */
+        *rec = line;
+        *n = (size_t)(stop - line);
+        return 1;
     }
-    if (*s != '"') return NULL;
-    *w = 0;
-    *ps = s + 1;
-    return start;
 }
 
-/* A flat JSON object: "key": string | number | true | false | null (null reads as ""). Nested
- * values are refused. Keys and values point into s, which is modified. */
-static int json_object(char *s, fields *keys, fields *vals)
+static ptrdiff_t memory_read(void *dst, size_t cap, void *ctx)
 {
-    keys->n = vals->n = 0;
-    while (isspace((unsigned char)*s)) s++;
-    if (*s++ != '{') return -1;
-    for (int first = 1;; first = 0) {
-        while (isspace((unsigned char)*s)) s++;
-        if (*s == '}') return 0;
-        if (!first) {
-            if (*s++ != ',') return -1;
-            while (isspace((unsigned char)*s)) s++;
-        }
-        char *k = json_string(&s), *v;
-        if (!k) return -1;
-        while (isspace((unsigned char)*s)) s++;
-        if (*s++ != ':') return -1;
-        while (isspace((unsigned char)*s)) s++;
-        if (*s == '"') {
-            if (!(v = json_string(&s))) return -1;
-        } else {
-            char *start = s;
-            while (*s && *s != ',' && *s != '}' && !isspace((unsigned char)*s)) s++;
-            if (s == start || *start == '{' || *start == '[') return -1;
-            /* NUL-terminate the scalar without losing the delimiter after it: move it one byte
-             * left, over the ':' or space that precedes it. */
-            size_t n = (size_t)(s - start);
-            memmove(start - 1, start, n);
-            start[n - 1] = 0;
-            v = !strcmp(start - 1, "null") ? (char *)"" : start - 1;
-        }
-        if (fields_push(keys, k) || fields_push(vals, v)) return -1;
-    }
+    const char **m = ctx; /* m[0]: next byte, m[1]: the end */
+    size_t n = (size_t)(m[1] - m[0]) < cap ? (size_t)(m[1] - m[0]) : cap;
+    if (n) memcpy(dst, m[0], n);
+    m[0] += n;
+    return (ptrdiff_t)n;
 }
 
 vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error,
                               void *ctx, vigil_error *err)
 {
     if ((!data && size) || !on_entry) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
-    const char *enc = vigil__foreign_encoding(data, size);
-    if (enc) return vigil__fail(err, VIGIL_E_PARSE, "%s", enc);
-    size_t bom = vigil__utf8_bom(data, size); /* offsets in messages still count it */
-    data += bom;
-    size -= bom;
-    if (vigil__is_vics(data, size)) return vigil__vics_parse(data, size, on_entry, on_error, ctx, err);
-    char *text = malloc(size + 1);
-    if (!text) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
-    memcpy(text, data, size);
-    text[size] = 0;
-    parser p = {on_entry, on_error, ctx, 0, {0}, ""};
+    if (!size) data = ""; /* NULL + 0 is undefined in C */
+    const char *m[2] = {data, data + size};
+    return vigil_list_parse_stream(memory_read, m, on_entry, on_error, ctx, err);
+}
+
+typedef struct fd_source { int fd, errnum; } fd_source;
+
+static ptrdiff_t fd_read(void *dst, size_t cap, void *ctx)
+{
+    fd_source *f = ctx;
+    for (;;) {
+        ssize_t r = read(f->fd, dst, cap);
+        if (r >= 0) return r;
+        if (errno != EINTR) { f->errnum = errno; return -1; }
+    }
+}
+
+vigil_result vigil_list_parse_fd(int fd, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error, void *ctx,
+                                 vigil_error *err)
+{
+    if (fd < 0) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    fd_source f = {fd, 0};
+    vigil_result r = vigil_list_parse_stream(fd_read, &f, on_entry, on_error, ctx, err);
+    if (r == VIGIL_E_IO && f.errnum) return vigil__fail(err, r, "read failed: %s", strerror(f.errnum));
+    return r;
+}
+
+/* Every record of a list that is not VICS, from the source's position. */
+static vigil_result parse_records(vigil__src *src, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error, void *ctx,
+                                  vigil_error *err)
+{
+    parser p = {on_entry, on_error, ctx, 0, 0, {0}, {0}, NULL, 0, ""};
     fields hdr = {0}, row = {0}, vals = {0};
+    char *hdr_text = NULL; /* the header record, kept: the source's buffer moves on */
     char sep = 0; /* 0: not known yet; '\t' or ',' with a header; ' ' plain lines; '{' JSON */
     int hcol = -1, qcol = -1, icol = -1, mcol = -1, scol = -1, ecol = -1;
-    char *line = text, *next, *end = text + size;
     uint64_t ln = 1; /* the line the next record starts on */
     vigil_result r = VIGIL_OK;
     const char *why = NULL;
-    for (; line && !p.stop; line = next) {
+    char jwhy[160];
+    while (!p.stop) {
         uint64_t at = ln, inner = 0;
         int open = 0;
-        char *stop = vigil__record_end(line, end, sep == ',' ? ',' : '\n', &inner, &open);
-        next = stop < end ? stop + 1 : NULL;
+        char *line;
+        size_t len;
+        int got = next_record(src, sep, &line, &len, &inner, &open);
+        if (got < 0) { r = src->failed; break; }
+        if (!got) break;
         ln += 1 + inner;
-        const char *nul = memchr(line, 0, (size_t)(stop - line));
-        *stop = 0;
+        const char *nul = memchr(line, 0, len);
         if (nul) {
-            size_t off = (size_t)(nul - text) + bom;
+            unsigned long long off = src->base + (uint64_t)(nul - src->buf);
             if (!sep) { /* before the first header or entry: this is not a text list at all */
-                r = vigil__fail(err, VIGIL_E_PARSE, "binary data: NUL byte at offset %zu (line %llu); not a text list", off,
+                r = vigil__fail(err, VIGIL_E_PARSE, "binary data: NUL byte at offset %llu (line %llu); not a text list", off,
                                 (unsigned long long)at);
                 break;
             }
-            bad(&p, at, "binary data: NUL byte at offset %zu", off);
+            bad(&p, at, "binary data: NUL byte at offset %llu", off);
             continue;
         }
         if (open) { bad(&p, at, "a quoted field that begins on this line is not closed before the end of the file"); break; }
@@ -288,7 +322,8 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
             else if (is_hex_token(t)) sep = ' ';
             else {
                 sep = strchr(t, '\t') ? '\t' : ',';
-                int sr = split(t, sep, &hdr, &why);
+                if (!(hdr_text = strdup(t))) { r = VIGIL_E_NOMEM; break; }
+                int sr = split(hdr_text, sep, &hdr, &why);
                 if (sr == -1) { r = VIGIL_E_NOMEM; break; }
                 if (sr) { r = vigil__fail(err, VIGIL_E_PARSE, "line %llu, the header: %s", (unsigned long long)at, why); break; }
                 for (size_t i = 0; i < hdr.n; i++) {
@@ -306,12 +341,15 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
                                     (unsigned long long)at);
                     break;
                 }
-                /* keep header names: they point into `text`, which lives until the end */
                 continue;
             }
         }
         if (sep == '{') {
-            if (json_object(t, &row, &vals)) { bad(&p, at, "not a flat JSON object"); continue; }
+            if (json_object(&p, t, tl, (uint64_t)(t - line) + 1, &row, &vals, jwhy, sizeof jwhy)) {
+                if (p.stop) break;
+                bad(&p, at, "not a flat JSON object: %s", jwhy);
+                continue;
+            }
             const char *hex = NULL, *q = NULL, *id = NULL, *md5 = NULL, *sha1 = NULL;
             for (size_t i = 0; i < row.n; i++) {
                 if (!md5 && name_is(row.v[i], md5_names)) md5 = vals.v[i];
@@ -357,7 +395,32 @@ vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn
             else emit_digest(&p, at, mcol >= 0 ? row.v[mcol] : NULL, scol >= 0 ? row.v[scol] : NULL, icol >= 0 ? row.v[icol] : NULL);
         }
     }
-    free(hdr.v); free(row.v); free(vals.v); free(p.labels.p); free(text);
+    free(hdr.v); free(row.v); free(vals.v); free(p.labels.p); free(p.jtext.p); free(p.joff); free(hdr_text);
+    if (p.nomem) r = VIGIL_E_NOMEM;
     if (r == VIGIL_E_NOMEM) return vigil__fail(err, r, "out of memory");
+    return r;
+}
+
+vigil_result vigil_list_parse_stream(vigil_read_fn read, void *read_ctx, vigil_list_entry_fn on_entry,
+                                     vigil_list_error_fn on_error, void *ctx, vigil_error *err)
+{
+    if (!read || !on_entry) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    vigil__src src;
+    vigil__src_reader(&src, read, read_ctx);
+    /* the format is told from the first 64 KiB (after a byte-order mark), however the bytes come */
+    size_t avail = vigil__src_fill(&src, 65536 + 3);
+    vigil_result r = VIGIL_OK;
+    const char *enc = src.failed ? NULL : vigil__foreign_encoding(src.buf, avail);
+    if (enc) r = vigil__fail(err, VIGIL_E_PARSE, "%s", enc);
+    else if (!src.failed) {
+        src.pos = vigil__utf8_bom(src.buf, avail); /* offsets in messages still count it */
+        if (vigil__is_vics(src.buf + src.pos, avail - src.pos)) r = vigil__vics_parse(&src, on_entry, on_error, ctx, err);
+        else r = parse_records(&src, on_entry, on_error, ctx, err);
+    }
+    if (src.failed == VIGIL_E_IO)
+        r = vigil__fail(err, VIGIL_E_IO, "read failed after %llu bytes", (unsigned long long)(src.base + src.len));
+    else if (src.failed)
+        r = vigil__fail(err, src.failed, "out of memory");
+    vigil__src_free(&src);
     return r;
 }

@@ -82,9 +82,5 @@ typedef struct vigil__digest_rec {
 vigil_result vigil__digests_rehash(vigil_index *x);
 size_t vigil__digests_remove(vigil_index *x, const char *id);
 
-/* vics.c: Project VIC VICS JSON documents, read as hash lists. */
-int vigil__is_vics(const char *data, size_t size);
-vigil_result vigil__vics_parse(const char *data, size_t size, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error,
-                               void *ctx, vigil_error *err);
 
 #endif

@@ -126,6 +126,13 @@ const vigil__kernels *vigil__kernels_best(void);
 const vigil__kernels *vigil__kernels_named(const char *name);
 
 
+/* vics.c: Project VIC VICS JSON documents, read as hash lists (by hashlist.c). vigil__is_vics looks
+ * at the first 64 KiB; vigil__vics_parse reads the document from the source's position. */
+struct vigil__src;
+int vigil__is_vics(const char *data, size_t size);
+vigil_result vigil__vics_parse(struct vigil__src *src, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error,
+                               void *ctx, vigil_error *err);
+
 /* sections.c: the container of .vgi and .vgr files (header, section table, checksummed sections). */
 #define VIGIL__MAX_SECTIONS 16
 typedef struct vigil__part { uint32_t type; const void *p; uint64_t n; } vigil__part;

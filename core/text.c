@@ -1,7 +1,51 @@
 /* text.c - records, fields, numbers and encodings of list text (see text.h). */
 #include "text.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+void vigil__src_memory(vigil__src *s, const void *data, size_t size)
+{
+    *s = (vigil__src){.buf = (char *)data, .len = size, .cap = size, .eof = 1};
+}
+
+void vigil__src_reader(vigil__src *s, vigil_read_fn read, void *ctx)
+{
+    *s = (vigil__src){.read = read, .ctx = ctx};
+}
+
+void vigil__src_free(vigil__src *s)
+{
+    if (s->read) free(s->buf);
+    s->buf = NULL;
+    s->pos = s->len = s->cap = 0;
+}
+
+size_t vigil__src_fill(vigil__src *s, size_t want)
+{
+    if (!s->read || s->len - s->pos >= want) return s->len - s->pos;
+    if (s->pos) { /* drop what was consumed */
+        memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+        s->base += s->pos;
+        s->len -= s->pos;
+        s->pos = 0;
+    }
+    while (s->len < want && !s->eof) {
+        if (s->cap - s->len < VIGIL__SRC_CHUNK / 2 + 1 || s->cap < want + 1) {
+            size_t cap = s->cap ? s->cap : VIGIL__SRC_CHUNK + 1;
+            while (cap - s->len < VIGIL__SRC_CHUNK / 2 + 1 || cap < want + 1) cap *= 2;
+            char *b = realloc(s->buf, cap);
+            if (!b) { s->failed = VIGIL_E_NOMEM; s->eof = 1; break; }
+            s->buf = b;
+            s->cap = cap;
+        }
+        ptrdiff_t r = s->read(s->buf + s->len, s->cap - s->len - 1, s->ctx);
+        if (r < 0 || (size_t)r > s->cap - s->len - 1) { s->failed = VIGIL_E_IO; s->eof = 1; break; }
+        if (r == 0) s->eof = 1;
+        s->len += (size_t)r;
+    }
+    return s->len;
+}
 
 char *vigil__record_end(char *p, const char *end, char sep, uint64_t *newlines, int *open)
 {

@@ -1,12 +1,39 @@
-/* text.h - the pieces every list reader shares: where a CSV/TSV record ends, its fields, strict
- * whole numbers, and what the first bytes of a text say about its encoding. Used by core/hashlist.c
- * and core/vics.c, and by the CLI's room-list reader (it links the static library). Nothing here
- * allocates or prints. */
+/* text.h - the pieces every list reader shares: the bytes of a list as they arrive (a source that
+ * reads in chunks), where a CSV/TSV record ends, its fields, strict whole numbers, and what the
+ * first bytes of a text say about its encoding. Used by core/hashlist.c, core/json.c and
+ * core/vics.c, and by the CLI's room-list reader (it links the static library). Nothing here
+ * prints; only the source allocates (its buffer). */
 #ifndef VIGIL_TEXT_H
 #define VIGIL_TEXT_H
 
+#include "vigil.h"
+
 #include <stddef.h>
 #include <stdint.h>
+
+/* A list's bytes: in memory (read NULL: buf holds all there is and is never written), or from a
+ * read callback into a buffer of our own that holds only what has not been consumed yet, so a
+ * list of any length costs the longest record (or JSON token) at hand, not its size. The
+ * unconsumed bytes are buf[pos..len); when the buffer is ours, buf[len] may be written (one spare
+ * byte, for a terminating NUL). */
+typedef struct vigil__src {
+    vigil_read_fn read;
+    void *ctx;
+    char *buf;
+    size_t pos, len, cap;
+    uint64_t base;        /* the stream offset of buf[0], for offsets in messages */
+    int eof;              /* nothing more will come */
+    vigil_result failed;  /* VIGIL_E_IO (read returned -1) or VIGIL_E_NOMEM; then eof is set too */
+} vigil__src;
+
+#define VIGIL__SRC_CHUNK ((size_t)1 << 18) /* 256 KiB reads: large enough that read(2) costs nothing */
+
+void vigil__src_memory(vigil__src *s, const void *data, size_t size);
+void vigil__src_reader(vigil__src *s, vigil_read_fn read, void *ctx);
+void vigil__src_free(vigil__src *s);
+/* Reads until at least `want` bytes are unconsumed or the stream ends (or fails), dropping the
+ * consumed ones first (so pointers into buf do not survive a call). Returns len - pos. */
+size_t vigil__src_fill(vigil__src *s, size_t want);
 
 /* The end of the record that starts at p: the '\n' that ends it, or end. For CSV (sep ',') a
  * newline inside a quoted field (RFC 4180) does not end the record; *newlines counts those, so

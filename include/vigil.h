@@ -527,6 +527,25 @@ typedef int (*vigil_list_error_fn)(uint64_t line, const char *reason, void *ctx)
 VIGIL_API vigil_result vigil_list_parse(const char *data, size_t size, vigil_list_entry_fn on_entry,
                                         vigil_list_error_fn on_error, void *ctx, vigil_error *err);
 
+/* Supplies a stream's next bytes: copies at most cap (> 0) bytes into buf and returns how many,
+ * 0 at the end, or -1 when reading failed. */
+typedef ptrdiff_t (*vigil_read_fn)(void *buf, size_t cap, void *ctx);
+
+/* vigil_list_parse on a stream, for lists too large to hold: read is asked for 256 KiB at a time
+ * (more while a record longer than that is gathered) and only the record or JSON token at hand is
+ * kept, so memory grows with the longest line (or string), never with the list; a VICS export of
+ * gigabytes costs what its entries cost the callbacks. The format is told from the first 64 KiB, as vigil_list_parse tells it, and the
+ * entries, messages and line numbers are the same as vigil_list_parse's on the same bytes.
+ * Returns VIGIL_E_IO when read returns -1 (the entries before it have been delivered), else as
+ * vigil_list_parse. Thread-safe; read and the callbacks run on the calling thread. */
+VIGIL_API vigil_result vigil_list_parse_stream(vigil_read_fn read, void *read_ctx, vigil_list_entry_fn on_entry,
+                                               vigil_list_error_fn on_error, void *ctx, vigil_error *err);
+
+/* The same from a file descriptor, read from its current offset to its end (EINTR is retried; a
+ * read error is VIGIL_E_IO with errno's text). fd is left open. Thread-safe. */
+VIGIL_API vigil_result vigil_list_parse_fd(int fd, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error, void *ctx,
+                                           vigil_error *err);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 VIGIL_API void vigil_hex(const uint8_t *bytes, size_t n, char *out);
 

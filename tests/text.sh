@@ -94,6 +94,69 @@ printf '{"@odata.context": "x/2.0.xml", "value": [{"MD5": "d41d8cd98f00b204e9800
 "$V" index build -o "$T/nan.vgi" "$T/nan.json" 2>"$T/err"
 check "VICS: NaN is not JSON: refused with its line" grep -q 'nan.json: VICS JSON: expected a value .* at line 1' "$T/err"
 
+# --- JSON: one reader for JSON Lines and VICS, \u escapes decoded, lists streamed ----------------
+# names written by Python's json.dumps, which escapes everything outside ASCII (a file name Python
+# could not decode comes out as a lone surrogate, \udcff: kept as U+FFFD)
+cat >"$T/names.py" <<'PY'
+import json, sys
+H = "f83cc4b6d7a303ebfc183cfc06f05287c68f380f4c78370c76e1300f3eea217c"
+names = ["café.jpg", "naïve 😀.png", "日本語/写真.jpg", "evil\u202egpj.exe", 'quote"and\\back', "tab\tcr\r", "bad\udcff"]
+with open(sys.argv[1], "w") as f:
+    for n in names: f.write(json.dumps({"id": n, "pdq": H, "quality": 90}) + "\n")
+with open(sys.argv[2], "w") as f:
+    json.dump({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media",
+               "value": [{"MediaID": "café-%d-😀" % i, "Category": 1, "MD5": "%032X" % (i + 1),
+                          "AlternativeHashes": [{"HashName": "PDQ", "HashValue": H}] if i % 2 else None} for i in range(4)]}, f, indent=1)
+PY
+python3 "$T/names.py" "$T/names.jsonl" "$T/names.json"
+"$V" index build -o "$T/names.vgi" "$T/names.jsonl" 2>"$T/err"
+"$V" index export --format jsonl "$T/names.vgi" >"$T/names.out"
+check "JSON Lines from json.dumps (\\u escapes, a surrogate pair) -> build -> export: the same ids; a lone surrogate is U+FFFD" python3 -c "
+import json
+got = sorted(json.loads(l)['id'] for l in open('$T/names.out'))
+want = sorted(json.loads(l)['id'].replace('\udcff', '\ufffd') for l in open('$T/names.jsonl'))
+assert got == want and len(got) == 7, (got, want)"
+"$V" index build -o "$T/names2.vgi" - <"$T/names.json" 2>"$T/err"
+"$V" index export --format jsonl "$T/names2.vgi" >"$T/names2.out"
+check "VICS from json.dump (on standard input) -> build -> export: the MD5 ids and the escaped MediaID names" python3 -c "
+import json
+v = json.load(open('$T/names.json'))['value']
+got = sorted((json.loads(l)['id'], json.loads(l)['labels']) for l in open('$T/names2.out'))
+want = sorted(('%032x' % (i + 1), 'category=1 ' + ('md5=%032x ' % (i + 1) if i % 2 else '') + 'vics_id=' + m['MediaID']) for i, m in enumerate(v))
+assert got == want, (got, want)"
+printf '{"pdq": "%s", "id": "a"}\n{"pdq": "%s", "id": "b\\x"}\n{"pdq": "%s", "id": "c\\u00"}\n' "$H" "$H" "$H" >"$T/esc.jsonl"
+"$V" index build -o "$T/esc.vgi" "$T/esc.jsonl" 2>"$T/err"
+check "JSON Lines: a bad escape is named with its line and column, the other lines kept" sh -c "
+    grep -q \"esc.jsonl:2: not a flat JSON object: bad escape '\\\\\\\\x' at column 85\" '$T/err' &&
+    grep -q 'esc.jsonl:3: not a flat JSON object: bad .u escape: .u must be followed by 4 hex digits at column 85' '$T/err' && grep -q '1 entries added' '$T/err'"
+printf '{"@odata.context": "x/2.0.xml", "value": [\n{"MD5": "d41d8cd98f00b204e9800998ecf8427e"},\n  {"MediaID": "a\\qb"}]}\n' >"$T/esc.json"
+"$V" index build -o "$T/escv.vgi" "$T/esc.json" 2>"$T/err"
+check "VICS: a bad escape ends the document with its line and column; the media before it kept" sh -c "
+    grep -q \"esc.json: VICS JSON: bad escape '\\\\\\\\q' at line 3, column 17\" '$T/err' && grep -q '1 entries added' '$T/err'"
+# memory grows with the entries, not the file: 1,000 Media padded to 48 MB cost what 1,000 Media
+# without padding cost (reading it whole, as before, would add its 48 MB)
+cat >"$T/pad.py" <<'PY'
+import json, resource, subprocess, sys
+def write(path, pad):
+    with open(path, "w") as f:
+        f.write('{"@odata.context": "x/2.0.xml/$metadata#Media", "value": [\n')
+        for i in range(1000):
+            f.write('%s{"MD5": "%032x", "Category": 1, "Comments": "%s"}\n' % ("," if i else "", i, "\\u00e9" * pad))
+        f.write("]}\n")
+def rss(path):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.argv[1], "index", "build", "-o", path + ".vgi", path], check=True, stderr=subprocess.DEVNULL)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB: the largest child so far
+write(sys.argv[2] + "/small.json", 0)
+write(sys.argv[2] + "/big.json", 8000)
+small = rss(sys.argv[2] + "/small.json")
+big = rss(sys.argv[2] + "/big.json")
+print(small, big)
+assert big - small < 16 * 1024, (small, big)
+PY
+check "VICS streamed: a 48 MB document of 1,000 Media peaks within 16 MB of a 76 KB one" python3 "$T/pad.py" "$V" "$T"
+rm -f "$T/big.json"
+
 # --- room lists -----------------------------------------------------------------------------------
 mkdir -p "$T/rl"
 cp "$IMG" "$T/rl/a.png"
