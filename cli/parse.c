@@ -135,8 +135,9 @@ int cli_strict_rect(const char *s, vigil_rect *r)
     /* an image has at most 2^28 pixels: anything beyond a billion is a typo, and fits a float */
     for (int i = 0; i < 4; i++)
         if (cli_strict_double(parts[i], i < 2 ? -1e9 : 0, 1e9, &v[i])) return -1;
-    if (v[2] <= 0 || v[3] <= 0) return -1;
     *r = (vigil_rect){(float)v[0], (float)v[1], (float)v[2], (float)v[3]};
+    /* judged as stored: a width of 1e-100 is above 0 as a double but 0 as a float (fuzz-args) */
+    if (!(r->w > 0) || !(r->h > 0)) return -1;
     return 0;
 }
 
