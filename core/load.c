@@ -67,25 +67,13 @@ vigil_result vigil_init(vigil_error *err)
     return VIGIL_OK;
 }
 
-/* The first line of libvips's error buffer, which is then cleared. */
-static void vips_line(char *line, size_t n)
-{
-    char *buf = vips_error_buffer_copy();
-    line[0] = 0;
-    if (buf) {
-        size_t k = strcspn(buf, "\n");
-        if (k >= n) k = n - 1;
-        memcpy(line, buf, k);
-        line[k] = 0;
-        g_free(buf);
-    }
-}
-
+/* libvips's own words are left out of messages: its error buffer is one for the whole process, so
+ * with several decodes at once the line there may be another file's (two scans of the same
+ * truncated files gave each other's reasons). The reasons vigil gives are its own, per file. */
 static vigil_result vips_fail(vigil_error *err, vigil_result code, const char *what)
 {
-    char line[180];
-    vips_line(line, sizeof line);
-    return vigil__fail(err, code, "%s%s%s", what, line[0] ? ": " : "", line);
+    vips_error_clear();
+    return vigil__fail(err, code, "%s", what);
 }
 
 /* ---- the input: bytes in memory or a file read with pread ---------------------------------- */
@@ -398,19 +386,17 @@ static int structure(const vigil__input *in, const char *name, char *why, size_t
     return s;
 }
 
-/* A decoder's failure: "truncated image: WHERE (libvips's words)" when the file's structure ends
- * early, else what failed with libvips's words. Every decode path ends here. */
+/* A decoder's failure: "truncated image: WHERE" when the file's structure ends early, else what
+ * failed. Every decode path ends here. */
 static vigil_result decode_fail(const vigil__input *in, const char *name, int header, vigil_error *err)
 {
-    char line[180], why[160];
-    vips_line(line, sizeof line);
+    char why[160];
+    vips_error_clear();
     int s = structure(in, name, why, sizeof why);
-    if (s == S_TRUNCATED)
-        return vigil__fail(err, VIGIL_E_DECODE, "truncated image: %s%s%s%s", why, line[0] ? " (" : "", line,
-                           line[0] ? ")" : "");
-    const char *what = header ? "cannot read image header"
+    if (s == S_TRUNCATED) return vigil__fail(err, VIGIL_E_DECODE, "truncated image: %s", why);
+    const char *what = header ? "cannot read the image header"
                      : s == S_COMPLETE ? "corrupt image data" : "corrupt or truncated image data";
-    return vigil__fail(err, VIGIL_E_DECODE, "%s%s%s", what, line[0] ? ": " : "", line);
+    return vigil__fail(err, VIGIL_E_DECODE, "%s (%s)", what, name ? name : "image");
 }
 
 static const struct { const char *loader, *name; } allowed[] = {

@@ -265,6 +265,23 @@ assert json.load(open('$T/cut-out/summary.json'))['changed_while_read'] == 1
 VIGIL_TEST_STREAM_ABOVE=1000 "$V" scan -q --index "$T/victims.vgi" -o "$T/cut-out2" "$T/cut" >/dev/null 2>&1
 "$V" scan -q --index "$T/victims.vgi" -o "$T/cut-out3" "$T/cut" >/dev/null 2>&1
 check "scan: files read whole or streamed give the same results.jsonl" cmp -s "$T/cut-out2/results.jsonl" "$T/cut-out3/results.jsonl"
+# many truncated JPEGs and PNGs decoded at once: each reason is its own file's (libvips's error
+# buffer is one per process, so its words once crossed between threads)
+mkdir -p "$T/cuts"
+for i in 1 2 3 4 5 6 7 8; do
+    head -c $((9000 + i * 500)) $D/opencv-doc__left.jpg >"$T/cuts/l$i.jpg"
+    head -c $((20000 + i * 500)) $D/opencv-doc__box.png >"$T/cuts/b$i.png"
+done
+"$V" scan -q -j 2 --index "$T/victims.vgi" -o "$T/cuts-out" "$T/cuts" >/dev/null 2>&1
+check "scan: 16 truncated files decoded at once: each error names its own format and only that" py "
+import json
+rows=list(map(json.loads,open('$T/cuts-out/results.jsonl')))
+assert len(rows)==16, len(rows)
+for r in rows:
+    own, other = ('jpeg','png') if r['path'].endswith('.jpg') else ('png','jpeg')
+    e=r['error'].lower()
+    assert r['status']=='decode' and own in e and other not in e, r
+"
 
 # --- progress and quiet ---------------------------------------------------------------------------
 if command -v script >/dev/null 2>&1; then
