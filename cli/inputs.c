@@ -209,35 +209,21 @@ int cli_is_list(const char *path)
 
 /* ---- room lists -------------------------------------------------------------------------------- */
 
-typedef struct strs { char **v; size_t n, cap; } strs;
+typedef vigil__fields strs;
 
-static int strs_push(strs *a, char *s)
-{
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 16;
-        char **v = realloc(a->v, cap * sizeof *v);
-        if (!v) return -1;
-        a->v = v;
-        a->cap = cap;
-    }
-    a->v[a->n++] = s;
-    return 0;
-}
-
-/* Splits a record; 0, -1 out of memory, -2 broken quoting (*why). */
+/* Splits a record as the hash lists do (core/text.c), then trims spaces (and a CR) off each field;
+ * 0, -1 out of memory, -2 broken quoting (*why). */
 static int split_record(char *rec, char sep, strs *out, const char **why)
 {
-    out->n = 0;
-    char *p = rec, *f;
-    for (;;) {
-        int more = vigil__next_field(&p, sep, &f, why);
-        if (more < 0) return -2;
+    int r = vigil__split_record(rec, sep, out, why);
+    for (size_t i = 0; !r && i < out->n; i++) {
+        char *f = out->v[i];
         size_t l = strlen(f);
         while (l && (f[l - 1] == '\r' || f[l - 1] == ' ')) f[--l] = 0;
         while (*f == ' ') f++;
-        if (strs_push(out, f)) return -1;
-        if (!more) return 0;
+        out->v[i] = f;
     }
+    return r;
 }
 
 /* Label text stays one token per label: spaces and control characters become '_'. */

@@ -25,34 +25,7 @@
 
 typedef vigil__buf buf;
 
-typedef struct fields { char **v; size_t n, cap; } fields;
-
-static int fields_push(fields *f, char *s)
-{
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 16;
-        char **v = realloc(f->v, cap * sizeof *v);
-        if (!v) return -1;
-        f->v = v;
-        f->cap = cap;
-    }
-    f->v[f->n++] = s;
-    return 0;
-}
-
-/* Splits a record (modified in place) into fields; CSV quoting when sep is ','. Returns 0, -1 when
- * out of memory, -2 for broken quoting (*why says how). */
-static int split(char *line, char sep, fields *f, const char **why)
-{
-    f->n = 0;
-    char *p = line, *field;
-    for (;;) {
-        int more = vigil__next_field(&p, sep, &field, why);
-        if (more < 0) return -2;
-        if (fields_push(f, field)) return -1;
-        if (!more) return 0;
-    }
-}
+typedef vigil__fields fields;
 
 /* vigil writes a CSV/TSV text cell that begins with = + - @ (or such a cell behind quotes, ' or
  * ") with one more leading ', so that spreadsheets do not run it as a formula: undo it. */
@@ -205,7 +178,7 @@ static int json_object(parser *p, const char *t, size_t n, uint64_t col, fields 
     vigil__json_free(&j);
     keys->n = vals->n = 0;
     for (size_t i = 0; !r && i + 1 < nstr; i += 2)
-        if (fields_push(keys, (char *)b->p + p->joff[i]) || fields_push(vals, (char *)b->p + p->joff[i + 1])) r = -1, p->stop = p->nomem = 1;
+        if (vigil__fields_push(keys, (char *)b->p + p->joff[i]) || vigil__fields_push(vals, (char *)b->p + p->joff[i + 1])) r = -1, p->stop = p->nomem = 1;
     return r;
 }
 
@@ -323,7 +296,7 @@ static vigil_result parse_records(vigil__src *src, vigil_list_entry_fn on_entry,
             else {
                 sep = strchr(t, '\t') ? '\t' : ',';
                 if (!(hdr_text = strdup(t))) { r = VIGIL_E_NOMEM; break; }
-                int sr = split(hdr_text, sep, &hdr, &why);
+                int sr = vigil__split_record(hdr_text, sep, &hdr, &why);
                 if (sr == -1) { r = VIGIL_E_NOMEM; break; }
                 if (sr) { r = vigil__fail(err, VIGIL_E_PARSE, "line %llu, the header: %s", (unsigned long long)at, why); break; }
                 for (size_t i = 0; i < hdr.n; i++) {
@@ -376,7 +349,7 @@ static vigil_result parse_records(vigil__src *src, vigil_list_entry_fn on_entry,
             else if (hl != 64) bad(&p, at, "'%.70s' is not a PDQ hash (64 hex digits), an MD5 (32) or a SHA-1 (40)", hex);
             else emit(&p, at, hex, NULL, rest);
         } else {
-            int sr = split(t, sep, &row, &why);
+            int sr = vigil__split_record(t, sep, &row, &why);
             if (sr == -1) { r = VIGIL_E_NOMEM; break; }
             if (sr) { bad(&p, at, "%s", why); continue; }
             if (row.n != hdr.n) { bad(&p, at, "%zu fields, the header has %zu", row.n, hdr.n); continue; }

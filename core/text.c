@@ -109,6 +109,31 @@ int vigil__next_field(char **ps, char sep, char **field, const char **why)
     return 1;
 }
 
+int vigil__fields_push(vigil__fields *f, char *s)
+{
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        char **v = realloc(f->v, cap * sizeof *v);
+        if (!v) return -1;
+        f->v = v;
+        f->cap = cap;
+    }
+    f->v[f->n++] = s;
+    return 0;
+}
+
+int vigil__split_record(char *rec, char sep, vigil__fields *f, const char **why)
+{
+    f->n = 0;
+    for (char *p = rec;;) {
+        char *field;
+        int more = vigil__next_field(&p, sep, &field, why);
+        if (more < 0) return -2;
+        if (vigil__fields_push(f, field)) return -1;
+        if (!more) return 0;
+    }
+}
+
 int vigil__parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     if (!*s) return -1;

@@ -47,6 +47,14 @@ char *vigil__record_end(char *p, const char *end, char sep, uint64_t *newlines, 
  * next lone '"', "" standing for one quote; spaces may follow the closing quote, nothing else. */
 int vigil__next_field(char **ps, char sep, char **field, const char **why);
 
+/* A record's fields, pointing into the record; grown as needed, v freed by the caller. */
+typedef struct vigil__fields { char **v; size_t n, cap; } vigil__fields;
+/* Appends one field: 0, or -1 when out of memory. */
+int vigil__fields_push(vigil__fields *f, char *s);
+/* Splits a record (modified in place) into f with vigil__next_field. Returns 0, -1 when out of
+ * memory, -2 for broken quoting (*why says how). */
+int vigil__split_record(char *rec, char sep, vigil__fields *f, const char **why);
+
 /* A whole number written as decimal digits only (no sign, space, or other text) and at most max.
  * Returns 0 and sets *out, or -1. */
 int vigil__parse_u64(const char *s, uint64_t max, uint64_t *out);
