@@ -58,6 +58,19 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
     return VIGIL_OK;
 }
 
+/* Digests, decode and PDQ of bytes in memory, with options already taken and out cleared. */
+static vigil_result hash_bytes(const void *data, size_t size, const vigil_hash_options *opt, vigil_hash_result *out,
+                               vigil_error *err)
+{
+    out->file_size = size;
+    if (!(opt->flags & VIGIL_HASH_NO_DIGESTS))
+        vigil__digests(data, size, out);
+    if (size == 0)
+        return vigil__fail(err, VIGIL_E_EMPTY, "empty file");
+    const vigil__input in = {data, size, -1};
+    return decode_and_hash(&in, opt, out, err);
+}
+
 vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
                                vigil_hash_result *out, vigil_error *err)
 {
@@ -67,14 +80,7 @@ vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_o
     vigil_hash_options def;
     vigil_result ro = take_options(opt, &def, err);
     if (ro) return ro;
-    opt = &def;
-    out->file_size = size;
-    if (!(opt->flags & VIGIL_HASH_NO_DIGESTS))
-        vigil__digests(data, size, out);
-    if (size == 0)
-        return vigil__fail(err, VIGIL_E_EMPTY, "empty file");
-    const vigil__input in = {data, size, -1};
-    return decode_and_hash(&in, opt, out, err);
+    return hash_bytes(data, size, &def, out, err);
 }
 
 /* Whether the file is not as it was at open: another size or modification time. */
@@ -224,7 +230,7 @@ static vigil_result hash_path(const char *path, const vigil_hash_options *opt, v
     r = read_whole(fd, &st, whole, &buf, &len, &changed, err);
     close(fd);
     if (r) goto done;
-    r = vigil_hash_memory(buf, len, opt, out, err);
+    r = hash_bytes(buf, len, opt, out, err); /* opt already taken, out already cleared */
     if (changed) out->file_flags |= VIGIL_FILE_CHANGED;
 done:
     if (f) features_too(buf, len, r, out, err, fo, f, ferr);
