@@ -8,8 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **px,
-                                uint32_t *w, uint32_t *h, int *channels, uint32_t *W, uint32_t *H, vigil_error *err);
+#include "load.h" /* libvigil's internal decoder (static library) */
 
 static double now(void)
 {

@@ -2,7 +2,7 @@
  * count, plus the PDQ step alone on a 512x512 luma plane. One parseable line per result:
  *   bench=<name> threads=<n> images=<n> seconds=<best> images_per_s=<x> mb_per_s=<y>
  * Each configuration runs `rounds` times over all files; the best round is kept (zstd fullbench). */
-#include "../core/internal.h"
+#include "../core/pdq.h"
 
 #include <omp.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  *   - bytes per entry, build, save and open times.
  * --check runs the guard of `make bench-check`: ratios within this run against stated floors.
  * --dump writes the hashes and queries for bench_faiss (raw 32-byte codes). */
-#include "../core/internal.h"
+#include "../core/hamming.h"
 
 #include <omp.h>
 #include <stdio.h>

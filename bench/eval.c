@@ -25,9 +25,7 @@
 #include <string.h>
 #include <vips/vips.h>
 
-/* libvigil's PNG writer (internal, linked from the static library) */
-vigil_result vigil__png_encode(const uint8_t *px, uint32_t w, uint32_t h, size_t stride, int channels,
-                               uint8_t **png, size_t *png_size, vigil_error *err);
+#include "png_encode.h" /* libvigil's PNG writer (internal, linked from the static library) */
 
 /* ---- the edits ----------------------------------------------------------------------------------- */
 

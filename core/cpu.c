@@ -2,6 +2,7 @@
  * whether the OS saves the YMM/ZMM registers on a context switch (without that, AVX is unusable
  * even where cpuid reports it). VIGIL_DISABLE_CPU_FEATURES (comma list: avx512, avx2, popcnt, or
  * "all") turns features off, so the test suite can run every kernel level on one machine. */
+#include "cpu.h"
 #include "internal.h"
 
 #include <stdlib.h>

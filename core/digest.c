@@ -2,7 +2,7 @@
  * NCMEC and NSRL hash sets carry). MD5/SHA-1 come from nettle: small, constant-time-irrelevant
  * here, and uses SHA-NI where the CPU has it. Bytes in memory and a file read in a stream go
  * through the same update, so both give the same digests. */
-#include "internal.h"
+#include "digest.h"
 
 #include <errno.h>
 #include <nettle/md5.h>

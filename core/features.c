@@ -15,6 +15,7 @@
  * cell), then per selected corner its orientation and descriptor. */
 #include "features_impl.h"
 #include "internal.h"
+#include "load.h"
 #include "options.h"
 
 #include <math.h>

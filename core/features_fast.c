@@ -2,6 +2,7 @@
  * candidates of features.c: the portable reference and the dispatch to the ISA variant
  * (x86/fast_avx2.c; tests/test_features.c compares them byte for byte). The variant does whole
  * spans of 32 pixels or more; a shorter span is done here, so the variant never calls back. */
+#include "cpu.h"
 #include "features_impl.h"
 #include "internal.h"
 

@@ -4,7 +4,8 @@
  * Every kernel is batch-shaped: a block of queries against a block of references, so a caller
  * streams references through the cache once for many queries (a dihedral query is 8 of them).
  * OpenMP lives in the layer above (index.c); kernels are single-threaded and reentrant. */
-#include "internal.h"
+#include "cpu.h"
+#include "hamming.h"
 #include "x86/hamming_x86.h"
 
 #include <string.h>

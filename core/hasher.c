@@ -2,8 +2,11 @@
  * 1 GiB are digested in a stream instead of held in memory. The same read also serves the local
  * features (vigil_hash_file_features, vigil_features_file), so that a scan with a room index reads
  * each file once and the hash and the features always describe the same bytes. */
+#include "digest.h"
 #include "internal.h"
+#include "load.h"
 #include "options.h"
+#include "pdq.h"
 
 #include <errno.h>
 #include <fcntl.h>

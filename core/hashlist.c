@@ -13,6 +13,7 @@
  * The text arrives as a stream (core/text.c's source) and one record is held at a time: lists
  * are read in 256 KiB chunks, whatever their size. */
 #include "json.h"
+#include "vics.h"
 
 #include <ctype.h>
 #include <errno.h>

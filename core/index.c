@@ -13,6 +13,7 @@
  * The scan does the same job by streaming every hash through the kernel in blocks of 256 against
  * up to 256 query hashes, so each block is read from memory once per 256 queries. The search
  * picks the cheaper of the two from the expected candidate count. */
+#include "hamming.h"
 #include "index_impl.h"
 #include "options.h"
 

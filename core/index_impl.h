@@ -4,8 +4,10 @@
 #ifndef VIGIL_INDEX_IMPL_H
 #define VIGIL_INDEX_IMPL_H
 
+#include "buf.h"
 #include "internal.h"
 #include "mih.h"
+#include "sections.h"
 
 #include <stdio.h>
 

@@ -17,6 +17,7 @@
 #ifndef VIGIL_JSON_H
 #define VIGIL_JSON_H
 
+#include "buf.h"
 #include "internal.h"
 #include "text.h"
 

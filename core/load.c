@@ -20,7 +20,7 @@
  * the decoder is opened with LOAD_OPTIONS (fail on truncation) and a failure goes through
  * decode_fail, which walks the file's structure to say whether and where it was cut short.
  */
-#include "internal.h"
+#include "load.h"
 
 #include <errno.h>
 #include <pthread.h>

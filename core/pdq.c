@@ -16,7 +16,7 @@
  * transpose of 512x512 floats thrashes the cache at its 2 KiB stride). The same holds for
  * the DCT: the vector runs across the output index j, never across the summation index k.
  */
-#include "internal.h"
+#include "pdq.h"
 
 #include <math.h>
 #include <pthread.h>

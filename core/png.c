@@ -1,5 +1,7 @@
 /* png.c - 8-bit grey or RGB pixels to a PNG in memory, through libpng (review thumbnails, plots). */
-#include "index_impl.h"
+#include "buf.h"
+#include "load.h"
+#include "png_encode.h"
 
 #include <png.h>
 #include <setjmp.h>
@@ -20,7 +22,7 @@ vigil_result vigil__png_encode(const uint8_t *px, uint32_t w, uint32_t h, size_t
     if (!px || !w || !h || (channels != 1 && channels != 3) || !png || !png_size)
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     /* volatile: these live across setjmp */
-    buf *volatile out = calloc(1, sizeof *out);
+    vigil__buf *volatile out = calloc(1, sizeof *out);
     png_structp volatile p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, quiet, quiet_warning);
     png_infop volatile info = p ? png_create_info_struct(p) : NULL;
     if (!out || !p || !info) {

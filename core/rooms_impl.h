@@ -4,8 +4,10 @@
 #ifndef VIGIL_ROOMS_IMPL_H
 #define VIGIL_ROOMS_IMPL_H
 
+#include "buf.h"
 #include "internal.h"
 #include "mih.h"
+#include "sections.h"
 
 #include <math.h>
 

@@ -23,6 +23,7 @@
  *    the score is that count of consistent matches.
  * 5. Ranking: by that score, one image per room. */
 #include "geometry.h"
+#include "hamming.h"
 #include "rooms_impl.h"
 #include "options.h"
 

@@ -11,7 +11,7 @@
  * crash leaves the old file or the new one, never a mix. Opening reads the file into memory and
  * checks the header, the sizes against the actual file, every section's bounds and checksum
  * before anything reads a byte of it (XXH3 runs at memory speed). */
-#include "internal.h"
+#include "sections.h"
 
 #include <errno.h>
 #include <fcntl.h>

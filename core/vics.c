@@ -11,6 +11,7 @@
  * parse with its line and column (the entries before it are kept). MediaSize and Category, numbers
  * in VICS, must be whole numbers: a Media whose are not is reported and left out. */
 #include "json.h"
+#include "vics.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libvigil internal decoder (static library): grey or RGB pixels at a bounded size */
-vigil_result vigil__thumb_sized(const void *data, size_t size, int max_side, uint64_t max_pixels, uint8_t **px,
-                                uint32_t *w, uint32_t *h, int *channels, uint32_t *W, uint32_t *H, vigil_error *err);
+#include "load.h" /* libvigil's internal decoder (static library): grey or RGB pixels at a bounded size */
 
 static uint8_t *grey_of(const char *name, uint32_t *w, uint32_t *h)
 {

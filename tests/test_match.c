@@ -2,7 +2,8 @@
  * against brute force (100 % recall), incremental changes, the file format under damage, and the
  * hash-list parser. */
 #include "tests.h"
-#include "../core/internal.h"
+#include "../core/cpu.h"
+#include "../core/hamming.h"
 
 #include <stdlib.h>
 #include <string.h>

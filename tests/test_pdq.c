@@ -1,7 +1,7 @@
 /* test_pdq.c - PDQ: hex, distance, differential against the literal spec, golden vectors,
  * dihedral semantics, and the decoding rules of spec section 1. */
 #include "tests.h"
-#include "../core/internal.h"
+#include "../core/pdq.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* hamming_avx2.c - AVX2 kernels: popcount by nibble lookup (vpshufb) summed with vpsadbw, the
  * usual method where the CPU has no vector popcount (Mula, Kurz, Lemire 2016). */
-#include "../internal.h"
+#include "../hamming.h"
 #include "hamming_x86.h"
 #include <immintrin.h>
 

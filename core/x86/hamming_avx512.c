@@ -1,7 +1,7 @@
 /* hamming_avx512.c - AVX-512 VPOPCNTDQ kernels: one vpopcntq per reference instead of the nibble
  * lookup; the rest is the AVX2 kernel body (256-bit vectors with AVX512VL), so only the popcount
  * differs from the variant the tests run everywhere. */
-#include "../internal.h"
+#include "../hamming.h"
 #include "hamming_x86.h"
 #include <immintrin.h>
 

@@ -1,6 +1,6 @@
 /* hamming_popcnt.c - the portable loop built with the POPCNT instruction (x86-64-v2): the level
  * for CPUs without AVX2. */
-#include "../internal.h"
+#include "../hamming.h"
 #include "hamming_x86.h"
 
 #define KERNEL(name) name##_popcnt

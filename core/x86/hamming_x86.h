@@ -4,6 +4,8 @@
 #ifndef VIGIL_HAMMING_X86_H
 #define VIGIL_HAMMING_X86_H
 
+#include "../hamming.h"
+
 #if defined(__x86_64__)
 #define VIGIL_X86_KERNELS 1
 extern const vigil__kernels vigil__kernels_popcnt;
