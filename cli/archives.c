@@ -289,3 +289,54 @@ void cli_input_json(FILE *f, const cli_input *in)
         fprintf(f, ",\"members\":%llu}", (unsigned long long)in->members);
     }
 }
+
+/* ---- one member again, by its path (report thumbnails) ------------------------------------------ */
+
+typedef struct want { const char *path; size_t n; } want;
+
+/* Reads only the member wanted and the nested archives on its way. */
+static int claim_wanted(const char *path, void *p)
+{
+    const want *w = p;
+    size_t n = strlen(path);
+    if (n == w->n && !memcmp(path, w->path, n)) return 0;
+    if (n + 2 <= w->n && !memcmp(path, w->path, n) && !memcmp(w->path + n, "!/", 2)) return 0;
+    /* a name repeated in the archive ("!#2") is the same name read again */
+    if (n < w->n && !memcmp(path, w->path, n) && !memcmp(w->path + n, "!#", 2)) return 0;
+    return 1;
+}
+
+char *cli_read_member(const char *path, uint64_t max, size_t *len, char *why, size_t whylen)
+{
+    char *outer = NULL;
+    for (const char *bang = strstr(path, "!/"); bang; bang = strstr(bang + 1, "!/")) {
+        char *pre = strndup(path, (size_t)(bang - path));
+        struct stat st;
+        if (!pre) break;
+        if (!stat(pre, &st) && S_ISREG(st.st_mode)) { outer = pre; break; }
+        free(pre);
+    }
+    if (!outer) { snprintf(why, whylen, "no archive on disk holds %s", path); return NULL; }
+    want wt = {path, strlen(path)};
+    vigil_archive_options o;
+    vigil_archive_options_init(&o);
+    o.max_member_bytes = max;
+    char *roots[1] = {outer};
+    cli_awalk *w = cli_awalk_new(roots, 1, &o, 0, claim_wanted, &wt);
+    cli_input in;
+    char *data = NULL;
+    snprintf(why, whylen, "not found in %s", outer);
+    while (w && cli_awalk_next(w, &in) > 0) {
+        int hit = in.kind == CLI_IN_MEMBER && !strcmp(in.path, path);
+        if (hit && in.data) {
+            data = (char *)in.data;
+            *len = in.size;
+            in.data = NULL;
+        } else if (hit) snprintf(why, whylen, "%s", in.status ? in.why.message : "encrypted");
+        cli_input_free(&in);
+        if (hit) break;
+    }
+    cli_awalk_free(w);
+    free(outer);
+    return data;
+}
