@@ -212,7 +212,7 @@ void vigil_archive_free(vigil_archive *a)
 static const char *ar_why(struct archive *ar)
 {
     const char *s = archive_error_string(ar);
-    return s && *s ? s : "no reason given";
+    return s && *s ? s : "it ends early or its directory is damaged";
 }
 
 /* Pushes a level reading ar (opened by the caller's open step). */
@@ -335,7 +335,7 @@ static int over_limit(vigil_archive *a, uint64_t more, const char *what)
              out > (uint64_t)a->o.max_ratio * a->outer_size)
         vigil__fail(&a->fail_err, VIGIL_E_TOO_LARGE,
                     "archive bomb refused: %s past the expansion-ratio limit of %u times the archive's %llu bytes "
-                    "(%llu bytes out)", what, a->o.max_ratio, (unsigned long long)a->outer_size, (unsigned long long)out);
+                    "(%llu bytes with it)", what, a->o.max_ratio, (unsigned long long)a->outer_size, (unsigned long long)out);
     else
         return 0;
     a->fail = VIGIL_E_TOO_LARGE;
@@ -395,11 +395,36 @@ static int set_path(vigil_archive *a, const char *prefix, size_t pl, const char 
     return 0;
 }
 
+/* Whether a zip ends with its end-of-central-directory record: libarchive lists a zip cut after
+ * its last member (the directory gone) without a word. */
+static int zip_complete(const vigil_archive *a, const level *l)
+{
+    uint64_t fsize = l->data ? l->size : a->outer_size;
+    size_t tn = fsize < 65557 ? (size_t)fsize : 65557;
+    uint8_t *tail = NULL;
+    const uint8_t *t;
+    if (l->data) t = l->data + fsize - tn;
+    else if (a->fd >= 0 && (tail = malloc(tn ? tn : 1)) && pread(a->fd, tail, tn, (off_t)(fsize - tn)) == (ssize_t)tn) t = tail;
+    else { free(tail); return 1; } /* cannot tell */
+    uint64_t off, size;
+    int ok = !vigil__zip_eocd(t, tn, fsize, &off, &size);
+    if (!ok) { /* a ZIP64 one also counts: its locator signature sits before the record */
+        for (size_t i = tn >= 22 ? tn - 22 + 1 : 0; i-- > 0 && !ok;) ok = le32(t + i) == 0x06054b50;
+    }
+    free(tail);
+    return ok;
+}
+
 /* The END of the innermost level: its bytes go back to the caller. */
 static int give_end(vigil_archive *a, vigil_archive_entry *e)
 {
     level *l = &a->lv[a->n - 1];
     name_format(l);
+    if (!a->fail && !l->status && !strcmp(l->format, "zip") && !zip_complete(a, l)) {
+        l->status = VIGIL_E_CORRUPT;
+        vigil__fail(&l->err, VIGIL_E_CORRUPT, "zip: truncated: no central directory at its end (the %llu members before "
+                    "the cut were read)", (unsigned long long)l->members);
+    }
     e->kind = VIGIL_ARCHIVE_END;
     e->depth = (unsigned)(a->n - 1);
     e->members = l->members;
