@@ -29,8 +29,12 @@ struct cli_awalk {
     size_t nseen, cap;
 };
 
+vigil_archive_options cli_archive_opts;
+int cli_archives_off;
+
 int cli_archive_option(int c, const char *arg, vigil_archive_options *o, int *off)
 {
+    if (!o->struct_size) vigil_archive_options_init(o);
     int v;
     uint64_t u;
     switch (c) {
@@ -64,7 +68,7 @@ cli_awalk *cli_awalk_new(char **paths, int n, const vigil_archive_options *o, in
     cli_awalk *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     if (!(w->w = cli_walk_new(paths, n))) { free(w); return NULL; }
-    if (o) w->o = *o;
+    if (o && o->struct_size) w->o = *o;
     else vigil_archive_options_init(&w->o);
     w->off = off;
     w->claim = claim;
@@ -161,16 +165,16 @@ static char *member_path(cli_awalk *w, const char *inner)
     }
 }
 
-/* Whether the file at path starts like an archive. */
-static int sniff_file(const char *path)
+/* The archive format the file at path starts with, or NULL. */
+static const char *sniff_file(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return 0;
+    if (fd < 0) return NULL;
     struct stat st;
     unsigned char head[512];
     ssize_t n = !fstat(fd, &st) && S_ISREG(st.st_mode) ? pread(fd, head, sizeof head, 0) : -1;
     close(fd);
-    return n > 0 && vigil_archive_sniff(head, (size_t)n) != NULL;
+    return n > 0 ? vigil_archive_sniff(head, (size_t)n) : NULL;
 }
 
 /* One entry of the open archive: 1 an input, 0 none (skipped or entered), -1 stop. */
@@ -212,14 +216,19 @@ static int from_archive(cli_awalk *w, cli_input *in)
         in->why = err;
         return 1;
     }
-    if (vigil_archive_sniff(in->data, in->size)) {
+    const char *fmt = vigil_archive_sniff(in->data, in->size);
+    if (fmt) {
         r = vigil_archive_enter(w->a, in->data, in->size, &err);
         if (!r) { /* its members come next; this input comes back at its END */
             in->data = NULL;
             cli_input_free(in);
             return 0;
         }
-        if (r != VIGIL_E_FORMAT) { in->status = r; in->why = err; } /* past the depth: digests only */
+        if (r != VIGIL_E_FORMAT) { /* past the depth, or damaged: digests only */
+            in->status = r;
+            in->why = err;
+            if (r == VIGIL_E_CORRUPT) { in->kind = CLI_IN_ARCHIVE; snprintf(in->format, sizeof in->format, "%s", fmt); }
+        }
     }
     return 1;
 }
@@ -241,9 +250,18 @@ int cli_awalk_next(cli_awalk *w, cli_input *in)
         in->path = path;
         in->err = err;
         in->link = cli_walk_via_link(w->w);
-        if (err || w->off || !sniff_file(path)) return 1;
+        const char *fmt = err || w->off ? NULL : sniff_file(path);
+        if (!fmt) return 1;
         vigil_error e;
-        if (vigil_archive_open_file(path, &w->o, &w->a, &e)) return 1; /* not one after all: a file */
+        vigil_result r = vigil_archive_open_file(path, &w->o, &w->a, &e);
+        if (r == VIGIL_E_CORRUPT) { /* an archive, unreadable: its record says why */
+            in->kind = CLI_IN_ARCHIVE;
+            in->status = r;
+            in->why = e;
+            snprintf(in->format, sizeof in->format, "%s", fmt);
+            return 1;
+        }
+        if (r) return 1; /* not one after all: a file */
         w->outer = path;
         w->outer_link = in->link;
         w->nseen = 0;

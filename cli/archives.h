@@ -45,6 +45,9 @@ enum { CLI_OPT_ADEPTH = 0x4101, CLI_OPT_ARATIO, CLI_OPT_ATOTAL };
     "                          (default 100; applies above 1 MiB)\n"                               \
     "  --archive-max-total SIZE  refuse an archive once its members pass SIZE bytes (default\n"    \
     "                          64G; K, M, G, T suffixes)\n"
+/* The archive options of `vigil hash` and `vigil match` (cli_hash_tree); zero: the defaults. */
+extern vigil_archive_options cli_archive_opts;
+extern int cli_archives_off;
 /* 1 when c was an archive option (parsed into o, *off set for depth 0), -1 bad value (said), 0 not one. */
 int cli_archive_option(int c, const char *arg, vigil_archive_options *o, int *off);
 /* The archive settings, for a scan's settings string. */

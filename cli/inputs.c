@@ -330,7 +330,7 @@ int cli_room_list_parse(const char *list, char *text, size_t len, cli_ref_fn fn,
 void cli_hash_tree(char **paths, int n, const vigil_hash_options *opt, int threads, cli_hashed_fn fn, void *ctx)
 {
     /* archives are opened (archives.c): a member is hashed like a file, from memory */
-    cli_awalk *w = cli_awalk_new(paths, n, NULL, 0, NULL, NULL);
+    cli_awalk *w = cli_awalk_new(paths, n, &cli_archive_opts, cli_archives_off, NULL, NULL);
     const int batch = 64 * threads;
     cli_input *in = calloc((size_t)batch, sizeof *in);
     vigil_hash_result *r = calloc((size_t)batch, sizeof *r);

@@ -215,6 +215,16 @@ static const char *ar_why(struct archive *ar)
     return s && *s ? s : "it ends early or its directory is damaged";
 }
 
+/* Why an open failed: no format libarchive knows (a gzip stream of something else than a tar),
+ * or one it knows, damaged before the first member (a truncated gzip stream, smaller than the
+ * first block libarchive decompresses to bid on the format). */
+static vigil_result open_failed(struct archive *ar, vigil_error *err)
+{
+    if (archive_errno(ar) == EILSEQ) /* libarchive's ARCHIVE_ERRNO_FILE_FORMAT where there is no EFTYPE */
+        return vigil__fail(err, VIGIL_E_FORMAT, "not an archive vigil reads: %s", ar_why(ar));
+    return vigil__fail(err, VIGIL_E_CORRUPT, "damaged or truncated before its first member: %s", ar_why(ar));
+}
+
 /* Pushes a level reading ar (opened by the caller's open step). */
 static vigil_result push(vigil_archive *a, struct archive *ar, uint8_t *data, size_t size, const char *prefix, vigil_error *err)
 {
@@ -266,7 +276,7 @@ vigil_result vigil_archive_open_file(const char *path, const vigil_archive_optio
     struct archive *ar = new_reader();
     if (!ar) { vigil_archive_free(a); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
     if (archive_read_open_fd(ar, a->fd, 1 << 20) != ARCHIVE_OK) {
-        r = vigil__fail(err, VIGIL_E_FORMAT, "not an archive vigil reads: %s", ar_why(ar));
+        r = open_failed(ar, err);
         archive_read_free(ar);
         vigil_archive_free(a);
         return r;
@@ -281,7 +291,7 @@ static vigil_result open_memory(struct archive **out, const void *data, size_t s
     struct archive *ar = new_reader();
     if (!ar) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     if (archive_read_open_memory(ar, data, size) != ARCHIVE_OK) {
-        vigil_result r = vigil__fail(err, VIGIL_E_FORMAT, "not an archive vigil reads: %s", ar_why(ar));
+        vigil_result r = open_failed(ar, err);
         archive_read_free(ar);
         return r;
     }

@@ -577,7 +577,8 @@ VIGIL_API const char *vigil_archive_sniff(const void *head, size_t n);
 
 typedef struct vigil_archive vigil_archive;
 /* Opens an archive file (a regular file, opened O_NONBLOCK) or bytes in memory (which must stay
- * valid until vigil_archive_free). VIGIL_E_FORMAT when it is no archive libarchive reads. */
+ * valid until vigil_archive_free). VIGIL_E_FORMAT when it is no archive libarchive reads,
+ * VIGIL_E_CORRUPT when it is one, damaged before its first member. */
 VIGIL_API vigil_result vigil_archive_open_file(const char *path, const vigil_archive_options *opt,
                                                vigil_archive **out, vigil_error *err);
 VIGIL_API vigil_result vigil_archive_open_memory(const void *data, size_t size, const vigil_archive_options *opt,
@@ -618,7 +619,8 @@ VIGIL_API int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e);
 VIGIL_API vigil_result vigil_archive_read(vigil_archive *a, uint8_t **data, size_t *size, vigil_error *err);
 /* Opens the member just read (its bytes, which the archive takes) as a nested archive: its
  * members come next, then its END with the bytes given back. VIGIL_E_TOO_LARGE past max_depth,
- * VIGIL_E_FORMAT when it is no archive; the bytes stay the caller's then. */
+ * VIGIL_E_FORMAT when it is no archive (VIGIL_E_CORRUPT: one, damaged); the bytes stay the
+ * caller's then. */
 VIGIL_API vigil_result vigil_archive_enter(vigil_archive *a, uint8_t *data, size_t size, vigil_error *err);
 VIGIL_API void vigil_archive_free(vigil_archive *a);
 
