@@ -191,6 +191,7 @@ static int from_archive(cli_awalk *w, cli_input *in)
         in->status = e.status;
         in->why = e.err;
         in->members = e.members;
+        in->mflags = e.flags;
         snprintf(in->format, sizeof in->format, "%s", e.format ? e.format : "archive");
         if (e.depth == 0) close_archive(w);
         return 1;
@@ -302,6 +303,7 @@ void cli_input_json(FILE *f, const cli_input *in)
         if (in->mflags & VIGIL_MEMBER_CRC) fprintf(f, ",\"crc32\":\"%08x\"", (unsigned)in->crc32);
     }
     if (in->kind == CLI_IN_ARCHIVE) {
+        if (in->mflags & VIGIL_MEMBER_ENCRYPTED) fputs(",\"encrypted\":true", f);
         fputs(",\"archive\":{\"format\":", f);
         cli_json_str(f, in->format);
         fprintf(f, ",\"members\":%llu}", (unsigned long long)in->members);

@@ -351,7 +351,9 @@ void cli_hash_tree(char **paths, int n, const vigil_hash_options *opt, int threa
             char enc[160];
             const char *werr = in[i].err;
             if (!werr && (in[i].mflags & VIGIL_MEMBER_ENCRYPTED)) {
-                if (in[i].mflags & VIGIL_MEMBER_CRC)
+                if (in[i].kind == CLI_IN_ARCHIVE)
+                    snprintf(enc, sizeof enc, "encrypted: its list of members cannot be read without the password");
+                else if (in[i].mflags & VIGIL_MEMBER_CRC)
                     snprintf(enc, sizeof enc, "encrypted: not read (%llu bytes, CRC-32 %08x)", (unsigned long long)in[i].declared, (unsigned)in[i].crc32);
                 else snprintf(enc, sizeof enc, "encrypted: not read (%llu bytes)", (unsigned long long)in[i].declared);
                 werr = enc;

@@ -129,6 +129,7 @@ size_t vigil__zip_cd_parse(const uint8_t *cd, size_t n, vigil__zip_cd_entry *out
         out[k].name = p + 46;
         out[k].name_len = (uint16_t)nl;
         out[k].flags = le16(p + 8);
+        out[k].method = le16(p + 10);
         out[k].crc32 = le32(p + 16);
         out[k].size = le32(p + 24);
         k++;
@@ -147,6 +148,7 @@ typedef struct level {
     size_t prefix_len;
     uint64_t members;
     int dead;             /* stopped early: status/err say why, its END comes next */
+    int locked;           /* its directory is encrypted: nothing to list without the password */
     vigil_result status;
     vigil_error err;
     char format[16];
@@ -384,7 +386,7 @@ static int zip_crc(vigil_archive *a, level *l, const char *name, uint32_t *crc)
         if (l->cde[i].name_len == nl && !memcmp(l->cde[i].name, name, nl)) {
             l->cursor = i + 1;
             *crc = l->cde[i].crc32;
-            return 1;
+            return !(l->cde[i].method == 99 && !*crc); /* AE-2 stores no CRC */
         }
     }
     return 0;
@@ -438,6 +440,7 @@ static int give_end(vigil_archive *a, vigil_archive_entry *e)
     e->kind = VIGIL_ARCHIVE_END;
     e->depth = (unsigned)(a->n - 1);
     e->members = l->members;
+    if (l->locked) e->flags |= VIGIL_MEMBER_ENCRYPTED;
     e->status = a->fail ? a->fail : l->status;
     if (a->fail) e->err = a->fail_err;
     else if (l->status) e->err = l->err;
@@ -470,6 +473,11 @@ int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e)
         if (r < ARCHIVE_WARN) {
             name_format(l);
             l->dead = 1;
+            const char *why = ar_why(l->ar);
+            if (archive_read_has_encrypted_entries(l->ar) > 0 || strstr(why, "ncrypted")) {
+                l->locked = 1; /* listed as encrypted, not as damage */
+                return give_end(a, e);
+            }
             l->status = VIGIL_E_CORRUPT;
             vigil__fail(&l->err, VIGIL_E_CORRUPT, "%s: damaged or truncated after %llu members: %s",
                         l->format[0] ? l->format : "archive", (unsigned long long)l->members, ar_why(l->ar));

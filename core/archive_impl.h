@@ -10,6 +10,7 @@ typedef struct vigil__zip_cd_entry {
     const uint8_t *name; /* into the directory's bytes */
     uint16_t name_len;
     uint16_t flags;      /* general purpose bits: bit 0 = encrypted */
+    uint16_t method;     /* 99: AES (WinZip AE-x), whose AE-2 form stores 0 as the CRC */
     uint32_t crc32;
     uint64_t size;       /* uncompressed, as the directory says (0xFFFFFFFF: in a ZIP64 extra) */
 } vigil__zip_cd_entry;

@@ -597,7 +597,8 @@ typedef struct vigil_archive_entry {
      * that ended ("" for the outermost). Valid until the next call. */
     const char *path;
     unsigned depth;          /* 1: a member of the outermost archive; END: 0 for the outermost */
-    uint32_t flags;          /* MEMBER: VIGIL_MEMBER_* */
+    uint32_t flags;          /* MEMBER: VIGIL_MEMBER_*; END: VIGIL_MEMBER_ENCRYPTED when the
+                                archive's directory is encrypted (nothing listed, not an error) */
     uint64_t size;           /* MEMBER: declared size (VIGIL_MEMBER_SIZE) */
     uint32_t crc32;
     const char *format;      /* END: "zip", "tar.gz", ...; valid until vigil_archive_free */

@@ -127,6 +127,14 @@ check "an encrypted zip: the scan goes on and exits 0" test $rc -eq 0
 check "... each member listed as encrypted, with its size, name and stored CRC-32" \
     sh -c "grep -q '\"path\":\"$T/enc.zip!/left.jpg\",\"encrypted\":true,\"crc32\":\"$CRC\",\"size\":24056,' '$T/oe/results.jsonl' &&
            grep -q '\"path\":\"$T/enc.zip!/dir/box.png\",\"encrypted\":true' '$T/oe/results.jsonl' && [ ${#CRC} -eq 8 ]"
+(cd "$W/src" && 7z a -bd -bso0 -psecret "$T/enc.7z" dir/box.png >/dev/null && 7z a -bd -bso0 -psecret -mhe=on "$T/ench.7z" left.jpg >/dev/null &&
+    7z a -bd -bso0 -tzip -psecret -mem=AES256 "$T/aes.zip" left.jpg >/dev/null)
+"$V" scan -q --index "$T/refs.vgi" -o "$T/oe7" "$T/enc.7z" "$T/ench.7z" "$T/aes.zip" >/dev/null 2>&1; rc=$?
+check "an encrypted 7z, one with its directory encrypted too, an AES zip: exit 0" test $rc -eq 0
+check "... the 7z's member listed as encrypted with its size; the locked 7z as encrypted; AES: no CRC (AE-2 stores 0)" \
+    sh -c "grep -q '\"path\":\"$T/enc.7z!/dir/box.png\",\"encrypted\":true,\"size\":50728,' '$T/oe7/results.jsonl' &&
+           grep -q '\"path\":\"$T/ench.7z\",\"encrypted\":true,\"archive\":{\"format\":\"7z\",\"members\":0}.*\"status\":\"ok\"' '$T/oe7/results.jsonl' &&
+           grep -q '\"path\":\"$T/aes.zip!/left.jpg\",\"encrypted\":true,\"size\":24056,' '$T/oe7/results.jsonl'"
 sz=$(wc -c <"$W/f-7z.bin")
 head -c $((sz - 40)) "$W/f-7z.bin" >"$T/cut.7z"
 "$V" scan -q --index "$T/refs.vgi" -o "$T/o7" "$T/cut.7z" >/dev/null 2>"$T/o7.err"; rc=$?
