@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 # PDQ must not contract a*b+c into FMA (spec section 8), whatever the user's flags say.
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -ffp-contract=off -fvisibility=hidden -MMD -MP
-PKGS    := vips libxxhash libpng nettle
+PKGS    := vips libxxhash libpng nettle libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALLCFLAGS = $(BASEFLAGS) $(WARNINGS) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)
@@ -26,7 +26,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args
+FUZZERS   := list index image rooms journal roomlist args archive
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -136,7 +136,7 @@ deps-fuzz:
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
 # CLI's own text readers and writers come from an archive of those CLI objects (the targets that
 # use them define cli_warn and cli_prog themselves, so msg.o stays out of them).
-FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o
+FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/archives.o
 $(B)/libvigil-cli.a: $(FUZZ_CLI:%=$(B)/%)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli.a $(LIB)
@@ -191,6 +191,7 @@ bench: deps-bench
 bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/run.sh $(B)
 	$(Q)sh bench/match.sh $(B)
+	$(Q)sh bench/archive.sh $(B)
 
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).

@@ -1,5 +1,6 @@
 /* cmd_hash.c - `vigil hash`: PDQ hashes and content digests of files and folders. */
 #include "cli.h"
+#include "archives.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,13 +30,18 @@ void help_hash(FILE *f)
             "  --max-pixels N   refuse images whose header announces more pixels (default 268435456,\n"
             "                   i.e. 256M: K, M and G after N multiply by 1024)\n"
             "  --follow-links   also follow symbolic links that lead out of the folders given\n"
-            "  -q, --quiet      no progress line\n\n"
+            "  -q, --quiet      no progress line\n"
+            CLI_HELP_ARCHIVE_OPTS "\n"
             "Columns: path pdq quality width height size format md5 sha1 xxh128 [dihedral] error changed\n"
             "A file that fails gets a row with an empty hash and the reason in 'error', and a\n"
             "message on stderr; the run goes on. 'changed' is true for a file that changed while\n"
             "it was read (another size or modification time): its hashes are of the bytes read.\n"
             "Files over 1 GiB are digested as they are read, not held in memory.\n"
             CLI_HELP_LINKS CLI_HELP_CELLS "\n"
+            CLI_HELP_ARCHIVES
+            "An encrypted member gets a row with the reason \"encrypted: not read\" (its size and\n"
+            "the CRC-32 a zip stores), counted as failed; so is a damaged archive, after the\n"
+            "members read before the damage.\n\n"
             "Exit status: 0 all files hashed, 1 some failed, 2 usage or fatal error.\n");
 }
 
@@ -107,7 +113,7 @@ int cmd_hash(int argc, char **argv)
         {"no-digests", no_argument, 0, 'D'}, {"format", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},      {"max-pixels", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},       {"output", required_argument, 0, 'o'},
-        {"follow-links", no_argument, 0, 'L'}, {0, 0, 0, 0},
+        {"follow-links", no_argument, 0, 'L'}, CLI_ARCHIVE_LONGOPTS, {0, 0, 0, 0},
     };
     vigil_hash_options opt;
     vigil_hash_options_init(&opt);
@@ -134,7 +140,12 @@ int cmd_hash(int argc, char **argv)
         case 'L': cli_follow_links = 1; break;
         case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &threads)) return EXIT_USAGE; break;
         case 'h': help_hash(stdout); return 0;
-        default: help_hash(stderr); return EXIT_USAGE;
+        default: {
+            int a = cli_archive_option(c, optarg, &cli_archive_opts, &cli_archives_off);
+            if (a > 0) break;
+            if (!a) help_hash(stderr);
+            return EXIT_USAGE;
+        }
         }
     }
     if (optind >= argc) {

@@ -1,5 +1,6 @@
 /* cmd_match.c - `vigil match`: images or hash lists against one or more indexes in one pass. */
 #include "cli.h"
+#include "archives.h"
 
 #include <getopt.h>
 #include <omp.h>
@@ -11,7 +12,8 @@ void help_match(FILE *f)
     fprintf(f,
             "Usage: vigil match --index FILE.vgi [--index FILE2.vgi ...] [--radius 31] [--top K]\n"
             "                   [--dihedral] [--exact] [--format tsv|csv|jsonl] [-o OUT] [-j N]\n"
-            "                   [--follow-links] INPUT...\n\n"
+            "                   [--follow-links] [--archive-depth N] [--archive-ratio N]\n"
+            "                   [--archive-max-total SIZE] INPUT...\n\n"
             "INPUT is images or folders (hashed on the fly) or hash lists (as `vigil index` reads\n"
             "them). Every query is matched against every index; a match is distance <= radius\n"
             "(default 31, PDQ's recommendation). --dihedral also matches rotated and flipped\n"
@@ -21,6 +23,9 @@ void help_match(FILE *f)
             "Columns: query query_pdq index set ref_id distance transform ref_quality labels\n"
             "One row per match; queries without a match print nothing.\n"
             CLI_HELP_CELLS CLI_HELP_LINKS "\n"
+            CLI_HELP_ARCHIVES "\n"
+            "Options for archives:\n"
+            CLI_HELP_ARCHIVE_OPTS "\n"
             "Exit status: 0 done, 1 some inputs failed (reported), 2 usage or unusable index.\n");
 }
 
@@ -176,7 +181,7 @@ int cmd_match(int argc, char **argv)
         {"top", required_argument, 0, 'k'},   {"dihedral", no_argument, 0, 'd'},
         {"exact", no_argument, 0, 'e'},       {"format", required_argument, 0, 'f'},
         {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        {"follow-links", no_argument, 0, 'L'}, {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'},        {"follow-links", no_argument, 0, 'L'}, CLI_ARCHIVE_LONGOPTS, {0, 0, 0, 0},
     };
     mctx m = {0};
     vigil_index_search_options_init(&m.sopt);
@@ -203,7 +208,12 @@ int cmd_match(int argc, char **argv)
         case 'q': break;
         case 'L': cli_follow_links = 1; break;
         case 'h': help_match(stdout); return 0;
-        default: help_match(stderr); return EXIT_USAGE;
+        default: {
+            int a = cli_archive_option(c, optarg, &cli_archive_opts, &cli_archives_off);
+            if (a > 0) break;
+            if (!a) help_match(stderr);
+            return EXIT_USAGE;
+        }
         }
     }
     if (!m.nidx || optind >= argc) { cli_warn("match needs --index FILE.vgi and at least one INPUT"); help_match(stderr); return EXIT_USAGE; }

@@ -8,6 +8,7 @@
  * index in one search call per index; then each file's record is appended to the journal in walk
  * order. */
 #include "scan.h"
+#include "archives.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +27,8 @@ void help_scan(FILE *f)
             "Usage: vigil scan --index FILE.vgi [--index FILE2.vgi ...] -o OUTDIR [--resume]\n"
             "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
             "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet] [--follow-links]\n"
-            "                  [--rooms ROOMS.vgr [--min-inliers N]] PATH...\n\n"
+            "                  [--rooms ROOMS.vgr [--min-inliers N]] [--archive-depth N]\n"
+            "                  [--archive-ratio N] [--archive-max-total SIZE] PATH...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
             "SET=N), rotated and flipped copies included unless --no-dihedral; references known\n"
@@ -38,6 +40,11 @@ void help_scan(FILE *f)
             "\"matches_total\". At most 64 --index. Identical files are decoded once.\n"
             CLI_HELP_LINKS
             "A link that was followed is marked \"link\": true in results.jsonl.\n\n"
+            CLI_HELP_ARCHIVES
+            "An encrypted member is listed (\"encrypted\": true, its size, and the CRC-32 a zip stores)\n"
+            "and not counted as a failure; a damaged archive keeps the members read before the damage\n"
+            "and its own line gives the error. --resume goes on member by member.\n"
+            CLI_HELP_ARCHIVE_OPTS "\n"
             "--rooms adds a room index (`vigil rooms build`): every decodable image is also\n"
             "matched by local features, to say which known room (hotel) it was taken in; a room\n"
             "match needs N inliers (default 10); --top applies, up to the 30 best-voted rooms.\n"
@@ -78,6 +85,7 @@ typedef struct item {
     jmatch *room;        /* room matches found while decoding in parallel */
     int nroom;
     char *dup_json;      /* dup_off: the earlier record's content JSON */
+    cli_input in;        /* an archive member's bytes, or an archive's own record (archives.c) */
     scan *s;
     int slot;
 } item;
@@ -97,6 +105,8 @@ struct scan {
     double start, last_sync, last_progress;
     unsigned long batches;
     int *replaced;       /* per set: its path was renamed over during the run (said at the end) */
+    vigil_archive_options ao;
+    int archives_off;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -375,6 +385,7 @@ static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
         fputc('{', f);
         cli_json_path(f, "path", x->path);
         if (x->link) { fx.flags |= J_LINK; fputs(",\"link\":true", f); }
+        cli_input_json(f, &x->in);
         if (x->walk_err) {
             fx.status = strncmp(x->walk_err, "skipped", 7) ? VIGIL_E_IO : VIGIL_E_NOT_FILE;
             fprintf(f, ",\"status\":\"%s\",\"error\":", vigil_result_name((vigil_result)fx.status));
@@ -436,7 +447,7 @@ static void copy_from_journal(scan *s, item *it)
     jrecord rec;
     if (journal_read(&s->j, it->dup_off, &rec)) { /* unreadable: decode after all */
         it->dup_off = UINT64_MAX;
-        it->rc = vigil_hash_file(it->path, &it->opt, &it->r, &it->err);
+        it->rc = cli_input_hash(&it->in, &it->opt, NULL, &it->r, NULL, NULL, &it->err);
         return;
     }
     vigil_hash_result *r = &it->r;
@@ -452,7 +463,7 @@ static void copy_from_journal(scan *s, item *it)
     it->total = rec.fix.flags & J_TRUNC ? rec.fix.matches_total : rec.fix.nmatches;
     it->dup_json = strdup(rec.json + rec.fix.content_off);
     free(rec.buf);
-    if (!it->dup_json) { it->dup_off = UINT64_MAX; it->nm = 0; it->total = 0; it->rc = vigil_hash_file(it->path, &it->opt, &it->r, &it->err); }
+    if (!it->dup_json) { it->dup_off = UINT64_MAX; it->nm = 0; it->total = 0; it->rc = cli_input_hash(&it->in, &it->opt, NULL, &it->r, NULL, NULL, &it->err); }
 }
 
 /* The room index: the features came with the hash, from the same read of the file (see run_batch).
@@ -507,14 +518,14 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
     for (int i = 0; i < n; i++) {
         if (it[i].walk_err) continue;
         if (s->rooms_set < 0) {
-            it[i].rc = vigil_hash_file(it[i].path, &it[i].opt, &it[i].r, &it[i].err);
+            it[i].rc = cli_input_hash(&it[i].in, &it[i].opt, NULL, &it[i].r, NULL, NULL, &it[i].err);
             continue;
         }
         /* one read and the same bytes for both; no features when the content was a duplicate
          * (before_decode declined) or the file could not be hashed */
         vigil_features f;
         vigil_error ferr;
-        it[i].rc = vigil_hash_file_features(it[i].path, &it[i].opt, NULL, &it[i].r, &f, &ferr, &it[i].err);
+        it[i].rc = cli_input_hash(&it[i].in, &it[i].opt, NULL, &it[i].r, &f, &ferr, &it[i].err);
         if (it[i].rc == VIGIL_OK && it[i].dup_slot < 0 && it[i].dup_off == UINT64_MAX && !ferr.code)
             match_rooms(s, &it[i], &f);
         vigil_features_free(&f);
@@ -544,6 +555,8 @@ static void reset_item(item *it)
     free(it->walk_err);
     free(it->dup_json);
     free(it->room);
+    it->in.path = it->in.err = NULL; /* the same strings as path and walk_err */
+    cli_input_free(&it->in);
     jmatch *m = it->m;
     size_t cap = it->mcap;
     scan *s = it->s;
@@ -559,12 +572,24 @@ static void reset_item(item *it)
     it->dup_off = UINT64_MAX;
 }
 
+/* The walk's claim (archives.c): a path the journal holds is skipped, so is an archive's member. */
+static int claim_path(const char *path, void *p)
+{
+    scan *s = p;
+    int claim = journal_claim(&s->j, path);
+    if (claim > 0) s->skipped_done++;
+    return claim;
+}
+
+/* Archive members held in memory by one batch: a batch closes early past this (plus one member). */
+#define BATCH_MEMBER_BYTES (256u << 20)
+
 static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whylen)
 {
-    cli_walk *w = cli_walk_new(paths, npaths);
+    cli_awalk *w = cli_awalk_new(paths, npaths, &s->ao, s->archives_off, claim_path, s);
     const int batch = 64 * s->threads;
     item *it = calloc((size_t)batch, sizeof *it);
-    if (!w || !it) { cli_walk_free(w); free(it); snprintf(why, whylen, "out of memory"); return -1; }
+    if (!w || !it) { cli_awalk_free(w); free(it); snprintf(why, whylen, "out of memory"); return -1; }
     for (int i = 0; i < batch; i++) {
         it[i].s = s;
         it[i].slot = i;
@@ -577,16 +602,15 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
     int rc = 0, done = 0;
     while (!done && !rc && !stop_requested) {
         int k = 0;
-        while (k < batch) {
-            char *path, *err;
-            if (!cli_walk_next(w, &path, &err)) { done = 1; break; }
-            int claim = journal_claim(&s->j, path);
-            if (claim) free(path), free(err);
-            if (claim > 0) { s->skipped_done++; continue; }
-            if (claim < 0) { snprintf(why, whylen, "out of memory"); rc = -1; break; }
-            it[k].path = path;
-            it[k].walk_err = err;
-            it[k].link = cli_walk_via_link(w);
+        size_t held = 0;
+        while (k < batch && held < BATCH_MEMBER_BYTES) {
+            int got = cli_awalk_next(w, &it[k].in);
+            if (got < 0) { snprintf(why, whylen, "out of memory"); rc = -1; break; }
+            if (!got) { done = 1; break; }
+            it[k].path = it[k].in.path;
+            it[k].walk_err = it[k].in.err;
+            it[k].link = it[k].in.link;
+            held += it[k].in.size;
             k++;
         }
         if (!rc) rc = run_batch(s, it, k, why, whylen);
@@ -597,7 +621,7 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
     }
     for (int i = 0; i < batch; i++) { reset_item(&it[i]); free(it[i].m); }
     free(it);
-    cli_walk_free(w);
+    cli_awalk_free(w);
     return rc;
 }
 
@@ -633,8 +657,10 @@ static char *scan_settings(const scan *s, const scan_set *sets, int nall, char *
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
-    fprintf(f, "vigil scan v2; dihedral=%d exact=%d min_quality=%d top=%d%s;", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
+    fprintf(f, "vigil scan v2; dihedral=%d exact=%d min_quality=%d top=%d%s", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
             s->min_quality, s->top_k, cli_follow_links ? " follow_links=1" : "");
+    cli_archive_settings(f, &s->ao, s->archives_off);
+    fputc(';', f);
     for (int k = 0; k < nall; k++) {
         if (!(clause[k] = set_clause(&sets[k]))) { fclose(f); free(buf); return NULL; }
         fputs(clause[k], f);
@@ -711,7 +737,7 @@ int cmd_scan(int argc, char **argv)
         {"thumbs", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
         {"rooms", required_argument, 0, 'M'},    {"min-inliers", required_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},           {"follow-links", no_argument, 0, 'L'},
-        {0, 0, 0, 0},
+        CLI_ARCHIVE_LONGOPTS,                    {0, 0, 0, 0},
     };
     enum { MAXSETS = 64 };
     scan_set sets[MAXSETS + 1]; /* + the room index */
@@ -727,6 +753,7 @@ int cmd_scan(int argc, char **argv)
     s.min_quality = 50;
     s.top_k = 10;
     s.threads = omp_get_num_procs();
+    vigil_archive_options_init(&s.ao);
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:j:qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -755,7 +782,12 @@ int cmd_scan(int argc, char **argv)
         case 'q': s.quiet = 1; break;
         case 'L': cli_follow_links = 1; break;
         case 'h': help_scan(stdout); return 0;
-        default: help_scan(stderr); return EXIT_USAGE;
+        default: {
+            int a = cli_archive_option(c, optarg, &s.ao, &s.archives_off);
+            if (a > 0) break;
+            if (!a) help_scan(stderr);
+            return EXIT_USAGE;
+        }
         }
     }
     if ((!nsets && !rooms_path) || !outdir || optind >= argc) {

@@ -1,6 +1,7 @@
 /* inputs.c - what an INPUT argument is: a hash list (text) or images (files, folders), reading
  * whole files by name under a cap for the list parser and the decoders, and the room-list reader. */
 #include "cli.h"
+#include "archives.h"
 #include "text.h"
 
 #include <ctype.h>
@@ -328,31 +329,41 @@ int cli_room_list_parse(const char *list, char *text, size_t len, cli_ref_fn fn,
  * fn takes ownership of path. Stops early when fn returns non-zero. */
 void cli_hash_tree(char **paths, int n, const vigil_hash_options *opt, int threads, cli_hashed_fn fn, void *ctx)
 {
-    cli_walk *w = cli_walk_new(paths, n);
+    /* archives are opened (archives.c): a member is hashed like a file, from memory */
+    cli_awalk *w = cli_awalk_new(paths, n, &cli_archive_opts, cli_archives_off, NULL, NULL);
     const int batch = 64 * threads;
-    char **p = calloc((size_t)batch, sizeof *p), **e = calloc((size_t)batch, sizeof *e);
+    cli_input *in = calloc((size_t)batch, sizeof *in);
     vigil_hash_result *r = calloc((size_t)batch, sizeof *r);
     vigil_result *rc = calloc((size_t)batch, sizeof *rc);
     vigil_error *er = calloc((size_t)batch, sizeof *er);
-    if (!w || !p || !e || !r || !rc || !er) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+    if (!w || !in || !r || !rc || !er) { cli_warn("out of memory"); exit(EXIT_USAGE); }
     int done = 0, stop = 0;
     while (!done && !stop) {
         int k = 0;
-        while (k < batch && !(done = !cli_walk_next(w, &p[k], &e[k]))) {
-            if (!e[k] && cli_is_own_output(p[k])) { free(p[k]); continue; }
-            k++;
-        }
+        size_t held = 0;
+        while (k < batch && held < (256u << 20) && !(done = cli_awalk_next(w, &in[k]) <= 0)) held += in[k++].size;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (int i = 0; i < k; i++) {
             memset(&r[i], 0, sizeof r[i]);
-            rc[i] = e[i] ? VIGIL_E_IO : vigil_hash_file(p[i], opt, &r[i], &er[i]);
+            rc[i] = in[i].err ? VIGIL_E_IO : cli_input_hash(&in[i], opt, NULL, &r[i], NULL, NULL, &er[i]);
         }
         for (int i = 0; i < k; i++) {
-            if (!stop) stop = fn(p[i], e[i], rc[i], &er[i], &r[i], ctx);
-            else free(p[i]);
-            free(e[i]);
+            char enc[160];
+            const char *werr = in[i].err;
+            if (!werr && (in[i].mflags & VIGIL_MEMBER_ENCRYPTED)) {
+                if (in[i].kind == CLI_IN_ARCHIVE)
+                    snprintf(enc, sizeof enc, "encrypted: its list of members cannot be read without the password");
+                else if (in[i].mflags & VIGIL_MEMBER_CRC)
+                    snprintf(enc, sizeof enc, "encrypted: not read (%llu bytes, CRC-32 %08x)", (unsigned long long)in[i].declared, (unsigned)in[i].crc32);
+                else snprintf(enc, sizeof enc, "encrypted: not read (%llu bytes)", (unsigned long long)in[i].declared);
+                werr = enc;
+            }
+            if (!stop) stop = fn(in[i].path, werr, rc[i], &er[i], &r[i], ctx);
+            else free(in[i].path);
+            in[i].path = NULL;
+            cli_input_free(&in[i]);
         }
     }
-    free(p); free(e); free(r); free(rc); free(er);
-    cli_walk_free(w);
+    free(in); free(r); free(rc); free(er);
+    cli_awalk_free(w);
 }

@@ -8,6 +8,7 @@
  *                  only one) at a time; a Content-Security-Policy forbids any network request.
  * Memory: the matched files' records (matches are few beside files), never the whole journal. */
 #include "scan.h"
+#include "archives.h"
 #include "buf.h" /* core: vigil__label_find */
 
 #include <stdlib.h>
@@ -294,6 +295,8 @@ static void make_thumbs(const pass *p, thumb *th, int max, int threads)
         char why[200];
         size_t len;
         char *data = cli_read_all(p->k[i].path, cli_image_max(), NULL, &len, why, sizeof why);
+        if (!data && strstr(p->k[i].path, "!/")) /* an archive member (archives.c) */
+            data = cli_read_member(p->k[i].path, cli_image_max(), &len, why, sizeof why);
         if (!data) { snprintf(th[i].err, sizeof th[i].err, "thumbnail unavailable: %s", why); continue; }
         vigil_error err;
         if (vigil_thumbnail_png(data, len, 160, &th[i].png, &th[i].n, &err))

@@ -255,6 +255,22 @@ vigil_result vigil_hash_file_features(const char *path, const vigil_hash_options
     return hash_path(path, opt, out, err, fopt, features, features_err);
 }
 
+vigil_result vigil_hash_memory_features(const void *data, size_t size, const vigil_hash_options *hopt,
+                                        const vigil_features_options *fopt, vigil_hash_result *out,
+                                        vigil_features *features, vigil_error *features_err, vigil_error *err)
+{
+    vigil_error herr;
+    if (!err) err = &herr;
+    if (!features || !out || (!data && size)) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    memset(features, 0, sizeof *features);
+    memset(out, 0, sizeof *out);
+    vigil_hash_options def;
+    vigil_result r = take_options(hopt, &def, err);
+    if (!r) r = hash_bytes(data, size, &def, out, err);
+    features_too(data, size, r, out, err, fopt, features, features_err);
+    return r;
+}
+
 vigil_result vigil_features_file(const char *path, const vigil_features_options *opt, vigil_features *out,
                                  vigil_error *err)
 {

@@ -415,6 +415,12 @@ VIGIL_API vigil_result vigil_hash_file_features(const char *path, const vigil_ha
                                                 const vigil_features_options *fopt, vigil_hash_result *out,
                                                 vigil_features *features, vigil_error *features_err,
                                                 vigil_error *err);
+/* The same for bytes in memory (an archive member): vigil_hash_memory and the features of the same
+ * bytes. */
+VIGIL_API vigil_result vigil_hash_memory_features(const void *data, size_t size, const vigil_hash_options *hopt,
+                                                  const vigil_features_options *fopt, vigil_hash_result *out,
+                                                  vigil_features *features, vigil_error *features_err,
+                                                  vigil_error *err);
 /* An image file's bytes as 8-bit grey (Rec. 601 luma), longer side at most max_side, EXIF
  * orientation applied: for mask images. *px is the caller's to free with vigil_free. */
 VIGIL_API vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side, uint8_t **px, uint32_t *w,
@@ -545,6 +551,79 @@ VIGIL_API vigil_result vigil_list_parse_stream(vigil_read_fn read, void *read_ct
  * read error is VIGIL_E_IO with errno's text). fd is left open. Thread-safe. */
 VIGIL_API vigil_result vigil_list_parse_fd(int fd, vigil_list_entry_fn on_entry, vigil_list_error_fn on_error, void *ctx,
                                            vigil_error *err);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Archives: the members of zip, tar (plain, gz, bz2, xz, zstd), 7z and rar, read with libarchive  */
+/* ---------------------------------------------------------------------------------------------- */
+/* Members are read into memory, never written anywhere (a name such as ../../etc/passwd is only a
+ * name). Archives inside archives are opened to max_depth. Limits against bombs hold over the
+ * whole outermost archive, nested ones included: once the bytes read out (declared sizes counted
+ * before reading) pass max_ratio times the outermost archive's size (and ratio_floor), or
+ * max_total_bytes, reading stops with VIGIL_E_TOO_LARGE naming the limit. Docs: docs/archives.md. */
+typedef struct vigil_archive_options {
+    size_t struct_size;        /* sizeof(vigil_archive_options), set by vigil_archive_options_init */
+    uint32_t max_depth;        /* archives inside archives opened this deep (default 4; 1 = none) */
+    uint32_t max_ratio;        /* bytes out / outermost archive's bytes (default 100) */
+    uint64_t ratio_floor;      /* the ratio applies once more than this is out (default 1 MiB) */
+    uint64_t max_total_bytes;  /* bytes out of one outermost archive (default 64 GiB) */
+    uint64_t max_member_bytes; /* one member held in memory (default 1 GiB) */
+} vigil_archive_options;
+VIGIL_API void vigil_archive_options_init(vigil_archive_options *opt);
+
+/* The archive format of bytes from the start of a file ("zip", "tar", "tar.gz", "tar.bz2",
+ * "tar.xz", "tar.zst", "7z", "rar"), or NULL. A compressed stream is only an archive if it holds
+ * a tar: the sniff says "gz"/"bz2"/"xz"/"zst" for one and the open decides. n >= 512 is best. */
+VIGIL_API const char *vigil_archive_sniff(const void *head, size_t n);
+
+typedef struct vigil_archive vigil_archive;
+/* Opens an archive file (a regular file, opened O_NONBLOCK) or bytes in memory (which must stay
+ * valid until vigil_archive_free). VIGIL_E_FORMAT when it is no archive libarchive reads,
+ * VIGIL_E_CORRUPT when it is one, damaged before its first member. */
+VIGIL_API vigil_result vigil_archive_open_file(const char *path, const vigil_archive_options *opt,
+                                               vigil_archive **out, vigil_error *err);
+VIGIL_API vigil_result vigil_archive_open_memory(const void *data, size_t size, const vigil_archive_options *opt,
+                                                 vigil_archive **out, vigil_error *err);
+
+enum { VIGIL_ARCHIVE_MEMBER = 1, /* a member: read it, skip it (next), or enter it */
+       VIGIL_ARCHIVE_END = 2 };  /* an archive's members are over (nested first, the outermost last) */
+enum { VIGIL_MEMBER_ENCRYPTED = 1u << 0, /* its data cannot be read without a password */
+       VIGIL_MEMBER_NOT_FILE = 1u << 1,  /* a link, device or FIFO entry: no data */
+       VIGIL_MEMBER_SIZE = 1u << 2,      /* size is known (the header stores it) */
+       VIGIL_MEMBER_CRC = 1u << 3 };     /* crc32 is the one the format stores (zip) */
+typedef struct vigil_archive_entry {
+    int kind;                /* VIGIL_ARCHIVE_* */
+    /* MEMBER: its path inside the outermost archive, the names of the nested archives on the way
+     * joined by "!/" ("dir/inner.zip!/photo.jpg"), bytes as stored. END: the path of the archive
+     * that ended ("" for the outermost). Valid until the next call. */
+    const char *path;
+    unsigned depth;          /* 1: a member of the outermost archive; END: 0 for the outermost */
+    uint32_t flags;          /* MEMBER: VIGIL_MEMBER_*; END: VIGIL_MEMBER_ENCRYPTED when the
+                                archive's directory is encrypted (nothing listed, not an error) */
+    uint64_t size;           /* MEMBER: declared size (VIGIL_MEMBER_SIZE) */
+    uint32_t crc32;
+    const char *format;      /* END: "zip", "tar.gz", ...; valid until vigil_archive_free */
+    uint64_t members;        /* END: members listed */
+    /* END of a nested archive: its bytes, given back (the caller's, vigil_free); NULL else */
+    uint8_t *data;
+    size_t data_size;
+    vigil_result status;     /* END: why listing stopped early (truncated, corrupt, a limit) */
+    vigil_error err;
+} vigil_archive_entry;
+
+/* The next entry: 1, or 0 when the outermost archive's END has been given. Not thread-safe on
+ * one archive. */
+VIGIL_API int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e);
+/* The data of the member just given, in a malloc'd buffer that becomes the caller's (vigil_free;
+ * an empty member gives a non-NULL buffer and 0). Over max_member_bytes: VIGIL_E_TOO_LARGE,
+ * unread. A limit of the whole archive passed, or damage: the error, and the archive's next
+ * entries are the ENDs of every open level, carrying it. */
+VIGIL_API vigil_result vigil_archive_read(vigil_archive *a, uint8_t **data, size_t *size, vigil_error *err);
+/* Opens the member just read (its bytes, which the archive takes) as a nested archive: its
+ * members come next, then its END with the bytes given back. VIGIL_E_TOO_LARGE past max_depth,
+ * VIGIL_E_FORMAT when it is no archive (VIGIL_E_CORRUPT: one, damaged); the bytes stay the
+ * caller's then. */
+VIGIL_API vigil_result vigil_archive_enter(vigil_archive *a, uint8_t *data, size_t size, vigil_error *err);
+VIGIL_API void vigil_archive_free(vigil_archive *a);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 VIGIL_API void vigil_hex(const uint8_t *bytes, size_t n, char *out);

@@ -1,0 +1,362 @@
+/* archives.c - the walk with archives opened: wraps cli_walk, sniffs each file's first 512 bytes,
+ * and for an archive hands out its members (read into memory by core/archive.c) one by one, in
+ * archive order, then the archive itself. Serial by design: an archive is read front to back on
+ * the walking thread while the hashing runs in parallel on the members already handed out.
+ *
+ * Paths: OUTER!/MEMBER, the archive's path, "!/", the member's name as stored (bytes, never
+ * resolved: ../../etc/passwd stays a name). A name seen twice in one outermost archive (tar
+ * appends, crafted zips) gets "!#2", "!#3"... so that each member is one input, also to --resume.
+ * An archive's own input comes after its members, so that a journal holding it holds them all. */
+#include "archives.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct cli_awalk {
+    cli_walk *w;
+    vigil_archive_options o;
+    int off;
+    cli_claim_fn claim;
+    void *ctx;
+    vigil_archive *a;     /* the archive being listed, or NULL */
+    char *outer;          /* its path */
+    int outer_link;
+    uint64_t *seen;       /* path keys of its members (duplicate names) */
+    size_t nseen, cap;
+};
+
+vigil_archive_options cli_archive_opts;
+int cli_archives_off;
+
+int cli_archive_option(int c, const char *arg, vigil_archive_options *o, int *off)
+{
+    if (!o->struct_size) vigil_archive_options_init(o);
+    int v;
+    uint64_t u;
+    switch (c) {
+    case CLI_OPT_ADEPTH:
+        if (cli_parse_int("--archive-depth", arg, 0, 32, &v)) return -1;
+        *off = v == 0;
+        o->max_depth = v ? (uint32_t)v : 1;
+        return 1;
+    case CLI_OPT_ARATIO:
+        if (cli_parse_int("--archive-ratio", arg, 1, 1000000, &v)) return -1;
+        o->max_ratio = (uint32_t)v;
+        return 1;
+    case CLI_OPT_ATOTAL:
+        if (cli_parse_u64("--archive-max-total", arg, 1, UINT64_MAX, 1, &u)) return -1;
+        o->max_total_bytes = u;
+        return 1;
+    }
+    return 0;
+}
+
+void cli_archive_settings(FILE *f, const vigil_archive_options *o, int off)
+{
+    if (off) fputs(" archives=off", f);
+    else fprintf(f, " archives=depth:%u,ratio:%u,floor:%llu,total:%llu,member:%llu", o->max_depth, o->max_ratio,
+                 (unsigned long long)o->ratio_floor, (unsigned long long)o->max_total_bytes,
+                 (unsigned long long)o->max_member_bytes);
+}
+
+cli_awalk *cli_awalk_new(char **paths, int n, const vigil_archive_options *o, int off, cli_claim_fn claim, void *ctx)
+{
+    cli_awalk *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    if (!(w->w = cli_walk_new(paths, n))) { free(w); return NULL; }
+    if (o && o->struct_size) w->o = *o;
+    else vigil_archive_options_init(&w->o);
+    w->off = off;
+    w->claim = claim;
+    w->ctx = ctx;
+    return w;
+}
+
+static void close_archive(cli_awalk *w)
+{
+    vigil_archive_free(w->a);
+    w->a = NULL;
+    free(w->outer);
+    w->outer = NULL;
+    w->nseen = 0;
+}
+
+void cli_awalk_free(cli_awalk *w)
+{
+    if (!w) return;
+    close_archive(w);
+    free(w->seen);
+    cli_walk_free(w->w);
+    free(w);
+}
+
+void cli_input_free(cli_input *in)
+{
+    free(in->path);
+    free(in->err);
+    free(in->data);
+    memset(in, 0, sizeof *in);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+    return p;
+}
+
+static char *join3(const char *a, const char *sep, const char *b)
+{
+    size_t na = strlen(a), ns = strlen(sep), nb = strlen(b);
+    char *p = xmalloc(na + ns + nb + 1);
+    memcpy(p, a, na);
+    memcpy(p + na, sep, ns);
+    memcpy(p + na + ns, b, nb + 1);
+    return p;
+}
+
+static uint64_t key_of(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+/* Adds a key; 1 when it was there already. */
+static int seen_add(cli_awalk *w, uint64_t k)
+{
+    if (10 * (w->nseen + 1) > 7 * w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 1024;
+        uint64_t *t = calloc(cap, sizeof *t);
+        if (!t) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+        for (size_t i = 0; i < w->cap; i++)
+            if (w->seen[i]) {
+                size_t j = w->seen[i] & (cap - 1);
+                while (t[j]) j = (j + 1) & (cap - 1);
+                t[j] = w->seen[i];
+            }
+        free(w->seen);
+        w->seen = t;
+        w->cap = cap;
+    }
+    size_t j = k & (w->cap - 1);
+    for (; w->seen[j]; j = (j + 1) & (w->cap - 1))
+        if (w->seen[j] == k) return 1;
+    w->seen[j] = k;
+    w->nseen++;
+    return 0;
+}
+
+/* The member's path, made unique within the outermost archive. */
+static char *member_path(cli_awalk *w, const char *inner)
+{
+    char *p = join3(w->outer, "!/", inner);
+    if (!seen_add(w, key_of(p))) return p;
+    for (unsigned k = 2;; k++) {
+        char sfx[16];
+        snprintf(sfx, sizeof sfx, "!#%u", k);
+        char *q = join3(p, sfx, "");
+        if (!seen_add(w, key_of(q))) { free(p); return q; }
+        free(q);
+    }
+}
+
+/* The archive format the file at path starts with, or NULL. */
+static const char *sniff_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return NULL;
+    struct stat st;
+    unsigned char head[512];
+    ssize_t n = !fstat(fd, &st) && S_ISREG(st.st_mode) ? pread(fd, head, sizeof head, 0) : -1;
+    close(fd);
+    return n > 0 ? vigil_archive_sniff(head, (size_t)n) : NULL;
+}
+
+/* One entry of the open archive: 1 an input, 0 none (skipped or entered), -1 stop. */
+static int from_archive(cli_awalk *w, cli_input *in)
+{
+    vigil_archive_entry e;
+    if (!vigil_archive_next(w->a, &e)) { close_archive(w); return 0; }
+    if (e.kind == VIGIL_ARCHIVE_END) {
+        in->kind = CLI_IN_ARCHIVE;
+        in->path = e.path[0] ? join3(w->outer, "!/", e.path) : join3(w->outer, "", "");
+        in->link = w->outer_link;
+        in->data = e.data;
+        in->size = e.data_size;
+        in->status = e.status;
+        in->why = e.err;
+        in->members = e.members;
+        in->mflags = e.flags;
+        snprintf(in->format, sizeof in->format, "%s", e.format ? e.format : "archive");
+        if (e.depth == 0) close_archive(w);
+        return 1;
+    }
+    char *path = member_path(w, e.path);
+    int c = w->claim ? w->claim(path, w->ctx) : 0;
+    if (c) { free(path); return c > 0 ? 0 : -1; }
+    in->kind = CLI_IN_MEMBER;
+    in->path = path;
+    in->link = w->outer_link;
+    in->mflags = e.flags;
+    in->declared = e.size;
+    in->crc32 = e.crc32;
+    if (e.flags & VIGIL_MEMBER_NOT_FILE) {
+        in->err = join3("skipped: not a regular file inside the archive (a link, device or FIFO entry)", "", "");
+        return 1;
+    }
+    if (e.flags & VIGIL_MEMBER_ENCRYPTED) return 1;
+    vigil_error err;
+    vigil_result r = vigil_archive_read(w->a, &in->data, &in->size, &err);
+    if (r) {
+        in->status = r;
+        in->why = err;
+        return 1;
+    }
+    const char *fmt = vigil_archive_sniff(in->data, in->size);
+    if (fmt) {
+        r = vigil_archive_enter(w->a, in->data, in->size, &err);
+        if (!r) { /* its members come next; this input comes back at its END */
+            in->data = NULL;
+            cli_input_free(in);
+            return 0;
+        }
+        if (r != VIGIL_E_FORMAT) { /* past the depth, or damaged: digests only */
+            in->status = r;
+            in->why = err;
+            if (r == VIGIL_E_CORRUPT) { in->kind = CLI_IN_ARCHIVE; snprintf(in->format, sizeof in->format, "%s", fmt); }
+        }
+    }
+    return 1;
+}
+
+int cli_awalk_next(cli_awalk *w, cli_input *in)
+{
+    memset(in, 0, sizeof *in);
+    for (;;) {
+        if (w->a) {
+            int r = from_archive(w, in);
+            if (r) return r;
+            continue;
+        }
+        char *path, *err;
+        if (!cli_walk_next(w->w, &path, &err)) return 0;
+        if (!err && cli_is_own_output(path)) { free(path); continue; }
+        int c = w->claim ? w->claim(path, w->ctx) : 0;
+        if (c) { free(path); free(err); if (c < 0) return -1; continue; }
+        in->path = path;
+        in->err = err;
+        in->link = cli_walk_via_link(w->w);
+        const char *fmt = err || w->off ? NULL : sniff_file(path);
+        if (!fmt) return 1;
+        vigil_error e;
+        vigil_result r = vigil_archive_open_file(path, &w->o, &w->a, &e);
+        if (r == VIGIL_E_CORRUPT) { /* an archive, unreadable: its record says why */
+            in->kind = CLI_IN_ARCHIVE;
+            in->status = r;
+            in->why = e;
+            snprintf(in->format, sizeof in->format, "%s", fmt);
+            return 1;
+        }
+        if (r) return 1; /* not one after all: a file */
+        w->outer = path;
+        w->outer_link = in->link;
+        w->nseen = 0;
+        memset(in, 0, sizeof *in);
+    }
+}
+
+vigil_result cli_input_hash(const cli_input *in, const vigil_hash_options *opt, const vigil_features_options *fopt,
+                            vigil_hash_result *r, vigil_features *features, vigil_error *ferr, vigil_error *err)
+{
+    vigil_hash_options o = *opt;
+    vigil_result rc;
+    if (in->kind == CLI_IN_ARCHIVE) o.flags |= VIGIL_HASH_NO_PDQ;
+    if (in->kind == CLI_IN_MEMBER && !in->data) { /* encrypted, or not read: nothing to hash */
+        memset(r, 0, sizeof *r);
+        if (features) memset(features, 0, sizeof *features);
+        r->file_size = in->declared;
+        rc = VIGIL_OK;
+    } else if (in->kind == CLI_IN_FILE || !in->data) {
+        rc = features ? vigil_hash_file_features(in->path, &o, fopt, r, features, ferr, err) : vigil_hash_file(in->path, &o, r, err);
+    } else {
+        rc = features ? vigil_hash_memory_features(in->data, in->size, &o, fopt, r, features, ferr, err)
+                      : vigil_hash_memory(in->data, in->size, &o, r, err);
+    }
+    if (in->kind == CLI_IN_ARCHIVE && !rc) snprintf(r->format, sizeof r->format, "%s", in->format);
+    if (in->status) {
+        if (err) *err = in->why;
+        rc = in->status;
+        if (features && ferr) *ferr = in->why;
+    }
+    return rc;
+}
+
+void cli_input_json(FILE *f, const cli_input *in)
+{
+    if (in->kind == CLI_IN_MEMBER && (in->mflags & VIGIL_MEMBER_ENCRYPTED)) {
+        fputs(",\"encrypted\":true", f);
+        if (in->mflags & VIGIL_MEMBER_CRC) fprintf(f, ",\"crc32\":\"%08x\"", (unsigned)in->crc32);
+    }
+    if (in->kind == CLI_IN_ARCHIVE) {
+        if (in->mflags & VIGIL_MEMBER_ENCRYPTED) fputs(",\"encrypted\":true", f);
+        fputs(",\"archive\":{\"format\":", f);
+        cli_json_str(f, in->format);
+        fprintf(f, ",\"members\":%llu}", (unsigned long long)in->members);
+    }
+}
+
+/* ---- one member again, by its path (report thumbnails) ------------------------------------------ */
+
+typedef struct want { const char *path; size_t n; } want;
+
+/* Reads only the member wanted and the nested archives on its way. */
+static int claim_wanted(const char *path, void *p)
+{
+    const want *w = p;
+    size_t n = strlen(path);
+    if (n == w->n && !memcmp(path, w->path, n)) return 0;
+    if (n + 2 <= w->n && !memcmp(path, w->path, n) && !memcmp(w->path + n, "!/", 2)) return 0;
+    /* a name repeated in the archive ("!#2") is the same name read again */
+    if (n < w->n && !memcmp(path, w->path, n) && !memcmp(w->path + n, "!#", 2)) return 0;
+    return 1;
+}
+
+char *cli_read_member(const char *path, uint64_t max, size_t *len, char *why, size_t whylen)
+{
+    char *outer = NULL;
+    for (const char *bang = strstr(path, "!/"); bang; bang = strstr(bang + 1, "!/")) {
+        char *pre = strndup(path, (size_t)(bang - path));
+        struct stat st;
+        if (!pre) break;
+        if (!stat(pre, &st) && S_ISREG(st.st_mode)) { outer = pre; break; }
+        free(pre);
+    }
+    if (!outer) { snprintf(why, whylen, "no archive on disk holds %s", path); return NULL; }
+    want wt = {path, strlen(path)};
+    vigil_archive_options o;
+    vigil_archive_options_init(&o);
+    o.max_member_bytes = max;
+    char *roots[1] = {outer};
+    cli_awalk *w = cli_awalk_new(roots, 1, &o, 0, claim_wanted, &wt);
+    cli_input in;
+    char *data = NULL;
+    snprintf(why, whylen, "not found in %s", outer);
+    while (w && cli_awalk_next(w, &in) > 0) {
+        int hit = in.kind == CLI_IN_MEMBER && !strcmp(in.path, path);
+        if (hit && in.data) {
+            data = (char *)in.data;
+            *len = in.size;
+            in.data = NULL;
+        } else if (hit) snprintf(why, whylen, "%s", in.status ? in.why.message : "encrypted");
+        cli_input_free(&in);
+        if (hit) break;
+    }
+    cli_awalk_free(w);
+    free(outer);
+    return data;
+}

@@ -1,0 +1,209 @@
+#!/bin/sh
+# archive.sh - scanning inside archives (docs/archives.md): every format by content, nested
+# archives and their paths, bombs refused naming the limit, encrypted and damaged archives, names
+# that are only names, kill -9 and --resume in the middle of a large archive.
+NAME=archive
+. "$(dirname "$0")/lib.sh"
+wait_for() { i=0; while [ ! -e "$1" ] && [ $i -lt 1500 ]; do sleep 0.02; i=$((i + 1)); done; }
+py() { python3 -c "$@"; }
+# field FILE.jsonl PATH KEY: the value of KEY in the record of PATH
+field() { py "
+import json, sys
+for l in open('$1'):
+    r = json.loads(l)
+    if r['path'] == sys.argv[1]:
+        v = r.get(sys.argv[2]); print(json.dumps(v) if not isinstance(v, str) else v); break
+" "$2" "$3"; }
+
+W="$T/w"
+mkdir -p "$W/src/dir" "$W/seized"
+cp "$D/opencv-doc__box.png" "$W/src/dir/box.png"
+cp "$D/opencv-doc__left.jpg" "$W/src/left.jpg"
+BOX=$("$V" hash -q --no-digests "$D/opencv-doc__box.png" | awk -F'\t' 'NR == 2 { print $2 }')
+LEFT=$("$V" hash -q --no-digests "$D/opencv-doc__left.jpg" | awk -F'\t' 'NR == 2 { print $2 }')
+check "fixture: the photos hash" sh -c "[ ${#BOX} -eq 64 ] && [ ${#LEFT} -eq 64 ]"
+
+# --- every format, told by content (the names say nothing) ------------------------------------------
+(
+    cd "$W/src" || exit 1
+    zip -q -r ../f-zip.bin dir left.jpg
+    zip -q -0 -r ../f-zip0.bin dir left.jpg
+    tar cf ../f-tar.bin dir left.jpg
+    tar czf ../f-tgz.bin dir left.jpg
+    tar cjf ../f-tbz.bin dir left.jpg
+    tar cJf ../f-txz.bin dir left.jpg
+    tar cf - dir left.jpg | zstd -q >../f-tzst.bin
+    7z a -bd -bso0 ../f-7z.bin dir left.jpg >/dev/null
+    cp left.jpg x-left.jpg
+    python3 "$OLDPWD/tests/mkrar.py" ../f-rar.bin dir/box.png x-left.jpg
+)
+for f in zip zip0 tar tgz tbz txz tzst 7z rar; do
+    a="$W/f-$f.bin"
+    "$V" hash -q "$a" >"$T/h-$f.tsv" 2>"$T/h-$f.err"; rc=$?
+    member=dir/box.png
+    [ $f = rar ] && member=box.png # the RAR writer stores base names
+    check "$f: vigil hash lists the photo as ARCHIVE!/$member with its PDQ, exit 0" \
+        sh -c "[ $rc -eq 0 ] && awk -F'\t' -v p='$a!/$member' -v h=$BOX '\$1 == p && \$2 == h { f = 1 } END { exit !f }' '$T/h-$f.tsv'"
+done
+check "each archive's own row: its format, digests, no PDQ" \
+    sh -c "awk -F'\t' '\$1 == \"$W/f-tzst.bin\" && \$2 == \"\" && \$7 == \"tar.zst\" && length(\$8) == 32' '$T/h-tzst.tsv' | grep -q . &&
+           awk -F'\t' '\$1 == \"$W/f-7z.bin\" && \$7 == \"7z\"' '$T/h-7z.tsv' | grep -q . &&
+           awk -F'\t' '\$1 == \"$W/f-rar.bin\" && \$7 == \"rar\"' '$T/h-rar.tsv' | grep -q ."
+check "the members' digests are those of the files themselves" \
+    sh -c "[ \"\$(awk -F'\t' '\$1 ~ /box.png\$/ { print \$8 }' '$T/h-txz.tsv')\" = \"$(md5sum <"$D/opencv-doc__box.png" | cut -d' ' -f1)\" ]"
+printf 'plain text\n' | gzip >"$W/notar.gz"
+"$V" hash -q "$W/notar.gz" >"$T/h-gz.tsv" 2>/dev/null
+check "a gzip stream that holds no tar is a file, not an archive" \
+    sh -c "awk -F'\t' 'NR == 2 && \$1 == \"$W/notar.gz\"' '$T/h-gz.tsv' | grep -q . && [ \$(wc -l <'$T/h-gz.tsv') -eq 2 ]"
+
+# --- nested: a photo in a zip in a tar.gz, found with the right path by scan, hash and match -------
+(cd "$W/src" && zip -q -0 -r "$W/inner.zip" dir left.jpg)
+mkdir -p "$W/t"
+cp "$W/inner.zip" "$W/t/"
+tar czf "$W/seized/backup.tar.gz" -C "$W/t" inner.zip
+printf '%s box-ref\n' "$BOX" >"$T/refs.txt"
+"$V" index build -o "$T/refs.vgi" --set known "$T/refs.txt" 2>/dev/null
+"$V" scan -q -j 2 --index "$T/refs.vgi" -o "$T/o1" "$W/seized" >/dev/null 2>"$T/o1.err"; rc=$?
+P="$W/seized/backup.tar.gz!/inner.zip!/dir/box.png"
+check "scan of a zip in a tar.gz: exit 0" test $rc -eq 0
+m=$(field "$T/o1/results.jsonl" "$P" matches | python3 -c 'import json,sys; m=json.load(sys.stdin); print(m[0]["ref_id"], m[0]["distance"])')
+check "results.jsonl: the known photo matched under $P" test "$m" = "box-ref 0"
+check "results.jsonl: the inner zip and the tar.gz have their own records, after their members" \
+    sh -c "tail -2 '$T/o1/results.jsonl' | head -1 | grep -q '\"path\":\"$W/seized/backup.tar.gz!/inner.zip\",\"archive\":{\"format\":\"zip\",\"members\":2}' &&
+           tail -1 '$T/o1/results.jsonl' | grep -q '\"archive\":{\"format\":\"tar.gz\",\"members\":1}.*\"status\":\"ok\"'"
+check "vics.json: the MediaFile's path is the path inside the archive" grep -q "\"FilePath\": \"$P\"" "$T/o1/vics.json"
+check "report.html: the match under its archive path, with its thumbnail read from the archive" \
+    sh -c "grep -q 'backup.tar.gz!/inner.zip!/dir/box.png' '$T/o1/report.html' && [ \$(grep -c 'data:image/png;base64' '$T/o1/report.html') -ge 1 ] && ! grep -q 'thumbnail unavailable' '$T/o1/report.html'"
+"$V" match -q --index "$T/refs.vgi" "$W/seized" >"$T/m1.tsv" 2>/dev/null
+check "vigil match: the same path" sh -c "awk -F'\t' '\$1 == \"$P\" && \$5 == \"box-ref\"' '$T/m1.tsv' | grep -q ."
+"$V" hash -q "$W/seized" >"$T/h1.tsv"
+check "vigil hash: the same paths, members first, then the archives" \
+    sh -c "[ \"\$(cut -f1 '$T/h1.tsv' | tail -n +2 | tr '\n' '|')\" = '$W/seized/backup.tar.gz!/inner.zip!/dir/box.png|$W/seized/backup.tar.gz!/inner.zip!/left.jpg|$W/seized/backup.tar.gz!/inner.zip|$W/seized/backup.tar.gz|' ]"
+"$V" scan -q --archive-depth 0 --index "$T/refs.vgi" -o "$T/o0" "$W/seized" >/dev/null 2>&1
+check "--archive-depth 0: archives are files again (one record, not opened)" \
+    sh -c "[ \$(wc -l <'$T/o0/results.jsonl') -eq 1 ]"
+
+# --- the depth limit -------------------------------------------------------------------------------
+cp "$W/src/left.jpg" "$T/d0.jpg"
+prev="$T/d0.jpg"
+for k in 1 2 3 4 5; do (cd "$(dirname "$prev")" && zip -q -0 "$T/d$k.zip" "$(basename "$prev")"); prev="$T/d$k.zip"; done
+"$V" hash -q "$T/d5.zip" >"$T/hd.tsv" 2>"$T/hd.err"
+check "nested 5 deep, default depth 4: the 4th archive is listed but not opened, the limit named" \
+    sh -c "grep -q 'd5.zip!/d4.zip!/d3.zip!/d2.zip!/d1.zip	.*depth limit of 4 archives' '$T/hd.tsv' && ! grep -q 'd1.zip!/d0.jpg' '$T/hd.tsv'"
+"$V" hash -q "$T/d3.zip" >"$T/hd3.tsv" 2>/dev/null
+check "nested 3 deep: the photo at the bottom is found" \
+    sh -c "awk -F'\t' '\$1 == \"$T/d3.zip!/d2.zip!/d1.zip!/d0.jpg\" && \$2 == \"$LEFT\"' '$T/hd3.tsv' | grep -q ."
+
+# --- bombs ---------------------------------------------------------------------------------------------
+head -c 24000000 /dev/zero >"$T/zeros"
+(cd "$T" && zip -q bomb1.zip zeros)
+"$V" scan -q --index "$T/refs.vgi" -o "$T/ob1" "$T/bomb1.zip" >/dev/null 2>"$T/ob1.err"; rc=$?
+check "a member that expands 1000x is refused, the limit named; exit 1" \
+    sh -c "[ $rc -eq 1 ] && grep -q '\"path\":\"$T/bomb1.zip!/zeros\".*expansion-ratio limit of 100 times' '$T/ob1/results.jsonl'"
+check "... nothing of it was hashed (no digests of the zeros)" \
+    sh -c "! grep -q '\"path\":\"$T/bomb1.zip!/zeros\",.*\"md5\"' '$T/ob1/results.jsonl'"
+# a 42-style bomb: 16 zips of 16 zips of 1 MiB of zeros, each level deflated
+head -c 1048576 /dev/zero >"$T/b0"
+mkdir -p "$T/b1" "$T/b2"
+(cd "$T" && zip -q b1/z.zip b0)
+for i in $(seq 1 16); do cp "$T/b1/z.zip" "$T/b2/$i.zip"; done
+(cd "$T/b2" && zip -q ../b2.zip ./*.zip)
+mkdir -p "$T/b3"
+for i in $(seq 1 16); do cp "$T/b2.zip" "$T/b3/$i.zip"; done
+(cd "$T/b3" && zip -q ../42.zip ./*.zip)
+"$V" hash -q "$T/42.zip" >"$T/h42.tsv" 2>"$T/h42.err"; rc=$?
+check "a nested (42-style) bomb is refused once the ratio passes, exit 1" \
+    sh -c "[ $rc -eq 1 ] && grep -q '^$T/42.zip	.*archive bomb refused: .*expansion-ratio limit of 100' '$T/h42.tsv'"
+check "... having read only part of it" sh -c "[ \$(grep -c 'b0	' '$T/h42.tsv') -lt 256 ]"
+"$V" scan -q --archive-max-total 50K --index "$T/refs.vgi" -o "$T/ot" "$W/f-tar.bin" >/dev/null 2>&1; rc=$?
+check "--archive-max-total: refused past it, that limit named" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'total-size limit of 51200 bytes' '$T/ot/results.jsonl'"
+
+# --- encrypted, truncated, corrupt -------------------------------------------------------------------
+(cd "$W/src" && zip -q -P secret "$T/enc.zip" dir/box.png left.jpg)
+CRC=$(unzip -lv "$T/enc.zip" | awk '$NF == "left.jpg" { print $7 }')
+"$V" scan -q --index "$T/refs.vgi" -o "$T/oe" "$T/enc.zip" >/dev/null 2>"$T/oe.err"; rc=$?
+check "an encrypted zip: the scan goes on and exits 0" test $rc -eq 0
+check "... each member listed as encrypted, with its size, name and stored CRC-32" \
+    sh -c "grep -q '\"path\":\"$T/enc.zip!/left.jpg\",\"encrypted\":true,\"crc32\":\"$CRC\",\"size\":24056,' '$T/oe/results.jsonl' &&
+           grep -q '\"path\":\"$T/enc.zip!/dir/box.png\",\"encrypted\":true' '$T/oe/results.jsonl' && [ ${#CRC} -eq 8 ]"
+(cd "$W/src" && 7z a -bd -bso0 -psecret "$T/enc.7z" dir/box.png >/dev/null && 7z a -bd -bso0 -psecret -mhe=on "$T/ench.7z" left.jpg >/dev/null &&
+    7z a -bd -bso0 -tzip -psecret -mem=AES256 "$T/aes.zip" left.jpg >/dev/null)
+"$V" scan -q --index "$T/refs.vgi" -o "$T/oe7" "$T/enc.7z" "$T/ench.7z" "$T/aes.zip" >/dev/null 2>&1; rc=$?
+check "an encrypted 7z, one with its directory encrypted too, an AES zip: exit 0" test $rc -eq 0
+check "... the 7z's member listed as encrypted with its size; the locked 7z as encrypted; AES: no CRC (AE-2 stores 0)" \
+    sh -c "grep -q '\"path\":\"$T/enc.7z!/dir/box.png\",\"encrypted\":true,\"size\":50728,' '$T/oe7/results.jsonl' &&
+           grep -q '\"path\":\"$T/ench.7z\",\"encrypted\":true,\"archive\":{\"format\":\"7z\",\"members\":0}.*\"status\":\"ok\"' '$T/oe7/results.jsonl' &&
+           grep -q '\"path\":\"$T/aes.zip!/left.jpg\",\"encrypted\":true,\"size\":24056,' '$T/oe7/results.jsonl'"
+sz=$(wc -c <"$W/f-7z.bin")
+head -c $((sz - 40)) "$W/f-7z.bin" >"$T/cut.7z"
+"$V" scan -q --index "$T/refs.vgi" -o "$T/o7" "$T/cut.7z" >/dev/null 2>"$T/o7.err"; rc=$?
+check "a truncated 7z: exit 1, its record says it is damaged or truncated" \
+    sh -c "[ $rc -eq 1 ] && grep -q '\"path\":\"$T/cut.7z\".*\"status\":\"corrupt\",\"error\":\"7z: damaged or truncated after 0 members' '$T/o7/results.jsonl'"
+# libarchive bids on the format from its first 64 KiB out of the gzip stream: the cut comes later
+cp "$D"/opencv-doc__right.jpg "$D"/opencv-doc__hfs_001.jpg "$D"/gimp-help-en__threshold-orig.png "$W/src/"
+(cd "$W/src" && tar czf "$T/long.tgz" dir left.jpg opencv-doc__right.jpg opencv-doc__hfs_001.jpg gimp-help-en__threshold-orig.png)
+sz=$(wc -c <"$T/long.tgz")
+head -c $((sz * 9 / 10)) "$T/long.tgz" >"$T/cut.tgz"
+"$V" hash -q "$T/cut.tgz" >"$T/hcut.tsv" 2>"$T/hcut.err"; rc=$?
+check "a truncated tar.gz: the member before the damage is hashed, then a clear error, exit 1" \
+    sh -c "[ $rc -eq 1 ] && awk -F'\t' '\$1 == \"$T/cut.tgz!/dir/box.png\" && \$2 == \"$BOX\"' '$T/hcut.tsv' | grep -q . &&
+           grep -q 'cut.tgz: corrupt: tar.gz: damaged or truncated after [1-9] members: truncated gzip input' '$T/hcut.err'"
+head -c 2000 "$T/long.tgz" >"$T/short.tgz"
+"$V" hash -q "$T/short.tgz" >"$T/hshort.tsv" 2>"$T/hshort.err"; rc=$?
+check "a tar.gz cut before its first member: an archive, damaged (not 'not an image'), exit 1" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'short.tgz: corrupt: damaged or truncated before its first member' '$T/hshort.err'"
+sz=$(wc -c <"$W/f-zip0.bin")
+head -c $((sz - 30)) "$W/f-zip0.bin" >"$T/cut.zip"
+"$V" hash -q "$T/cut.zip" >"$T/hcz.tsv" 2>"$T/hcz.err"
+check "a zip cut in its central directory: the members are read, and it is reported truncated" \
+    sh -c "grep -q 'cut.zip!/left.jpg	$LEFT' '$T/hcz.tsv' && grep -q 'cut.zip: corrupt: zip: truncated: no central directory' '$T/hcz.err'"
+head -c 3000 /dev/urandom >"$T/junk"
+{ printf 'PK\003\004'; cat "$T/junk"; } >"$T/junk.zip"
+"$V" hash -q "$T/junk.zip" >/dev/null 2>"$T/junk.err"; rc=$?
+check "random bytes after a zip signature: exit 1, the file named with a reason" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'junk.zip' '$T/junk.err'"
+
+# --- names are only names ----------------------------------------------------------------------------
+mkdir -p "$T/trav/run"
+python3 -W ignore - "$T/trav.zip" "$D/opencv-doc__box.png" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.write(sys.argv[2], "../../etc/passwd")
+    z.write(sys.argv[2], "/abs/evil.png")
+    z.write(sys.argv[2], "a.png")
+    z.write(sys.argv[2], "a.png")
+PY
+(cd "$T/trav/run" && "$OLDPWD/$V" hash -q "$T/trav.zip" >"$T/htrav.tsv" 2>/dev/null)
+check "../../etc/passwd is a member's name, hashed in memory, nothing written" \
+    sh -c "awk -F'\t' '\$1 == \"$T/trav.zip!/../../etc/passwd\" && \$2 == \"$BOX\"' '$T/htrav.tsv' | grep -q . &&
+           [ -z \"\$(ls -A '$T/trav/run')\" ] && [ ! -e '$T/etc' ] && [ ! -e /abs/evil.png ]"
+check "a name twice in one archive: both members, the second as NAME!#2" \
+    sh -c "grep -q '^$T/trav.zip!/a.png	' '$T/htrav.tsv' && grep -q '^$T/trav.zip!/a.png!#2	' '$T/htrav.tsv'"
+
+# --- kill -9 in the middle of a large archive, then --resume: every member once -----------------------
+mkdir -p "$T/many"
+for i in $(seq 1 300); do cp "$D/opencv-doc__box.png" "$T/many/p$i.png"; printf 'tail %d' "$i" >>"$T/many/p$i.png"; done
+(cd "$T/many" && zip -q -0 "$T/large.zip" ./*.png)
+VIGIL_TEST_PAUSE="batch:3:$T/pk" "$V" scan -q -j 1 --index "$T/refs.vgi" -o "$T/ok" "$T/large.zip" >/dev/null 2>&1 &
+pid=$!
+wait_for "$T/pk.ready"
+kill -9 $pid
+wait $pid 2>/dev/null
+check "fixture: the scan was paused at its third batch and killed" test -e "$T/pk.ready"
+"$V" scan -j 1 --resume --index "$T/refs.vgi" -o "$T/ok" "$T/large.zip" >/dev/null 2>"$T/ok.err"; rc=$?
+check "--resume after kill -9 in the middle of the archive: exit 0, members already done were kept" \
+    sh -c "[ $rc -eq 0 ] && grep -q 'resuming: 128 files already in the journal' '$T/ok.err'"
+check "... results.jsonl lists every member exactly once, and the archive once" py "
+import json
+paths = [json.loads(l)['path'] for l in open('$T/ok/results.jsonl')]
+want = ['$T/large.zip!/p%d.png' % i for i in range(1, 301)] + ['$T/large.zip']
+assert sorted(paths) == sorted(want), (len(paths), len(set(paths)))
+"
+check "... and each box copy matched the known photo" \
+    sh -c "[ \$(grep -c '\"ref_id\":\"box-ref\"' '$T/ok/results.jsonl') -eq 300 ]"
+"$V" scan -q -j 1 --resume --archive-ratio 50 --index "$T/refs.vgi" -o "$T/ok" "$T/large.zip" >/dev/null 2>"$T/ok2.err"; rc=$?
+check "--resume with other archive limits is refused (exit 2), saying the options differ" \
+    sh -c "[ $rc -eq 2 ] && grep -q 'archives=depth:4,ratio:100' '$T/ok2.err'"
+
+finish
