@@ -12,6 +12,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALLCFLAGS = $(BASEFLAGS) $(WARNINGS) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS  := $(PKG_LIBS) -fopenmp -lm -lpthread
+# libmicrohttpd is the CLI's alone (vigil serve): linked into the program, never into libvigil.
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 ifeq ($(V),1)
 Q :=
@@ -26,7 +29,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args
+FUZZERS   := list index image rooms journal roomlist args serve
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -80,8 +83,10 @@ $(SOREAL): $(CORE_OBJ)
 $(SOLIB): $(SOREAL)
 	$(Q)ln -sf $(notdir $(SOREAL)) $(B)/$(SONAME) && ln -sf $(SONAME) $@
 
+$(B)/cli/serve_http.o $(B)/cli/cmd_serve.o: CFLAGS_EXTRA = $(MHD_CFLAGS)
 $(VIGIL): $(CLI_OBJ) $(LIB)
-	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(if $(MHD_LIBS),,$(error pkg-config finds no libmicrohttpd (vigil serve). Run 'make deps' (Debian 12) or install it))
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS)
 
 $(TESTBIN): $(TEST_OBJ) $(B)/bench/views.o $(LIB)
 	$(Q)$(CC) -o $@ $(TEST_OBJ) $(B)/bench/views.o $(LIB) $(LDFLAGS) $(LDLIBS)
@@ -136,7 +141,7 @@ deps-fuzz:
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
 # CLI's own text readers and writers come from an archive of those CLI objects (the targets that
 # use them define cli_warn and cli_prog themselves, so msg.o stays out of them).
-FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o
+FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/serve_parse.o
 $(B)/libvigil-cli.a: $(FUZZ_CLI:%=$(B)/%)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli.a $(LIB)
@@ -218,7 +223,7 @@ demo-run: $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
 
 # Man pages, made from `vigil help` by docs/man.sh: the help text is their one source.
-MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms
+MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms vigil-serve
 man: $(B)/man/vigil.1
 $(B)/man/vigil.1: $(VIGIL) docs/man.sh
 	$(Q)sh docs/man.sh $(VIGIL) $(B)/man

@@ -1,23 +1,23 @@
 #!/bin/sh
 # install-deps.sh [GROUP...] - installs the Debian 12 packages a make target needs, those missing
 # only. Always the build and the demo (compiler, pkg-config, the four libraries, the vips command,
-# python3); each GROUP adds:
+# python3, libmicrohttpd for vigil serve); each GROUP adds:
 #   test   what the shell suites drive: xxhsum, headless Chromium (review page), script(1),
-#          groff and man-db (the man pages), strace (the fsync-order check)
+#          groff and man-db (the man pages), strace (the fsync-order check), curl (serve.sh)
 #   asan   clang, its sanitizer runtime and OpenMP header (make test-asan)
-#   bench  valgrind (callgrind counts), bc, djpeg (the decode floor)
+#   bench  valgrind (callgrind counts), bc, djpeg (the decode floor), wrk and curl (bench-serve)
 #   fuzz   clang, its libFuzzer runtime and OpenMP header
 # A package counts as missing when dpkg does not list it as installed or when the command it is
 # there for is not on PATH (reinstalled then). Runs apt-get as root, or through sudo.
 set -eu
 # package:command (the command that proves it usable; none for libraries)
 want="build-essential:cc build-essential:make pkg-config:pkg-config libvips-dev libxxhash-dev libpng-dev
-nettle-dev libvips-tools:vips python3:python3"
+nettle-dev libvips-tools:vips python3:python3 libmicrohttpd-dev"
 for g in "$@"; do
     case $g in
-        test) want="$want xxhash:xxhsum chromium:chromium bsdutils:script groff-base:groff man-db:man strace:strace" ;;
+        test) want="$want xxhash:xxhsum chromium:chromium bsdutils:script groff-base:groff man-db:man strace:strace curl:curl" ;;
         asan|fuzz) want="$want clang:clang libclang-rt-14-dev libomp-14-dev" ;;
-        bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg" ;;
+        bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg wrk:wrk curl:curl" ;;
         *) echo "install-deps.sh: unknown group '$g' (known: test asan bench fuzz)" >&2; exit 2 ;;
     esac
 done
