@@ -290,10 +290,10 @@ static void h_index_status(srv_config *cfg, const srv_request *rq, srv_response 
     uint64_t total = 0;
     for (int i = 0; i < cfg->nbanks; i++) {
         srv_snap *s = srv_bank_acquire(cfg->banks[i]);
-        uint64_t live;
-        srv_snap_sizes(s, &live, NULL, NULL, NULL);
+        uint64_t live, dig;
+        srv_snap_sizes(s, &live, NULL, NULL, &dig);
         srv_snap_release(s);
-        total += live;
+        total += live + dig;
     }
     srv_buf_fmt(&rs->body, "{\"pdq\":{\"present\":%s,\"built_to\":%lld,\"size\":%llu}}\n", cfg->ready ? "true" : "false",
                 cfg->ready ? (long long)time(NULL) : -1LL, (unsigned long long)total);
