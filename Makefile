@@ -49,6 +49,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
+.PHONY: bench-serve bench-serve-run soak-serve soak-serve-run
 .PHONY: all man test layering fuzz bench bench-check install uninstall clean help deps deps-test deps-asan deps-bench deps-fuzz sanitize test-asan stress demo eval rooms-eval \
         fuzz-run bench-run bench-check-run eval-run rooms-eval-run demo-run
 all: $(VIGIL) $(LIB) $(SOLIB)
@@ -95,6 +96,9 @@ $(BENCHBIN): $(B)/bench/bench_hash.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(B)/bench-match: $(B)/bench/bench_match.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(B)/bench-serve: $(B)/bench/bench_serve.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(B)/bench-features: $(B)/bench/bench_features.o $(LIB)
@@ -197,6 +201,18 @@ bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/run.sh $(B)
 	$(Q)sh bench/match.sh $(B)
 
+# vigil serve over loopback with wrk, against the in-process index in the same run (bench/serve.sh;
+# SERVE_N hashes, default 1 M), and the soak: lookups, uploads, adds and reloads for SOAK_SECONDS.
+SOAK_SECONDS ?= 600
+bench-serve: deps-bench
+	$(Q)$(MAKE) --no-print-directory bench-serve-run
+bench-serve-run: $(VIGIL) $(B)/bench-serve
+	$(Q)sh bench/serve.sh $(B)
+soak-serve: deps-bench
+	$(Q)$(MAKE) --no-print-directory soak-serve-run
+soak-serve-run: $(VIGIL) $(B)/bench-serve
+	$(Q)SOAK_SECONDS=$(SOAK_SECONDS) sh bench/soak_serve.sh $(B)
+
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).
 bench-check: deps-bench
@@ -265,6 +281,8 @@ help:
 	@echo "              room-index and scan-journal readers, image loader (FUZZ_SECONDS each)"
 	@echo "  bench       throughput benchmarks (see bench/README.md)"
 	@echo "  bench-check the benchmark guard: same-run ratios against floors (CI runs it)"
+	@echo "  bench-serve vigil serve with wrk over loopback vs the in-process index (SERVE_N, default 1 M)"
+	@echo "  soak-serve  lookups, uploads, adds and reloads against vigil serve (SOAK_SECONDS, default 600)"
 	@echo "  eval        PDQ accuracy on 270 photos rebuilt from Debian packages"
 	@echo "  rooms-eval  room recognition: panorama views among ~10,000 photo crops; OpenCV beside it"
 	@echo "  demo        scan a mock seized folder against two reference sets and a room index"

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -242,6 +243,12 @@ int cmd_serve(int argc, char **argv)
     if (parse_listen(listen, &addr)) { cli_warn("--listen: '%s' is not HOST:PORT (an IPv4 address, or [IPv6]:PORT)", listen); return EXIT_USAGE; }
     cfg.radius = radius;
     cfg.max_pixels = max_pixels;
+    /* An index is a few large blocks, allocated by a reload and freed by the last request that
+     * held the old one. glibc raises its mmap threshold to the size of each large block freed,
+     * after which such blocks come from the heap and their pages stay with the process: RSS then
+     * grew by one index per reload (bench/results/serve.md). A fixed threshold keeps every block
+     * over 256 KiB its own mapping, returned to the system when freed. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     if (tokf && !(cfg.token = read_token(tokf, &cfg.token_len))) return EXIT_USAGE;
     if (ctokf && !(cfg.curation_token = read_token(ctokf, &cfg.curation_token_len))) return EXIT_USAGE;
 
