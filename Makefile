@@ -12,6 +12,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALLCFLAGS = $(BASEFLAGS) $(WARNINGS) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS  := $(PKG_LIBS) -fopenmp -lm -lpthread
+# libmicrohttpd is the CLI's alone (vigil serve): linked into the program, never into libvigil.
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 ifeq ($(V),1)
 Q :=
@@ -26,7 +29,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args archive
+FUZZERS   := list index image rooms journal roomlist args archive serve
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -46,6 +49,7 @@ VIGIL   := $(B)/vigil
 TESTBIN := $(B)/vigil-tests
 BENCHBIN:= $(B)/bench-hash
 
+.PHONY: bench-serve bench-serve-run soak-serve soak-serve-run
 .PHONY: all man test layering fuzz bench bench-check install uninstall clean help deps deps-test deps-asan deps-bench deps-fuzz sanitize test-asan stress demo eval rooms-eval \
         fuzz-run bench-run bench-check-run eval-run rooms-eval-run demo-run
 all: $(VIGIL) $(LIB) $(SOLIB)
@@ -80,8 +84,10 @@ $(SOREAL): $(CORE_OBJ)
 $(SOLIB): $(SOREAL)
 	$(Q)ln -sf $(notdir $(SOREAL)) $(B)/$(SONAME) && ln -sf $(SONAME) $@
 
+$(B)/cli/serve_http.o $(B)/cli/cmd_serve.o: CFLAGS_EXTRA = $(MHD_CFLAGS)
 $(VIGIL): $(CLI_OBJ) $(LIB)
-	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(if $(MHD_LIBS),,$(error pkg-config finds no libmicrohttpd (vigil serve). Run 'make deps' (Debian 12) or install it))
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS)
 
 $(TESTBIN): $(TEST_OBJ) $(B)/bench/views.o $(LIB)
 	$(Q)$(CC) -o $@ $(TEST_OBJ) $(B)/bench/views.o $(LIB) $(LDFLAGS) $(LDLIBS)
@@ -90,6 +96,9 @@ $(BENCHBIN): $(B)/bench/bench_hash.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(B)/bench-match: $(B)/bench/bench_match.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(B)/bench-serve: $(B)/bench/bench_serve.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(B)/bench-features: $(B)/bench/bench_features.o $(LIB)
@@ -136,7 +145,7 @@ deps-fuzz:
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
 # CLI's own text readers and writers come from an archive of those CLI objects (the targets that
 # use them define cli_warn and cli_prog themselves, so msg.o stays out of them).
-FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/archives.o
+FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/archives.o cli/serve_parse.o
 $(B)/libvigil-cli.a: $(FUZZ_CLI:%=$(B)/%)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli.a $(LIB)
@@ -193,6 +202,18 @@ bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/match.sh $(B)
 	$(Q)sh bench/archive.sh $(B)
 
+# vigil serve over loopback with wrk, against the in-process index in the same run (bench/serve.sh;
+# SERVE_N hashes, default 1 M), and the soak: lookups, uploads, adds and reloads for SOAK_SECONDS.
+SOAK_SECONDS ?= 600
+bench-serve: deps-bench
+	$(Q)$(MAKE) --no-print-directory bench-serve-run
+bench-serve-run: $(VIGIL) $(B)/bench-serve
+	$(Q)sh bench/serve.sh $(B)
+soak-serve: deps-bench
+	$(Q)$(MAKE) --no-print-directory soak-serve-run
+soak-serve-run: $(VIGIL) $(B)/bench-serve
+	$(Q)SOAK_SECONDS=$(SOAK_SECONDS) sh bench/soak_serve.sh $(B)
+
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).
 bench-check: deps-bench
@@ -219,7 +240,7 @@ demo-run: $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
 
 # Man pages, made from `vigil help` by docs/man.sh: the help text is their one source.
-MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms
+MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms vigil-serve
 man: $(B)/man/vigil.1
 $(B)/man/vigil.1: $(VIGIL) docs/man.sh
 	$(Q)sh docs/man.sh $(VIGIL) $(B)/man
@@ -261,6 +282,8 @@ help:
 	@echo "              room-index and scan-journal readers, image loader (FUZZ_SECONDS each)"
 	@echo "  bench       throughput benchmarks (see bench/README.md)"
 	@echo "  bench-check the benchmark guard: same-run ratios against floors (CI runs it)"
+	@echo "  bench-serve vigil serve with wrk over loopback vs the in-process index (SERVE_N, default 1 M)"
+	@echo "  soak-serve  lookups, uploads, adds and reloads against vigil serve (SOAK_SECONDS, default 600)"
 	@echo "  eval        PDQ accuracy on 270 photos rebuilt from Debian packages"
 	@echo "  rooms-eval  room recognition: panorama views among ~10,000 photo crops; OpenCV beside it"
 	@echo "  demo        scan a mock seized folder against two reference sets and a room index"
