@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "load.h"
 #include "options.h"
+#include "view.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -578,6 +579,11 @@ vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side,
     return grey_sized(data, size, max_side, px, w, h, &W, &H, err);
 }
 
+vigil_result vigil__features_options(const vigil_features_options *in, vigil_features_options *o, vigil_error *err)
+{
+    return take_options(in, o, err);
+}
+
 vigil_result vigil_features_memory(const void *data, size_t size, const vigil_features_options *opt, vigil_features *out,
                                    vigil_error *err)
 {
@@ -586,23 +592,37 @@ vigil_result vigil_features_memory(const void *data, size_t size, const vigil_fe
     if (ro) return ro;
     opt = &def;
     if (!data || !size || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
-    uint8_t *px;
-    uint32_t w, h, W, H;
-    /* shrink-on-load straight to the working size; keypoints and masks scale by the original size */
-    vigil_result r = grey_sized(data, size, opt->work_side, &px, &w, &h, &W, &H, err);
-    if (r) return r;
+    /* The decode the hash makes (vigil_hash_file_features makes the same view beside PDQ's grid),
+     * without the grid: the same bytes give the same features either way. */
+    const vigil__input in = {data, size, -1};
+    vigil__view v;
+    vigil__view_init(&v, opt->work_side, 1);
+    const vigil__sink sink = vigil__view_sink(&v);
+    vigil_hash_result info;
+    memset(&info, 0, sizeof info);
+    vigil_result r = vigil__load_each(&in, 0, VIGIL_DEFAULT_MAX_PIXELS, NULL, &sink, 1, NULL, &info, err);
+    if (!r) r = vigil__view_finish(&v, err);
+    if (!r) r = vigil__features_from_view(v.px, v.w, v.h, v.W, v.H, opt, out, err);
+    vigil__view_free(&v);
+    return r;
+}
+
+vigil_result vigil__features_from_view(const uint8_t *px, uint32_t w, uint32_t h, uint32_t W, uint32_t H,
+                                       const vigil_features_options *opt, vigil_features *out, vigil_error *err)
+{
+    vigil_result r;
+    /* keypoints and masks scale by the stored size, as displayed */
     float fx = (float)W / w, fy = (float)H / h;
     vigil_features_options o = *opt;
     vigil_rect *m = NULL;
     if (opt->nmask) {
         m = malloc(opt->nmask * sizeof *m);
-        if (!m) { free(px); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+        if (!m) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
         for (size_t i = 0; i < opt->nmask; i++)
             m[i] = (vigil_rect){opt->mask[i].x / fx, opt->mask[i].y / fy, opt->mask[i].w / fx, opt->mask[i].h / fy};
         o.mask = m;
     }
     r = vigil_features_from_grey(px, w, h, w, &o, out, err);
-    free(px);
     free(m);
     if (r) return r;
     for (uint32_t i = 0; i < out->n; i++) {
