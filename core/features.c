@@ -63,28 +63,12 @@ void vigil_features_options_init(vigil_features_options *o)
     o->grid = 4;
 }
 
-/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
-static vigil_result take_options(const vigil_features_options *in, vigil_features_options *o, vigil_error *err)
-{
-    vigil_features_options_init(o);
-    if (!in) return VIGIL_OK;
-    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_features_options", err);
-    if (r) return r;
-    VIGIL__OPT_TAKE(o, in, max_features);
-    VIGIL__OPT_TAKE(o, in, work_side);
-    VIGIL__OPT_TAKE(o, in, levels);
-    VIGIL__OPT_TAKE(o, in, scale_factor);
-    VIGIL__OPT_TAKE(o, in, fast_threshold);
-    VIGIL__OPT_TAKE(o, in, equalise);
-    VIGIL__OPT_TAKE(o, in, grid);
-    VIGIL__OPT_TAKE(o, in, mask);
-    VIGIL__OPT_TAKE(o, in, nmask);
-    VIGIL__OPT_TAKE(o, in, mask_image);
-    VIGIL__OPT_TAKE(o, in, mask_width);
-    VIGIL__OPT_TAKE(o, in, mask_height);
-    VIGIL__OPT_LAST(vigil_features_options, mask_height);
-    return VIGIL_OK;
-}
+/* The caller's options (NULL: defaults) as this build's struct: take_options (options.h). */
+#define FEATURES_OPTION_FIELDS(X)                                                                  \
+    X(max_features) X(work_side) X(levels) X(scale_factor) X(fast_threshold) X(equalise) X(grid) \
+    X(mask) X(nmask) X(mask_image) X(mask_width) X(mask_height)
+VIGIL__OPTIONS_READER(take_options, vigil_features_options, vigil_features_options_init, FEATURES_OPTION_FIELDS,
+                      mask_height)
 
 void vigil_features_free(vigil_features *f)
 {

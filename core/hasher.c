@@ -27,21 +27,9 @@ void vigil_hash_options_init(vigil_hash_options *opt)
     opt->max_pixels = VIGIL_DEFAULT_MAX_PIXELS;
 }
 
-/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
-static vigil_result take_options(const vigil_hash_options *in, vigil_hash_options *o, vigil_error *err)
-{
-    vigil_hash_options_init(o);
-    if (!in) return VIGIL_OK;
-    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_hash_options", err);
-    if (r) return r;
-    VIGIL__OPT_TAKE(o, in, flags);
-    VIGIL__OPT_TAKE(o, in, max_pixels);
-    VIGIL__OPT_TAKE(o, in, max_file_bytes);
-    VIGIL__OPT_TAKE(o, in, before_decode);
-    VIGIL__OPT_TAKE(o, in, before_decode_ctx);
-    VIGIL__OPT_LAST(vigil_hash_options, before_decode_ctx);
-    return VIGIL_OK;
-}
+/* The caller's options (NULL: defaults) as this build's struct: take_options (options.h). */
+#define HASH_OPTION_FIELDS(X) X(flags) X(max_pixels) X(max_file_bytes) X(before_decode) X(before_decode_ctx)
+VIGIL__OPTIONS_READER(take_options, vigil_hash_options, vigil_hash_options_init, HASH_OPTION_FIELDS, before_decode_ctx)
 
 /* What else the decode feeds: the features' view, when they are asked for and made from this
  * decode (feat non-NULL). done is set once the features are settled here (made, or their error
