@@ -657,8 +657,12 @@ static char *scan_settings(const scan *s, const scan_set *sets, int nall, char *
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
-    fprintf(f, "vigil scan v2; dihedral=%d exact=%d min_quality=%d top=%d%s", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
-            s->min_quality, s->top_k, cli_follow_links ? " follow_links=1" : "");
+    /* room_features: how the features are made; 2 = from the hash's decode (core/view.c), whose
+     * features differ a little from the earlier vips_thumbnail ones, so such a journal is refused */
+    int rooms = 0;
+    for (int k = 0; k < nall; k++) rooms |= sets[k].rooms != NULL;
+    fprintf(f, "vigil scan v2; dihedral=%d exact=%d min_quality=%d top=%d%s%s", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
+            s->min_quality, s->top_k, cli_follow_links ? " follow_links=1" : "", rooms ? " room_features=2" : "");
     cli_archive_settings(f, &s->ao, s->archives_off);
     fputc(';', f);
     for (int k = 0; k < nall; k++) {

@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "load.h"
 #include "options.h"
+#include "view.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -62,28 +63,12 @@ void vigil_features_options_init(vigil_features_options *o)
     o->grid = 4;
 }
 
-/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
-static vigil_result take_options(const vigil_features_options *in, vigil_features_options *o, vigil_error *err)
-{
-    vigil_features_options_init(o);
-    if (!in) return VIGIL_OK;
-    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_features_options", err);
-    if (r) return r;
-    VIGIL__OPT_TAKE(o, in, max_features);
-    VIGIL__OPT_TAKE(o, in, work_side);
-    VIGIL__OPT_TAKE(o, in, levels);
-    VIGIL__OPT_TAKE(o, in, scale_factor);
-    VIGIL__OPT_TAKE(o, in, fast_threshold);
-    VIGIL__OPT_TAKE(o, in, equalise);
-    VIGIL__OPT_TAKE(o, in, grid);
-    VIGIL__OPT_TAKE(o, in, mask);
-    VIGIL__OPT_TAKE(o, in, nmask);
-    VIGIL__OPT_TAKE(o, in, mask_image);
-    VIGIL__OPT_TAKE(o, in, mask_width);
-    VIGIL__OPT_TAKE(o, in, mask_height);
-    VIGIL__OPT_LAST(vigil_features_options, mask_height);
-    return VIGIL_OK;
-}
+/* The caller's options (NULL: defaults) as this build's struct: take_options (options.h). */
+#define FEATURES_OPTION_FIELDS(X)                                                                  \
+    X(max_features) X(work_side) X(levels) X(scale_factor) X(fast_threshold) X(equalise) X(grid) \
+    X(mask) X(nmask) X(mask_image) X(mask_width) X(mask_height)
+VIGIL__OPTIONS_READER(take_options, vigil_features_options, vigil_features_options_init, FEATURES_OPTION_FIELDS,
+                      mask_height)
 
 void vigil_features_free(vigil_features *f)
 {
@@ -578,6 +563,11 @@ vigil_result vigil_decode_grey(const void *data, size_t size, uint32_t max_side,
     return grey_sized(data, size, max_side, px, w, h, &W, &H, err);
 }
 
+vigil_result vigil__features_options(const vigil_features_options *in, vigil_features_options *o, vigil_error *err)
+{
+    return take_options(in, o, err);
+}
+
 vigil_result vigil_features_memory(const void *data, size_t size, const vigil_features_options *opt, vigil_features *out,
                                    vigil_error *err)
 {
@@ -586,23 +576,37 @@ vigil_result vigil_features_memory(const void *data, size_t size, const vigil_fe
     if (ro) return ro;
     opt = &def;
     if (!data || !size || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
-    uint8_t *px;
-    uint32_t w, h, W, H;
-    /* shrink-on-load straight to the working size; keypoints and masks scale by the original size */
-    vigil_result r = grey_sized(data, size, opt->work_side, &px, &w, &h, &W, &H, err);
-    if (r) return r;
+    /* The decode the hash makes (vigil_hash_file_features makes the same view beside PDQ's grid),
+     * without the grid: the same bytes give the same features either way. */
+    const vigil__input in = {data, size, -1};
+    vigil__view v;
+    vigil__view_init(&v, opt->work_side, 1);
+    const vigil__sink sink = vigil__view_sink(&v);
+    vigil_hash_result info;
+    memset(&info, 0, sizeof info);
+    vigil_result r = vigil__load_each(&in, 0, VIGIL_DEFAULT_MAX_PIXELS, NULL, &sink, 1, NULL, &info, err);
+    if (!r) r = vigil__view_finish(&v, err);
+    if (!r) r = vigil__features_from_view(v.px, v.w, v.h, v.W, v.H, opt, out, err);
+    vigil__view_free(&v);
+    return r;
+}
+
+vigil_result vigil__features_from_view(const uint8_t *px, uint32_t w, uint32_t h, uint32_t W, uint32_t H,
+                                       const vigil_features_options *opt, vigil_features *out, vigil_error *err)
+{
+    vigil_result r;
+    /* keypoints and masks scale by the stored size, as displayed */
     float fx = (float)W / w, fy = (float)H / h;
     vigil_features_options o = *opt;
     vigil_rect *m = NULL;
     if (opt->nmask) {
         m = malloc(opt->nmask * sizeof *m);
-        if (!m) { free(px); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+        if (!m) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
         for (size_t i = 0; i < opt->nmask; i++)
             m[i] = (vigil_rect){opt->mask[i].x / fx, opt->mask[i].y / fy, opt->mask[i].w / fx, opt->mask[i].h / fy};
         o.mask = m;
     }
     r = vigil_features_from_grey(px, w, h, w, &o, out, err);
-    free(px);
     free(m);
     if (r) return r;
     for (uint32_t i = 0; i < out->n; i++) {

@@ -28,4 +28,13 @@ vigil__fast_row_fn vigil__fast_row_best(void);
  * shorter ones are the dispatcher's (features_fast.c). */
 void vigil__fast_row_avx2(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
 
+/* features.c: the caller's options as this build's struct (NULL: defaults), checked as every
+ * vigil_features_* call checks them. */
+vigil_result vigil__features_options(const vigil_features_options *in, vigil_features_options *o, vigil_error *err);
+/* features.c: the features of a view (view.c) of an image: px, w x h grey, of the stored image
+ * W x H as displayed (keypoints and masks are in its pixels). opt as from vigil__features_options;
+ * vigil_features_memory is this on its own decode. */
+vigil_result vigil__features_from_view(const uint8_t *px, uint32_t w, uint32_t h, uint32_t W, uint32_t H,
+                                       const vigil_features_options *opt, vigil_features *out, vigil_error *err);
+
 #endif

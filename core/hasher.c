@@ -1,12 +1,17 @@
 /* hasher.c - one file in, one vigil_hash_result out: read once, digest, decode, PDQ. Files over
- * 1 GiB are digested in a stream instead of held in memory. The same read also serves the local
- * features (vigil_hash_file_features, vigil_features_file), so that a scan with a room index reads
- * each file once and the hash and the features always describe the same bytes. */
+ * 1 GiB are digested in a stream instead of held in memory. The same read and the same decode
+ * also serve the local features (vigil_hash_file_features): the decode hands its rows to PDQ's
+ * grid and to a view (view.c) at the features' working size, so a scan with a room index reads
+ * and decodes each file once, and the hash and the features always describe the same bytes.
+ * Other pictures of the file hang off the same decode as more sinks of vigil__load_each (see
+ * `extra` in decode_and_hash). */
 #include "digest.h"
+#include "features_impl.h"
 #include "internal.h"
 #include "load.h"
 #include "options.h"
 #include "pdq.h"
+#include "view.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,25 +27,24 @@ void vigil_hash_options_init(vigil_hash_options *opt)
     opt->max_pixels = VIGIL_DEFAULT_MAX_PIXELS;
 }
 
-/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
-static vigil_result take_options(const vigil_hash_options *in, vigil_hash_options *o, vigil_error *err)
-{
-    vigil_hash_options_init(o);
-    if (!in) return VIGIL_OK;
-    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_hash_options", err);
-    if (r) return r;
-    VIGIL__OPT_TAKE(o, in, flags);
-    VIGIL__OPT_TAKE(o, in, max_pixels);
-    VIGIL__OPT_TAKE(o, in, max_file_bytes);
-    VIGIL__OPT_TAKE(o, in, before_decode);
-    VIGIL__OPT_TAKE(o, in, before_decode_ctx);
-    VIGIL__OPT_LAST(vigil_hash_options, before_decode_ctx);
-    return VIGIL_OK;
-}
+/* The caller's options (NULL: defaults) as this build's struct: take_options (options.h). */
+#define HASH_OPTION_FIELDS(X) X(flags) X(max_pixels) X(max_file_bytes) X(before_decode) X(before_decode_ctx)
+VIGIL__OPTIONS_READER(take_options, vigil_hash_options, vigil_hash_options_init, HASH_OPTION_FIELDS, before_decode_ctx)
 
-/* Decode and PDQ, once the digests are known. */
+/* What else the decode feeds: the features' view, when they are asked for and made from this
+ * decode (feat non-NULL). done is set once the features are settled here (made, or their error
+ * set); otherwise features_too decides. */
+typedef struct also {
+    const vigil_features_options *fo; /* taken */
+    vigil_features *f;
+    vigil_error *ferr;
+    vigil__view view;
+    int on, done;
+} also;
+
+/* Decode and PDQ, once the digests are known; and the features from the same decode. */
 static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_options *opt, vigil_hash_result *out,
-                                    vigil_error *err)
+                                    vigil_error *err, also *feat)
 {
     if (opt->flags & VIGIL_HASH_NO_PDQ)
         return VIGIL_OK;
@@ -48,8 +52,36 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
         return VIGIL_OK;
 
     vigil__pixels px;
-    vigil_result r = vigil__load_input(in, !!(opt->flags & VIGIL_HASH_EXACT),
-                                       opt->max_pixels ? opt->max_pixels : VIGIL_DEFAULT_MAX_PIXELS, &px, out, err);
+    /* The sinks of this decode; a review thumbnail (issue 19) is one more vigil__view here. */
+    vigil__sink extra[1];
+    int nextra = 0;
+    if (feat && feat->on) {
+        vigil__view_init(&feat->view, feat->fo->work_side, 1);
+        extra[nextra++] = vigil__view_sink(&feat->view);
+    }
+    int fed = 0;
+    vigil_result r = vigil__load_each(in, !!(opt->flags & VIGIL_HASH_EXACT),
+                                      opt->max_pixels ? opt->max_pixels : VIGIL_DEFAULT_MAX_PIXELS, &px, extra, nextra,
+                                      &fed, out, err);
+    if (feat && feat->on) {
+        if (!r) {
+            vigil_result fr = VIGIL_OK;
+            if (!fed) { /* PDQ's decode is not the features' (see vigil__load_each): theirs, as vigil_features_memory's */
+                vigil_hash_result info;
+                memset(&info, 0, sizeof info);
+                vigil__view_free(&feat->view);
+                vigil__view_init(&feat->view, feat->fo->work_side, 1);
+                fr = vigil__load_each(in, 0, VIGIL_DEFAULT_MAX_PIXELS, NULL, extra, nextra, NULL, &info, feat->ferr);
+            }
+            if (!fr) fr = vigil__view_finish(&feat->view, feat->ferr);
+            if (!fr) fr = vigil__features_from_view(feat->view.px, feat->view.w, feat->view.h, feat->view.W,
+                                                    feat->view.H, feat->fo, feat->f, feat->ferr);
+            if (!fr) { feat->ferr->code = VIGIL_OK; feat->ferr->message[0] = 0; }
+            else memset(feat->f, 0, sizeof *feat->f);
+            feat->done = 1;
+        }
+        vigil__view_free(&feat->view);
+    }
     if (r) return r;
     int want_dih = !!(opt->flags & VIGIL_HASH_DIHEDRAL);
     r = vigil__pdq_hash(&px, &out->pdq, &out->quality, want_dih ? out->dihedral : NULL);
@@ -63,7 +95,7 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
 
 /* Digests, decode and PDQ of bytes in memory, with options already taken and out cleared. */
 static vigil_result hash_bytes(const void *data, size_t size, const vigil_hash_options *opt, vigil_hash_result *out,
-                               vigil_error *err)
+                               vigil_error *err, also *feat)
 {
     out->file_size = size;
     if (!(opt->flags & VIGIL_HASH_NO_DIGESTS))
@@ -71,7 +103,7 @@ static vigil_result hash_bytes(const void *data, size_t size, const vigil_hash_o
     if (size == 0)
         return vigil__fail(err, VIGIL_E_EMPTY, "empty file");
     const vigil__input in = {data, size, -1};
-    return decode_and_hash(&in, opt, out, err);
+    return decode_and_hash(&in, opt, out, err, feat);
 }
 
 vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
@@ -83,7 +115,7 @@ vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_o
     vigil_hash_options def;
     vigil_result ro = take_options(opt, &def, err);
     if (ro) return ro;
-    return hash_bytes(data, size, &def, out, err);
+    return hash_bytes(data, size, &def, out, err, NULL);
 }
 
 /* Whether the file is not as it was at open: another size or modification time. */
@@ -112,7 +144,7 @@ static vigil_result hash_stream(int fd, const struct stat *st, const vigil_hash_
         return vigil__fail(err, VIGIL_E_EMPTY, "empty file (it had %llu bytes when opened)",
                            (unsigned long long)st->st_size);
     const vigil__input in = {NULL, 0, fd};
-    vigil_result r = decode_and_hash(&in, opt, out, err);
+    vigil_result r = decode_and_hash(&in, opt, out, err, NULL);
     if (moved_on(fd, st)) out->file_flags |= VIGIL_FILE_CHANGED;
     return r;
 }
@@ -163,17 +195,22 @@ static vigil_result read_whole(int fd, const struct stat *st, uint64_t whole, ui
     return VIGIL_OK;
 }
 
-/* The features of the bytes the hash decoded, when it decoded them; else empty, and why not. */
+/* Why there are no features, when decode_and_hash did not settle them (feat->done): the hash
+ * failed, the file was too big to hold, or it was not decoded. */
 static void features_too(const uint8_t *buf, size_t len, vigil_result hash_rc, const vigil_hash_result *out,
                          const vigil_error *hash_err, const vigil_features_options *fo, vigil_features *f,
-                         vigil_error *ferr)
+                         vigil_error *ferr, const also *feat)
 {
     vigil_error tmp;
     if (!ferr) ferr = &tmp;
-    if (hash_rc) { *ferr = *hash_err; return; }
+    if (hash_rc) { vigil_features_free(f); *ferr = *hash_err; return; }
     if (!buf) { vigil__fail(ferr, VIGIL_E_TOO_LARGE, "file over the whole-read limit (1 GiB): not held, no features"); return; }
     if (!(out->have & VIGIL_HAVE_PDQ)) { vigil__fail(ferr, VIGIL_E_NOT_FOUND, "not decoded: no features"); return; }
-    if (!vigil_features_memory(buf, len, fo, f, ferr)) { ferr->code = VIGIL_OK; ferr->message[0] = 0; }
+    if (feat && feat->done) {
+        if (ferr != feat->ferr) *ferr = *feat->ferr;
+        return;
+    }
+    vigil__fail(ferr, VIGIL_E_INTERNAL, "decoded, but no features were made");
 }
 
 /* vigil_hash_file, and with f the features of the same bytes (vigil_hash_file_features). */
@@ -186,7 +223,7 @@ static vigil_result hash_path(const char *path, const vigil_hash_options *opt, v
     if (f) memset(f, 0, sizeof *f);
     if (!path || !out) {
         vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
-        if (f) features_too(NULL, 0, VIGIL_E_INVALID, out, err, fo, f, ferr);
+        if (f) features_too(NULL, 0, VIGIL_E_INVALID, out, err, fo, f, ferr, NULL);
         return VIGIL_E_INVALID;
     }
     memset(out, 0, sizeof *out);
@@ -233,10 +270,22 @@ static vigil_result hash_path(const char *path, const vigil_hash_options *opt, v
     r = read_whole(fd, &st, whole, &buf, &len, &changed, err);
     close(fd);
     if (r) goto done;
-    r = hash_bytes(buf, len, opt, out, err); /* opt already taken, out already cleared */
+    /* The features from the hash's decode, unless their options are refused (that is then their
+     * error). */
+    vigil_features_options ftaken;
+    vigil_error fe_own;
+    also feat = {&ftaken, f, ferr ? ferr : &fe_own, {0}, 0, 0};
+    if (f) {
+        if (vigil__features_options(fo, &ftaken, feat.ferr)) feat.done = 1;
+        else feat.on = 1;
+    }
+    r = hash_bytes(buf, len, opt, out, err, f ? &feat : NULL); /* opt already taken, out already cleared */
     if (changed) out->file_flags |= VIGIL_FILE_CHANGED;
+    if (f) features_too(buf, len, r, out, err, fo, f, ferr, &feat);
+    free(buf);
+    return r;
 done:
-    if (f) features_too(buf, len, r, out, err, fo, f, ferr);
+    if (f) features_too(buf, len, r, out, err, fo, f, ferr, NULL);
     free(buf);
     return r;
 }

@@ -253,21 +253,10 @@ void vigil_index_search_options_init(vigil_index_search_options *o)
     o->radius = 31;
 }
 
-/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
-static vigil_result take_search_options(const vigil_index_search_options *in, vigil_index_search_options *o,
-                                        vigil_error *err)
-{
-    vigil_index_search_options_init(o);
-    if (!in) return VIGIL_OK;
-    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_index_search_options", err);
-    if (r) return r;
-    VIGIL__OPT_TAKE(o, in, radius);
-    VIGIL__OPT_TAKE(o, in, top_k);
-    VIGIL__OPT_TAKE(o, in, threads);
-    VIGIL__OPT_TAKE(o, in, method);
-    VIGIL__OPT_LAST(vigil_index_search_options, method);
-    return VIGIL_OK;
-}
+/* The caller's options (NULL: defaults) as this build's struct: take_search_options (options.h). */
+#define SEARCH_OPTION_FIELDS(X) X(radius) X(top_k) X(threads) X(method)
+VIGIL__OPTIONS_READER(take_search_options, vigil_index_search_options, vigil_index_search_options_init,
+                      SEARCH_OPTION_FIELDS, method)
 
 typedef struct hitv { vigil_index_match *p; size_t n, cap; } hitv;
 

@@ -598,9 +598,19 @@ vigil_result vigil__load(const void *data, size_t size, int exact, uint64_t max_
 vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_pixels, vigil__pixels *px,
                                vigil_hash_result *out, vigil_error *err)
 {
+    return vigil__load_each(in, exact, max_pixels, px, NULL, 0, NULL, out, err);
+}
+
+vigil_result vigil__load_each(const vigil__input *in, int exact, uint64_t max_pixels, vigil__pixels *px,
+                              const vigil__sink *sinks, int nsinks, int *fed, vigil_hash_result *out, vigil_error *err)
+{
+    if (fed) *fed = 0;
     vigil_result r = vigil_init(err);
     if (r) return r;
-    memset(px, 0, sizeof *px);
+    if (px) memset(px, 0, sizeof *px);
+    uint32_t need = 0;
+    for (int i = 0; i < nsinks; i++)
+        if (sinks[i].side > need) need = sinks[i].side;
 
     const char *name;
     r = sniff(in, &name, err);
@@ -626,21 +636,27 @@ vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_p
                            (unsigned long long)W * H, (unsigned long long)max_pixels);
     }
     const int resize = W > 512 || H > 512;
-    if (!resize && (W < 5 || H < 5)) {
+    if (px && !resize && (W < 5 || H < 5)) {
         g_object_unref(im);
         return vigil__fail(err, VIGIL_E_TOO_SMALL, "image is %ux%u; PDQ needs at least 5x5", W, H);
     }
 
-    int shrink = 1;
-    if (!exact && resize && (!strcmp(name, "jpeg") || !strcmp(name, "webp"))) {
-        uint32_t short_side = W < H ? W : H;
+    /* PDQ's shrink (none when exact) and the sinks' (PDQ's fast one, halved while the longer side
+     * would be under their need): one decode serves both when they agree. */
+    int shrink = 1, sink_shrink = 1;
+    if (resize && (!strcmp(name, "jpeg") || !strcmp(name, "webp"))) {
+        uint32_t short_side = W < H ? W : H, long_side = W < H ? H : W;
         while (shrink < 8 && short_side / (uint32_t)(shrink * 2) >= FAST_MIN_SIDE) shrink *= 2;
+        sink_shrink = shrink;
+        while (sink_shrink > 1 && long_side / (uint32_t)sink_shrink < need) sink_shrink /= 2;
+        shrink = !px ? sink_shrink : exact ? 1 : shrink;
         if (shrink > 1) {
             g_object_unref(im);
             im = open_image(in, name, shrink);
             if (!im) return decode_fail(in, name, 1, err);
         }
     }
+    const int orientation = vips_image_get_orientation(im);
     VipsImage *n = normalise(im);
     g_object_unref(im);
     if (!n) return vips_fail(err, VIGIL_E_DECODE, "cannot convert image");
@@ -649,13 +665,22 @@ vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_p
     const uint32_t w = (uint32_t)im->Xsize, h = (uint32_t)im->Ysize; /* after shrink */
     const int bands = im->Bands, wide = im->BandFmt == VIPS_FORMAT_USHORT;
     const uint32_t ow = resize ? 512 : W, oh = resize ? 512 : H;
-    uint32_t *colmap = malloc(ow * sizeof *colmap), *rowmap = malloc(oh * sizeof *rowmap);
-    px->px = malloc((size_t)ow * oh * bands);
+    uint32_t *colmap = NULL, *rowmap = NULL;
     VipsRegion *reg = vips_region_new(im);
-    if (!colmap || !rowmap || !px->px || !reg) {
+    if (px) {
+        colmap = malloc(ow * sizeof *colmap);
+        rowmap = malloc(oh * sizeof *rowmap);
+        px->px = malloc((size_t)ow * oh * bands);
+    }
+    if ((px && (!colmap || !rowmap || !px->px)) || !reg) {
         r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
         goto done;
     }
+    if (shrink != sink_shrink) nsinks = 0; /* not the sinks' decode: the caller makes theirs */
+    const vigil__decoded dec = {w, h, W, H, bands, wide, orientation >= 1 && orientation <= 8 ? orientation : 1};
+    for (int i = 0; i < nsinks; i++)
+        if ((r = sinks[i].begin(sinks[i].ctx, &dec, err))) goto done;
+    if (!px) goto rows;
     /* Reference positions floor(o*n/512) in the full-size image, mapped into the shrunk one. */
     for (uint32_t o = 0; o < ow; o++) {
         uint64_t sx = resize ? (uint64_t)(((double)o * W) / 512) : o;
@@ -668,7 +693,8 @@ vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_p
         rowmap[o] = (uint32_t)(y < h ? y : h - 1);
     }
 
-    int all_grey = exact && bands == 3;
+rows:;
+    int all_grey = px && exact && bands == 3;
     uint32_t next = 0;
     for (uint32_t y0 = 0; y0 < h; y0 += 16) {
         VipsRect rect = {0, (int)y0, (int)w, (int)(h - y0 < 16 ? h - y0 : 16)};
@@ -678,6 +704,8 @@ vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_p
         }
         for (uint32_t y = y0; y < y0 + (uint32_t)rect.height; y++) {
             const VipsPel *row = VIPS_REGION_ADDR(reg, 0, (int)y);
+            for (int i = 0; i < nsinks; i++) sinks[i].row(sinks[i].ctx, y, row);
+            if (!px) continue;
             if (all_grey) {
                 if (wide) {
                     const uint16_t *p = (const uint16_t *)row;
@@ -700,6 +728,9 @@ vigil_result vigil__load_input(const vigil__input *in, int exact, uint64_t max_p
             }
         }
     }
+    r = VIGIL_OK;
+    if (fed) *fed = nsinks > 0;
+    if (!px) goto done;
     px->w = ow;
     px->h = oh;
     px->channels = bands;
@@ -714,6 +745,6 @@ done:
     g_object_unref(im);
     free(colmap);
     free(rowmap);
-    if (r) { free(px->px); px->px = NULL; }
+    if (r && px) { free(px->px); px->px = NULL; }
     return r;
 }

@@ -28,6 +28,24 @@
                                        / _Alignof(type) * _Alignof(type),                            \
                    #type ": a field was added; give it a VIGIL__OPT_TAKE line and name it here")
 
+/* Defines `static vigil_result name(const type *in, type *o, vigil_error *err)`, the one reader of
+ * an option struct: *o gets this build's defaults (init), then, unless in is NULL, every field that
+ * the caller's struct holds, after the size check below. FIELDS is an X-macro listing the fields
+ * in order, FIELDS(X) expanding to X(first) X(second) ...; last names the last one, which
+ * VIGIL__OPT_LAST checks against the struct's size. */
+#define VIGIL__OPT_TAKE_FIELD(f) VIGIL__OPT_TAKE(o, in, f);
+#define VIGIL__OPTIONS_READER(name, type, init, FIELDS, last)                      \
+    VIGIL__OPT_LAST(type, last);                                                    \
+    static vigil_result name(const type *in, type *o, vigil_error *err)             \
+    {                                                                               \
+        init(o);                                                                    \
+        if (!in) return VIGIL_OK;                                                   \
+        vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, #type, err);  \
+        if (r) return r;                                                            \
+        FIELDS(VIGIL__OPT_TAKE_FIELD)                                               \
+        return VIGIL_OK;                                                            \
+    }
+
 /* The size check shared by every option struct: `known` is this build's sizeof. */
 static inline vigil_result vigil__opt_check(size_t given, size_t known, const char *type, vigil_error *err)
 {

@@ -54,26 +54,12 @@ void vigil_rooms_query_options_init(vigil_rooms_query_options *o)
     o->guided_radius = 64;
 }
 
-/* The caller's options (NULL: defaults) as this build's struct; see options.h. */
-static vigil_result take_query_options(const vigil_rooms_query_options *in, vigil_rooms_query_options *o,
-                                       vigil_error *err)
-{
-    vigil_rooms_query_options_init(o);
-    if (!in) return VIGIL_OK;
-    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_rooms_query_options", err);
-    if (r) return r;
-    VIGIL__OPT_TAKE(o, in, top_k);
-    VIGIL__OPT_TAKE(o, in, radius);
-    VIGIL__OPT_TAKE(o, in, verify);
-    VIGIL__OPT_TAKE(o, in, min_inliers);
-    VIGIL__OPT_TAKE(o, in, tolerance);
-    VIGIL__OPT_TAKE(o, in, exhaustive);
-    VIGIL__OPT_TAKE(o, in, ratio);
-    VIGIL__OPT_TAKE(o, in, stop_factor);
-    VIGIL__OPT_TAKE(o, in, guided_radius);
-    VIGIL__OPT_LAST(vigil_rooms_query_options, guided_radius);
-    return VIGIL_OK;
-}
+/* The caller's options (NULL: defaults) as this build's struct: take_query_options (options.h). */
+#define QUERY_OPTION_FIELDS(X)                                                                            \
+    X(top_k) X(radius) X(verify) X(min_inliers) X(tolerance) X(exhaustive) X(ratio) X(stop_factor) \
+    X(guided_radius)
+VIGIL__OPTIONS_READER(take_query_options, vigil_rooms_query_options, vigil_rooms_query_options_init,
+                      QUERY_OPTION_FIELDS, guided_radius)
 
 typedef struct corr { uint32_t img, qf, rf; uint16_t dist, pad; } corr;
 typedef struct scored { uint32_t img, votes, inliers; float weight, h[9]; } scored;

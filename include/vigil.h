@@ -389,8 +389,10 @@ typedef struct vigil_features {
 /* Features of an 8-bit grey image in memory (no resize beyond the pyramid's working size). */
 VIGIL_API vigil_result vigil_features_from_grey(const uint8_t *grey, uint32_t width, uint32_t height, size_t stride,
                                                 const vigil_features_options *opt, vigil_features *out, vigil_error *err);
-/* Features of an image file's bytes: decoded with shrink-on-load to the working size. Same
- * format allow-list and limits as hashing. Thread-safe. */
+/* Features of an image file's bytes: decoded with the hash's shrink-on-load (halved further while
+ * the longer side would be under the working size), then brought to the working size on the
+ * longer side with EXIF orientation applied; width, height and keypoints are in pixels of the
+ * image as displayed. Same format allow-list and limits as hashing. Thread-safe. */
 VIGIL_API vigil_result vigil_features_memory(const void *data, size_t size, const vigil_features_options *opt,
                                              vigil_features *out, vigil_error *err);
 VIGIL_API void vigil_features_free(vigil_features *f);
@@ -408,9 +410,11 @@ VIGIL_API vigil_result vigil_features_file(const char *path, const vigil_feature
  * on its features. features_err (may be NULL) gets VIGIL_OK, or why there are none: the hash's
  * own error, VIGIL_E_NOT_FOUND when the hash did not decode (VIGIL_HASH_NO_PDQ, or before_decode
  * declined), VIGIL_E_TOO_LARGE for a file over 1 GiB (it is digested as a stream, not held), or
- * the features' error. The features come from their own decode at their working size, with EXIF
- * orientation applied, as vigil_features_memory; only the read is shared. Free them with
- * vigil_features_free. Thread-safe: call it from as many threads as you like. */
+ * the features' error. The features are exactly vigil_features_memory's of the same bytes (EXIF
+ * orientation applied, keypoints in pixels of the image as displayed); they are made from the
+ * hash's own decode when that holds their working size (a usual photo), else from a decode of
+ * their own (a near-square JPEG or WebP over 512 px, or an exact hash of a shrunk one). Free them
+ * with vigil_features_free. Thread-safe: call it from as many threads as you like. */
 VIGIL_API vigil_result vigil_hash_file_features(const char *path, const vigil_hash_options *hopt,
                                                 const vigil_features_options *fopt, vigil_hash_result *out,
                                                 vigil_features *features, vigil_error *features_err,

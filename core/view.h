@@ -1,0 +1,44 @@
+/* view.h - a view of a decoded image as a person sees it (view.c): brought to a given longer
+ * side, EXIF orientation applied, grey (Rec. 601 luma) or RGB. It is a sink of load.c's one
+ * decode (vigil__load_each), so that the hash, the local features' working image and any other
+ * picture of the file (a review thumbnail) come from one decode of the same bytes.
+ *
+ * How: each decoded row is averaged into an integer box shrink as it arrives (factor
+ * k = max(1, floor(L / (2 side))), L the decoded longer side), so the decoded image is never held;
+ * then libvips's vips_resize (Lanczos-3) brings the box image to the longer side `side` exactly
+ * (up or down), and the orientation is applied to the small result. Memory: the box image,
+ * at most 4 side x 4 side x channels bytes (a 640 side: 6.3 MiB grey, usually far less: a
+ * shrunk-on-load JPEG photo is under 1 MiB), plus one row of 32-bit sums. */
+#ifndef VIGIL_VIEW_H
+#define VIGIL_VIEW_H
+
+#include "internal.h"
+#include "load.h"
+
+typedef struct vigil__view {
+    uint32_t side;     /* asked: the longer side of the result */
+    int channels;      /* asked: 1 grey (luma), 3 RGB */
+    /* while decoding */
+    vigil__decoded d;
+    uint32_t k, bw, bh; /* box factor and box image size */
+    uint8_t *box;
+    uint32_t *sum;
+    /* the result, after vigil__view_finish */
+    uint8_t *px;       /* w x h x channels, rows packed; the caller may take it (then set px NULL) */
+    uint32_t w, h;     /* as displayed (orientation applied) */
+    uint32_t W, H;     /* the stored image's size as displayed (W, H of the file, swapped for
+                        * orientations 5-8): what the view's pixels scale to */
+} vigil__view;
+
+/* A view of longer side `side` (>= 1) in channels 1 or 3; the sink to hand to vigil__load_each. */
+void vigil__view_init(vigil__view *v, uint32_t side, int channels);
+vigil__sink vigil__view_sink(vigil__view *v);
+/* Once the decode succeeded: resizes and orients. Frees the box image either way. */
+vigil_result vigil__view_finish(vigil__view *v, vigil_error *err);
+void vigil__view_free(vigil__view *v);
+
+/* Orients an image stored as w x h (channels bytes a pixel) by EXIF orientation o (1..8) into
+ * out, which is h x w for 5-8, else w x h. */
+void vigil__orient(const uint8_t *in, uint32_t w, uint32_t h, int channels, int o, uint8_t *out);
+
+#endif
