@@ -315,8 +315,18 @@ vigil_result vigil_hash_memory_features(const void *data, size_t size, const vig
     memset(out, 0, sizeof *out);
     vigil_hash_options def;
     vigil_result r = take_options(hopt, &def, err);
-    if (!r) r = hash_bytes(data, size, &def, out, err);
-    features_too(data, size, r, out, err, fopt, features, features_err);
+    if (r) {
+        features_too(data, size, r, out, err, fopt, features, features_err, NULL);
+        return r;
+    }
+    /* one decode for both, as hash_path */
+    vigil_features_options ftaken;
+    vigil_error fe_own;
+    also feat = {&ftaken, features, features_err ? features_err : &fe_own, {0}, 0, 0};
+    if (vigil__features_options(fopt, &ftaken, feat.ferr)) feat.done = 1;
+    else feat.on = 1;
+    r = hash_bytes(data, size, &def, out, err, &feat);
+    features_too(data, size, r, out, err, fopt, features, features_err, &feat);
     return r;
 }
 
