@@ -23,6 +23,9 @@ mkdir -p "$O"
 command -v wrk >/dev/null || { echo "bench-serve: wrk is missing (make deps-bench installs it)" >&2; exit 2; }
 now() { date +%s.%N; }
 
+# SERVE_PART=lookups (1-4) or reloads (5) runs one half, each under ~3 minutes at 10 M
+PART=${SERVE_PART:-all}
+if [ "$PART" != reloads ]; then
 if [ ! -s "$O/idx-$N.vgi" ] || [ ! -s "$O/q-$N.txt.batch" ]; then
     t0=$(now)
     "$B/bench-serve" gen "$N" "$O/idx-$N.vgi" "$O/q-$N.txt" 20000 "$BATCH"
@@ -98,6 +101,8 @@ tr=$(echo "$(now) - $t0" | bc)
 echo "bench=reload n=$N rename_to_swapped_s=$tr server_says=\"$(sed -n 's/.*reloaded from.*in \([0-9.]*\) s/\1/p' "$O/server.log")\" rss_before_kb=$r0 rss_after_kb=$(rss $SPID)"
 stopit
 
+fi
+[ "$PART" = lookups ] && exit 0
 # 5: RSS over RELOADS reloads of a 100,000-hash index while lookups run
 [ -s "$O/idx-100000.vgi" ] || "$B/bench-serve" gen 100000 "$O/idx-100000.vgi" "$O/q-100000.txt" 2000 "$BATCH"
 start "$O/idx-100000.vgi" "$O/server-rss.log"

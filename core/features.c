@@ -255,7 +255,7 @@ static int sort_cands(cand *cv, size_t nc)
         uint64_t *x = a; a = b; b = x;
     }
     for (size_t i = 0; i < nc; i++) tmp[i] = cv[(uint32_t)a[i]];
-    memcpy(cv, tmp, nc * sizeof *cv);
+    if (nc) memcpy(cv, tmp, nc * sizeof *cv); /* cv is NULL when every corner was masked */
     free(k);
     free(tmp);
     return 0;

@@ -264,5 +264,13 @@ while [ $i -lt 100 ] && [ -s "$T/a.vgi.log" ]; do sleep 0.05; i=$((i + 1)); done
 [ ! -s "$T/a.vgi.log" ] && ok "--compact-after: the log is merged into the file and emptied" || bad "no compaction"
 "$V" index verify "$T/a.vgi" >/dev/null 2>&1 && ok "the compacted file verifies" || bad "compacted file does not verify"
 curl -s -H "$B" "$U/c/bank/VICTIMS" | grep -q '"added":0' && ok "after compaction the adds are in the file" || bad "compaction state"
+# a second server on the same files: the log is the first one's, so this one serves read-only
+S3=$SPID
+start "$T/s4.log" --index "$T/a.vgi" --token-file "$T/all"
+grep -q "read-only" "$T/s4.log" && ok "a second server on the same files says it serves them read-only" || bad "no read-only notice"
+bq "the second server refuses changes" 503 "$U/c/bank/VICTIMS/signal" -XPOST -H "$B" -d "{\"pdq\":\"$NEW\"}"
+[ "$(code "$U/m/lookup?signal_type=pdq&signal=$h2" -H "$B")" = 200 ] && grep -q VICTIMS "$T/body" && ok "and answers lookups" || bad "read-only lookups"
+stop
+SPID=$S3
 stop
 finish
