@@ -246,7 +246,11 @@ $(B)/man/vigil.1: $(VIGIL) docs/man.sh
 	$(Q)sh docs/man.sh $(VIGIL) $(B)/man
 
 # What a static link needs beyond the packages of Requires.private (vigil.pc's Libs.private).
-LIBS_PRIVATE := -fopenmp -lm -lpthread
+# libarchive is named here, not required: Debian's libarchive.pc lists for a static link -lacl and
+# -llz4, whose -dev packages libarchive-dev does not pull in, so `pkg-config --static` through it
+# would fail on a machine with just vigil's build packages; -larchive links its shared library.
+LIBS_PRIVATE := -larchive -fopenmp -lm -lpthread
+PC_REQUIRES := $(filter-out libarchive,$(PKGS))
 LIBDIR := $(PREFIX)/lib
 
 install: $(VIGIL) $(LIB) $(SOLIB) $(B)/man/vigil.1
@@ -259,7 +263,7 @@ install: $(VIGIL) $(LIB) $(SOLIB) $(B)/man/vigil.1
 	ln -sf $(notdir $(SOREAL)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvigil.so
 	install -m 644 include/vigil.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PC_REQUIRES)|' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' vigil.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vigil.pc
 
 uninstall:
