@@ -416,6 +416,15 @@ static vigil_result run(job *j, vio *v)
     j->frame = av_frame_alloc();
     j->pkt = av_packet_alloc();
     if (!j->frame || !j->pkt) { res = vigil__fail(err, VIGIL_E_NOMEM, "out of memory for the decoder"); goto out; }
+    /* The video's own length: its stream's duration, or the container's when it holds nothing else. */
+    double stream_secs = st->duration > 0 && st->duration != AV_NOPTS_VALUE ? (double)st->duration * av_q2d(st->time_base)
+                       : j->fc->nb_streams == 1 ? info->duration : 0;
+    if (stream_secs <= 0) {
+        AVDictionaryEntry *d = av_dict_get(st->metadata, "DURATION", NULL, 0); /* Matroska's per-track tag */
+        unsigned hh, mm;
+        double ss;
+        if (d && sscanf(d->value, "%u:%u:%lf", &hh, &mm, &ss) == 3) stream_secs = hh * 3600.0 + mm * 60.0 + ss;
+    }
     j->tb = av_q2d(st->time_base);
     j->start_pts = st->start_time;
     j->frame_mod = (int)(j->o.seconds_per_hash * j->fps);
@@ -453,6 +462,11 @@ static vigil_result run(job *j, vio *v)
     } else if (!(j->o.flags & VIGIL_VIDEO_FAST) && st->nb_frames > 0 && info->frames_decoded < (uint64_t)st->nb_frames) {
         res = vigil__fail(err, VIGIL_E_DECODE, "truncated or damaged: %llu of the %lld frames its header lists decoded",
                           (unsigned long long)info->frames_decoded, (long long)st->nb_frames);
+    } else if (!(j->o.flags & VIGIL_VIDEO_FAST) && st->nb_frames <= 0 && stream_secs > 0 &&
+               (double)info->frames_decoded / j->fps < stream_secs - fmax(1.0, 3.0 / j->fps)) {
+        /* Containers without a frame count (Matroska, AVI, TS): the time its header gives */
+        res = vigil__fail(err, VIGIL_E_DECODE, "truncated or damaged: its frames stop at %.3f s of the %.3f s its header gives",
+                          (double)info->frames_decoded / j->fps, stream_secs);
     } else if (info->frames_decoded == 0) {
         res = vigil__fail(err, VIGIL_E_DECODE, "no frame decoded%s%s", first_send_err ? ": " : "",
                           first_send_err ? av_why(first_send_err, why, sizeof why) : "");
