@@ -191,6 +191,7 @@ bench: deps-bench
 bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/run.sh $(B)
 	$(Q)sh bench/match.sh $(B)
+	$(Q)VIGIL=$(B)/vigil sh bench/video.sh
 
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).

@@ -437,7 +437,10 @@ static vigil_result run(job *j, vio *v)
         e = av_read_frame(j->fc, j->pkt);
         if (e == AVERROR(EAGAIN)) continue;
         if (e < 0) { if (e != AVERROR_EOF) { read_err = e; at_err = info->frames_decoded; } break; }
-        if (j->pkt->stream_index == j->vs) {
+        /* Fast mode: a packet that is not a key frame never reaches the decoder (skip_frame alone
+         * still has it parse every slice; measured in bench/results/video.md). */
+        if (j->pkt->stream_index == j->vs &&
+            (!(j->o.flags & VIGIL_VIDEO_FAST) || (j->pkt->flags & AV_PKT_FLAG_KEY))) {
             int s = avcodec_send_packet(j->cc, j->pkt);
             if (s < 0 && s != AVERROR(EAGAIN)) {
                 info->decode_errors++;

@@ -5,7 +5,7 @@
 #   test   what the shell suites drive: ffmpeg (test videos), xxhsum, headless Chromium (review page), script(1),
 #          groff and man-db (the man pages), strace (the fsync-order check)
 #   asan   clang, its sanitizer runtime and OpenMP header (make test-asan)
-#   bench  valgrind (callgrind counts), bc, djpeg (the decode floor)
+#   bench  valgrind (callgrind counts), bc, djpeg (the decode floor), ffmpeg and time (bench/video.sh)
 #   fuzz   clang, its libFuzzer runtime and OpenMP header
 # A package counts as missing when dpkg does not list it as installed or when the command it is
 # there for is not on PATH (reinstalled then). Runs apt-get as root, or through sudo.
@@ -17,7 +17,7 @@ for g in "$@"; do
     case $g in
         test) want="$want ffmpeg:ffmpeg xxhash:xxhsum chromium:chromium bsdutils:script groff-base:groff man-db:man strace:strace" ;;
         asan|fuzz) want="$want clang:clang libclang-rt-14-dev libomp-14-dev" ;;
-        bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg" ;;
+        bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg ffmpeg:ffmpeg time:/usr/bin/time" ;;
         *) echo "install-deps.sh: unknown group '$g' (known: test asan bench fuzz)" >&2; exit 2 ;;
     esac
 done
