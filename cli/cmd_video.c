@@ -12,7 +12,8 @@ void help_video(FILE *f)
     fprintf(f,
             "Usage: vigil video hash [-r SECONDS] [--fast] [--dihedral] [-o FILE] [LIMITS] VIDEO...\n"
             "       vigil video match [--format tsv|jsonl] [--quality N] [--distance N]\n"
-            "                         [--query-pct P] [--target-pct P] [-r SECONDS] [--fast] QUERY TARGET\n\n"
+            "                         [--query-pct P] [--target-pct P] [-r SECONDS] [--fast] QUERY TARGET\n"
+            "       vigil video match --index SET.vgi [--format tsv|jsonl] [OPTIONS] QUERY...\n\n"
             "hash writes vPDQ, one line per sampled frame: frameNumber,quality,pdqHex,timestamp\n"
             "(seconds, three decimals). By default it is bit-exact with Meta's vpdq-hash-video: decoded\n"
             "frames are counted from 0 and frame n is hashed when n is a multiple of\n"
@@ -24,7 +25,12 @@ void help_video(FILE *f)
             "gives every pair) with python-threatexchange's rule, which HMA uses: frames of quality\n"
             "N or more, each hash once, a query frame matches when a target frame is within the\n"
             "distance; verdict 'match' when query %% >= P and target %% >= the target's P.\n"
-            "Columns: query target query_match_pct target_match_pct verdict\n\n"
+            "Columns: query target query_match_pct target_match_pct verdict\n"
+            "With --index, each QUERY (a video or vPDQ file) is searched in a video set that\n"
+            "`vigil index build` made from videos or vPDQ files: every query frame is one search of\n"
+            "the index (not a comparison with every video), and every video with a matching frame\n"
+            "gets a row, its id as target, plus (jsonl) the first matching query timestamp.\n\n"
+            "  --index SET.vgi   (match) search this video set instead of a TARGET\n"
             "  -r SECONDS        seconds per hashed frame (default 1; 0 = every frame)\n"
             "  --fast            decode key frames only: much faster, not bit-exact (docs/video.md)\n"
             "  --dihedral        (hash) also print the 8 dihedral hashes after the timestamp\n"
@@ -46,7 +52,7 @@ void help_video(FILE *f)
 }
 
 enum { O_FAST = 256, O_DIH, O_FORMAT, O_QUALITY, O_DISTANCE, O_QPCT, O_TPCT, O_MAXDUR, O_MAXPIX, O_MAXSTR,
-       O_MAXDEC, O_THREADS };
+       O_MAXDEC, O_THREADS, O_INDEX };
 
 typedef struct hctx {
     FILE *f;
@@ -160,6 +166,48 @@ done:
     return rc;
 }
 
+static int video_search(const char *path, int argc, char **argv, vigil_video_options *vo,
+                        const vigil_vpdq_match_options *mo, cli_format fmt)
+{
+    vigil_index *idx;
+    vigil_error err;
+    if (vigil_index_open(path, &idx, &err)) { cli_warn("%s: %s", path, err.message); return EXIT_USAGE; }
+    cli_out o = {stdout, fmt, NULL, 0, 0};
+    static const char *cols[] = {"query", "target", "query_match_pct", "target_match_pct", "verdict"};
+    if (fmt != FMT_JSONL) cli_header(&o, cols, 5);
+    int failed = 0;
+    char why[4200];
+    for (int i = 0; i < argc; i++) {
+        cli_vpdq_side s;
+        if (cli_vpdq_load(argv[i], vo, &s, why, sizeof why)) { cli_warn("%s: %s", argv[i], why); failed++; continue; }
+        for (size_t v = 0; v < s.n; v++) {
+            cli_video_hit *h;
+            size_t nh;
+            if (cli_video_search(idx, s.v[v].f, s.v[v].n, mo, &h, &nh, why, sizeof why)) {
+                cli_warn("%s: %s", s.v[v].name, why);
+                failed++;
+                continue;
+            }
+            for (size_t k = 0; k < nh; k++) {
+                if (fmt == FMT_JSONL) {
+                    fputc('{', stdout);
+                    cli_json_path(stdout, "query", s.v[v].name);
+                    fputc(',', stdout);
+                    cli_json_path(stdout, "target", h[k].id);
+                    printf(",\"query_match_pct\":%.3f,\"target_match_pct\":%.3f,\"verdict\":\"%s\",\"timestamp\":%.3f,"
+                           "\"distance\":%d}\n", h[k].query_pct, h[k].target_pct, h[k].verdict ? "match" : "no_match",
+                           h[k].first_ts, h[k].best_distance);
+                } else print_pair(&o, s.v[v].name, h[k].id, h[k].query_pct, h[k].target_pct, h[k].verdict);
+            }
+            free(h);
+        }
+        cli_vpdq_side_free(&s);
+    }
+    vigil_index_free(idx);
+    if (fflush(stdout) || ferror(stdout)) { cli_warn("standard output: write failed"); return EXIT_USAGE; }
+    return failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+}
+
 int cmd_video(int argc, char **argv)
 {
     if (argc < 2) { help_video(stderr); return EXIT_USAGE; }
@@ -172,7 +220,7 @@ int cmd_video(int argc, char **argv)
     vigil_vpdq_match_options mo;
     vigil_vpdq_match_options_init(&mo);
     cli_format fmt = FMT_TSV;
-    const char *outpath = NULL;
+    const char *outpath = NULL, *index = NULL;
     int dihedral = 0;
     static const struct option lo[] = {
         {"fast", no_argument, 0, O_FAST}, {"dihedral", no_argument, 0, O_DIH},
@@ -180,7 +228,7 @@ int cmd_video(int argc, char **argv)
         {"distance", required_argument, 0, O_DISTANCE}, {"query-pct", required_argument, 0, O_QPCT},
         {"target-pct", required_argument, 0, O_TPCT}, {"max-duration", required_argument, 0, O_MAXDUR},
         {"max-pixels", required_argument, 0, O_MAXPIX}, {"max-streams", required_argument, 0, O_MAXSTR},
-        {"max-decoded", required_argument, 0, O_MAXDEC}, {"threads", required_argument, 0, O_THREADS},
+        {"max-decoded", required_argument, 0, O_MAXDEC}, {"threads", required_argument, 0, O_THREADS}, {"index", required_argument, 0, O_INDEX},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     int c, iv;
@@ -211,11 +259,13 @@ int cmd_video(int argc, char **argv)
             break;
         case O_MAXDEC: if (cli_parse_u64("--max-decoded", optarg, 0, UINT64_MAX, 1, &u)) return EXIT_USAGE; vo.max_decoded_bytes = u; break;
         case O_THREADS: if (cli_parse_int("--threads", optarg, 1, 64, &vo.threads)) return EXIT_USAGE; break;
+        case O_INDEX: if (!is_match) { cli_warn("--index is for video match"); return EXIT_USAGE; } index = optarg; break;
         case 'h': help_video(stdout); return 0;
         default: help_video(stderr); return EXIT_USAGE;
         }
     }
-    if (optind >= argc) { cli_warn("video %s needs at least one VIDEO", sub); help_video(stderr); return EXIT_USAGE; }
+    if (optind >= argc) { cli_warn("video %s needs at least one %s", sub, is_hash ? "VIDEO" : "QUERY"); help_video(stderr); return EXIT_USAGE; }
     if (is_hash) return video_hash(argc - optind, argv + optind, &vo, outpath, dihedral);
+    if (index) return video_search(index, argc - optind, argv + optind, &vo, &mo, fmt);
     return video_match(argc - optind, argv + optind, &vo, &mo, fmt);
 }
