@@ -93,6 +93,22 @@ check "--fast (key frames) gives the same verdict" sh -c "tail -1 '$T/m4' | grep
 check "--fast hashes key frames with the exact hashes of those frames" \
     sh -c "cut -d, -f1-3 '$T/fast' | while read -r l; do grep -q \"^\$l,\" '$VD/doorknob-hd-no-bar.r0.txt' || exit 1; done"
 
+# 5b. video sets: frames as index entries, a query searched through the index
+"$V" video hash "$T/show.mp4" "$T/other.mp4" > "$T/two.vpdq"
+"$V" index build -o "$T/set.vgi" "$T/two.vpdq" "$D/opencv-doc__box.png" 2> "$T/e"
+check "index build takes a multi-video vPDQ file beside an image" grep -q 'entries added' "$T/e"
+"$V" index export "$T/set.vgi" --format tsv > "$T/exp" 2>/dev/null
+check "a frame entry carries the video as id and video_frames/frame/t labels" \
+    grep -q "two.vpdq#$T/show.mp4.*video_frames=[0-9]* frame=100 t=4.000" "$T/exp"
+"$V" video match --index "$T/set.vgi" "$T/reenc.mp4" > "$T/ix"
+check "the re-encoded copy finds its video through the index at 100 %" \
+    sh -c "grep -q 'two.vpdq#$T/show.mp4	100.000	100.000	match$' '$T/ix' && ! grep -q 'other.mp4' '$T/ix'"
+"$V" video match --index "$T/set.vgi" --format jsonl "$T/show.mp4" > "$T/ixj"
+check "jsonl through the index gives timestamp and distance" grep -q '"verdict":"match","timestamp":0.000,"distance":0}' "$T/ixj"
+"$V" video match "$T/show.mp4" "$T/two.vpdq" | tail -n +2 | awk -F'\t' '$3 > 0 || $4 > 0' > "$T/pw"
+"$V" video match --index "$T/set.vgi" "$T/show.mp4" | tail -n +2 > "$T/ixq"
+check "through the index = pairwise (same rows, same percentages)" cmp -s "$T/pw" "$T/ixq"
+
 # 6. hostile and damaged inputs: each names the file and the reason, nothing crashes
 : > "$T/empty.mp4"
 "$V" video hash "$T/empty.mp4" > /dev/null 2> "$T/e"; rc=$?
