@@ -171,8 +171,10 @@ int cli_index_add_videos(vigil_index *idx, const char *path, int min_quality, un
     if (cli_vpdq_load(path, &vo, &s, why, sizeof why)) { cli_warn("%s: %s", path, why); return -1; }
     int rc = 0;
     for (size_t v = 0; v < s.n && !rc; v++) {
-        size_t before = s.v[v].n, n = keep_frames(s.v[v].f, s.v[v].n, min_quality);
-        *low += before - n;
+        size_t lowq = 0;
+        for (size_t i = 0; i < s.v[v].n; i++) lowq += s.v[v].f[i].quality < min_quality;
+        *low += lowq; /* repeated hashes of one video are one entry, not counted as left out */
+        size_t n = keep_frames(s.v[v].f, s.v[v].n, min_quality);
         for (size_t i = 0; i < n; i++) {
             char labels[96];
             snprintf(labels, sizeof labels, "video_frames=%zu frame=%llu t=%.3f", n,
@@ -290,6 +292,7 @@ int cli_video_search(const vigil_index *idx, const vigil_vpdq_frame *q, size_t n
         o->verdict = o->query_pct >= mo->query_pct_min && o->target_pct >= mo->target_pct_min;
         o->first_ts = v[j].first_ts;
         o->best_distance = v[j].best;
+        o->entry = v[j].entries[0];
     }
     *nhits = nv;
 out:

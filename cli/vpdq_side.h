@@ -46,6 +46,7 @@ typedef struct cli_video_hit {
     const char *id;           /* the index's string, valid while the index is */
     double query_pct, target_pct, first_ts;
     int verdict, best_distance;
+    uint64_t entry;           /* one entry of that video (the first hit) */
 } cli_video_hit;
 int cli_video_search(const vigil_index *idx, const vigil_vpdq_frame *q, size_t nq, const vigil_vpdq_match_options *mo,
                      cli_video_hit **hits, size_t *nhits, char *why, size_t whylen);

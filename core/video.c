@@ -545,3 +545,55 @@ vigil_result vigil_video_hash_file(const char *path, const vigil_video_options *
     close(fd);
     return r;
 }
+
+typedef struct thumb_ctx {
+    const vigil_pdq *want;
+    int max_side;
+    uint8_t *png;
+    size_t n;
+    vigil_result r;
+    vigil_error *err;
+} thumb_ctx;
+
+static int thumb_frame(const vigil_video_frame *f, void *p)
+{
+    thumb_ctx *t = p;
+    if (t->want && memcmp(&f->pdq, t->want, sizeof f->pdq)) return 0;
+    int w = (int)f->width, h = (int)f->height, tw = w, th = h;
+    if (w > t->max_side || h > t->max_side) {
+        if (w >= h) { tw = t->max_side; th = (int)((double)h * t->max_side / w + 0.5); }
+        else { th = t->max_side; tw = (int)((double)w * t->max_side / h + 0.5); }
+        if (tw < 1) tw = 1;
+        if (th < 1) th = 1;
+    }
+    struct SwsContext *c = sws_getContext(w, h, AV_PIX_FMT_RGB24, tw, th, AV_PIX_FMT_RGB24, SWS_AREA, NULL, NULL, NULL);
+    uint8_t *small = malloc((size_t)tw * th * 3 + 64);
+    if (!c || !small) {
+        sws_freeContext(c);
+        free(small);
+        t->r = vigil__fail(t->err, VIGIL_E_NOMEM, "out of memory for a thumbnail");
+        return 1;
+    }
+    const uint8_t *src[4] = {f->rgb, NULL, NULL, NULL};
+    int sls[4] = {w * 3, 0, 0, 0};
+    uint8_t *dst[4] = {small, NULL, NULL, NULL};
+    int dls[4] = {tw * 3, 0, 0, 0};
+    sws_scale(c, src, sls, 0, h, dst, dls);
+    sws_freeContext(c);
+    t->r = vigil__png_encode(small, (uint32_t)tw, (uint32_t)th, (size_t)tw * 3, 3, &t->png, &t->n, t->err);
+    free(small);
+    return 1;
+}
+
+vigil_result vigil_video_frame_png(const char *path, const vigil_pdq *want, int max_side, uint8_t **png,
+                                   size_t *png_size, vigil_error *err)
+{
+    if (!png || !png_size || max_side < 1) return vigil__fail(err, VIGIL_E_INVALID, "vigil_video_frame_png: bad arguments");
+    *png = NULL;
+    *png_size = 0;
+    thumb_ctx t = {want, max_side, NULL, 0, VIGIL_E_NOT_FOUND, err};
+    vigil_result r = vigil_video_hash_file(path, NULL, thumb_frame, &t, NULL, err);
+    if (t.r == VIGIL_OK) { *png = t.png; *png_size = t.n; return VIGIL_OK; }
+    if (t.r == VIGIL_E_NOT_FOUND) return r ? r : vigil__fail(err, VIGIL_E_NOT_FOUND, "no frame with that hash");
+    return t.r;
+}

@@ -654,6 +654,12 @@ typedef int (*vigil_vpdq_video_fn)(const char *name, const vigil_vpdq_frame *fra
 VIGIL_API vigil_result vigil_vpdq_parse(const char *data, size_t size, vigil_vpdq_video_fn fn, void *ctx,
                                         vigil_error *err);
 
+/* A review thumbnail of a video: the first frame hashed at 1 s whose PDQ equals *want (the first
+ * frame when want is NULL), scaled so its longer side is <= max_side, as a malloc'd PNG (free with
+ * vigil_free). VIGIL_E_NOT_FOUND when no frame has that hash. Same guards and limits as hashing. */
+VIGIL_API vigil_result vigil_video_frame_png(const char *path, const vigil_pdq *want, int max_side, uint8_t **png,
+                                             size_t *png_size, vigil_error *err);
+
 #ifdef __cplusplus
 }
 #endif

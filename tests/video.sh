@@ -109,6 +109,43 @@ check "jsonl through the index gives timestamp and distance" grep -q '"verdict":
 "$V" video match --index "$T/set.vgi" "$T/show.mp4" | tail -n +2 > "$T/ixq"
 check "through the index = pairwise (same rows, same percentages)" cmp -s "$T/pw" "$T/ixq"
 
+# 5c. vigil scan takes videos: frames against image sets (timestamp), video sets (percentages)
+mkdir -p "$T/seized"
+cp "$T/show.mp4" "$T/mirror.mp4" "$T/other.mp4" "$P1" "$T/seized/"
+cp "$T/show.mp4" "$T/seized/copy-of-show.mp4"
+"$V" index build -o "$T/photos.vgi" "$3" 2>/dev/null
+"$V" index build -o "$T/videos.vgi" "$T/reenc.mp4" 2>/dev/null
+"$V" scan -q --index "$T/photos.vgi" --index "$T/videos.vgi" -o "$T/sc" "$T/seized" > /dev/null 2>&1; rc=$?
+check "scan of a folder with videos: exit 0" [ $rc = 0 ]
+py() { python3 -c "$1"; }
+check "a video is one record: media video, duration, frames; the photo found at 4.000 s; the known video at 100 %" py "
+import json
+rows={r['path'].rsplit('/',1)[1]:r for r in map(json.loads,open('$T/sc/results.jsonl'))}
+r=rows['show.mp4']
+assert r['media']=='video' and r['duration']==8.0 and r['frames']==200 and r['status']=='ok', r
+pm=[m for m in r['matches'] if m['kind']=='pdq']; vm=[m for m in r['matches'] if m['kind']=='video']
+assert len(pm)==1 and pm[0]['timestamp']==4.0 and pm[0]['timestamps'][:2]==[4.0,5.0] and pm[0]['distance']<=31, pm
+assert len(vm)==1 and vm[0]['query_match_pct']==100.0 and vm[0]['target_match_pct']==100.0 and vm[0]['ref_id'].endswith('reenc.mp4'), vm
+assert rows['copy-of-show.mp4']['matches']==r['matches'] and r.get('duplicate'), 'a copy: same matches, the later one marked duplicate'
+assert rows['other.mp4']['matches']==[] and rows['other.mp4']['media']=='video'
+m=rows['mirror.mp4']['matches']; assert len(m)==1 and m[0]['kind']=='pdq' and m[0]['transform']!='orig' and m[0]['timestamp']==0.0, m
+"
+check "vics.json lists the videos as Media with their digests" py "
+import json
+v=json.load(open('$T/sc/vics.json'))['value']
+names=sorted(f['FileName'] for m in v for f in m['MediaFiles'])
+assert 'show.mp4' in names and 'mirror.mp4' in names and len(v)==5, names
+"
+check "report.html shows the video's matching frame as a blurred thumbnail" py "
+h=open('$T/sc/report.html').read()
+i=h.index('show.mp4'); row=h[h.rindex('<tr>',0,i):i]
+assert 'data:image/png;base64,' in row and 'class=\"h\"' in row, row[:300]
+"
+VIGIL_TEST_CRASH_AFTER=2 "$V" scan -q -j 1 --index "$T/photos.vgi" --index "$T/videos.vgi" -o "$T/sk" "$T/seized" > /dev/null 2>&1; rc=$?
+"$V" scan -q --resume --index "$T/photos.vgi" --index "$T/videos.vgi" -o "$T/sk" "$T/seized" > /dev/null 2>&1
+check "killed (SIGKILL) after 2 records, resumed: every video once, results identical" \
+    sh -c "[ $rc = 137 ] && sort '$T/sc/results.jsonl' > '$T/a' && sort '$T/sk/results.jsonl' > '$T/b' && cmp -s '$T/a' '$T/b'"
+
 # 6. hostile and damaged inputs: each names the file and the reason, nothing crashes
 : > "$T/empty.mp4"
 "$V" video hash "$T/empty.mp4" > /dev/null 2> "$T/e"; rc=$?
