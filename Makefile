@@ -7,7 +7,9 @@ CFLAGS  ?= -O2 -g
 # PDQ must not contract a*b+c into FMA (spec section 8), whatever the user's flags say.
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -ffp-contract=off -fvisibility=hidden -MMD -MP
-PKGS    := vips libxxhash libpng nettle libavformat libavcodec libswscale libavutil
+# FFmpeg's libraries (video, core/video.c): see LIBS_PRIVATE for how a static link takes them.
+AV_PKGS := libavformat libavcodec libswscale libavutil
+PKGS    := vips libxxhash libpng nettle $(AV_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALLCFLAGS = $(BASEFLAGS) $(WARNINGS) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)
@@ -225,7 +227,10 @@ $(B)/man/vigil.1: $(VIGIL) docs/man.sh
 	$(Q)sh docs/man.sh $(VIGIL) $(B)/man
 
 # What a static link needs beyond the packages of Requires.private (vigil.pc's Libs.private).
-LIBS_PRIVATE := -fopenmp -lm -lpthread
+# FFmpeg goes here as plain -l flags, not in Requires.private: `pkg-config --static` of Debian's
+# libavformat asks for the static forms of some forty codec and protocol libraries, most of which
+# Debian ships no static -dev package for; a static libvigil.a links the shared FFmpeg instead.
+LIBS_PRIVATE := -fopenmp -lm -lpthread $(shell pkg-config --libs $(AV_PKGS) 2>/dev/null)
 LIBDIR := $(PREFIX)/lib
 
 install: $(VIGIL) $(LIB) $(SOLIB) $(B)/man/vigil.1
@@ -238,7 +243,7 @@ install: $(VIGIL) $(LIB) $(SOLIB) $(B)/man/vigil.1
 	ln -sf $(notdir $(SOREAL)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvigil.so
 	install -m 644 include/vigil.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(filter-out $(AV_PKGS),$(PKGS))|' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' vigil.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vigil.pc
 
 uninstall:
