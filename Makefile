@@ -7,7 +7,9 @@ CFLAGS  ?= -O2 -g
 # PDQ must not contract a*b+c into FMA (spec section 8), whatever the user's flags say.
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -ffp-contract=off -fvisibility=hidden -MMD -MP
-PKGS    := vips libxxhash libpng nettle libarchive
+# FFmpeg's libraries (video, core/video.c): see LIBS_PRIVATE for how a static link takes them.
+AV_PKGS := libavformat libavcodec libswscale libavutil
+PKGS    := vips libxxhash libpng nettle libarchive $(AV_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALLCFLAGS = $(BASEFLAGS) $(WARNINGS) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)
@@ -29,7 +31,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args archive serve
+FUZZERS   := list index image rooms journal roomlist args archive serve video
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -201,6 +203,7 @@ bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
 	$(Q)sh bench/run.sh $(B)
 	$(Q)sh bench/match.sh $(B)
 	$(Q)sh bench/archive.sh $(B)
+	$(Q)VIGIL=$(B)/vigil sh bench/video.sh
 
 # vigil serve over loopback with wrk, against the in-process index in the same run (bench/serve.sh;
 # SERVE_N hashes, default 1 M), and the soak: lookups, uploads, adds and reloads for SOAK_SECONDS.
@@ -240,17 +243,18 @@ demo-run: $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
 
 # Man pages, made from `vigil help` by docs/man.sh: the help text is their one source.
-MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms vigil-serve
+MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms vigil-video vigil-serve
 man: $(B)/man/vigil.1
 $(B)/man/vigil.1: $(VIGIL) docs/man.sh
 	$(Q)sh docs/man.sh $(VIGIL) $(B)/man
 
 # What a static link needs beyond the packages of Requires.private (vigil.pc's Libs.private).
-# libarchive is named here, not required: Debian's libarchive.pc lists for a static link -lacl and
-# -llz4, whose -dev packages libarchive-dev does not pull in, so `pkg-config --static` through it
-# would fail on a machine with just vigil's build packages; -larchive links its shared library.
-LIBS_PRIVATE := -larchive -fopenmp -lm -lpthread
-PC_REQUIRES := $(filter-out libarchive,$(PKGS))
+# libarchive and FFmpeg are named here as plain -l flags, not required: for a static link, Debian's
+# libarchive.pc lists -lacl and -llz4, whose -dev packages libarchive-dev does not pull in, and
+# libavformat asks for the static forms of some forty codec and protocol libraries that Debian
+# ships no static package for; a static libvigil.a links their shared libraries instead.
+LIBS_PRIVATE := -larchive -fopenmp -lm -lpthread $(shell pkg-config --libs $(AV_PKGS) 2>/dev/null)
+PC_REQUIRES := $(filter-out libarchive $(AV_PKGS),$(PKGS))
 LIBDIR := $(PREFIX)/lib
 
 install: $(VIGIL) $(LIB) $(SOLIB) $(B)/man/vigil.1

@@ -187,5 +187,7 @@ int cmd_rooms(int argc, char **argv);
 void help_rooms(FILE *f);
 int cmd_serve(int argc, char **argv);
 void help_serve(FILE *f);
+int cmd_video(int argc, char **argv);
+void help_video(FILE *f);
 
 #endif

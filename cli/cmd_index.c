@@ -1,5 +1,6 @@
 /* cmd_index.c - `vigil index`: build, add, remove, compact, info, verify, export. */
 #include "cli.h"
+#include "vpdq_side.h"
 
 #include <getopt.h>
 #include <omp.h>
@@ -21,7 +22,8 @@ void help_index(FILE *f)
             "INPUT is a hash list or images. Lists: `vigil hash` output (TSV, CSV, JSON Lines),\n"
             "CSV/TSV with a header naming the hash column (pdq, hash, pdq_hash, signal) and\n"
             "optionally quality and id (id, ref_id, name, path); other columns become labels\n"
-            "name=value. Plain lines 'HEX [ID]' work too. Images and folders are hashed (fast\n"
+            "name=value. Plain lines 'HEX [ID]' work too. Videos and vPDQ files become video sets:\n"
+            "each frame an entry with the video as id (docs/video.md). Images and folders are hashed (fast\n"
             "mode) with their path as id. '-' reads a list from standard input. A list is read\n"
             "as a stream, at most 4 GiB (the environment's VIGIL_MAX_LIST_BYTES changes it). FIFOs,\n"
             "devices, sockets and folders are refused as lists and as FILE.vgi.\n\n"
@@ -107,6 +109,10 @@ static int add_inputs(vigil_index *idx, char **inputs, int n, int min_quality, i
     c->idx = idx;
     c->min_quality = min_quality;
     for (int i = 0; i < n && !c->failed; i++) {
+        if (cli_is_video(inputs[i]) || cli_is_vpdq(inputs[i])) { /* video sets: cli/vpdq_side.c */
+            if (cli_index_add_videos(idx, inputs[i], min_quality, &c->added, &c->low)) c->bad++;
+            continue;
+        }
         if (!cli_is_list(inputs[i])) { add_images(c, &inputs[i], 1, threads); continue; }
         char why[320];
         c->src = inputs[i];

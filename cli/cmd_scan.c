@@ -9,6 +9,7 @@
  * order. */
 #include "scan.h"
 #include "archives.h"
+#include "scan_video.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -49,6 +50,11 @@ void help_scan(FILE *f)
             "matched by local features, to say which known room (hotel) it was taken in; a room\n"
             "match needs N inliers (default 10); --top applies, up to the 30 best-voted rooms.\n"
             "It costs a second decode per image.\n\n"
+            "Videos (found by content) are hashed at 1 s (vPDQ, docs/video.md) and are one record\n"
+            "each (\"media\":\"video\", duration, frames): every frame is matched against image\n"
+            "references (kind \"pdq\", with the \"timestamp\" of the first matching frame and up to 16\n"
+            "\"timestamps\") and against video sets (kind \"video\", query_match_pct and\n"
+            "target_match_pct, reported when either is 80 or more); report.html shows the frame.\n\n"
             "OUTDIR receives:\n"
             "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss,\n"
             "                 with the same options and the same content of every index\n"
@@ -88,6 +94,8 @@ typedef struct item {
     cli_input in;        /* an archive member's bytes, or an archive's own record (archives.c) */
     scan *s;
     int slot;
+    scan_video *video;   /* a video's frames and matches (cli/scan_video.c) */
+    int video_borrowed;  /* video belongs to the batch's first file of this content */
 } item;
 
 struct scan {
@@ -280,6 +288,11 @@ static int match_batch(scan *s, item *it, int n, char *why, size_t whylen)
     free(hit);
     free(q);
     free(who);
+    for (int i = 0; i < n; i++)
+        if (it[i].video && it[i].dup_slot < 0 && it[i].dup_off == UINT64_MAX &&
+            scan_video_match(it[i].video, s->sets, s->nsets, s->min_quality, s->dihedral, s->threads, &it[i].m, &it[i].nm,
+                             &it[i].mcap, &it[i].total, why, whylen))
+            return -1;
     for (int i = 0; i < n; i++) {
         if (it[i].nm > 1) qsort(it[i].m, it[i].nm, sizeof *it[i].m, cmp_match);
         /* the nearest JMAX_SET_MATCHES of each set, PDQ and digest matches together */
@@ -333,6 +346,7 @@ static void content_json(FILE *f, const scan *s, item *it)
     }
     if (r->format[0]) fprintf(f, "\"format\":\"%s\",", r->format);
     if (r->have & VIGIL_HAVE_SIZE) fprintf(f, "\"width\":%u,\"height\":%u,", r->width, r->height);
+    if (it->video) scan_video_record_json(f, it->video);
     if (r->have & VIGIL_HAVE_PDQ) {
         vigil_pdq_to_hex(&r->pdq, h);
         fprintf(f, "\"pdq\":\"%s\",\"quality\":%d,", h, r->quality);
@@ -357,12 +371,17 @@ static void content_json(FILE *f, const scan *s, item *it)
         fputs(",\"index\":", f);
         cli_json_str(f, s->sets[m->set].path);
         fprintf(f, ",\"kind\":\"%s\",\"ref_id\":",
-                m->kind == MATCH_ROOM ? "room" : m->kind == MATCH_PDQ ? "pdq" : m->kind == MATCH_MD5 ? "md5" : "sha1");
+                m->kind == MATCH_ROOM ? "room" : m->kind == MATCH_PDQ ? "pdq" : m->kind == MATCH_VIDEO ? "video"
+                : m->kind == MATCH_MD5 ? "md5" : "sha1");
         if (id) cli_json_str(f, id); else fputs("null", f);
         fputs(",\"labels\":", f);
         if (labels) cli_json_str(f, labels); else fputs("null", f);
         if (m->kind == MATCH_ROOM) fprintf(f, ",\"inliers\":%d}", m->distance);
-        else fprintf(f, ",\"distance\":%d,\"transform\":\"%s\"}", m->distance, vigil_transform_name((vigil_transform)m->transform));
+        else {
+            fprintf(f, ",\"distance\":%d,\"transform\":\"%s\"", m->distance, vigil_transform_name((vigil_transform)m->transform));
+            if (it->video) scan_video_match_json(f, it->video, m);
+            fputc('}', f);
+        }
     }
     it->nm = kept;
     fputc(']', f);
@@ -398,6 +417,13 @@ static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
             fprintf(f, ",\"size\":%llu,", (unsigned long long)r->file_size);
             if (r->file_flags & VIGIL_FILE_CHANGED) { fx.flags |= J_CHANGED; fputs("\"changed\":true,", f); }
             if (x->dup_slot >= 0 || x->dup_off != UINT64_MAX) { fx.flags |= J_DEDUP; fputs("\"duplicate\":true,", f); }
+            if (x->video) { /* the record carries the first matching frame's PDQ (the report's thumbnail) */
+                int q;
+                scan_video_pdq(x->video, &x->r.pdq, &q, &x->r.width, &x->r.height);
+                x->r.have |= VIGIL_HAVE_SIZE;
+                if (q >= 0) { x->r.quality = q; x->r.have |= VIGIL_HAVE_PDQ; }
+                snprintf(x->r.format, sizeof x->r.format, "%s", "video");
+            }
             fflush(f);
             fx.content_off = (uint32_t)jlen;
             if (x->dup_off != UINT64_MAX) fputs(x->dup_json, f);
@@ -511,6 +537,20 @@ static int sets_unchanged(scan *s, int pending, char *why, size_t whylen)
     return 0;
 }
 
+/* Not an image but a video: its frames replace the image hash (digests stay as they are). */
+static void scan_video_hook(scan *s, item *it)
+{
+    /* an archive member is in memory only: videos are read by path (docs/archives.md) */
+    if (it->in.kind != CLI_IN_FILE) return;
+    if (it->rc != VIGIL_E_FORMAT || it->dup_slot >= 0 || it->dup_off != UINT64_MAX || !scan_video_is(it->path)) return;
+    vigil_result rc;
+    vigil_error err;
+    it->video = scan_video_hash(it->path, s->dihedral, &rc, &err);
+    if (!it->video) return; /* out of memory: the file stays "not an image" */
+    it->rc = rc;
+    it->err = err;
+}
+
 static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
 {
     cli_test_pause("batch", ++s->batches);
@@ -519,6 +559,7 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
         if (it[i].walk_err) continue;
         if (s->rooms_set < 0) {
             it[i].rc = cli_input_hash(&it[i].in, &it[i].opt, NULL, &it[i].r, NULL, NULL, &it[i].err);
+            scan_video_hook(s, &it[i]);
             continue;
         }
         /* one read and the same bytes for both; no features when the content was a duplicate
@@ -529,6 +570,7 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
         if (it[i].rc == VIGIL_OK && it[i].dup_slot < 0 && it[i].dup_off == UINT64_MAX && !ferr.code)
             match_rooms(s, &it[i], &f);
         vigil_features_free(&f);
+        scan_video_hook(s, &it[i]);
     }
     for (int i = 0; i < n; i++) {
         if (it[i].dup_slot >= 0) {
@@ -540,6 +582,8 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
             it[i].r.file_flags = file_flags;
             it[i].rc = o->rc;
             it[i].err = o->err;
+            it[i].video = o->video;
+            it[i].video_borrowed = 1;
         } else if (it[i].dup_off != UINT64_MAX) {
             copy_from_journal(s, &it[i]);
         }
@@ -557,6 +601,7 @@ static void reset_item(item *it)
     free(it->room);
     it->in.path = it->in.err = NULL; /* the same strings as path and walk_err */
     cli_input_free(&it->in);
+    if (!it->video_borrowed) scan_video_free(it->video);
     jmatch *m = it->m;
     size_t cap = it->mcap;
     scan *s = it->s;
@@ -661,7 +706,7 @@ static char *scan_settings(const scan *s, const scan_set *sets, int nall, char *
      * features differ a little from the earlier vips_thumbnail ones, so such a journal is refused */
     int rooms = 0;
     for (int k = 0; k < nall; k++) rooms |= sets[k].rooms != NULL;
-    fprintf(f, "vigil scan v2; dihedral=%d exact=%d min_quality=%d top=%d%s%s", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
+    fprintf(f, "vigil scan v2; video=vpdq1; dihedral=%d exact=%d min_quality=%d top=%d%s%s", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
             s->min_quality, s->top_k, cli_follow_links ? " follow_links=1" : "", rooms ? " room_features=2" : "");
     cli_archive_settings(f, &s->ao, s->archives_off);
     fputc(';', f);

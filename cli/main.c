@@ -10,6 +10,7 @@ static const cli_command commands[] = {
     {"match", cmd_match, help_match, "match images or hash lists against one or more indexes"},
     {"scan", cmd_scan, help_scan, "scan seized media against reference sets: resumable, with reports"},
     {"rooms", cmd_rooms, help_rooms, "recognise the room (hotel) a photo was taken in (build add query info)"},
+    {"video", cmd_video, help_video, "vPDQ video hashes (bit-exact with vpdq-hash-video) and video matching (hash match)"},
     {"serve", cmd_serve, help_serve, "HTTP screening service with Hasher-Matcher-Actioner's API"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -9,6 +9,7 @@
  * Memory: the matched files' records (matches are few beside files), never the whole journal. */
 #include "scan.h"
 #include "archives.h"
+#include "scan_video.h"
 #include "buf.h" /* core: vigil__label_find */
 
 #include <stdlib.h>
@@ -22,7 +23,7 @@ void scan_match_ref(const scan_set *sets, const jmatch *m, const char **id, cons
     if (m->kind == MATCH_ROOM) {
         if (vigil_rooms_image(sets[m->set].rooms, m->entry, id, labels, NULL)) *id = *labels = NULL;
         else if (*labels && !**labels) *labels = NULL;
-    } else if (m->kind == MATCH_PDQ) vigil_index_entry(sets[m->set].idx, m->entry, NULL, NULL, id, labels);
+    } else if (m->kind == MATCH_PDQ || m->kind == MATCH_VIDEO) vigil_index_entry(sets[m->set].idx, m->entry, NULL, NULL, id, labels);
     else vigil_index_digest_entry(sets[m->set].idx, m->entry, NULL, NULL, NULL, id, labels);
 }
 
@@ -273,6 +274,7 @@ static int write_html(FILE *f, const scan_report_opts *o, const pass *p, thumb *
                 fprintf(f, "</td><td>%d</td><td>%s%s%s</td></tr>\n", mt->distance,
                         mt->kind == MATCH_ROOM  ? "same room (local features)"
                         : mt->kind == MATCH_PDQ ? "PDQ"
+                        : mt->kind == MATCH_VIDEO ? "vPDQ (known video)"
                         : mt->kind == MATCH_MD5 ? "MD5 (identical file)"
                                                 : "SHA-1 (identical file)",
                         mt->kind == MATCH_PDQ && mt->transform ? ", " : "",
@@ -294,6 +296,12 @@ static void make_thumbs(const pass *p, thumb *th, int max, int threads)
     for (size_t i = 0; i < n; i++) {
         char why[200];
         size_t len;
+        vigil_pdq fp;
+        if (scan_video_is(p->k[i].path) && !vigil_pdq_from_hex(p->k[i].pdq, 64, &fp)) { /* a video: its matching frame */
+            if (scan_video_thumb(p->k[i].path, &fp, 160, &th[i].png, &th[i].n, why, sizeof why))
+                snprintf(th[i].err, sizeof th[i].err, "no thumbnail: %s", why);
+            continue;
+        }
         char *data = cli_read_all(p->k[i].path, cli_image_max(), NULL, &len, why, sizeof why);
         if (!data && strstr(p->k[i].path, "!/")) /* an archive member (archives.c) */
             data = cli_read_member(p->k[i].path, cli_image_max(), &len, why, sizeof why);

@@ -632,6 +632,117 @@ VIGIL_API void vigil_archive_free(vigil_archive *a);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 VIGIL_API void vigil_hex(const uint8_t *bytes, size_t n, char *out);
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Video: vPDQ (a PDQ hash per sampled frame), decoded with FFmpeg's libraries (docs/video.md)    */
+/* ---------------------------------------------------------------------------------------------- */
+
+enum {
+    VIGIL_VIDEO_FAST = 1u << 0,     /* decode key frames only (not bit-exact with vpdq-hash-video) */
+    VIGIL_VIDEO_DIHEDRAL = 1u << 1  /* also the 8 dihedral hashes of each hashed frame */
+};
+
+typedef struct vigil_video_options {
+    size_t struct_size;        /* sizeof(vigil_video_options), set by vigil_video_options_init */
+    uint32_t flags;            /* VIGIL_VIDEO_* */
+    double seconds_per_hash;   /* vpdq's -r: frameMod = (int)(seconds * fps), 0 = every frame; default 1 */
+    double max_duration;       /* seconds; a longer video (by its header, or as it decodes) is refused;
+                                  default 86400, 0 = no limit */
+    uint64_t max_pixels;       /* per frame; default 2^25 (8K UHD fits) */
+    uint32_t max_streams;      /* streams in the container; default 64 */
+    uint64_t max_decoded_bytes;/* raw bytes of all decoded frames together; default 2^40, 0 = no limit */
+    int threads;               /* decoder threads; default 1 (callers parallelise across videos) */
+} vigil_video_options;
+
+VIGIL_API void vigil_video_options_init(vigil_video_options *opt);
+
+/* One hashed frame, valid during the callback only. */
+typedef struct vigil_video_frame {
+    uint64_t frame_number;     /* decoded frames counted from 0 (fast mode: from the time stamp) */
+    double timestamp;          /* frame_number / fps (fast mode: the frame's own time stamp) */
+    int quality;               /* 0..100; 0 and a zero hash for frames under 5x5 */
+    vigil_pdq pdq;
+    vigil_pdq dihedral[8];     /* with VIGIL_VIDEO_DIHEDRAL */
+    uint32_t width, height;
+    const uint8_t *rgb;        /* the frame as RGB24, width * 3 bytes per row */
+} vigil_video_frame;
+
+/* Returning non-zero stops the decode (the call then returns VIGIL_OK). */
+typedef int (*vigil_video_frame_fn)(const vigil_video_frame *f, void *ctx);
+
+typedef struct vigil_video_info {
+    char format[16];           /* the demuxer: "mov,mp4,..." is given as "mp4", "matroska", "avi", ... */
+    char codec[16];            /* "h264", "vp9", ... */
+    uint32_t width, height;
+    double fps;                /* avg_frame_rate, else r_frame_rate: what frameMod uses */
+    double duration;           /* seconds, from the container (0 when it does not say) */
+    uint32_t streams;
+    uint64_t frames_decoded, frames_hashed, decode_errors;
+} vigil_video_info;
+
+/* Whether the first bytes of a file (n >= 12 helps; 512 is plenty) look like a video container
+ * vigil decodes: MP4/MOV/3GP (ftyp, not the HEIF/AVIF image brands), Matroska/WebM, AVI, FLV,
+ * MPEG-TS, MPEG-PS, ASF/WMV, Ogg. A cheap check made before FFmpeg is asked. */
+VIGIL_API int vigil_video_sniff(const void *head, size_t n);
+
+/* Decodes the first video stream and calls fn for every sampled frame, in order. Only the bytes
+ * given are read: FFmpeg's protocols, devices and any reference to another file are refused, and
+ * only the containers vigil_video_sniff names are probed. The limits are checked on the header
+ * before decoding (duration, frame size, streams, the decoded bytes the header implies) and again
+ * as frames come. A damaged or truncated video gives the frames that decoded, then VIGIL_E_DECODE
+ * naming what went wrong; info (may be NULL) is filled as far as it got. Thread-safe: each call
+ * has its own FFmpeg contexts. Memory: the decoder's frames plus, while a frame is hashed, about
+ * 31 bytes per pixel (the RGB frame and PDQ's float planes, kept per thread). */
+VIGIL_API vigil_result vigil_video_hash_fd(int fd, const vigil_video_options *opt, vigil_video_frame_fn fn,
+                                           void *ctx, vigil_video_info *info, vigil_error *err);
+VIGIL_API vigil_result vigil_video_hash_memory(const void *data, size_t size, const vigil_video_options *opt,
+                                               vigil_video_frame_fn fn, void *ctx, vigil_video_info *info,
+                                               vigil_error *err);
+VIGIL_API vigil_result vigil_video_hash_file(const char *path, const vigil_video_options *opt, vigil_video_frame_fn fn,
+                                             void *ctx, vigil_video_info *info, vigil_error *err);
+
+/* One frame of a vPDQ hash as python-threatexchange compares them. */
+typedef struct vigil_vpdq_frame {
+    vigil_pdq pdq;
+    int quality;
+    uint64_t frame_number;
+    double timestamp;
+} vigil_vpdq_frame;
+
+typedef struct vigil_vpdq_match_options {
+    size_t struct_size;        /* sizeof(vigil_vpdq_match_options), set by vigil_vpdq_match_options_init */
+    int quality_min;           /* frames under it are dropped; default 50 */
+    int distance_max;          /* a frame matches within this many bits (<=); default 31 */
+    double query_pct_min;      /* verdict: query % >= this ...; default 80 */
+    double target_pct_min;     /* ... and target % >= this; default 0 */
+} vigil_vpdq_match_options;
+
+VIGIL_API void vigil_vpdq_match_options_init(vigil_vpdq_match_options *opt);
+
+/* python-threatexchange's vPDQ comparison (what HMA uses): on each side, frames under quality_min
+ * are dropped and a hash seen before is dropped (the first kept); a query frame matches when some
+ * target frame is within distance_max bits; query % is the share of query frames that match, target
+ * % the same the other way. *verdict = query % >= query_pct_min && target % >= target_pct_min.
+ * A side with no frame left gives 0 %. O(nq * nt) distance tests. */
+VIGIL_API vigil_result vigil_vpdq_compare(const vigil_vpdq_frame *q, size_t nq, const vigil_vpdq_frame *t, size_t nt,
+                                          const vigil_vpdq_match_options *opt, double *query_pct,
+                                          double *target_pct, int *verdict, vigil_error *err);
+
+/* vPDQ's text: one line per frame, "frameNumber,quality,pdqHex,timestamp" (vpdq-hash-video's
+ * output). vigil's own files may hold several videos: a line "# NAME" starts the next one (see
+ * docs/video.md). fn gets each video's frames (name NULL for lines before any "# " line); a
+ * non-zero return stops. Empty lines and a CR before the LF are allowed; any other line that is
+ * not four well-formed fields (64 hex digits, quality 0..100) fails the parse with VIGIL_E_PARSE
+ * naming the line. Memory: the frames of one video at a time. */
+typedef int (*vigil_vpdq_video_fn)(const char *name, const vigil_vpdq_frame *frames, size_t n, void *ctx);
+VIGIL_API vigil_result vigil_vpdq_parse(const char *data, size_t size, vigil_vpdq_video_fn fn, void *ctx,
+                                        vigil_error *err);
+
+/* A review thumbnail of a video: the first frame hashed at 1 s whose PDQ equals *want (the first
+ * frame when want is NULL), scaled so its longer side is <= max_side, as a malloc'd PNG (free with
+ * vigil_free). VIGIL_E_NOT_FOUND when no frame has that hash. Same guards and limits as hashing. */
+VIGIL_API vigil_result vigil_video_frame_png(const char *path, const vigil_pdq *want, int max_side, uint8_t **png,
+                                             size_t *png_size, vigil_error *err);
+
 #ifdef __cplusplus
 }
 #endif

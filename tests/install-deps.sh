@@ -1,25 +1,26 @@
 #!/bin/sh
 # install-deps.sh [GROUP...] - installs the Debian 12 packages a make target needs, those missing
 # only. Always the build and the demo (compiler, pkg-config, the libraries, the vips command,
-# python3, libarchive, libmicrohttpd for vigil serve); each GROUP adds:
+# python3, libarchive, FFmpeg's libav*, libmicrohttpd for vigil serve); each GROUP adds:
 #   test   what the shell suites drive: xxhsum, headless Chromium (review page), script(1),
 #          groff and man-db (the man pages), strace (the fsync-order check), zip, unzip,
-#          p7zip-full, xz-utils, zstd, bzip2 (the archives tests/archive.sh makes), curl (serve.sh)
+#          p7zip-full, xz-utils, zstd, bzip2 (the archives tests/archive.sh makes), curl (serve.sh),
+#          ffmpeg (test videos)
 #   asan   clang, its sanitizer runtime and OpenMP header (make test-asan)
 #   bench  valgrind (callgrind counts), bc, djpeg (the decode floor), zip (bench/archive.sh),
-#          wrk and curl (bench-serve)
+#          wrk and curl (bench-serve), ffmpeg and time (bench/video.sh)
 #   fuzz   clang, its libFuzzer runtime and OpenMP header
 # A package counts as missing when dpkg does not list it as installed or when the command it is
 # there for is not on PATH (reinstalled then). Runs apt-get as root, or through sudo.
 set -eu
 # package:command (the command that proves it usable; none for libraries)
 want="build-essential:cc build-essential:make pkg-config:pkg-config libvips-dev libxxhash-dev libpng-dev
-nettle-dev libarchive-dev libvips-tools:vips python3:python3 libmicrohttpd-dev"
+nettle-dev libarchive-dev libvips-tools:vips python3:python3 libmicrohttpd-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
 for g in "$@"; do
     case $g in
-        test) want="$want xxhash:xxhsum chromium:chromium bsdutils:script groff-base:groff man-db:man strace:strace zip:zip unzip:unzip p7zip-full:7z xz-utils:xz zstd:zstd bzip2:bzip2 curl:curl" ;;
+        test) want="$want xxhash:xxhsum chromium:chromium bsdutils:script groff-base:groff man-db:man strace:strace zip:zip unzip:unzip p7zip-full:7z xz-utils:xz zstd:zstd bzip2:bzip2 curl:curl ffmpeg:ffmpeg" ;;
         asan|fuzz) want="$want clang:clang libclang-rt-14-dev libomp-14-dev" ;;
-        bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg zip:zip wrk:wrk curl:curl" ;;
+        bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg zip:zip wrk:wrk curl:curl ffmpeg:ffmpeg time:/usr/bin/time" ;;
         *) echo "install-deps.sh: unknown group '$g' (known: test asan bench fuzz)" >&2; exit 2 ;;
     esac
 done

@@ -78,6 +78,7 @@ png_encode.h:png.c
 features_impl.h:features.c,features_fast.c,x86/fast_avx2.c
 index_impl.h:index.c,index_digests.c,index_file.c
 rooms_impl.h:rooms.c,rooms_file.c,rooms_tables.c,rooms_query.c
+archive_impl.h:archive.c
 x86/hamming_x86.h:x86/hamming_popcnt.c,x86/hamming_avx2.c,x86/hamming_avx512.c"
 SRC=${VIGIL_SRC:-$(dirname "$0")/..}
 nh=0

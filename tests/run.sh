@@ -14,7 +14,7 @@ for level in avx512 avx2 popcnt all; do
     suite env VIGIL_DISABLE_CPU_FEATURES=$level VIGIL_TEST_LABEL="without-$level" "$B/vigil-tests" dispatch,index_recall,fast9_row
 done
 # the fuzz corpora: every input that ever crashed a parser, replayed
-for t in list index image rooms journal roomlist args archive serve; do
+for t in list index image rooms journal roomlist args archive serve video; do
     suite "$B/fuzz-$t" "$t" "tests/fuzz/corpus/$t"
 done
 suite sh tests/cli.sh "$B"
@@ -30,6 +30,7 @@ suite sh tests/man.sh "$B"
 suite sh tests/docs.sh "$B"
 suite sh tests/install.sh "$B"
 suite sh tests/serve.sh "$B"
+suite sh tests/video.sh "$B"
 p=$(sed -n 's/^\([a-z0-9-]*\): \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log" | awk '{s += $1} END {print s + 0}')
 f=$(sed -n 's/^\([a-z0-9-]*\): \([0-9]*\) passed, \([0-9]*\) failed$/\3/p' "$log" | awk '{s += $1} END {print s + 0}')
 runs=$(grep -c '^[a-z0-9-]*: [0-9]* passed, [0-9]* failed$' "$log")
