@@ -23,15 +23,6 @@ mkdir -p "$O"
 command -v wrk >/dev/null || { echo "bench-serve: wrk is missing (make deps-bench installs it)" >&2; exit 2; }
 now() { date +%s.%N; }
 
-# SERVE_PART=lookups (1-4) or reloads (5) runs one half, each under ~3 minutes at 10 M
-PART=${SERVE_PART:-all}
-if [ "$PART" != reloads ]; then
-if [ ! -s "$O/idx-$N.vgi" ] || [ ! -s "$O/q-$N.txt.batch" ]; then
-    t0=$(now)
-    "$B/bench-serve" gen "$N" "$O/idx-$N.vgi" "$O/q-$N.txt" 20000 "$BATCH"
-    echo "bench=serve_gen n=$N seconds=$(echo "$(now) - $t0" | bc)"
-fi
-
 SPID=""
 start() { # INDEX LOG [ARGS]
     idx=$1 log=$2
@@ -48,6 +39,16 @@ wrkrun() { # MODE ARGS...: one line "wrk ..."
     wrk -t1 -c"$((THREADS * 2))" -d"${SECS}s" --timeout 10s -s bench/serve.lua "$U" -- "$@" 2>&1 | grep '^wrk '
 }
 val() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# SERVE_PART=lookups (1-4) or reloads (5) runs one half, each under ~3 minutes at 10 M
+PART=${SERVE_PART:-all}
+if [ "$PART" != reloads ]; then
+if [ ! -s "$O/idx-$N.vgi" ] || [ ! -s "$O/q-$N.txt.batch" ]; then
+    t0=$(now)
+    "$B/bench-serve" gen "$N" "$O/idx-$N.vgi" "$O/q-$N.txt" 20000 "$BATCH"
+    echo "bench=serve_gen n=$N seconds=$(echo "$(now) - $t0" | bc)"
+fi
+
 
 t0=$(now)
 start "$O/idx-$N.vgi" "$O/server.log"
