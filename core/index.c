@@ -14,6 +14,7 @@
  * up to 256 query hashes, so each block is read from memory once per 256 queries. The search
  * picks the cheaper of the two from the expected candidate count. */
 #include "index_impl.h"
+#include "kfeat.h"
 #include "options.h"
 
 #include <omp.h>
@@ -60,6 +61,7 @@ void vigil_index_free(vigil_index *x)
     release_file(x);
     free(x->dhashes.p); free(x->dquality.p); free(x->dmeta.p); free(x->dstrings.p); free(x->tomb.p);
     free(x->xrec.p); free(x->xstrings.p); free(x->xtab);
+    vigil__kfeat_free(x->kfeat);
     free(x);
 }
 
@@ -123,6 +125,7 @@ vigil_result vigil_index_remove(vigil_index *x, const char *id, size_t *removed,
     }
     x->nremoved += n;
     n += vigil__digests_remove(x, id);
+    n += vigil__kfeat_remove(x->kfeat, id);
     if (removed) *removed = n;
     return VIGIL_OK;
 }

@@ -70,7 +70,8 @@ static vigil_result take_query_options(const vigil_rooms_query_options *in, vigi
     VIGIL__OPT_TAKE(o, in, ratio);
     VIGIL__OPT_TAKE(o, in, stop_factor);
     VIGIL__OPT_TAKE(o, in, guided_radius);
-    VIGIL__OPT_LAST(vigil_rooms_query_options, guided_radius);
+    VIGIL__OPT_TAKE(o, in, model);
+    VIGIL__OPT_LAST(vigil_rooms_query_options, model);
     return VIGIL_OK;
 }
 
@@ -312,7 +313,7 @@ static void guide(query *s, scored *c, const vigil__room_img *rec, double tol)
     vigil__guide_ref ref = {r->desc + first, r->xy + 2 * first, r->shape + 2 * first, rec->n, use, m};
     float h[9];
     memcpy(h, c->h, sizeof h);
-    int g = vigil__guided(&ref, s->qf, s->qcommon, tol, s->opt->guided_radius, h);
+    int g = vigil__guided(&ref, s->qf, s->qcommon, tol, s->opt->guided_radius, h, s->opt->model);
     free(use);
     if (g > (int)c->inliers) { c->inliers = (uint32_t)g; memcpy(c->h, h, sizeof h); }
 }
@@ -344,7 +345,7 @@ static void verify(query *s, scored *c)
         if (n < 4) continue;
         float h[9];
         uint32_t in = (uint32_t)vigil__ransac(s->pts, s->pts + 2 * s->qf->n, n, tol, c->img * 2 + (uint64_t)t, h, s->work,
-                                              s->iwork);
+                                              s->iwork, opt->model);
         if (in > c->inliers) { c->inliers = in; memcpy(c->h, h, sizeof h); }
     }
     /* a plausible homography: the matches the index missed, where it puts them */
@@ -433,7 +434,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     if (ro) return ro;
     opt = &def;
     if (!r || !qf || !nout || (qf->n && (!qf->kp || !qf->desc)) || (opt->top_k && !out) || opt->radius < 0 || opt->radius > 256 ||
-        !(opt->ratio > 0 && opt->ratio <= 1))
+        !(opt->ratio > 0 && opt->ratio <= 1) || (opt->model != VIGIL_ROOMS_HOMOGRAPHY && opt->model != VIGIL_ROOMS_AFFINE))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     if (!r->prepared) return vigil__fail(err, VIGIL_E_INVALID, "room index not prepared (call vigil_rooms_prepare after adding)");
     *nout = 0;
