@@ -519,7 +519,7 @@ VIGIL_API vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_featu
 
 /* The reference preset: 256 features per image at the room working size (640 px). */
 VIGIL_API void vigil_known_features_options_init(vigil_features_options *o);
-/* The query preset: 500 features and their mirrored twins (mirrored = 1). */
+/* The query preset: 1000 features and their mirrored twins (mirrored = 1). */
 VIGIL_API void vigil_known_query_options_init(vigil_features_options *o);
 
 /* Adds one reference image's features (at most 65535; extracted with the reference preset) under
