@@ -95,6 +95,9 @@ $(B)/bench-match: $(B)/bench/bench_match.o $(LIB)
 $(B)/bench-features: $(B)/bench/bench_features.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(B)/bench-kfeat: $(B)/bench/kfeat_bench.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(B)/bench/stats.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
@@ -188,9 +191,10 @@ stress: deps-asan
 
 bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory bench-run
-bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
+bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match $(B)/bench-kfeat
 	$(Q)sh bench/run.sh $(B)
 	$(Q)sh bench/match.sh $(B)
+	$(Q)sh bench/kfeat.sh $(B)
 
 # The guard CI runs: ratios measured in one run against floors, plus the kernel's instruction
 # count per comparison from callgrind (repeatable on a noisy machine).

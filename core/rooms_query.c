@@ -71,7 +71,9 @@ static vigil_result take_query_options(const vigil_rooms_query_options *in, vigi
     VIGIL__OPT_TAKE(o, in, stop_factor);
     VIGIL__OPT_TAKE(o, in, guided_radius);
     VIGIL__OPT_TAKE(o, in, model);
-    VIGIL__OPT_LAST(vigil_rooms_query_options, model);
+    VIGIL__OPT_TAKE(o, in, seed_features);
+    VIGIL__OPT_TAKE(o, in, seed_tables);
+    VIGIL__OPT_LAST(vigil_rooms_query_options, seed_tables);
     return VIGIL_OK;
 }
 
@@ -149,12 +151,15 @@ static ptrdiff_t gather(query *s, uint32_t i)
 {
     const vigil_rooms *r = s->r;
     size_t n = s->opt->exhaustive ? r->nfeat : 0;
+    /* past the seed features (or tables), a feature only learns where it is common, for guided matching */
+    int seed = !s->opt->seed_features || i < s->opt->seed_features;
+    int ntab = s->opt->seed_tables && s->opt->seed_tables < TABLES ? (int)s->opt->seed_tables : TABLES;
     for (int t = 0; t < TABLES; t++) {
         const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
         uint32_t k = vigil__room_key(&s->qf->desc[i], t), a = o[k], b = o[k + 1];
         /* a bucket far above the mean holds the common, featureless patterns: a stop word */
         s->qcommon[i] += b - a > s->common_at;
-        if (s->opt->exhaustive || b - a > s->stop) continue; /* brute force: the tables only say what is common */
+        if (s->opt->exhaustive || b - a > s->stop || !seed || t >= ntab) continue; /* brute force: the tables only say what is common */
         if (n + (b - a) > s->cap) {
             size_t nc = s->cap ? s->cap : 1024;
             while (nc < n + (b - a)) nc *= 2;

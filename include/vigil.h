@@ -485,6 +485,11 @@ typedef struct vigil_rooms_query_options {
                                 of a place) or VIGIL_ROOMS_AFFINE (the same photograph reframed:
                                 cropped, scaled, turned; no perspective, no mirror, at most 2:1
                                 stretch); h then has the last row 0 0 1 */
+    uint32_t seed_features;  /* only the first this many query features look for candidates (0 =
+                                all, the default); all of them take part in guided matching. With
+                                seed_tables the speed knob of a large set of known images, whose
+                                true matches are near and many */
+    uint32_t seed_tables;    /* only the first this many of the 8 tables are looked up (0 = all) */
 } vigil_rooms_query_options;
 enum { VIGIL_ROOMS_HOMOGRAPHY = 0, VIGIL_ROOMS_AFFINE = 1 };
 VIGIL_API void vigil_rooms_query_options_init(vigil_rooms_query_options *o);
