@@ -32,8 +32,8 @@ t() { # t LABEL CMD...: seconds of the best of ROUNDS into $OUTD/LABEL
         s=$(date +%s.%N)
         "$@" >/dev/null 2>&1 || true
         e=$(date +%s.%N)
-        d=$(echo "$e - $s" | bc)
-        if [ -z "$best" ] || [ "$(echo "$d < $best" | bc)" = 1 ]; then best=$d; fi
+        d=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.2f", b - a }')
+        if [ -z "$best" ] || awk -v d="$d" -v b="$best" 'BEGIN { exit !(d < b) }'; then best=$d; fi
     done
     echo "$best" >"$OUTD/$1"
 }
@@ -52,7 +52,7 @@ n=$(ls "$PHOTOS" | wc -l)
     echo "|---|---|---|---|---|---|---|"
     for j in 1 2; do
         a=$(cat "$OUTD/pdq-$j-all"); b=$(cat "$OUTD/feat-$j-all"); c=$(cat "$OUTD/pdq-$j-one"); d=$(cat "$OUTD/feat-$j-one")
-        echo "| $j | $a | $b | $(echo "scale=2; $b / $a" | bc) | $c | $d | $(echo "scale=2; ($b - $d) / ($a - $c)" | bc) |"
+        awk -v j="$j" -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN { printf "| %s | %s | %s | %.2f | %s | %s | %.2f |\n", j, a, b, b / a, c, d, (b - d) / (a - c) }'
     done
 } >>"$md"
 cat "$md"
