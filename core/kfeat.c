@@ -358,12 +358,12 @@ static int cmp_match(const void *a, const void *b)
 }
 
 #define MAX_TOP 30
-/* The candidate search is most of a query's time and grows with the set: the first 250 of each
- * half's 1000 features (the strongest of each grid cell first) find the reference, since a
- * reframed photo shares most of its corners with it, and guided matching then uses all 1000.
- * A quarter of the search for the same recall except on collages; 4 of the 8 tables instead lost
- * the collages (bench/results/kfeat.md). */
-#define SEED_FEATURES 250
+/* The candidate search is most of a query's time and grows with the set. Seeding it with only the
+ * first 250 of each half's 1000 features takes a quarter of the time, but a photo that fills only
+ * part of the query (a collage, a screenshot with interface bars, a caption bar) then has too few
+ * seeds in it: make eval found 32, 53 and 63 % of those instead of 85-100 %. So every feature
+ * seeds (0); speed in bench/results/kfeat.md. */
+#define SEED_FEATURES 0
 
 vigil_result vigil_index_match_features(const vigil_index *x, const vigil_features *q, const vigil_index_features_options *opt,
                                         vigil_index_features_match *out, size_t *nout, vigil_error *err)
