@@ -9,6 +9,8 @@
 set -eu
 B=${1:-build}
 ROUNDS=${ROUNDS:-2}
+BIG=${KFEAT_BIG:-300000}   # the second size measured (memory and query time), beside 100,000
+QUERIES=${KFEAT_QUERIES:-20}
 PHOTOS=${PHOTOS:-$B/photos}
 OUTD="$B/bench/kfeat"
 rm -rf "$OUTD"
@@ -19,8 +21,8 @@ md="$OUTD/kfeat.md"
 {
     echo "### A features set of N references: build, memory, one query on one core"
     echo
-    "$B/bench-kfeat" --photos "$PHOTOS" --refs 300000
-    "$B/bench-kfeat" --photos "$PHOTOS" --refs 100000 --save-pdq "$OUTD/pdq.vgi" --save-feat "$OUTD/feat.vgi" | tail -n +3
+    "$B/bench-kfeat" --photos "$PHOTOS" --refs "$BIG" --queries "$QUERIES"
+    "$B/bench-kfeat" --photos "$PHOTOS" --refs 100000 --queries "$QUERIES" --save-pdq "$OUTD/pdq.vgi" --save-feat "$OUTD/feat.vgi" | tail -n +4
 } >"$md"
 ls -l "$OUTD"/*.vgi >>"$md"
 mkdir -p "$OUTD/one"
