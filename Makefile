@@ -31,7 +31,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args archive serve video
+FUZZERS   := list index image rooms journal roomlist args archive serve video kfeat
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -104,6 +104,9 @@ $(B)/bench-serve: $(B)/bench/bench_serve.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(B)/bench-features: $(B)/bench/bench_features.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(B)/bench-kfeat: $(B)/bench/kfeat_bench.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(B)/bench/stats.o $(LIB)
@@ -199,11 +202,12 @@ stress: deps-asan
 
 bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory bench-run
-bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match
+bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match $(B)/bench-kfeat
 	$(Q)sh bench/run.sh $(B)
 	$(Q)sh bench/match.sh $(B)
 	$(Q)sh bench/archive.sh $(B)
 	$(Q)VIGIL=$(B)/vigil sh bench/video.sh
+	$(Q)sh bench/kfeat.sh $(B)
 
 # vigil serve over loopback with wrk, against the in-process index in the same run (bench/serve.sh;
 # SERVE_N hashes, default 1 M), and the soak: lookups, uploads, adds and reloads for SOAK_SECONDS.

@@ -32,6 +32,7 @@
 enum kind {
     K_JPEG, K_SCALE, K_CROP, K_CROP_OFF, K_PAD, K_BORDER, K_ASPECT, K_ROT, K_FLIP_H, K_FLIP_V, K_ROTATE,
     K_BRIGHT, K_CONTRAST, K_GAMMA, K_GREY, K_BLUR, K_NOISE, K_LOGO, K_CAPTION, K_SCREENSHOT,
+    K_CROPA, K_CROPA_OFF, K_SHOT_UI, K_CAPTION_TEXT, K_COLLAGE, K_SCREEN,
 };
 
 typedef struct step { enum kind k; double a; } step;
@@ -85,8 +86,95 @@ static const transform transforms[] = {
     {"mirror + scale 0.5 + jpeg q70", "chain", {{K_FLIP_H, 0}, {K_SCALE, 0.5}, {K_JPEG, 70}}, 3, 70},
     {"rotate 5 deg + scale 0.5 + jpeg q70", "chain", {{K_ROTATE, 5}, {K_SCALE, 0.5}, {K_JPEG, 70}}, 3, 70},
     {"greyscale + blur 1 + jpeg q50", "chain", {{K_GREY, 0}, {K_BLUR, 1}, {K_JPEG, 50}}, 3, 50},
+    /* what users meet beyond PDQ's reach (issue 17): crops by the share of the area cut */
+    {"crop 30% of area, off-centre", "crop", {{K_CROPA_OFF, 0.30}}, 1, 95},
+    {"crop 50% of area", "crop", {{K_CROPA, 0.50}}, 1, 95},
+    {"crop 50% of area, off-centre", "crop", {{K_CROPA_OFF, 0.50}}, 1, 95},
+    {"mirrored crop 20% of area", "crop", {{K_FLIP_H, 0}, {K_CROPA_OFF, 0.20}}, 2, 95},
+    {"rotate 15 deg", "small rotation", {{K_ROTATE, 15}}, 1, 95},
+    {"screenshot with interface bars", "border", {{K_SHOT_UI, 0}}, 1, 95},
+    {"caption in a bar", "overlay", {{K_CAPTION_TEXT, 0}}, 1, 95},
+    {"collage of four", "collage", {{K_COLLAGE, 0}}, 1, 95},
+    {"photo of a screen", "screen", {{K_SCREEN, 0}}, 1, 90},
 };
 #define NT ((int)(sizeof transforms / sizeof transforms[0]))
+
+/* A perspective view of the picture on a screen: the inverse homography samples it (bilinear)
+ * for every pixel of a dark w x h frame whose quad q (4 corners, clockwise from top-left) shows it. */
+static int solve8(double *a, double *b)
+{
+    for (int c = 0; c < 8; c++) {
+        int p = c;
+        for (int i = c + 1; i < 8; i++) if (fabs(a[i * 8 + c]) > fabs(a[p * 8 + c])) p = i;
+        if (fabs(a[p * 8 + c]) < 1e-12) return -1;
+        for (int k = 0; k < 8; k++) { double t = a[c * 8 + k]; a[c * 8 + k] = a[p * 8 + k]; a[p * 8 + k] = t; }
+        double t = b[c]; b[c] = b[p]; b[p] = t;
+        for (int i = 0; i < 8; i++) {
+            if (i == c) continue;
+            double f = a[i * 8 + c] / a[c * 8 + c];
+            for (int k = 0; k < 8; k++) a[i * 8 + k] -= f * a[c * 8 + k];
+            b[i] -= f * b[c];
+        }
+    }
+    for (int c = 0; c < 8; c++) b[c] /= a[c * 8 + c];
+    return 0;
+}
+
+static VipsImage *screen_photo(VipsImage *in)
+{
+    int w = in->Xsize, h = in->Ysize;
+    size_t n;
+    uint8_t *src = vips_image_write_to_memory(in, &n);
+    if (!src) return NULL;
+    const double q[4][2] = {{0.10 * w, 0.12 * h}, {0.88 * w, 0.05 * h}, {0.93 * w, 0.94 * h}, {0.06 * w, 0.84 * h}};
+    const double r[4][2] = {{0, 0}, {w - 1.0, 0}, {w - 1.0, h - 1.0}, {0, h - 1.0}};
+    double a[64] = {0}, b[8];
+    for (int i = 0; i < 4; i++) { /* frame point -> picture point */
+        double x = q[i][0], y = q[i][1], u = r[i][0], v = r[i][1];
+        double r1[8] = {x, y, 1, 0, 0, 0, -u * x, -u * y}, r2[8] = {0, 0, 0, x, y, 1, -v * x, -v * y};
+        memcpy(a + 16 * i, r1, sizeof r1);
+        memcpy(a + 16 * i + 8, r2, sizeof r2);
+        b[2 * i] = u;
+        b[2 * i + 1] = v;
+    }
+    if (solve8(a, b)) { g_free(src); return NULL; }
+    uint8_t *dst = g_malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double d = b[6] * x + b[7] * y + 1, u = (b[0] * x + b[1] * y + b[2]) / d, v = (b[3] * x + b[4] * y + b[5]) / d;
+            uint8_t *o = dst + ((size_t)y * w + x) * 3;
+            if (u < 0 || v < 0 || u > w - 1.001 || v > h - 1.001) { o[0] = o[1] = o[2] = 18; continue; }
+            int x0 = (int)u, y0 = (int)v;
+            double fx = u - x0, fy = v - y0;
+            for (int c = 0; c < 3; c++) {
+                const uint8_t *p = src + ((size_t)y0 * w + x0) * 3 + c;
+                double t = (1 - fy) * ((1 - fx) * p[0] + fx * p[3]) + fy * ((1 - fx) * p[(size_t)w * 3] + fx * p[(size_t)w * 3 + 3]);
+                o[c] = (uint8_t)(t * 0.85 + 20); /* a screen's black is grey and its white dimmer */
+            }
+        }
+    g_free(src);
+    VipsImage *m = vips_image_new_from_memory_copy(dst, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR), *o = NULL;
+    g_free(dst);
+    if (!m) return NULL;
+    int rc = vips_gaussblur(m, &o, 1.5, NULL);
+    g_object_unref(m);
+    return rc ? NULL : o;
+}
+
+/* Grey blocks standing for a line of text (a caption, interface labels): deterministic widths. */
+static void text_line(VipsImage *o, double ink[3], int x, int y, int width, int hgt, unsigned seed)
+{
+    for (int at = x; at < x + width;) {
+        seed = seed * 1103515245u + 12345u;
+        int wl = hgt / 2 + (int)((seed >> 16) % (unsigned)(hgt * 2 + 1));
+        if (at + wl > x + width) break;
+        vips_draw_rect(o, ink, 3, at, y, wl, hgt, "fill", TRUE, NULL);
+        at += wl + hgt / 2 + 1;
+    }
+}
+
+/* the three other photos of a collage (set by the caller per photo) */
+static __thread VipsImage *collage_others[3];
 
 /* One step on an 8-bit sRGB (3-band) image; returns a new reference or NULL. */
 static VipsImage *apply(VipsImage *in, step s)
@@ -154,6 +242,66 @@ static VipsImage *apply(VipsImage *in, step s)
         if (r) return NULL;
         break;
     }
+    case K_CROPA: case K_CROPA_OFF: { /* a share s.a of the area cut: centred, or mostly from the left */
+        double k = sqrt(1 - s.a);
+        int cw = (int)(w * k), chh = (int)(h * k);
+        int x = s.k == K_CROPA ? (w - cw) / 2 : (int)((w - cw) * 0.85), y = s.k == K_CROPA ? (h - chh) / 2 : (int)((h - chh) * 0.15);
+        if (vips_extract_area(in, &o, x, y, cw, chh, NULL)) return NULL;
+        break;
+    }
+    case K_SHOT_UI: { /* a phone screenshot: status bar, app bar, the picture, text lines, nav bar */
+        int W = w, H = (int)(h * 1.7), sb = H / 28, ab = H / 14, nb = H / 16;
+        if (vips_resize(in, &t, 0.94, NULL)) return NULL;
+        double white[3] = {250, 250, 250};
+        if (vips_embed(t, &u, (W - t->Xsize) / 2, sb + ab + H / 40, W, H, "extend", VIPS_EXTEND_BACKGROUND, "background",
+                       vips_array_double_new(white, 3), NULL)) { g_object_unref(t); return NULL; }
+        int bottom = sb + ab + H / 40 + t->Ysize;
+        g_object_unref(t);
+        o = vips_image_copy_memory(u);
+        g_object_unref(u);
+        if (!o) return NULL;
+        double dark[3] = {30, 30, 30}, bar[3] = {33, 90, 160}, light[3] = {235, 235, 235}, grey[3] = {90, 90, 90};
+        vips_draw_rect(o, dark, 3, 0, 0, W, sb, "fill", TRUE, NULL);
+        text_line(o, light, W / 30, sb / 4, W / 6, sb / 2, 7);
+        text_line(o, light, W - W / 5, sb / 4, W / 6, sb / 2, 9);
+        vips_draw_rect(o, bar, 3, 0, sb, W, ab, "fill", TRUE, NULL);
+        text_line(o, light, W / 8, sb + ab / 3, W / 2, ab / 3, 11);
+        for (int l = 0; l < 3 && bottom + (l + 1) * (H / 30) < H - nb; l++)
+            text_line(o, grey, W / 20, bottom + H / 60 + l * (H / 30), W * 8 / 10, H / 60, 13 + l);
+        vips_draw_rect(o, dark, 3, 0, H - nb, W, nb, "fill", TRUE, NULL);
+        for (int b = 0; b < 3; b++) vips_draw_rect(o, light, 3, W * (2 * b + 1) / 6 - nb / 6, H - nb * 2 / 3, nb / 3, nb / 3, "fill", TRUE, NULL);
+        return o;
+    }
+    case K_CAPTION_TEXT: { /* a white bar above the picture with a line of black text in it */
+        int bh = h / 6 > 12 ? h / 6 : 12;
+        double white[3] = {255, 255, 255}, ink[3] = {10, 10, 10};
+        if (vips_embed(in, &u, 0, bh, w, h + bh, "extend", VIPS_EXTEND_BACKGROUND, "background", vips_array_double_new(white, 3), NULL))
+            return NULL;
+        o = vips_image_copy_memory(u);
+        g_object_unref(u);
+        if (!o) return NULL;
+        text_line(o, ink, w / 20, bh / 4, w * 9 / 10, bh / 3, 5);
+        text_line(o, ink, w / 20, bh * 5 / 8, w * 6 / 10, bh / 4, 6);
+        return o;
+    }
+    case K_COLLAGE: { /* the picture at half size in one quadrant, three other photos in the rest */
+        int tw = w / 2, th = h / 2;
+        if (vips_black(&t, 2 * tw + 6, 2 * th + 6, "bands", 3, NULL)) return NULL;
+        o = vips_image_copy_memory(t);
+        g_object_unref(t);
+        if (!o) return NULL;
+        for (int q = 0; q < 4; q++) {
+            VipsImage *src = q == 0 ? in : collage_others[q - 1], *r = NULL;
+            if (!src) continue;
+            if (vips_resize(src, &r, (double)tw / src->Xsize, "vscale", (double)th / src->Ysize, NULL)) continue;
+            /* the picture itself keeps its aspect: tw x th is half of it */
+            int pos = q; /* the picture at top-left; the quadrant does not matter to either matcher */
+            if (vips_draw_image(o, r, (pos % 2) * (tw + 6), (pos / 2) * (th + 6), NULL)) { g_object_unref(r); g_object_unref(o); return NULL; }
+            g_object_unref(r);
+        }
+        return o;
+    }
+    case K_SCREEN: return screen_photo(in);
     case K_LOGO: case K_CAPTION: {
         /* a fresh buffer: copy_memory of an image already in memory would return that very image,
          * and the drawing would land on the original */
@@ -228,6 +376,16 @@ typedef struct tally {
     unsigned long long neg[257];
 } tally;
 
+/* a collage of photo p holds photos p+1..p+3 too: those pairs are neither positive nor negative */
+static int T_COLLAGE = -1, NPHOTOS = 0;
+static int *group_of;
+static int collage_holds(int t, int p, int ref)
+{
+    if (t != T_COLLAGE || t < 0) return 0;
+    for (int j = 1; j <= 3; j++) if (group_of[(p + j) % NPHOTOS] == group_of[ref]) return 1; /* or the same scene */
+    return 0;
+}
+
 static void count_pairs(const vigil_pdq *refs, size_t nref, const vigil_pdq *q, size_t nq, int variants,
                         const int *q_photo, const int *q_transform, const int *ref_group, const int *photo_group,
                         int threads, tally *t)
@@ -263,7 +421,7 @@ static void count_pairs(const vigil_pdq *refs, size_t nref, const vigil_pdq *q, 
             size_t qi = b + m[k].query;
             int ref = photo_of[m[k].entry], ph = q_photo[qi];
             if (ref == ph) { if (q_transform[qi] >= 0) t->pos[q_transform[qi]][m[k].distance]++; } /* an original against itself: neither */
-            else if (ref_group[ref] != photo_group[ph]) t->neg[m[k].distance]++;
+            else if (ref_group[ref] != photo_group[ph] && !collage_holds(q_transform[qi], ph, ref)) t->neg[m[k].distance]++;
         }
         free(m);
     }
@@ -356,9 +514,56 @@ static void plot_roc(const tally *t[4], const char *names[4], const char *path)
     plot_free(c);
 }
 
+typedef struct photo { char name[256], group[256]; } photo;
+typedef photo photo_name;
+
+/* ---- local features (known-image sets) --------------------------------------------------------------
+ * Every original's features (the reference preset, as `index build --features` stores them) in
+ * one index; every edit and original queried as `vigil scan` does (the query preset, with mirrored
+ * twins), at a low threshold so that the tail of unrelated pairs shows. */
+#define FBINS 512
+#define F_FLOOR 6 /* the least inliers the eval asks for: every threshold studied is above it */
+static vigil_index *fidx;
+static int *fref_photo;          /* features reference -> photo */
+static int *fown;                /* per (photo, transform), transform NT = the original: own-reference inliers, -1 failed */
+static unsigned long long fneg[FBINS];
+static int fneg_best = 0;
+static char fneg_best_what[600];
+
+static void features_query(const void *buf, size_t len, int pi, int t, const photo_name *names)
+{
+    vigil_features_options fo;
+    vigil_known_query_options_init(&fo);
+    vigil_features f;
+    vigil_error e;
+    int *own = &fown[(size_t)pi * (NT + 1) + t];
+    if (vigil_features_memory(buf, len, &fo, &f, &e)) { *own = -1; return; }
+    vigil_index_features_options o;
+    vigil_index_features_options_init(&o);
+    o.min_inliers = F_FLOOR;
+    o.top_k = 30;
+    vigil_index_features_match m[30];
+    size_t nm = 0;
+    *own = 0;
+    if (!vigil_index_match_features(fidx, &f, &o, m, &nm, &e))
+        for (size_t k = 0; k < nm; k++) {
+            int rp = fref_photo[m[k].ref], in = (int)m[k].inliers < FBINS ? (int)m[k].inliers : FBINS - 1;
+            if (rp == pi) { *own = (int)m[k].inliers; continue; }
+            if (group_of[rp] == group_of[pi] || collage_holds(t, pi, rp)) continue;
+#pragma omp atomic
+            fneg[in]++;
+#pragma omp critical(fneg_best)
+            if (in > fneg_best) {
+                fneg_best = in;
+                snprintf(fneg_best_what, sizeof fneg_best_what, "%s (%s) against %s", names[pi].name, t < NT ? transforms[t].name : "original",
+                         names[rp].name);
+            }
+        }
+    vigil_features_free(&f);
+}
+
 /* ---- main ------------------------------------------------------------------------------------------ */
 
-typedef struct photo { char name[256], group[256]; } photo;
 
 int main(int argc, char **argv)
 {
@@ -416,6 +621,42 @@ int main(int argc, char **argv)
         for (int j = 0; j < i; j++) if (!strcmp(ph[i].group, ph[j].group)) { group[i] = group[j]; break; }
     }
 
+    /* the features of every original, in one index: the references */
+    NPHOTOS = np;
+    for (int t = 0; t < NT; t++) if (transforms[t].s[0].k == K_COLLAGE) T_COLLAGE = t;
+    group_of = group;
+    fown = malloc((size_t)np * (NT + 1) * sizeof *fown);
+    for (size_t i = 0; i < (size_t)np * (NT + 1); i++) fown[i] = -1;
+    fref_photo = malloc((size_t)np * sizeof *fref_photo);
+    vigil_features *rfeat = calloc((size_t)np, sizeof *rfeat);
+    vigil_index_new("eval", &fidx, &err);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int i = 0; i < np; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, ph[i].name);
+        VipsImage *base = load_base(path, max_side);
+        void *buf = NULL;
+        size_t len = 0;
+        vigil_features_options fo;
+        vigil_known_features_options_init(&fo);
+        vigil_error fe;
+        if (base && !vips_pngsave_buffer(base, &buf, &len, "compression", 1, NULL)) {
+            if (vigil_features_memory(buf, len, &fo, &rfeat[i], &fe)) memset(&rfeat[i], 0, sizeof rfeat[i]);
+            g_free(buf);
+        }
+        if (base) g_object_unref(base);
+        vips_error_clear();
+    }
+    int nfref = 0;
+    for (int i = 0; i < np; i++) {
+        if (!rfeat[i].n) continue;
+        if (vigil_index_add_features(fidx, ph[i].name, NULL, &rfeat[i], &err)) { fprintf(stderr, "features: %s\n", err.message); return 2; }
+        fref_photo[nfref++] = i;
+        vigil_features_free(&rfeat[i]);
+    }
+    free(rfeat);
+    double t_feat_refs = omp_get_wtime() - t0;
+
     /* hash every original and every edit */
     hashed *orig = calloc((size_t)np, sizeof *orig), *ed = calloc((size_t)np * NT, sizeof *ed);
     int failed_edits = 0;
@@ -427,7 +668,17 @@ int main(int argc, char **argv)
         if (!base) { failed_edits += NT; vips_error_clear(); continue; }
         void *buf = NULL;
         size_t len = 0;
-        if (!vips_pngsave_buffer(base, &buf, &len, "compression", 1, NULL)) { hash_bytes(buf, len, &orig[i]); g_free(buf); }
+        if (!vips_pngsave_buffer(base, &buf, &len, "compression", 1, NULL)) {
+            hash_bytes(buf, len, &orig[i]);
+            features_query(buf, len, i, NT, ph);
+            g_free(buf);
+        }
+        for (int j = 0; j < 3; j++) { /* the collage's other photos */
+            char op[4096];
+            snprintf(op, sizeof op, "%s/%s", dir, ph[(i + 1 + j) % np].name);
+            collage_others[j] = load_base(op, max_side);
+            vips_error_clear();
+        }
         for (int k = 0; k < NT && orig[i].ok; k++) {
             VipsImage *im = base;
             g_object_ref(im);
@@ -437,7 +688,8 @@ int main(int argc, char **argv)
                 im = n;
             }
             if (!im || save_jpeg(im, transforms[k].quality, &buf, &len) || hash_bytes(buf, len, &ed[(size_t)i * NT + k])) failed_edits++;
-            else if (edits_dir) { /* the generator's output, for other tools: DIR/<photo>__<nn>.jpg */
+            else features_query(buf, len, i, k, ph);
+            if (im && ed[(size_t)i * NT + k].ok && edits_dir) { /* the generator's output, for other tools: DIR/<photo>__<nn>.jpg */
                 char dp[4400];
                 snprintf(dp, sizeof dp, "%s/%s__%02d.jpg", edits_dir, ph[i].name, k);
                 FILE *df = fopen(dp, "wb");
@@ -448,6 +700,7 @@ int main(int argc, char **argv)
             buf = NULL;
             vips_error_clear();
         }
+        for (int j = 0; j < 3; j++) if (collage_others[j]) { g_object_unref(collage_others[j]); collage_others[j] = NULL; }
         g_object_unref(base);
     }
     double t_hash = omp_get_wtime() - t0;
@@ -551,6 +804,70 @@ int main(int argc, char **argv)
     }
     fprintf(md, "\nThe bound is the one-sided 95 %% Clopper-Pearson upper limit of the per-pair rate (with no event, about 3 / pairs). "
                 "Dihedral matching compares each pair 8 ways and keeps the nearest, so its rate can only be higher.\n");
+    /* ---- local features beside PDQ ---- */
+    {
+        unsigned long long fn = 0; /* feature negative pairs: every query against every reference of another group */
+        int *gcount = calloc((size_t)np, sizeof *gcount);
+        for (int r = 0; r < nfref; r++) gcount[group[fref_photo[r]]]++;
+        for (size_t qi = 0; qi < nq; qi++) {
+            int p = q_photo[qi], t = q_tr[qi] < 0 ? NT : q_tr[qi];
+            if (fown[(size_t)p * (NT + 1) + t] < 0) continue;
+            fn += (unsigned long long)(nfref - gcount[group[p]]);
+            if (t == T_COLLAGE)
+                for (int r = 0; r < nfref; r++) if (group[fref_photo[r]] != group[p] && collage_holds(t, p, fref_photo[r])) fn--;
+        }
+        free(gcount);
+        vigil_index_features_options dfo;
+        vigil_index_features_options_init(&dfo);
+        int TH = (int)dfo.min_inliers;
+        fprintf(md, "\n### Local features beside PDQ (an index built with `--features`, as `vigil scan` matches it)\n\n");
+        fprintf(md, "References: the %d originals' features (256 each); queries: every edit and original, 1000 features and their mirrored "
+                    "twins, verified by an affine fit within 1 %% of the reference's side. A copy is found by PDQ at 31 bits (fast, dihedral) "
+                    "or by features at %d inliers or more (the default, `min_inliers`). Reference features %.0f s.\n\n", nfref, TH, t_feat_refs);
+        fprintf(md, "| edit | PDQ <= 31 | features >= %d | PDQ + features | median inliers |\n|---|---|---|---|---|\n", TH);
+        snprintf(path, sizeof path, "%s/features.tsv", out);
+        FILE *ft = fopen(path, "w");
+        if (ft) fprintf(ft, "transform\tfamily\tn\tpdq_31\tfeatures\tboth\tmedian_inliers\n");
+        unsigned long long an = 0, apdq = 0, afeat = 0, aboth = 0;
+        for (int t = 0; t < NT; t++) {
+            unsigned long long n = 0, fp = 0, ff = 0, fb = 0;
+            int *inl = malloc((size_t)np * sizeof *inl), ni = 0;
+            for (int i = 0; i < np; i++) {
+                const hashed *h = &ed[(size_t)i * NT + t];
+                int own = fown[(size_t)i * (NT + 1) + t];
+                if (!h->ok || !orig[i].ok) continue;
+                int d = 256;
+                for (int v = 0; v < 8; v++) { int dv = vigil_pdq_distance(&h->fast[v], &orig[i].fast[0]); if (dv < d) d = dv; }
+                int byp = d <= 31, byf = own >= TH;
+                n++; fp += byp; ff += byf; fb += byp || byf;
+                inl[ni++] = own > 0 ? own : 0;
+            }
+            for (int a2 = 1; a2 < ni; a2++) for (int b2 = a2; b2 > 0 && inl[b2 - 1] > inl[b2]; b2--) { int x = inl[b2]; inl[b2] = inl[b2 - 1]; inl[b2 - 1] = x; }
+            int med = ni ? inl[ni / 2] : 0;
+            free(inl);
+            an += n; apdq += fp; afeat += ff; aboth += fb;
+            double rb = n ? (double)fb / n : 0;
+            fprintf(md, "| %s | %.1f %% | %.1f %% | %s%.1f %%%s | %d |\n", transforms[t].name, n ? 100.0 * fp / n : 0, n ? 100.0 * ff / n : 0,
+                    rb < 0.95 ? "" : "", 100 * rb, "", med);
+            if (ft) fprintf(ft, "%s\t%s\t%llu\t%.4f\t%.4f\t%.4f\t%d\n", transforms[t].name, transforms[t].family, n, n ? (double)fp / n : 0,
+                            n ? (double)ff / n : 0, rb, med);
+        }
+        fprintf(md, "| **all edits** | %.1f %% | %.1f %% | %.1f %% | |\n\n", an ? 100.0 * apdq / an : 0, an ? 100.0 * afeat / an : 0,
+                an ? 100.0 * aboth / an : 0);
+        if (ft) fclose(ft);
+        fprintf(md, "False feature matches over the %llu different-photo pairs (each query against every reference of another identity "
+                    "group; a collage's other three photos excluded); the closest unrelated pair: %d inliers (%s).\n\n",
+                fn, fneg_best, fneg_best_what[0] ? fneg_best_what : "none above the floor");
+        fprintf(md, "| inliers >= | false matches | rate | 95 %% bound |\n|---|---|---|---|\n");
+        static const int FT[] = {6, 8, 10, 12, 14, 16, 20, 25, 30};
+        for (size_t j = 0; j < sizeof FT / sizeof FT[0]; j++) {
+            unsigned long long kk = 0;
+            for (int b2 = FT[j]; b2 < FBINS; b2++) kk += fneg[b2];
+            fprintf(md, "| %d%s | %llu of %llu | %.2g | %.2g |\n", FT[j], FT[j] == TH ? " (default)" : "", kk, fn, fn ? (double)kk / fn : 0,
+                    bench_cp_upper(kk, fn));
+        }
+        fprintf(md, "\nThe pairs below the eval's floor of %d inliers are not counted: the table starts there.\n", F_FLOOR);
+    }
     fclose(md);
     fclose(tsv);
     snprintf(path, sizeof path, "%s/hist-fast.png", out);

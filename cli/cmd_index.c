@@ -1,6 +1,7 @@
 /* cmd_index.c - `vigil index`: build, add, remove, compact, info, verify, export. */
 #include "cli.h"
 #include "vpdq_side.h"
+#include "kfeat.h"
 
 #include <getopt.h>
 #include <omp.h>
@@ -12,8 +13,8 @@ void help_index(FILE *f)
 {
     fprintf(f,
             "Usage:\n"
-            "  vigil index build -o FILE.vgi [--set NAME] [--min-quality Q] [-j N] [--follow-links] INPUT...\n"
-            "  vigil index add FILE.vgi [--min-quality Q] INPUT...\n"
+            "  vigil index build -o FILE.vgi [--set NAME] [--min-quality Q] [--features] [-j N] [--follow-links] INPUT...\n"
+            "  vigil index add FILE.vgi [--min-quality Q] [--features] INPUT...\n"
             "  vigil index remove FILE.vgi ID...\n"
             "  vigil index compact FILE.vgi\n"
             "  vigil index info FILE.vgi [--format tsv|csv|jsonl]\n"
@@ -33,7 +34,12 @@ void help_index(FILE *f)
             "is a symbolic link, device, FIFO or folder, or one of the INPUTs, is refused. A build\n"
             "whose inputs all failed writes nothing and leaves an index already there unchanged.\n"
             "Writers of one file take turns (a second waits, saying so), so two `add` at once\n"
-            "both land.\n"
+            "both land.\n\n"
+            "--features also stores the local features of every image INPUT (256 per image, about\n"
+            "20 KB each; docs/kfeat.md), so that `match` and `scan` find it cropped, framed,\n"
+            "padded, turned a little, captioned or mirrored, where PDQ cannot. Entries from a hash\n"
+            "list keep PDQ only (a list carries no image). `info` gives the entries with features\n"
+            "(features) and their memory (feature_bytes).\n"
             "Lists may be UTF-8 (a byte-order mark is skipped); CSV quoting is RFC 4180's.\n"
             CLI_HELP_LINKS CLI_HELP_CELLS "\n"
             "Exit status: 0 done, 1 some inputs or lines were bad (reported, the rest kept),\n"
@@ -44,7 +50,7 @@ typedef struct add_ctx {
     vigil_index *idx;
     const char *src;
     int min_quality;
-    unsigned long long added, low, bad;
+    unsigned long long added, low, bad, featured, nofeat;
     int failed;
 } add_ctx;
 
@@ -96,14 +102,40 @@ static int add_image(char *path, const char *walk_error, vigil_result rc, const 
     return c->failed;
 }
 
-static void add_images(add_ctx *c, char **paths, int n, int threads)
+/* --features: the PDQ entry as add_image, and the image's features under the same id and labels
+ * (whatever its PDQ quality: a flat image has few features, but those it has are its own) */
+static int add_image_features(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,
+                              const vigil_hash_result *r, const vigil_features *f, const vigil_error *ferr, void *p)
+{
+    add_ctx *c = p;
+    if (walk_error || rc || !f->n) return add_image(path, walk_error, rc, err, r, p);
+    char md5[33], sha1[41], labels[100];
+    vigil_hex(r->md5, 16, md5);
+    vigil_hex(r->sha1, 20, sha1);
+    snprintf(labels, sizeof labels, "md5=%s sha1=%s", md5, sha1);
+    vigil_error e;
+    if (vigil_index_add_features(c->idx, path, labels, f, &e)) {
+        cli_warn("%s: %s", path, e.message);
+        c->failed = 1;
+        free(path);
+        return 1;
+    }
+    c->featured++;
+    (void)ferr;
+    return add_image(path, walk_error, rc, err, r, p);
+}
+
+static void add_images(add_ctx *c, char **paths, int n, int threads, int features)
 {
     vigil_hash_options opt;
     vigil_hash_options_init(&opt);
-    cli_hash_tree(paths, n, &opt, threads, add_image, c);
+    if (!features) { cli_hash_tree(paths, n, &opt, threads, add_image, c); return; }
+    vigil_features_options fo;
+    vigil_known_features_options_init(&fo);
+    kfeat_hash_tree(paths, n, &opt, &fo, threads, add_image_features, c);
 }
 
-static int add_inputs(vigil_index *idx, char **inputs, int n, int min_quality, int threads, add_ctx *c)
+static int add_inputs(vigil_index *idx, char **inputs, int n, int min_quality, int threads, int features, add_ctx *c)
 {
     memset(c, 0, sizeof *c);
     c->idx = idx;
@@ -113,7 +145,7 @@ static int add_inputs(vigil_index *idx, char **inputs, int n, int min_quality, i
             if (cli_index_add_videos(idx, inputs[i], min_quality, &c->added, &c->low)) c->bad++;
             continue;
         }
-        if (!cli_is_list(inputs[i])) { add_images(c, &inputs[i], 1, threads); continue; }
+        if (!cli_is_list(inputs[i])) { add_images(c, &inputs[i], 1, threads, features); continue; }
         char why[320];
         c->src = inputs[i];
         if (cli_parse_list(inputs[i], on_entry, on_error, c, why, sizeof why)) { cli_warn("%s: %s", inputs[i], why); c->bad++; }
@@ -150,6 +182,7 @@ static vigil_index *open_index(const char *path)
 static void report(const char *what, const add_ctx *c)
 {
     fprintf(stderr, "%s: %llu entries added", what, c->added);
+    if (c->featured) fprintf(stderr, ", %llu images' features", c->featured);
     if (c->low) fprintf(stderr, ", %llu left out for quality below %d", c->low, c->min_quality);
     if (c->bad) fprintf(stderr, ", %llu bad inputs or lines (listed above)", c->bad);
     fputc('\n', stderr);
@@ -162,9 +195,11 @@ int cmd_index(int argc, char **argv)
     static const struct option longopts[] = {
         {"set", required_argument, 0, 's'}, {"min-quality", required_argument, 0, 'Q'},
         {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'}, {"follow-links", no_argument, 0, 'L'}, {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'}, {"follow-links", no_argument, 0, 'L'},
+        {"features", no_argument, 0, 'F'}, {0, 0, 0, 0},
     };
     const char *out = NULL, *set = "";
+    int features = 0;
     int min_quality = 50, threads = omp_get_num_procs(), c;
     cli_format fmt = FMT_TSV;
     optind = 2;
@@ -176,6 +211,7 @@ int cmd_index(int argc, char **argv)
         case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &threads)) return EXIT_USAGE; break;
         case 'f': if (cli_parse_format(optarg, &fmt)) { cli_warn("unknown --format '%s'", optarg); return EXIT_USAGE; } break;
         case 'L': cli_follow_links = 1; break;
+        case 'F': features = 1; break;
         case 'h': help_index(stdout); return 0;
         default: help_index(stderr); return EXIT_USAGE;
         }
@@ -192,7 +228,7 @@ int cmd_index(int argc, char **argv)
         vigil_index *idx;
         if (vigil_index_new(set, &idx, &err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
         add_ctx ctx;
-        int rc = add_inputs(idx, rest, nrest, min_quality, threads, &ctx);
+        int rc = add_inputs(idx, rest, nrest, min_quality, threads, features, &ctx);
         /* nothing came through: an index there is worth more than an empty one */
         int none = !rc && !ctx.added && ctx.bad;
         if (!rc && !none && vigil_index_compact(idx, &err)) { cli_warn("%s", err.message); rc = -1; }
@@ -235,7 +271,7 @@ int cmd_index(int argc, char **argv)
         if (!strcmp(sub, "add")) {
             if (nrest < 2) { cli_warn("index add needs INPUT"); vigil_index_free(idx); cli_unlock(lk); return EXIT_USAGE; }
             add_ctx ctx;
-            rc = add_inputs(idx, rest + 1, nrest - 1, min_quality, threads, &ctx);
+            rc = add_inputs(idx, rest + 1, nrest - 1, min_quality, threads, features, &ctx);
             if (!rc) report(file, &ctx);
             status = ctx.bad ? EXIT_SOME_FAILED : 0;
         } else if (!strcmp(sub, "remove")) {
@@ -269,9 +305,10 @@ int cmd_index(int argc, char **argv)
         }
         vigil_index_stats st;
         vigil_index_get_stats(idx, &st);
-        const char *names[] = {"file", "set", "entries", "indexed", "unsorted", "removed", "digest_entries", "bytes", "bytes_per_entry"};
+        const char *names[] = {"file", "set", "entries", "indexed", "unsorted", "removed", "digest_entries", "bytes", "bytes_per_entry",
+                               "features", "feature_bytes"};
         cli_out o = {.f = stdout, .fmt = fmt};
-        cli_header(&o, names, 9);
+        cli_header(&o, names, 11);
         cli_row_begin(&o);
         cli_field_path(&o, file);
         cli_field_str(&o, st.set_name);
@@ -284,6 +321,10 @@ int cmd_index(int argc, char **argv)
         char per[32];
         snprintf(per, sizeof per, "%.1f", st.entries + st.digests ? (double)st.bytes / (double)(st.entries + st.digests) : 0.0);
         cli_field_raw(&o, per);
+        vigil_index_features_stats fs;
+        vigil_index_get_features_stats(idx, &fs);
+        cli_field_int(&o, (long long)fs.refs, 1);
+        cli_field_int(&o, (long long)fs.bytes, 1);
         cli_row_end(&o);
         vigil_index_free(idx);
         return 0;

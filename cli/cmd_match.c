@@ -1,6 +1,7 @@
 /* cmd_match.c - `vigil match`: images or hash lists against one or more indexes in one pass. */
 #include "cli.h"
 #include "archives.h"
+#include "kfeat.h"
 
 #include <getopt.h>
 #include <omp.h>
@@ -21,7 +22,14 @@ void help_match(FILE *f)
             "--top K keeps the K nearest per query and index; without it, or with --top 0,\n"
             "every match within the radius is printed. At most 64 --index.\n\n"
             "Columns: query query_pdq index set ref_id distance transform ref_quality labels\n"
-            "One row per match; queries without a match print nothing.\n"
+            "One row per match; queries without a match print nothing.\n\n"
+            "An index built with --features (`vigil index build --features`) is also matched by\n"
+            "local features: every image finds its cropped, framed, padded, slightly turned,\n"
+            "captioned and mirrored copies there (hash lists carry no features). The columns then\n"
+            "go on: kind (pdq or features) inliers box crop scale rotation mirrored. A features\n"
+            "row has the inliers of the affine fit, box 'x0 y0 x1 y1' where the reference lies in\n"
+            "the query (0..1), crop 'x y w h' the part of the reference shown (its pixels), scale\n"
+            "(query pixels per reference pixel), rotation in degrees and mirrored (docs/kfeat.md).\n"
             CLI_HELP_CELLS CLI_HELP_LINKS "\n"
             CLI_HELP_ARCHIVES "\n"
             "Options for archives:\n"
@@ -49,6 +57,7 @@ typedef struct mctx {
     int threads;
     unsigned long long queries, matches, failed;
     int fatal;
+    int features;  /* some index holds features: the extra columns, and images matched by them */
 } mctx;
 
 static void flush(mctx *m, qbatch *b)
@@ -91,6 +100,10 @@ static void flush(mctx *m, qbatch *b)
                 cli_field_str(&m->out, vigil_transform_name((vigil_transform)mt->transform));
                 cli_field_int(&m->out, q, 1);
                 cli_field_str(&m->out, labels ? labels : (m->out.fmt == FMT_JSONL ? NULL : ""));
+                if (m->features) {
+                    cli_field_str(&m->out, "pdq");
+                    for (int e = 0; e < 6; e++) cli_field_str(&m->out, m->out.fmt == FMT_JSONL ? NULL : "");
+                }
                 cli_row_end(&m->out);
                 m->matches++;
             }
@@ -165,12 +178,83 @@ static int match_image(char *path, const char *walk_error, vigil_result rc, cons
     return c->m->fatal;
 }
 
+/* An image against the indexes with features: its PDQ rows first (the batch flushed), then one
+ * row per reference its features match. */
+static int match_image_features(char *path, const char *walk_error, vigil_result rc, const vigil_error *err,
+                                const vigil_hash_result *r, const vigil_features *f, const vigil_error *ferr, void *p)
+{
+    ictx *c = p;
+    mctx *m = c->m;
+    char *name = walk_error || rc ? NULL : strdup(path);
+    if (match_image(path, walk_error, rc, err, r, p) || !name) { free(name); return m->fatal; }
+    flush(m, c->b);
+    char qhex[65];
+    vigil_pdq_to_hex(&r->pdq, qhex);
+    const char *none = m->out.fmt == FMT_JSONL ? NULL : "";
+    if (ferr->code && ferr->code != VIGIL_E_NOT_FOUND) cli_warn("%s: no features: %s", name, ferr->message);
+    for (int k = 0; k < m->nidx && f->n; k++) {
+        vigil_index_features_options o;
+        vigil_index_features_options_init(&o);
+        if (m->sopt.top_k > 0 && (uint32_t)m->sopt.top_k < 30) o.top_k = (uint32_t)m->sopt.top_k;
+        else if (m->sopt.top_k == 0) o.top_k = 30;
+        vigil_index_features_match fm[30];
+        size_t nf = 0;
+        vigil_error e;
+        if (vigil_index_match_features(m->idx[k], f, &o, fm, &nf, &e)) { cli_warn("%s: %s: %s", name, m->idx_path[k], e.message); m->failed++; continue; }
+        vigil_index_stats st;
+        vigil_index_get_stats(m->idx[k], &st);
+        for (size_t j = 0; j < nf; j++) {
+            const char *id, *labels;
+            vigil_index_features_ref(m->idx[k], fm[j].ref, &id, &labels);
+            cli_row_begin(&m->out);
+            cli_field_path(&m->out, name);
+            cli_field_str(&m->out, qhex);
+            cli_field_path(&m->out, m->idx_path[k]);
+            cli_field_str(&m->out, st.set_name);
+            cli_field_str(&m->out, id ? id : none);
+            cli_field_int(&m->out, 0, 0);
+            cli_field_str(&m->out, none);
+            cli_field_int(&m->out, 0, 0);
+            cli_field_str(&m->out, labels ? labels : none);
+            cli_field_str(&m->out, "features");
+            cli_field_int(&m->out, fm[j].inliers, 1);
+            char box[96], crop[96], sc[32], rot[32], json[128];
+            kfeat_text_fields(box, crop, sc, rot, sizeof box, &fm[j]);
+            if (m->out.fmt == FMT_JSONL) {
+                snprintf(json, sizeof json, "[%.4f,%.4f,%.4f,%.4f]", fm[j].box[0], fm[j].box[1], fm[j].box[2], fm[j].box[3]);
+                cli_field_raw(&m->out, json);
+                snprintf(json, sizeof json, "[%.0f,%.0f,%.0f,%.0f]", fm[j].crop[0], fm[j].crop[1], fm[j].crop[2], fm[j].crop[3]);
+                cli_field_raw(&m->out, json);
+                cli_field_raw(&m->out, sc);
+                cli_field_raw(&m->out, rot);
+                cli_field_raw(&m->out, fm[j].mirrored ? "true" : "false");
+            } else { /* numbers: no text guard (a rotation may start with '-') */
+                cli_field_str(&m->out, box);
+                cli_field_str(&m->out, crop);
+                cli_field_raw(&m->out, sc);
+                cli_field_raw(&m->out, rot);
+                cli_field_raw(&m->out, fm[j].mirrored ? "true" : "false");
+            }
+            cli_row_end(&m->out);
+            m->matches++;
+        }
+    }
+    free(name);
+    return m->fatal;
+}
+
 static void match_images(mctx *m, qbatch *b, char **paths, int n, uint32_t flags)
 {
     vigil_hash_options opt;
     vigil_hash_options_init(&opt);
     opt.flags = flags | VIGIL_HASH_NO_DIGESTS;
     ictx c = {m, b, (flags & VIGIL_HASH_DIHEDRAL) ? 8 : 1};
+    if (m->features) {
+        vigil_features_options fo;
+        vigil_known_query_options_init(&fo);
+        kfeat_hash_tree(paths, n, &opt, &fo, m->threads, match_image_features, &c);
+        return;
+    }
     cli_hash_tree(paths, n, &opt, m->threads, match_image, &c);
 }
 
@@ -240,8 +324,10 @@ int cmd_match(int argc, char **argv)
     char *tmp = NULL;
     m.out.f = cli_open_output(outpath, &tmp, why, sizeof why);
     if (!m.out.f) { cli_warn("%s", why); for (int k = 0; k < m.nidx; k++) vigil_index_free(idx[k]); return EXIT_USAGE; }
-    const char *names[] = {"query", "query_pdq", "index", "set", "ref_id", "distance", "transform", "ref_quality", "labels"};
-    cli_header(&m.out, names, 9);
+    const char *names[] = {"query", "query_pdq", "index", "set", "ref_id", "distance", "transform", "ref_quality", "labels",
+                           "kind", "inliers", "box", "crop", "scale", "rotation", "mirrored"};
+    m.features = kfeat_any(idx, m.nidx);
+    cli_header(&m.out, names, m.features ? 16 : 9);
     qbatch b = {0};
     for (int i = optind; i < argc && !m.fatal; i++) {
         if (cli_is_list(argv[i])) {

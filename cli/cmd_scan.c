@@ -10,6 +10,7 @@
 #include "scan.h"
 #include "archives.h"
 #include "scan_video.h"
+#include "scan_kfeat.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -55,6 +56,12 @@ void help_scan(FILE *f)
             "references (kind \"pdq\", with the \"timestamp\" of the first matching frame and up to 16\n"
             "\"timestamps\") and against video sets (kind \"video\", query_match_pct and\n"
             "target_match_pct, reported when either is 80 or more); report.html shows the frame.\n\n"
+            "An --index built with --features (`vigil index build --features`) is also matched by\n"
+            "local features: a cropped, framed, padded, slightly turned, captioned or mirrored copy\n"
+            "of a reference is a match of kind \"features\" with inliers (at least 12), box (where\n"
+            "the reference lies in the file, 0..1), crop (the part of the reference shown, its\n"
+            "pixels), scale, rotation (degrees) and mirrored; --top applies, up to 30 per set.\n"
+            "The features come from the same read as the hash (docs/kfeat.md).\n\n"
             "OUTDIR receives:\n"
             "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss,\n"
             "                 with the same options and the same content of every index\n"
@@ -90,6 +97,8 @@ typedef struct item {
     uint64_t total;      /* matches found; more than nm kept: the record says it is truncated */
     jmatch *room;        /* room matches found while decoding in parallel */
     int nroom;
+    scan_fhit *fh;       /* feature matches found while decoding (scan_kfeat.c) */
+    int nfh;
     char *dup_json;      /* dup_off: the earlier record's content JSON */
     cli_input in;        /* an archive member's bytes, or an archive's own record (archives.c) */
     scan *s;
@@ -102,6 +111,7 @@ struct scan {
     scan_set *sets;
     int nsets;
     int rooms_set;       /* position of the room index in sets, or -1 */
+    int features;        /* some --index holds features: they are extracted with the hash */
     int dihedral, min_quality, top_k, threads;
     uint32_t flags;
     scan_journal j;
@@ -198,8 +208,10 @@ static int cmp_match(const void *a, const void *b)
 {
     const jmatch *x = a, *y = b;
     if (x->set != y->set) return x->set < y->set ? -1 : 1;
-    if (x->distance != y->distance) /* nearest first; for rooms, most inliers first */
-        return (x->distance < y->distance) == (x->kind != MATCH_ROOM) ? -1 : 1;
+    int xi = x->kind == MATCH_ROOM || x->kind == MATCH_FEATURES, yi = y->kind == MATCH_ROOM || y->kind == MATCH_FEATURES;
+    if (xi != yi) return xi - yi; /* distances before inlier counts */
+    if (x->distance != y->distance) /* nearest first; for rooms and features, most inliers first */
+        return (x->distance < y->distance) == !xi ? -1 : 1;
     if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
     return x->entry < y->entry ? -1 : x->entry > y->entry;
 }
@@ -261,6 +273,13 @@ static int match_batch(scan *s, item *it, int n, char *why, size_t whylen)
             }
             free(res);
         }
+        /* local features, found in run_batch */
+        for (int i = 0; i < n; i++)
+            for (int h = 0; h < it[i].nfh; h++) {
+                if (it[i].fh[h].set != k) continue;
+                it[i].total++;
+                if (push_match(&it[i], scan_kfeat_jmatch(&it[i].fh[h]))) goto oom;
+            }
         /* exact digests: references known only by MD5 / SHA-1; --top counts them like PDQ matches */
         for (int i = 0; i < n; i++) {
             if (it[i].dup_slot >= 0 || it[i].dup_off != UINT64_MAX || !(it[i].r.have & VIGIL_HAVE_DIGESTS)) continue;
@@ -308,6 +327,8 @@ static int match_batch(scan *s, item *it, int n, char *why, size_t whylen)
         if (it[i].dup_slot < 0) continue;
         const item *o = &it[it[i].dup_slot];
         it[i].total = o->total;
+        it[i].fh = scan_kfeat_dup(o->fh, o->nfh);
+        it[i].nfh = it[i].fh ? o->nfh : 0;
         for (size_t k = 0; k < o->nm; k++)
             if (push_match(&it[i], o->m[k])) { snprintf(why, whylen, "out of memory"); return -1; }
     }
@@ -371,12 +392,14 @@ static void content_json(FILE *f, const scan *s, item *it)
         fputs(",\"index\":", f);
         cli_json_str(f, s->sets[m->set].path);
         fprintf(f, ",\"kind\":\"%s\",\"ref_id\":",
-                m->kind == MATCH_ROOM ? "room" : m->kind == MATCH_PDQ ? "pdq" : m->kind == MATCH_VIDEO ? "video"
-                : m->kind == MATCH_MD5 ? "md5" : "sha1");
+                m->kind == MATCH_ROOM ? "room" : m->kind == MATCH_FEATURES ? "features" : m->kind == MATCH_PDQ ? "pdq"
+                : m->kind == MATCH_VIDEO ? "video" : m->kind == MATCH_MD5 ? "md5" : "sha1");
         if (id) cli_json_str(f, id); else fputs("null", f);
         fputs(",\"labels\":", f);
         if (labels) cli_json_str(f, labels); else fputs("null", f);
-        if (m->kind == MATCH_ROOM) fprintf(f, ",\"inliers\":%d}", m->distance);
+        const scan_fhit *fh = m->kind == MATCH_FEATURES ? scan_kfeat_find(it->fh, it->nfh, m) : NULL;
+        if (fh) { kfeat_json_fields(f, &fh->m); fputc('}', f); }
+        else if (m->kind == MATCH_ROOM || m->kind == MATCH_FEATURES) fprintf(f, ",\"inliers\":%d}", m->distance);
         else {
             fprintf(f, ",\"distance\":%d,\"transform\":\"%s\"", m->distance, vigil_transform_name((vigil_transform)m->transform));
             if (it->video) scan_video_match_json(f, it->video, m);
@@ -557,18 +580,24 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
 #pragma omp parallel for schedule(dynamic, 1) num_threads(s->threads)
     for (int i = 0; i < n; i++) {
         if (it[i].walk_err) continue;
-        if (s->rooms_set < 0) {
+        if (s->rooms_set < 0 && !s->features) {
             it[i].rc = cli_input_hash(&it[i].in, &it[i].opt, NULL, &it[i].r, NULL, NULL, &it[i].err);
             scan_video_hook(s, &it[i]);
             continue;
         }
         /* one read and the same bytes for both; no features when the content was a duplicate
          * (before_decode declined) or the file could not be hashed */
-        vigil_features f;
+        vigil_features f, plain;
         vigil_error ferr;
-        it[i].rc = cli_input_hash(&it[i].in, &it[i].opt, NULL, &it[i].r, &f, &ferr, &it[i].err);
-        if (it[i].rc == VIGIL_OK && it[i].dup_slot < 0 && it[i].dup_off == UINT64_MAX && !ferr.code)
-            match_rooms(s, &it[i], &f);
+        vigil_features_options fo;
+        scan_kfeat_options(&fo);
+        it[i].rc = cli_input_hash(&it[i].in, &it[i].opt, s->features ? &fo : NULL, &it[i].r, &f, &ferr, &it[i].err);
+        plain = f;
+        if (s->features) plain.n /= 2; /* the rooms see the image, not its mirrored twins */
+        if (it[i].rc == VIGIL_OK && it[i].dup_slot < 0 && it[i].dup_off == UINT64_MAX && !ferr.code) {
+            if (s->rooms_set >= 0) match_rooms(s, &it[i], &plain);
+            if (s->features && scan_kfeat_match(s->sets, s->nsets, s->top_k, &f, &it[i].fh, &it[i].nfh)) it[i].nfh = 0;
+        }
         vigil_features_free(&f);
         scan_video_hook(s, &it[i]);
     }
@@ -602,6 +631,7 @@ static void reset_item(item *it)
     it->in.path = it->in.err = NULL; /* the same strings as path and walk_err */
     cli_input_free(&it->in);
     if (!it->video_borrowed) scan_video_free(it->video);
+    free(it->fh);
     jmatch *m = it->m;
     size_t cap = it->mcap;
     scan *s = it->s;
@@ -688,7 +718,10 @@ static char *set_clause(const scan_set *set)
     FILE *f = open_memstream(&c, &n);
     if (!f) return NULL;
     if (set->rooms) fprintf(f, " rooms=%s content=%s min_inliers=%d;", set->path, id, set->radius);
-    else fprintf(f, " index=%s content=%s set=%s radius=%d;", set->path, id, set->name, set->radius);
+    else {
+        char fc[48];
+        fprintf(f, " index=%s content=%s set=%s radius=%d%s;", set->path, id, set->name, set->radius, scan_kfeat_clause(set, fc, sizeof fc));
+    }
     if (fclose(f)) { free(c); return NULL; }
     return c;
 }
@@ -895,6 +928,7 @@ int cmd_scan(int argc, char **argv)
             if (!strcmp(sets[k].name, radius_spec[r]) || !strcmp(sets[k].path, radius_spec[r])) { sets[k].radius = v; found = 1; }
         if (!found) { cli_warn("--radius %s=%s: no --index has that set name or path", radius_spec[r], eq + 1); goto out; }
     }
+    s.features = scan_kfeat_wanted(sets, nsets);
     int nall = nsets + (rooms_path != NULL);
     if (!(settings = scan_settings(&s, sets, nall, clause)) || !(s.replaced = calloc((size_t)nall, sizeof *s.replaced))) {
         cli_warn("out of memory");

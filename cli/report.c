@@ -24,6 +24,7 @@ void scan_match_ref(const scan_set *sets, const jmatch *m, const char **id, cons
         if (vigil_rooms_image(sets[m->set].rooms, m->entry, id, labels, NULL)) *id = *labels = NULL;
         else if (*labels && !**labels) *labels = NULL;
     } else if (m->kind == MATCH_PDQ || m->kind == MATCH_VIDEO) vigil_index_entry(sets[m->set].idx, m->entry, NULL, NULL, id, labels);
+    else if (m->kind == MATCH_FEATURES) vigil_index_features_ref(sets[m->set].idx, m->entry, id, labels);
     else vigil_index_digest_entry(sets[m->set].idx, m->entry, NULL, NULL, NULL, id, labels);
 }
 
@@ -273,6 +274,7 @@ static int write_html(FILE *f, const scan_report_opts *o, const pass *p, thumb *
                 if (labels) { fputs("<br><span class=\"lab\">", f); html(f, labels); fputs("</span>", f); }
                 fprintf(f, "</td><td>%d</td><td>%s%s%s</td></tr>\n", mt->distance,
                         mt->kind == MATCH_ROOM  ? "same room (local features)"
+                        : mt->kind == MATCH_FEATURES ? (mt->transform ? "same photo, mirrored (local features)" : "same photo (local features)")
                         : mt->kind == MATCH_PDQ ? "PDQ"
                         : mt->kind == MATCH_VIDEO ? "vPDQ (known video)"
                         : mt->kind == MATCH_MD5 ? "MD5 (identical file)"

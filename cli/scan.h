@@ -8,6 +8,7 @@
 
 /* One match as the journal keeps it: enough to look the reference up again in its index. */
 enum { MATCH_PDQ = 0, MATCH_MD5 = 1, MATCH_SHA1 = 2, MATCH_ROOM = 3,
+       MATCH_FEATURES = 4 /* entry: the index's features reference; distance: inliers */,
        MATCH_VIDEO = 5 /* a video-set match (cli/scan_video.c): entry = one frame of the known video */ };
 typedef struct jmatch {
     uint64_t entry;     /* PDQ entry, digest entry for MD5/SHA1 matches, reference image for rooms */

@@ -66,9 +66,9 @@ void vigil_features_options_init(vigil_features_options *o)
 /* The caller's options (NULL: defaults) as this build's struct: take_options (options.h). */
 #define FEATURES_OPTION_FIELDS(X)                                                                  \
     X(max_features) X(work_side) X(levels) X(scale_factor) X(fast_threshold) X(equalise) X(grid) \
-    X(mask) X(nmask) X(mask_image) X(mask_width) X(mask_height)
+    X(mask) X(nmask) X(mask_image) X(mask_width) X(mask_height) X(mirrored)
 VIGIL__OPTIONS_READER(take_options, vigil_features_options, vigil_features_options_init, FEATURES_OPTION_FIELDS,
-                      mask_height)
+                      mirrored)
 
 void vigil_features_free(vigil_features *f)
 {
@@ -451,6 +451,22 @@ static vigil_pdq describe(const level *L, const cand *c, int bin, vigil__patch_f
     return d;
 }
 
+/* The descriptor the left-right mirror image gives the same corner: there the corner's orientation
+ * is pi - angle (bin 16 - bin), and each of its comparison points, mirrored back, is the x-negated
+ * point of that bin's pattern. Exact, since the pattern rotations are rounded per point and the box
+ * means are symmetric; it saves describing a mirrored copy of the image. */
+static vigil_pdq describe_mirrored(const level *L, const cand *c, int bin)
+{
+    vigil_pdq d = {{0, 0, 0, 0}};
+    const uint8_t *p = L->smooth + (size_t)c->y * L->w + c->x;
+    const pair8 *pat = pattern[(ANGLE_BINS + ANGLE_BINS / 2 - bin) % ANGLE_BINS];
+    for (int k = 0; k < 256; k++) {
+        const pair8 *q = &pat[k];
+        if (p[q->y1 * L->w - q->x1] < p[q->y2 * L->w - q->x2]) d.w[k >> 6] |= 1ull << (k & 63);
+    }
+    return d;
+}
+
 /* Ranking and selection: the strongest first, shared between levels in proportion to their area
  * (as ORB does), so coarse levels keep some features for large scale changes; and spread: a first
  * pass takes at most an equal share from each cell of a grid over the image, so a query that
@@ -466,8 +482,10 @@ static vigil_result select_features(extraction *x, vigil_features *out, vigil__p
     double area = 0;
     for (int l = 0; l < x->nl; l++) area += (double)x->lv[l].w * x->lv[l].h;
     for (int l = 0; l < x->nl; l++) quota[l] = (uint32_t)ceil(opt->max_features * (double)x->lv[l].w * x->lv[l].h / area);
-    out->kp = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->kp);
-    out->desc = malloc((opt->max_features ? opt->max_features : 1) * sizeof *out->desc);
+    size_t cap = (opt->max_features ? opt->max_features : 1) * (size_t)(opt->mirrored ? 2 : 1);
+    out->kp = malloc(cap * sizeof *out->kp);
+    out->desc = malloc(cap * sizeof *out->desc);
+    int mref = !!opt->mirrored;
     if (!out->kp || !out->desc) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     uint32_t gx = 1, gy = 1;
     if (opt->grid) {
@@ -479,7 +497,7 @@ static vigil_result select_features(extraction *x, vigil_features *out, vigil__p
     }
     uint32_t cellq = (opt->max_features + gx * gy - 1) / (gx * gy);
     uint32_t *cellused = calloc((size_t)gx * gy, sizeof *cellused);
-    if (!cellused) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    if (!cellused) { return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
     /* first within the cells' and the levels' quotas, then the levels' alone, then the rest */
     for (int stage = opt->grid ? 0 : 1; stage < 3; stage++)
         for (size_t i = 0; i < x->nc && total < opt->max_features; i++) {
@@ -499,10 +517,20 @@ static vigil_result select_features(extraction *x, vigil_features *out, vigil__p
             out->desc[total] = describe(L, c, bin, patch_fn, ctx);
             out->kp[total] = (vigil_keypoint){(c->x + 0.5f) * L->scale - 0.5f, (c->y + 0.5f) * L->scale - 0.5f, L->scale,
                                               ang, c->score};
+            if (mref) { /* kept beside the first half, moved to the second once the count is known */
+                out->desc[cap / 2 + total] = describe_mirrored(L, c, bin);
+                out->kp[cap / 2 + total] = (vigil_keypoint){(L->w - c->x - 0.5f) * L->scale - 0.5f,
+                                                            (c->y + 0.5f) * L->scale - 0.5f, L->scale,
+                                                            3.14159265f - ang, c->score};
+            }
             total++;
             c->score = -1; /* taken */
         }
-    out->n = total;
+    if (mref && total < cap / 2) {
+        memmove(out->kp + total, out->kp + cap / 2, total * sizeof *out->kp);
+        memmove(out->desc + total, out->desc + cap / 2, total * sizeof *out->desc);
+    }
+    out->n = mref ? 2 * total : total;
     free(cellused);
     return VIGIL_OK;
 }

@@ -58,6 +58,40 @@ static int fit(const double *q, const double *p, const int *idx, int n, double h
     return det > 1.0 / 16 && det < 16;
 }
 
+/* Least-squares affine map (the last row 0 0 1) from the listed correspondences, normalised
+ * coordinates: the model of one photograph reframed (cropped, scaled, turned, stretched a little).
+ * Six unknowns, so a stray correspondence cannot bend it the way a homography's perspective
+ * terms bend to collect chance matches. Refused: a mirror, a collapse, and a stretch of more than
+ * 2:1 between the two axes, which no reframing makes. */
+static int fit_affine(const double *q, const double *p, const int *idx, int n, double h[9])
+{
+    double a[9] = {0}, bu[3] = {0}, bv[3] = {0};
+    for (int i = 0; i < n; i++) {
+        double r[3] = {q[2 * idx[i]], q[2 * idx[i] + 1], 1}, u = p[2 * idx[i]], v = p[2 * idx[i] + 1];
+        for (int x = 0; x < 3; x++) {
+            bu[x] += r[x] * u;
+            bv[x] += r[x] * v;
+            for (int y = 0; y < 3; y++) a[x * 3 + y] += r[x] * r[y];
+        }
+    }
+    double a2[9];
+    memcpy(a2, a, sizeof a);
+    if (!solve(a, bu, 3) || !solve(a2, bv, 3)) return 0;
+    double m[9] = {bu[0], bu[1], bu[2], bv[0], bv[1], bv[2], 0, 0, 1};
+    memcpy(h, m, sizeof m);
+    double det = h[0] * h[4] - h[1] * h[3];
+    if (!(det > 1.0 / 16 && det < 16)) return 0;
+    /* singular values of the linear part: s1 s2 = det, s1^2 + s2^2 = the squared Frobenius norm */
+    double f = h[0] * h[0] + h[1] * h[1] + h[3] * h[3] + h[4] * h[4], disc = f * f - 4 * det * det;
+    double s1 = sqrt((f + sqrt(disc > 0 ? disc : 0)) / 2), s2 = det / s1;
+    return s1 <= 2 * s2;
+}
+
+static int fit_model(int model, const double *q, const double *p, const int *idx, int n, double h[9])
+{
+    return model == VIGIL__MODEL_AFFINE ? fit_affine(q, p, idx, n, h) : fit(q, p, idx, n, h);
+}
+
 static int count_inliers(const double *q, const double *p, int n, const double h[9], double tol2, int *in)
 {
     int c = 0;
@@ -87,10 +121,10 @@ static void normalise(const double *pt, int n, double *out, double t[3])
 
 /* Whether three of the four sample points (normalised coordinates) nearly lie on a line: such a
  * sample fixes the homography in one direction only. */
-static int collinear(const double *pt, const int *s)
+static int collinear(const double *pt, const int *s, int k)
 {
     static const int tri[4][3] = {{0, 1, 2}, {0, 1, 3}, {0, 2, 3}, {1, 2, 3}};
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < (k == 3 ? 1 : 4); t++) {
         const double *a = pt + 2 * s[tri[t][0]], *b = pt + 2 * s[tri[t][1]], *c = pt + 2 * s[tri[t][2]];
         double area = fabs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) / 2;
         if (area < 0.02) return 1;
@@ -122,8 +156,9 @@ static void to_pixels(const double *bh, const double *tq, const double *tp, floa
 }
 
 int vigil__ransac(const double *qp, const double *rp, int n, double tol_px, uint64_t seed, float hout[9], double *work,
-                  int *iwork)
+                  int *iwork, int model)
 {
+    int ks = model == VIGIL__MODEL_AFFINE ? 3 : 4; /* points a sample needs */
     if (n < 4) return 0;
     double *q = work, *p = work + 2 * n;
     double tq[3], tp[3];
@@ -136,18 +171,18 @@ int vigil__ransac(const double *qp, const double *rp, int n, double tol_px, uint
     int iters = 500;
     for (int it = 0; it < iters; it++) {
         int k = 0;
-        for (int tries = 0; k < 4 && tries < 64; tries++) {
+        for (int tries = 0; k < ks && tries < 64; tries++) {
             int c = (int)(next_rand(&s) % (uint64_t)n), dup = 0;
             for (int j = 0; j < k; j++) dup |= sample[j] == c;
             if (!dup) sample[k++] = c;
         }
-        if (k < 4 || collinear(q, sample) || collinear(p, sample) || !fit(q, p, sample, 4, h)) continue;
+        if (k < ks || collinear(q, sample, ks) || collinear(p, sample, ks) || !fit_model(model, q, p, sample, ks, h)) continue;
         int c = count_inliers(q, p, n, h, tol2, NULL);
         if (c > best) {
             best = c;
             memcpy(bh, h, sizeof h);
             /* enough draws for 99 % confidence of one all-inlier sample at this inlier ratio */
-            double w = (double)c / n, w4 = w * w * w * w;
+            double w = (double)c / n, w4 = ks == 3 ? w * w * w : w * w * w * w;
             int need = w4 >= 1 ? 1 : (int)ceil(log(0.01) / log(1 - w4));
             if (need < iters) iters = need < 64 ? 64 : need;
         }
@@ -156,7 +191,7 @@ int vigil__ransac(const double *qp, const double *rp, int n, double tol_px, uint
     /* refit on the inliers, twice, keeping the better count */
     for (int round = 0; round < 2; round++) {
         int c = count_inliers(q, p, n, bh, tol2, in);
-        if (c < 4 || !fit(q, p, in, c, h)) break;
+        if (c < 4 || !fit_model(model, q, p, in, c, h)) break;
         int c2 = count_inliers(q, p, n, h, tol2, NULL);
         if (c2 < c) break;
         memcpy(bh, h, sizeof h);
@@ -239,7 +274,7 @@ static int guided_pass(const vigil__guide_ref *ref, const ypt *ys, uint32_t m, c
 }
 
 int vigil__guided(const vigil__guide_ref *ref, const vigil_features *qf, const uint8_t *qskip, double tol, int radius,
-                  float h[9])
+                  float h[9], int model)
 {
     uint32_t n = ref->n;
     ypt *ys = malloc((size_t)n * sizeof *ys + 1);
@@ -262,7 +297,7 @@ int vigil__guided(const vigil__guide_ref *ref, const vigil_features *qf, const u
     normalise(qp, best, qn, tq);
     normalise(rp, best, rn, tp);
     for (int i = 0; i < best; i++) idx[i] = i;
-    if (!fit(qn, rn, idx, best, hn)) goto out;
+    if (!fit_model(model, qn, rn, idx, best, hn)) goto out;
     float h2[9];
     to_pixels(hn, tq, tp, h2);
     int c = guided_pass(ref, ys, m, qf, qskip, h2, tol, radius, claim, qp, rp);

@@ -8,8 +8,11 @@
 /* RANSAC over n correspondences (query points qp -> reference points rp, pixels, x y pairs).
  * Returns the inlier count and the homography in pixels (h, row-major, query -> reference).
  * Deterministic: seeded by seed. work holds 4n doubles, iwork n + 8 ints. */
+/* model: VIGIL__MODEL_HOMOGRAPHY (views of a place) or VIGIL__MODEL_AFFINE (one photograph
+ * reframed: 3-point samples, h's last row 0 0 1). */
+enum { VIGIL__MODEL_HOMOGRAPHY = 0, VIGIL__MODEL_AFFINE = 1 };
 int vigil__ransac(const double *qp, const double *rp, int n, double tol_px, uint64_t seed, float h[9], double *work,
-                  int *iwork);
+                  int *iwork, int model);
 
 /* One reference image's features as guided matching sees them: n features (descriptor, x y in
  * pixels, shape as the room index stores it: orientation in 1/256 turns, log2 scale in 1/8
@@ -27,6 +30,6 @@ typedef struct vigil__guide_ref {
  * tol pixels and descriptor distance radius; refits h on what it finds. Returns the count of
  * consistent matches and updates h, or -1 when out of memory (h unchanged). */
 int vigil__guided(const vigil__guide_ref *ref, const vigil_features *qf, const uint8_t *qskip, double tol, int radius,
-                  float h[9]);
+                  float h[9], int model);
 
 #endif

@@ -15,6 +15,7 @@
  * picks the cheaper of the two from the expected candidate count. */
 #include "hamming.h"
 #include "index_impl.h"
+#include "kfeat.h"
 #include "options.h"
 
 #include <omp.h>
@@ -61,6 +62,7 @@ void vigil_index_free(vigil_index *x)
     release_file(x);
     free(x->dhashes.p); free(x->dquality.p); free(x->dmeta.p); free(x->dstrings.p); free(x->tomb.p);
     free(x->xrec.p); free(x->xstrings.p); free(x->xtab);
+    vigil__kfeat_free(x->kfeat);
     free(x);
 }
 
@@ -124,6 +126,7 @@ vigil_result vigil_index_remove(vigil_index *x, const char *id, size_t *removed,
     }
     x->nremoved += n;
     n += vigil__digests_remove(x, id);
+    n += vigil__kfeat_remove(x->kfeat, id);
     if (removed) *removed = n;
     return VIGIL_OK;
 }

@@ -14,6 +14,7 @@
  * string offsets inside their area). The multi-index part is then used in place, never rebuilt.
  * The container (header, table, checksums, atomic write) is sections.c's. */
 #include "index_impl.h"
+#include "kfeat.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,11 @@
 #define VERSION 1
 
 enum { S_META = 1, S_HASHES, S_QUALITY, S_ENTRY_META, S_STRINGS, S_MIH_OFFSETS, S_MIH_IDS,
-       S_DHASHES, S_DQUALITY, S_DMETA, S_DSTRINGS, S_TOMB, S_XRECS, S_XSTRINGS, S_COUNT };
-/* Sections a file may lack (written by an earlier 0.1 build): read as empty. */
-#define OPTIONAL_SECTION(t) ((t) == S_XRECS || (t) == S_XSTRINGS)
+       S_DHASHES, S_DQUALITY, S_DMETA, S_DSTRINGS, S_TOMB, S_XRECS, S_XSTRINGS, S_FEATURES, S_COUNT };
+/* Sections a file may lack (written by an earlier 0.1 build, or an index without features): read
+ * as empty. FEATURES is written only when there are features, so such a file is byte for byte what
+ * an earlier build wrote. */
+#define OPTIONAL_SECTION(t) ((t) == S_XRECS || (t) == S_XSTRINGS || (t) == S_FEATURES)
 
 typedef struct meta {
     char set_name[64];
@@ -74,8 +77,17 @@ vigil_result vigil_index_save(const vigil_index *x, const char *path, vigil_erro
         {S_TOMB, x->tomb.p, (total + 7) / 8 <= x->tomb.n ? (total + 7) / 8 : x->tomb.n},
         {S_XRECS, x->xrec.p, x->xrec.n},
         {S_XSTRINGS, x->xstrings.p, x->xstrings.n},
+        {S_FEATURES, NULL, 0},
     };
-    return vigil__sections_write(path, MAGIC, VERSION, parts, (int)(sizeof parts / sizeof parts[0]), err);
+    uint8_t *feat;
+    uint64_t nfeat;
+    vigil_result r = vigil__kfeat_serialise(x->kfeat, &feat, &nfeat, err);
+    if (r) return r;
+    parts[S_FEATURES - 1] = (vigil__part){S_FEATURES, feat, nfeat};
+    int nparts = (int)(sizeof parts / sizeof parts[0]) - (feat == NULL);
+    r = vigil__sections_write(path, MAGIC, VERSION, parts, nparts, err);
+    free(feat);
+    return r;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -191,6 +203,10 @@ vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_err
                 xr[i].labels >= (x->xstrings.n ? x->xstrings.n : 1))
                 why = "a digest entry is out of range";
         if (!why && vigil__digests_rehash(x)) why = "out of memory";
+    }
+    if (!why && part[S_FEATURES]) {
+        vigil_result fr = vigil__kfeat_parse(part[S_FEATURES], plen[S_FEATURES], &x->kfeat, err);
+        if (fr) { vigil_index_free(x); return fr; }
     }
     uint64_t dead = 0;
     for (size_t i = 0; i < x->tomb.n; i++) dead += (uint64_t)__builtin_popcount(x->tomb.p[i]);

@@ -54,6 +54,8 @@ struct vigil_index {
     size_t map_size;
     vigil__source src;
     void *owned[6];
+    /* Local features of known images (kfeat.c), NULL when none: the optional FEATURES section */
+    struct vigil__kfeat *kfeat;
 };
 
 /* Table t's slots (t >= 1; table 0 is the storage order). The id array carries 4 bytes of

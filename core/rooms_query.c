@@ -57,9 +57,9 @@ void vigil_rooms_query_options_init(vigil_rooms_query_options *o)
 /* The caller's options (NULL: defaults) as this build's struct: take_query_options (options.h). */
 #define QUERY_OPTION_FIELDS(X)                                                                            \
     X(top_k) X(radius) X(verify) X(min_inliers) X(tolerance) X(exhaustive) X(ratio) X(stop_factor) \
-    X(guided_radius)
+    X(guided_radius) X(model) X(seed_features) X(seed_tables)
 VIGIL__OPTIONS_READER(take_query_options, vigil_rooms_query_options, vigil_rooms_query_options_init,
-                      QUERY_OPTION_FIELDS, guided_radius)
+                      QUERY_OPTION_FIELDS, seed_tables)
 
 typedef struct corr { uint32_t img, qf, rf; uint16_t dist, pad; } corr;
 typedef struct scored { uint32_t img, votes, inliers; float weight, h[9]; } scored;
@@ -135,12 +135,15 @@ static ptrdiff_t gather(query *s, uint32_t i)
 {
     const vigil_rooms *r = s->r;
     size_t n = s->opt->exhaustive ? r->nfeat : 0;
+    /* past the seed features (or tables), a feature only learns where it is common, for guided matching */
+    int seed = !s->opt->seed_features || i < s->opt->seed_features;
+    int ntab = s->opt->seed_tables && s->opt->seed_tables < TABLES ? (int)s->opt->seed_tables : TABLES;
     for (int t = 0; t < TABLES; t++) {
         const uint32_t *o = r->offsets + (size_t)t * (BUCKETS + 1);
         uint32_t k = vigil__room_key(&s->qf->desc[i], t), a = o[k], b = o[k + 1];
         /* a bucket far above the mean holds the common, featureless patterns: a stop word */
         s->qcommon[i] += b - a > s->common_at;
-        if (s->opt->exhaustive || b - a > s->stop) continue; /* brute force: the tables only say what is common */
+        if (s->opt->exhaustive || b - a > s->stop || !seed || t >= ntab) continue; /* brute force: the tables only say what is common */
         if (n + (b - a) > s->cap) {
             size_t nc = s->cap ? s->cap : 1024;
             while (nc < n + (b - a)) nc *= 2;
@@ -299,7 +302,7 @@ static void guide(query *s, scored *c, const vigil__room_img *rec, double tol)
     vigil__guide_ref ref = {r->desc + first, r->xy + 2 * first, r->shape + 2 * first, rec->n, use, m};
     float h[9];
     memcpy(h, c->h, sizeof h);
-    int g = vigil__guided(&ref, s->qf, s->qcommon, tol, s->opt->guided_radius, h);
+    int g = vigil__guided(&ref, s->qf, s->qcommon, tol, s->opt->guided_radius, h, s->opt->model);
     free(use);
     if (g > (int)c->inliers) { c->inliers = (uint32_t)g; memcpy(c->h, h, sizeof h); }
 }
@@ -331,7 +334,7 @@ static void verify(query *s, scored *c)
         if (n < 4) continue;
         float h[9];
         uint32_t in = (uint32_t)vigil__ransac(s->pts, s->pts + 2 * s->qf->n, n, tol, c->img * 2 + (uint64_t)t, h, s->work,
-                                              s->iwork);
+                                              s->iwork, opt->model);
         if (in > c->inliers) { c->inliers = in; memcpy(c->h, h, sizeof h); }
     }
     /* a plausible homography: the matches the index missed, where it puts them */
@@ -420,7 +423,7 @@ vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *qf, c
     if (ro) return ro;
     opt = &def;
     if (!r || !qf || !nout || (qf->n && (!qf->kp || !qf->desc)) || (opt->top_k && !out) || opt->radius < 0 || opt->radius > 256 ||
-        !(opt->ratio > 0 && opt->ratio <= 1))
+        !(opt->ratio > 0 && opt->ratio <= 1) || (opt->model != VIGIL_ROOMS_HOMOGRAPHY && opt->model != VIGIL_ROOMS_AFFINE))
         return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     if (!r->prepared) return vigil__fail(err, VIGIL_E_INVALID, "room index not prepared (call vigil_rooms_prepare after adding)");
     *nout = 0;

@@ -376,6 +376,10 @@ typedef struct vigil_features_options {
     size_t nmask;
     const uint8_t *mask_image; /* optional 8-bit mask stretched over the image: >= 128 ignores */
     uint32_t mask_width, mask_height;
+    int mirrored;          /* also the features of the left-right mirror image (default 0): then n is
+                              2m, features m..2m-1 being features 0..m-1 as that image has them
+                              (x -> width - 1 - x, angle -> pi - angle, the descriptor it gives),
+                              for finding mirrored copies at the cost of 256 more comparisons each */
 } vigil_features_options;
 VIGIL_API void vigil_features_options_init(vigil_features_options *opt);
 
@@ -487,7 +491,17 @@ typedef struct vigil_rooms_query_options {
     int guided_radius;       /* after RANSAC, each query feature is looked for again where the
                                 homography puts it, within this descriptor distance (default 64;
                                 0: off): the matches the index missed then count as inliers too */
+    int model;               /* what verification fits: VIGIL_ROOMS_HOMOGRAPHY (default: another view
+                                of a place) or VIGIL_ROOMS_AFFINE (the same photograph reframed:
+                                cropped, scaled, turned; no perspective, no mirror, at most 2:1
+                                stretch); h then has the last row 0 0 1 */
+    uint32_t seed_features;  /* only the first this many query features look for candidates (0 =
+                                all, the default); all of them take part in guided matching. With
+                                seed_tables the speed knob of a large set of known images, whose
+                                true matches are near and many */
+    uint32_t seed_tables;    /* only the first this many of the 8 tables are looked up (0 = all) */
 } vigil_rooms_query_options;
+enum { VIGIL_ROOMS_HOMOGRAPHY = 0, VIGIL_ROOMS_AFFINE = 1 };
 VIGIL_API void vigil_rooms_query_options_init(vigil_rooms_query_options *o);
 
 typedef struct vigil_rooms_match {
@@ -505,6 +519,65 @@ typedef struct vigil_rooms_match {
 VIGIL_API vigil_result vigil_rooms_query(const vigil_rooms *r, const vigil_features *q,
                                          const vigil_rooms_query_options *opt, vigil_rooms_match *out, size_t *nout,
                                          vigil_error *err);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Known images by local features: the same photograph, reframed                                 */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* A hash index (.vgi) may also hold local features of its reference images, in an optional
+ * section beside the unchanged PDQ part: a cropped, framed, padded, slightly turned, captioned
+ * or mirrored copy is found by them where PDQ cannot find it. Verification fits an affine map
+ * (a reframed photo: no perspective) with a tight tolerance. Memory per reference: its features
+ * (default 256) x 78 bytes (32 descriptor, 8 position, 2 shape, 32 of table slots, 4 owner) + 32
+ * of record + its id and labels, about 20 KB, plus 2 MiB of bucket offsets per index; linear in
+ * the number of references (bench/results/kfeat.md). */
+
+/* The reference preset: 256 features per image at the room working size (640 px). */
+VIGIL_API void vigil_known_features_options_init(vigil_features_options *o);
+/* The query preset: 1000 features and their mirrored twins (mirrored = 1). */
+VIGIL_API void vigil_known_query_options_init(vigil_features_options *o);
+
+/* Adds one reference image's features (at most 65535; extracted with the reference preset) under
+ * an id and labels (either may be NULL). Needs the caller's exclusive access, as vigil_index_add. */
+VIGIL_API vigil_result vigil_index_add_features(vigil_index *idx, const char *id, const char *labels,
+                                                const vigil_features *f, vigil_error *err);
+
+typedef struct vigil_index_features_stats {
+    uint64_t refs;     /* live references with features */
+    uint64_t features; /* their features */
+    uint64_t bytes;    /* memory of the feature part once prepared for search */
+} vigil_index_features_stats;
+VIGIL_API void vigil_index_get_features_stats(const vigil_index *idx, vigil_index_features_stats *st);
+/* Reference r's id and labels (NULL when none); VIGIL_E_NOT_FOUND for a removed or absent one. */
+VIGIL_API vigil_result vigil_index_features_ref(const vigil_index *idx, uint64_t r, const char **id, const char **labels);
+
+typedef struct vigil_index_features_options {
+    size_t struct_size;    /* sizeof, set by vigil_index_features_options_init */
+    uint32_t min_inliers;  /* the least inliers of a match (default 12, chosen on make eval) */
+    uint32_t top_k;        /* at most this many references per query (default 5, at most 30) */
+    int query_mirrored;    /* the query holds mirrored twins (vigil_known_query_options_init; default 1) */
+    float tolerance;       /* inlier distance, fraction of the reference's longer side (default 0.01) */
+} vigil_index_features_options;
+VIGIL_API void vigil_index_features_options_init(vigil_index_features_options *o);
+
+typedef struct vigil_index_features_match {
+    uint64_t ref;          /* the reference (vigil_index_features_ref) */
+    uint32_t inliers;
+    int mirrored;          /* found as the left-right mirror of the reference */
+    float box[4];          /* x0 y0 x1 y1: where the reference lies in the query, 0..1 of its size */
+    float crop[4];         /* x y w h: the part of the reference the query shows, reference pixels */
+    float scale;           /* query pixels per reference pixel */
+    float rotation;        /* degrees the reference was turned (image axes, y down: clockwise as shown) */
+    float h[9];            /* query pixels (mirrored when mirrored) -> reference pixels, row-major */
+} vigil_index_features_match;
+
+/* The references whose features a query's (vigil_features, extracted with the query preset) match
+ * after geometric verification, best first: at most top_k into out, *nout of them. An index
+ * without features gives none. Thread-safe for concurrent queries (the first one prepares the
+ * lookup tables of an index changed since, under a lock). */
+VIGIL_API vigil_result vigil_index_match_features(const vigil_index *idx, const vigil_features *q,
+                                                  const vigil_index_features_options *opt,
+                                                  vigil_index_features_match *out, size_t *nout, vigil_error *err);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Hash lists                                                                                     */

@@ -1,0 +1,60 @@
+#!/bin/sh
+# kfeat.sh - known images by local features (core/kfeat.c): speed and memory of a set of
+# 100,000 and 300,000 references with features (build/bench-kfeat, bench/kfeat_bench.c says how
+# the references are made), and `vigil scan` of the public photos against the 100,000-reference
+# set with features as a ratio to the same scan against the same set without them, at 1 and 2
+# threads, in the same run (the two interleaved, best of ROUNDS). Fixed costs (opening the index,
+# which for features means rebuilding their tables) are measured on their own with a one-file scan
+# and taken out of the per-file ratio. Tables in build/bench/kfeat/kfeat.md.
+set -eu
+B=${1:-build}
+ROUNDS=${ROUNDS:-2}
+BIG=${KFEAT_BIG:-300000}   # the second size measured (memory and query time), beside 100,000
+QUERIES=${KFEAT_QUERIES:-20}
+PHOTOS=${PHOTOS:-$B/photos}
+OUTD="$B/bench/kfeat"
+rm -rf "$OUTD"
+mkdir -p "$OUTD"
+[ -f "$PHOTOS/mate-backgrounds__Storm.jpg" ] || sh datasets/fetch-photos.sh "$PHOTOS"
+V="$B/vigil"
+md="$OUTD/kfeat.md"
+{
+    echo "### A features set of N references: build, memory, one query on one core"
+    echo
+    "$B/bench-kfeat" --photos "$PHOTOS" --refs "$BIG" --queries "$QUERIES"
+    "$B/bench-kfeat" --photos "$PHOTOS" --refs 100000 --queries "$QUERIES" --save-pdq "$OUTD/pdq.vgi" --save-feat "$OUTD/feat.vgi" | tail -n +4
+} >"$md"
+ls -l "$OUTD"/*.vgi >>"$md"
+mkdir -p "$OUTD/one"
+cp "$(ls "$PHOTOS"/*.jpg | head -1)" "$OUTD/one/"
+t() { # t LABEL CMD...: seconds of the best of ROUNDS into $OUTD/LABEL
+    best=""
+    for r in $(seq "$ROUNDS"); do
+        rm -rf "$OUTD/o"
+        s=$(date +%s.%N)
+        "$@" >/dev/null 2>&1 || true
+        e=$(date +%s.%N)
+        d=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.2f", b - a }')
+        if [ -z "$best" ] || awk -v d="$d" -v b="$best" 'BEGIN { exit !(d < b) }'; then best=$d; fi
+    done
+    echo "$best" >"$OUTD/$1"
+}
+for j in 1 2; do
+    for set in pdq feat; do
+        t "$set-$j-all" "$V" scan --index "$OUTD/$set.vgi" -o "$OUTD/o" -j "$j" -q "$PHOTOS"
+        t "$set-$j-one" "$V" scan --index "$OUTD/$set.vgi" -o "$OUTD/o" -j "$j" -q "$OUTD/one"
+    done
+done
+n=$(ls "$PHOTOS" | wc -l)
+{
+    echo
+    echo "### vigil scan of $n photos against 100,000 references, with features and without (PDQ only), same run"
+    echo
+    echo "| threads | PDQ only s | with features s | ratio | fixed cost PDQ s | fixed cost features s | per-file ratio (fixed costs out) |"
+    echo "|---|---|---|---|---|---|---|"
+    for j in 1 2; do
+        a=$(cat "$OUTD/pdq-$j-all"); b=$(cat "$OUTD/feat-$j-all"); c=$(cat "$OUTD/pdq-$j-one"); d=$(cat "$OUTD/feat-$j-one")
+        awk -v j="$j" -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN { printf "| %s | %s | %s | %.2f | %s | %s | %.2f |\n", j, a, b, b / a, c, d, (b - d) / (a - c) }'
+    done
+} >>"$md"
+cat "$md"

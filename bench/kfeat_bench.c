@@ -1,0 +1,190 @@
+/* kfeat_bench.c - speed and memory of a known-image set with local features (core/kfeat.c).
+ *
+ *   bench-kfeat --photos DIR --refs N[,N...] [--real 100] [--queries 20] [--save-pdq F.vgi --save-feat F.vgi]
+ *
+ * References: the features of up to --real photos of DIR (the reference preset, 256 each), then
+ * synthetic ones up to N: a real photo's features with 64 of each descriptor's 256 bits flipped at
+ * random and the positions moved, so that the tables fill with descriptors that keep the real
+ * ones' bit balance but belong to no photo (no 100,000 distinct photos are at hand; the cost of a
+ * query is its candidates, which this keeps realistic for unrelated images, and its verification
+ * of the few images that vote, which the real references provide). Queries: the first --queries
+ * photos cropped by 30 % of their area, off-centre, with the query preset (1000 features and their
+ * mirrored twins), timed one at a time on one thread. Per N: build and prepare time, memory of the
+ * set (library stats and the process's RSS growth), query time (median, 95th percentile, max), and
+ * how many queries found their photo. --save-* write the largest set as .vgi, with and without
+ * features (the same PDQ part: the real photos' hashes and random ones), for bench/kfeat.sh's scan. */
+#include "vigil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static double rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f) { if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0; fclose(f); }
+    return res * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+}
+
+static uint64_t rs = 88172645463325252ull;
+static uint64_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return rs; }
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL, *save_pdq = NULL, *save_feat = NULL;
+    char *refs_arg = "100000";
+    int nreal = 100, nq = 20;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--photos") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--refs") && i + 1 < argc) refs_arg = argv[++i];
+        else if (!strcmp(argv[i], "--real") && i + 1 < argc) nreal = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--queries") && i + 1 < argc) nq = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--save-pdq") && i + 1 < argc) save_pdq = argv[++i];
+        else if (!strcmp(argv[i], "--save-feat") && i + 1 < argc) save_feat = argv[++i];
+        else { fprintf(stderr, "usage: bench-kfeat --photos DIR --refs N[,N...] [--real N] [--queries N] [--save-pdq F --save-feat F]\n"); return 2; }
+    }
+    if (!dir) { fprintf(stderr, "bench-kfeat: --photos DIR\n"); return 2; }
+    vigil_error e;
+    if (vigil_init(&e)) { fprintf(stderr, "%s\n", e.message); return 2; }
+    DIR *d = opendir(dir);
+    if (!d) { fprintf(stderr, "%s: cannot open\n", dir); return 2; }
+    char **names = NULL;
+    int nn = 0, cap = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] == '.') continue;
+        if (nn == cap) { cap = cap ? cap * 2 : 256; names = realloc(names, (size_t)cap * sizeof *names); }
+        names[nn++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)nn, sizeof *names, cmp_name);
+    /* the real references and the queries */
+    vigil_features *real = calloc((size_t)nreal, sizeof *real), *q = calloc((size_t)nq, sizeof *q);
+    vigil_hash_result *hr = calloc((size_t)nreal, sizeof *hr);
+    char **realname = calloc((size_t)nreal, sizeof *realname);
+    int nr = 0, nqok = 0;
+    int *qref = calloc((size_t)nq, sizeof *qref);
+    for (int i = 0; i < nn && nr < nreal; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        vigil_features_options fo;
+        vigil_known_features_options_init(&fo);
+        if (vigil_hash_file_features(path, NULL, &fo, &hr[nr], &real[nr], NULL, &e) || real[nr].n < 32) { vigil_features_free(&real[nr]); continue; }
+        realname[nr] = names[i];
+        if (nqok < nq) { /* the query: 30 % of the area cut, mostly from the left and top */
+            size_t len;
+            FILE *f = fopen(path, "rb");
+            fseek(f, 0, SEEK_END);
+            len = (size_t)ftell(f);
+            rewind(f);
+            void *buf = malloc(len);
+            if (fread(buf, 1, len, f) != len) len = 0;
+            fclose(f);
+            uint8_t *g;
+            uint32_t w, h;
+            if (len && !vigil_decode_grey(buf, len, 1024, &g, &w, &h, &e)) {
+                uint32_t cw = (uint32_t)(w * 0.84), ch = (uint32_t)(h * 0.84);
+                vigil_features_options qo;
+                vigil_known_query_options_init(&qo);
+                if (!vigil_features_from_grey(g + (size_t)(h - ch) * w + (w - cw), cw, ch, w, &qo, &q[nqok], &e)) qref[nqok++] = nr;
+                vigil_free(g);
+            }
+            free(buf);
+        }
+        nr++;
+    }
+    if (!nr || !nqok) { fprintf(stderr, "bench-kfeat: no usable photos in %s\n", dir); return 2; }
+    printf("real references: %d photos of %s; queries: %d of them cropped by 30 %% of the area, off-centre\n", nr, dir, nqok);
+    printf("| references | features | build + prepare s | set bytes per reference | RSS growth MB | query median ms | p95 ms | max ms | found |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
+    vigil_keypoint *kp = malloc(65536 * sizeof *kp);
+    vigil_pdq *desc = malloc(65536 * sizeof *desc);
+    char *arg = strdup(refs_arg);
+    long last = 0;
+    for (char *tok = strtok(arg, ","); tok; tok = strtok(NULL, ",")) {
+        long N = atol(tok);
+        if (N < nr) N = nr;
+        last = N;
+        double r0 = rss_mb(), t0 = now();
+        vigil_index *x;
+        vigil_index_new("bench", &x, NULL);
+        rs = 88172645463325252ull;
+        for (long i = 0; i < N; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "ref-%ld", i);
+            const vigil_features *src = &real[i % nr];
+            vigil_pdq h;
+            if (i < nr) h = hr[i].pdq;
+            else for (int w = 0; w < 4; w++) h.w[w] = rnd();
+            vigil_index_add(x, &h, 90, id, NULL, NULL);
+            if (i < nr) { vigil_index_add_features(x, realname[i], NULL, src, &e); continue; }
+            vigil_features f = *src;
+            f.kp = kp;
+            f.desc = desc;
+            float dx = (float)(rnd() % 200), dy = (float)(rnd() % 200);
+            for (uint32_t k = 0; k < f.n; k++) {
+                kp[k] = src->kp[k];
+                kp[k].x = (kp[k].x + dx) * 0.8f;
+                kp[k].y = (kp[k].y + dy) * 0.8f;
+                desc[k] = src->desc[k];
+                for (int b = 0; b < 64; b++) { unsigned bit = (unsigned)(rnd() & 255); desc[k].w[bit >> 6] ^= 1ull << (bit & 63); }
+            }
+            if (vigil_index_add_features(x, id, NULL, &f, &e)) { fprintf(stderr, "add: %s\n", e.message); return 2; }
+        }
+        vigil_index_compact(x, NULL);
+        /* the first query prepares the tables: part of the build, not of a query */
+        vigil_index_features_match m[5];
+        size_t nm;
+        vigil_index_match_features(x, &q[0], NULL, m, &nm, NULL);
+        double tb = now() - t0, r1 = rss_mb();
+        vigil_index_features_stats st;
+        vigil_index_get_features_stats(x, &st);
+        double *qt = malloc((size_t)nqok * 3 * sizeof *qt);
+        int found = 0, nt = 0;
+        for (int rep = 0; rep < 3; rep++)
+            for (int i = 0; i < nqok; i++) {
+                double a = now();
+                vigil_index_match_features(x, &q[i], NULL, m, &nm, NULL);
+                qt[nt++] = (now() - a) * 1e3;
+                if (rep == 0 && nm && m[0].ref == (uint64_t)qref[i]) found++;
+            }
+        qsort(qt, (size_t)nt, sizeof *qt, cmp_d);
+        printf("| %ld | %llu | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f | %d of %d |\n", N, (unsigned long long)st.features, tb,
+               (double)st.bytes / (double)N, r1 - r0, qt[nt / 2], qt[(nt * 95) / 100 < nt ? (nt * 95) / 100 : nt - 1], qt[nt - 1], found, nqok);
+        fflush(stdout);
+        free(qt);
+        int is_last = !strchr(refs_arg, ',') || tok + strlen(tok) == arg + strlen(refs_arg);
+        if (is_last && save_feat && save_pdq) {
+            double s0 = now();
+            if (vigil_index_save(x, save_feat, &e)) { fprintf(stderr, "%s: %s\n", save_feat, e.message); return 2; }
+            printf("\nsaved %s (%ld references with features) in %.1f s\n", save_feat, N, now() - s0);
+            vigil_index *p;
+            vigil_index_new("bench", &p, NULL);
+            for (long i = 0; i < N; i++) {
+                vigil_pdq h;
+                const char *id;
+                int qq;
+                if (vigil_index_entry(x, (uint64_t)i, &h, &qq, &id, NULL) == VIGIL_OK) vigil_index_add(p, &h, qq, id, NULL, NULL);
+            }
+            vigil_index_compact(p, NULL);
+            vigil_index_save(p, save_pdq, &e);
+            vigil_index_free(p);
+        }
+        vigil_index_free(x);
+    }
+    (void)last;
+    return 0;
+}

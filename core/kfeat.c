@@ -1,0 +1,421 @@
+/* kfeat.c - known images by local features: the features of a hash index's reference images (the
+ * optional FEATURES section of a .vgi), and finding a reframed copy of one.
+ *
+ * The features are the rooms' (features.c), kept in a room index in memory (rooms.c) so that the
+ * candidate search, votes and verification are the rooms' own (rooms_query.c); what differs is
+ * the model. A room is another view of a place (a homography, loose); a known image is the same
+ * photograph cropped, scaled, turned a little or framed, so verification fits an affine map with a
+ * tight tolerance (1 % of the reference's side), and unrelated photos, which a homography can bend
+ * to fit, find few inliers (bench/results/kfeat.md). Mirrored copies: the query carries the
+ * descriptors its mirror image would give (features.c, mirrored = 1) and each half is matched on
+ * its own.
+ *
+ * References are numbered in the order added; a removed one keeps its number until the index is
+ * saved (the section holds only live ones). The PDQ part knows nothing of them: compaction does
+ * not renumber them. */
+#include "index_impl.h"
+#include "kfeat.h"
+#include "options.h"
+#include "rooms_impl.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VERSION 1
+#define HEADER 64
+#define REF_BYTES 24
+#define MAX_SIDE (1u << 20)
+
+typedef struct kref { uint32_t id, labels, removed; } kref;
+
+struct vigil__kfeat {
+    vigil_rooms *r;          /* features, one "room" per reference; its names and labels unused */
+    vigil__buf refs, str;    /* kref per reference; ids and labels (offset 0 = none) */
+    uint64_t nlive;
+    pthread_mutex_t lock;    /* the lazy vigil_rooms_prepare of the first query after a change */
+};
+
+void vigil_known_features_options_init(vigil_features_options *o)
+{
+    vigil_features_options_init(o);
+    o->max_features = 256;
+}
+
+/* 1000, not the rooms' 500: a photo at half size in a collage, or turned 15 degrees, keeps enough
+ * of them (make eval: collage 60 % found at 500, 85 % at 1000) */
+void vigil_known_query_options_init(vigil_features_options *o)
+{
+    vigil_features_options_init(o);
+    o->max_features = 1000;
+    o->mirrored = 1;
+}
+
+void vigil_index_features_options_init(vigil_index_features_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->min_inliers = 12;
+    o->top_k = 5;
+    o->query_mirrored = 1;
+    o->tolerance = 0.01f;
+}
+
+static vigil_result take_options(const vigil_index_features_options *in, vigil_index_features_options *o, vigil_error *err)
+{
+    vigil_index_features_options_init(o);
+    if (!in) return VIGIL_OK;
+    vigil_result r = vigil__opt_check(in->struct_size, sizeof *o, "vigil_index_features_options", err);
+    if (r) return r;
+    VIGIL__OPT_TAKE(o, in, min_inliers);
+    VIGIL__OPT_TAKE(o, in, top_k);
+    VIGIL__OPT_TAKE(o, in, query_mirrored);
+    VIGIL__OPT_TAKE(o, in, tolerance);
+    VIGIL__OPT_LAST(vigil_index_features_options, tolerance);
+    return VIGIL_OK;
+}
+
+static vigil_result kfeat_new(vigil__kfeat **out, vigil_error *err)
+{
+    vigil__kfeat *k = calloc(1, sizeof *k);
+    if (!k) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    vigil_result r = vigil_rooms_new(&k->r, err);
+    if (r || vigil__buf_put(&k->str, "", 1)) {
+        vigil_rooms_free(k->r);
+        free(k);
+        return r ? r : vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&k->lock, NULL);
+    *out = k;
+    return VIGIL_OK;
+}
+
+void vigil__kfeat_free(vigil__kfeat *k)
+{
+    if (!k) return;
+    vigil_rooms_free(k->r);
+    free(k->refs.p);
+    free(k->str.p);
+    pthread_mutex_destroy(&k->lock);
+    free(k);
+}
+
+static uint64_t nrefs(const vigil__kfeat *k) { return k ? k->refs.n / sizeof(kref) : 0; }
+static const kref *ref_at(const vigil__kfeat *k, uint64_t i) { return (const kref *)k->refs.p + i; }
+
+size_t vigil__kfeat_remove(vigil__kfeat *k, const char *id)
+{
+    size_t n = 0;
+    for (uint64_t i = 0; i < nrefs(k) && id; i++) {
+        kref *f = (kref *)k->refs.p + i;
+        if (!f->removed && f->id && !strcmp(k->str.p ? (const char *)k->str.p + f->id : "", id)) {
+            f->removed = 1;
+            n++;
+        }
+    }
+    if (k) k->nlive -= n;
+    return n;
+}
+
+/* One reference into k: features to the room index, id and labels to the string table. */
+static vigil_result add_ref(vigil__kfeat *k, const char *id, const char *labels, const vigil_features *f, vigil_error *err)
+{
+    size_t s0 = k->str.n;
+    kref rec = {vigil__strtab_put(&k->str, id), vigil__strtab_put(&k->str, labels), 0};
+    if (rec.id == UINT32_MAX || rec.labels == UINT32_MAX) { k->str.n = s0; return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+    vigil_result r = vigil_rooms_add(k->r, "", "", f, err);
+    if (r) { k->str.n = s0; return r; }
+    if (vigil__buf_put(&k->refs, &rec, sizeof rec)) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    k->nlive++;
+    return VIGIL_OK;
+}
+
+vigil_result vigil_index_add_features(vigil_index *x, const char *id, const char *labels, const vigil_features *f,
+                                      vigil_error *err)
+{
+    if (!x || !f || (f->n && (!f->kp || !f->desc))) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    if (!f->width || !f->height || f->width > MAX_SIDE || f->height > MAX_SIDE)
+        return vigil__fail(err, VIGIL_E_INVALID, "features of an image of %ux%u pixels", f->width, f->height);
+    if (!x->kfeat) {
+        vigil_result r = kfeat_new(&x->kfeat, err);
+        if (r) return r;
+    }
+    return add_ref(x->kfeat, id, labels, f, err);
+}
+
+void vigil_index_get_features_stats(const vigil_index *x, vigil_index_features_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!x || !x->kfeat) return;
+    vigil_rooms_stats rs;
+    vigil_rooms_get_stats(x->kfeat->r, &rs);
+    st->refs = x->kfeat->nlive;
+    st->features = rs.features;
+    st->bytes = rs.bytes + x->kfeat->refs.n + x->kfeat->str.n;
+}
+
+vigil_result vigil_index_features_ref(const vigil_index *x, uint64_t i, const char **id, const char **labels)
+{
+    if (!x || !x->kfeat || i >= nrefs(x->kfeat) || ref_at(x->kfeat, i)->removed) return VIGIL_E_NOT_FOUND;
+    const kref *f = ref_at(x->kfeat, i);
+    const char *s = (const char *)x->kfeat->str.p;
+    if (id) *id = f->id ? s + f->id : NULL;
+    if (labels) *labels = f->labels ? s + f->labels : NULL;
+    return VIGIL_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The section: a 64-byte header (version, references, features, string bytes), then the reference
+ * records (n, width, height, id, labels, 0: six u32), the strings, and per feature its descriptor
+ * (32), position (two float32) and shape (2), each array whole, in that order. */
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+vigil_result vigil__kfeat_serialise(const vigil__kfeat *k, uint8_t **blob, uint64_t *size, vigil_error *err)
+{
+    *blob = NULL;
+    *size = 0;
+    if (!k || !k->nlive) return VIGIL_OK;
+    const vigil_rooms *r = k->r;
+    vigil__buf str = {0};
+    uint64_t live = 0, nf = 0;
+    if (vigil__buf_put(&str, "", 1)) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    uint32_t *ids = malloc(2 * k->nlive * sizeof *ids + 1);
+    if (!ids) { free(str.p); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+    for (uint64_t i = 0; i < nrefs(k); i++) {
+        const kref *f = ref_at(k, i);
+        if (f->removed) continue;
+        ids[2 * live] = vigil__strtab_put(&str, f->id ? (const char *)k->str.p + f->id : NULL);
+        ids[2 * live + 1] = vigil__strtab_put(&str, f->labels ? (const char *)k->str.p + f->labels : NULL);
+        if (ids[2 * live] == UINT32_MAX || ids[2 * live + 1] == UINT32_MAX) { free(ids); free(str.p); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+        nf += r->img[i].n;
+        live++;
+    }
+    uint64_t n = HEADER + live * REF_BYTES + str.n + nf * 42;
+    uint8_t *p = calloc(1, n);
+    if (!p) { free(ids); free(str.p); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+    put32(p, VERSION);
+    put64(p + 8, live);
+    put64(p + 16, nf);
+    put64(p + 24, str.n);
+    uint8_t *rec = p + HEADER, *s = rec + live * REF_BYTES, *d = s + str.n, *xy = d + nf * 32, *sh = xy + nf * 8;
+    memcpy(s, str.p, str.n);
+    uint64_t j = 0, at = 0;
+    for (uint64_t i = 0; i < nrefs(k); i++) {
+        if (ref_at(k, i)->removed) continue;
+        const vigil__room_img *im = &r->img[i];
+        uint64_t first = vigil__room_first(im);
+        put32(rec + j * REF_BYTES, im->n);
+        put32(rec + j * REF_BYTES + 4, im->width);
+        put32(rec + j * REF_BYTES + 8, im->height);
+        put32(rec + j * REF_BYTES + 12, ids[2 * j]);
+        put32(rec + j * REF_BYTES + 16, ids[2 * j + 1]);
+        memcpy(d + at * 32, r->desc + first, (size_t)im->n * 32);
+        memcpy(xy + at * 8, r->xy + 2 * first, (size_t)im->n * 8);
+        memcpy(sh + at * 2, r->shape + 2 * first, (size_t)im->n * 2);
+        at += im->n;
+        j++;
+    }
+    free(ids);
+    free(str.p);
+    *blob = p;
+    *size = n;
+    return VIGIL_OK;
+}
+
+static vigil_result corrupt(vigil_error *err, const char *why)
+{
+    return vigil__fail(err, VIGIL_E_CORRUPT, "features section: %s", why);
+}
+
+vigil_result vigil__kfeat_parse(const uint8_t *p, uint64_t size, vigil__kfeat **out, vigil_error *err)
+{
+    *out = NULL;
+    if (size < HEADER) return corrupt(err, "shorter than its header");
+    if (get32(p) != VERSION) return vigil__fail(err, VIGIL_E_VERSION, "features section version %u (this build reads %d)", get32(p), VERSION);
+    uint64_t live = get64(p + 8), nf = get64(p + 16), ns = get64(p + 24);
+    if (get32(p + 4)) return corrupt(err, "reserved bytes are not zero");
+    for (int i = 32; i < HEADER; i++)
+        if (p[i]) return corrupt(err, "reserved bytes are not zero");
+    if (live >= UINT32_MAX || nf >= UINT32_MAX || ns >= UINT32_MAX || ns < 1 ||
+        size != HEADER + live * REF_BYTES + ns + nf * 42)
+        return corrupt(err, "size does not agree with its counts");
+    const uint8_t *rec = p + HEADER, *s = rec + live * REF_BYTES, *d = s + ns, *xy = d + nf * 32, *sh = xy + nf * 8;
+    if (s[0] || s[ns - 1]) return corrupt(err, "strings not terminated");
+    /* every record in range, the counts adding up, every position a finite number */
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < live; i++) {
+        const uint8_t *q = rec + i * REF_BYTES;
+        uint32_t n = get32(q), w = get32(q + 4), h = get32(q + 8);
+        if (n > 65535 || !w || !h || w > MAX_SIDE || h > MAX_SIDE || get32(q + 12) >= ns || get32(q + 16) >= ns || get32(q + 20))
+            return corrupt(err, "a reference record is out of range");
+        sum += n;
+    }
+    if (sum != nf) return corrupt(err, "reference feature counts do not add up");
+    for (uint64_t i = 0; i < 2 * nf; i++) {
+        float v;
+        memcpy(&v, xy + 4 * i, 4);
+        if (!(v > -1e7f && v < 1e7f)) return corrupt(err, "a feature position is not a number in range");
+    }
+    vigil__kfeat *k;
+    vigil_result r = kfeat_new(&k, err);
+    if (r) return r;
+    vigil_keypoint *kp = malloc(65536 * sizeof *kp);
+    vigil_pdq *desc = malloc(65536 * sizeof *desc);
+    if (!kp || !desc) { free(kp); free(desc); vigil__kfeat_free(k); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+    uint64_t at = 0;
+    for (uint64_t i = 0; i < live && !r; i++) {
+        const uint8_t *q = rec + i * REF_BYTES;
+        vigil_features f = {get32(q), kp, desc, get32(q + 4), get32(q + 8)};
+        for (uint32_t j = 0; j < f.n; j++, at++) {
+            float x, y;
+            memcpy(&x, xy + 8 * at, 4);
+            memcpy(&y, xy + 8 * at + 4, 4);
+            /* the shape bytes back to the angle and scale they quantise: vigil_rooms_add gives back the same bytes */
+            kp[j] = (vigil_keypoint){x, y, exp2f((sh[2 * at + 1] - 64) / 8.0f), sh[2 * at] * (6.2831853f / 256), 0};
+            memcpy(&desc[j], d + 32 * at, 32);
+        }
+        const char *id = get32(q + 12) ? (const char *)s + get32(q + 12) : NULL;
+        const char *labels = get32(q + 16) ? (const char *)s + get32(q + 16) : NULL;
+        r = add_ref(k, id, labels, &f, err);
+    }
+    free(kp);
+    free(desc);
+    if (!r) r = vigil_rooms_prepare(k->r, err);
+    if (r) { vigil__kfeat_free(k); return r; }
+    *out = k;
+    return VIGIL_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Matching */
+
+/* Bounding box of the rectangle [0,w] x [0,h] mapped by the affine m (row-major 3x3). */
+static void map_box(const double m[9], double w, double h, double b[4])
+{
+    const double cx[4] = {0, w, 0, w}, cy[4] = {0, 0, h, h};
+    b[0] = b[1] = 1e300;
+    b[2] = b[3] = -1e300;
+    for (int i = 0; i < 4; i++) {
+        double u = m[0] * cx[i] + m[1] * cy[i] + m[2], v = m[3] * cx[i] + m[4] * cy[i] + m[5];
+        if (u < b[0]) b[0] = u;
+        if (v < b[1]) b[1] = v;
+        if (u > b[2]) b[2] = u;
+        if (v > b[3]) b[3] = v;
+    }
+}
+
+static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* The transform of a match, from h (query pixels, mirrored when mirrored, -> reference pixels). */
+static void describe_match(vigil_index_features_match *m, const float hf[9], int mirrored, uint32_t qw, uint32_t qh,
+                           uint32_t rw, uint32_t rh)
+{
+    double h[9];
+    for (int i = 0; i < 9; i++) h[i] = hf[i];
+    /* the query image's own pixels: a mirrored match's points were x -> qw - 1 - x */
+    if (mirrored) {
+        h[2] += h[0] * (qw - 1.0);
+        h[5] += h[3] * (qw - 1.0);
+        h[0] = -h[0];
+        h[3] = -h[3];
+    }
+    double det = h[0] * h[4] - h[1] * h[3];
+    double inv[9] = {h[4] / det, -h[1] / det, 0, -h[3] / det, h[0] / det, 0, 0, 0, 1};
+    inv[2] = -(inv[0] * h[2] + inv[1] * h[5]);
+    inv[5] = -(inv[3] * h[2] + inv[4] * h[5]);
+    double b[4];
+    map_box(inv, rw, rh, b);
+    m->box[0] = (float)clampd(b[0] / qw, 0, 1);
+    m->box[1] = (float)clampd(b[1] / qh, 0, 1);
+    m->box[2] = (float)clampd(b[2] / qw, 0, 1);
+    m->box[3] = (float)clampd(b[3] / qh, 0, 1);
+    map_box(h, qw, qh, b);
+    double x0 = clampd(b[0], 0, rw), y0 = clampd(b[1], 0, rh), x1 = clampd(b[2], 0, rw), y1 = clampd(b[3], 0, rh);
+    m->crop[0] = (float)x0;
+    m->crop[1] = (float)y0;
+    m->crop[2] = (float)(x1 - x0);
+    m->crop[3] = (float)(y1 - y0);
+    /* the proper map from the reference to the (mirrored) query, hf's inverse: its scale and turn */
+    double a = hf[0], bb = hf[1], c = hf[3], dd = hf[4], dt = a * dd - bb * c;
+    m->scale = (float)(dt > 0 ? 1 / sqrt(dt) : 0);
+    double rot = -atan2(c - bb, a + dd) * (180 / 3.14159265358979);
+    if (rot <= -180) rot += 360;
+    m->rotation = (float)rot;
+    m->mirrored = mirrored;
+    memcpy(m->h, hf, sizeof m->h);
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+    const vigil_index_features_match *p = a, *q = b;
+    if (p->inliers != q->inliers) return p->inliers > q->inliers ? -1 : 1;
+    if (p->mirrored != q->mirrored) return p->mirrored - q->mirrored;
+    return p->ref < q->ref ? -1 : p->ref > q->ref;
+}
+
+#define MAX_TOP 30
+/* The candidate search is most of a query's time and grows with the set. Seeding it with only the
+ * first 250 of each half's 1000 features takes a quarter of the time, but a photo that fills only
+ * part of the query (a collage, a screenshot with interface bars, a caption bar) then has too few
+ * seeds in it: make eval found 32, 53 and 63 % of those instead of 85-100 %. So every feature
+ * seeds (0); speed in bench/results/kfeat.md. */
+#define SEED_FEATURES 0
+
+vigil_result vigil_index_match_features(const vigil_index *x, const vigil_features *q, const vigil_index_features_options *opt,
+                                        vigil_index_features_match *out, size_t *nout, vigil_error *err)
+{
+    vigil_index_features_options def;
+    vigil_result ro = take_options(opt, &def, err);
+    if (ro) return ro;
+    opt = &def;
+    if (!x || !q || !nout || (q->n && (!q->kp || !q->desc)) || (opt->top_k && !out) || opt->top_k > MAX_TOP ||
+        !(opt->tolerance > 0 && opt->tolerance < 1))
+        return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    *nout = 0;
+    vigil__kfeat *k = x->kfeat;
+    if (!k || !k->nlive || !q->n || !opt->top_k || !q->width || !q->height) return VIGIL_OK;
+    pthread_mutex_lock(&k->lock);
+    vigil_result r = vigil_rooms_prepare(k->r, err);
+    pthread_mutex_unlock(&k->lock);
+    if (r) return r;
+    vigil_rooms_query_options ro2;
+    vigil_rooms_query_options_init(&ro2);
+    ro2.model = VIGIL_ROOMS_AFFINE;
+    ro2.tolerance = opt->tolerance;
+    ro2.min_inliers = opt->min_inliers;
+    ro2.top_k = MAX_TOP; /* removed references are skipped afterwards */
+    ro2.seed_features = SEED_FEATURES;
+    vigil_rooms_match rm[2][MAX_TOP];
+    size_t nr[2] = {0, 0};
+    int halves = opt->query_mirrored ? 2 : 1;
+    uint32_t m = opt->query_mirrored ? q->n / 2 : q->n;
+    for (int half = 0; half < halves; half++) {
+        vigil_features part = {m, q->kp + (size_t)half * m, q->desc + (size_t)half * m, q->width, q->height};
+        if ((r = vigil_rooms_query(k->r, &part, &ro2, rm[half], &nr[half], err))) return r;
+    }
+    /* one result per reference, its better half */
+    vigil_index_features_match all[2 * MAX_TOP];
+    size_t n = 0;
+    for (int half = 0; half < halves; half++)
+        for (size_t i = 0; i < nr[half]; i++) {
+            uint64_t ref = rm[half][i].image;
+            if (ref_at(k, ref)->removed) continue;
+            size_t j = 0;
+            while (j < n && all[j].ref != ref) j++;
+            if (j < n && all[j].inliers >= rm[half][i].inliers) continue;
+            const vigil__room_img *im = &k->r->img[ref];
+            all[j].ref = ref;
+            all[j].inliers = rm[half][i].inliers;
+            describe_match(&all[j], rm[half][i].h, half, q->width, q->height, im->width, im->height);
+            if (j == n) n++;
+        }
+    qsort(all, n, sizeof *all, cmp_match);
+    if (n > opt->top_k) n = opt->top_k;
+    memcpy(out, all, n * sizeof *all);
+    *nout = n;
+    return VIGIL_OK;
+}

@@ -1,0 +1,211 @@
+/* test_kfeat.c - known images by local features (core/kfeat.c): the mirrored twins are the
+ * descriptors the mirror image gives, the FEATURES section round-trips through a .vgi, an index
+ * without features is written as before, and a damaged or crafted section is refused. */
+#include "tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+/* A grey photo of the test data, decoded at the features' working size. */
+static uint8_t *grey_photo(const char *name, uint32_t *w, uint32_t *h)
+{
+    size_t n;
+    void *data = t_read_file(t_path(t_data_dir, name), &n);
+    uint8_t *px = NULL;
+    if (data && vigil_decode_grey(data, n, 640, &px, w, h, NULL)) px = NULL;
+    free(data);
+    return px;
+}
+
+void test_kfeat_mirrored_twins(void)
+{
+    uint32_t w, h;
+    uint8_t *g = grey_photo("opencv-doc__hfs_001.jpg", &w, &h);
+    CHECK(g != NULL, "decode");
+    if (!g) return;
+    uint8_t *m = malloc((size_t)w * h);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) m[(size_t)y * w + x] = g[(size_t)y * w + (w - 1 - x)];
+    vigil_features_options o;
+    vigil_features_options_init(&o);
+    o.mirrored = 1;
+    vigil_features a, b;
+    CHECK(vigil_features_from_grey(g, w, h, w, &o, &a, NULL) == VIGIL_OK && a.n % 2 == 0 && a.n > 100, "features with twins: %u", a.n);
+    o.mirrored = 0;
+    CHECK(vigil_features_from_grey(m, w, h, w, &o, &b, NULL) == VIGIL_OK && b.n > 100, "features of the mirror image");
+    /* every twin against the mirror image's own feature at the same place and orientation */
+    uint32_t half = a.n / 2, same = 0, close = 0, found = 0;
+    for (uint32_t i = half; i < a.n; i++)
+        for (uint32_t j = 0; j < b.n; j++) {
+            float dx = a.kp[i].x - b.kp[j].x, dy = a.kp[i].y - b.kp[j].y;
+            if (dx * dx + dy * dy > 0.25f || a.kp[i].scale != b.kp[j].scale) continue;
+            found++;
+            int d = vigil_pdq_distance(&a.desc[i], &b.desc[j]);
+            same += d == 0;
+            close += d <= 16;
+            break;
+        }
+    CHECK(found > half / 2, "twins at the mirror image's keypoints: %u of %u", found, half);
+    CHECK(close >= found * 9 / 10 && same >= found / 2, "twin descriptors equal %u, within 16 bits %u, of %u", same, close, found);
+    /* the first half is the plain extraction, unchanged by the option */
+    vigil_features p;
+    CHECK(vigil_features_from_grey(g, w, h, w, &o, &p, NULL) == VIGIL_OK && p.n == half &&
+              !memcmp(p.desc, a.desc, half * sizeof *p.desc), "plain half: %u vs %u", p.n, half);
+    vigil_features_free(&a);
+    vigil_features_free(&b);
+    vigil_features_free(&p);
+    free(m);
+    free(g);
+}
+
+static vigil_index *featured_index(vigil_features *q)
+{
+    const char *names[] = {"opencv-doc__hfs_001.jpg", "opencv-doc__left.jpg", "gimp-help-en__threshold-orig.png"};
+    vigil_index *x;
+    vigil_index_new("victims", &x, NULL);
+    for (int i = 0; i < 3; i++) {
+        vigil_features_options fo;
+        vigil_known_features_options_init(&fo);
+        vigil_features f;
+        vigil_error e;
+        vigil_hash_result r;
+        CHECK(vigil_hash_file_features(t_path(t_data_dir, names[i]), NULL, &fo, &r, &f, NULL, &e) == VIGIL_OK && f.n == 256,
+              "%s: %u features", names[i], f.n);
+        vigil_index_add(x, &r.pdq, r.quality, names[i], "series=a", NULL);
+        CHECK(vigil_index_add_features(x, names[i], "series=a", &f, &e) == VIGIL_OK, "%s", e.message);
+        vigil_features_free(&f);
+    }
+    vigil_features_options qo;
+    vigil_known_query_options_init(&qo);
+    CHECK(vigil_features_file(t_path(t_data_dir, names[0]), &qo, q, NULL) == VIGIL_OK, "query features");
+    return x;
+}
+
+void test_kfeat_file_round_trip(void)
+{
+    vigil_features q;
+    vigil_index *x = featured_index(&q);
+    vigil_index_features_match a[5], b[5];
+    size_t na = 0, nb = 0;
+    vigil_error e;
+    CHECK(vigil_index_match_features(x, &q, NULL, a, &na, &e) == VIGIL_OK && na == 1 && a[0].ref == 0 && a[0].inliers > 100,
+          "self match: %zu, %u inliers", na, na ? a[0].inliers : 0);
+    const char *path = t_path(t_tmp_dir, "kfeat.vgi");
+    CHECK(vigil_index_save(x, path, &e) == VIGIL_OK, "%s", e.message);
+    vigil_index *y;
+    CHECK(vigil_index_open(path, &y, &e) == VIGIL_OK, "%s", e.message);
+    vigil_index_features_stats sx, sy;
+    vigil_index_get_features_stats(x, &sx);
+    vigil_index_get_features_stats(y, &sy);
+    CHECK(sx.refs == 3 && sy.refs == 3 && sx.features == sy.features && sx.features == 768, "stats %llu %llu",
+          (unsigned long long)sy.refs, (unsigned long long)sy.features);
+    CHECK(vigil_index_match_features(y, &q, NULL, b, &nb, &e) == VIGIL_OK && nb == na && !memcmp(a, b, na * sizeof *a),
+          "the same match after the round trip");
+    const char *id, *labels;
+    CHECK(vigil_index_features_ref(y, 2, &id, &labels) == VIGIL_OK && !strcmp(id, "gimp-help-en__threshold-orig.png") &&
+              !strcmp(labels, "series=a"), "reference 2");
+    /* saved again: the same bytes */
+    const char *path2 = t_path(t_tmp_dir, "kfeat2.vgi");
+    vigil_index_save(y, path2, NULL);
+    size_t n1, n2;
+    void *f1 = t_read_file(path, &n1), *f2 = t_read_file(path2, &n2);
+    CHECK(f1 && f2 && n1 == n2 && !memcmp(f1, f2, n1), "save of an opened index is byte for byte the same");
+    free(f1);
+    free(f2);
+    /* removing every featured entry writes the file as an index without features */
+    size_t rm;
+    vigil_index_remove(y, "opencv-doc__hfs_001.jpg", &rm, NULL);
+    CHECK(rm == 2, "removed the entry and its features: %zu", rm);
+    CHECK(vigil_index_match_features(y, &q, NULL, b, &nb, &e) == VIGIL_OK && (nb == 0 || b[0].ref != 0), "a removed reference is not matched");
+    vigil_index_free(x);
+    vigil_index_free(y);
+    vigil_features_free(&q);
+}
+
+void test_kfeat_no_features_unchanged(void)
+{
+    vigil_index *x;
+    vigil_index_new("s", &x, NULL);
+    vigil_pdq h = {{1, 2, 3, 4}};
+    vigil_index_add(x, &h, 90, "a", NULL, NULL);
+    const char *path = t_path(t_tmp_dir, "plain.vgi");
+    vigil_index_save(x, path, NULL);
+    size_t n;
+    uint8_t *b = t_read_file(path, &n);
+    uint32_t count = 0;
+    if (b && n >= 576) memcpy(&count, b + 16, 4);
+    CHECK(count == 14, "an index without features has the 14 sections of before: %u", count);
+    free(b);
+    vigil_index_features_match m[1];
+    size_t nm = 9;
+    vigil_features q = {0};
+    CHECK(vigil_index_match_features(x, &q, NULL, m, &nm, NULL) == VIGIL_OK && nm == 0, "no features: no match");
+    vigil_index_features_stats st;
+    vigil_index_get_features_stats(x, &st);
+    CHECK(st.refs == 0 && st.features == 0, "no features");
+    vigil_index_free(x);
+}
+
+/* sections.c's container: recompute every section checksum and the header's, as a crafter would */
+static void fix_checksums(uint8_t *b, size_t n)
+{
+    for (int i = 0; i < 16; i++) {
+        uint8_t *e = b + 64 + 32 * i;
+        uint64_t off, size;
+        memcpy(&off, e + 8, 8);
+        memcpy(&size, e + 16, 8);
+        if (off > n || size > n - off) continue;
+        uint64_t c = XXH3_64bits(size ? b + off : (const uint8_t *)"", size);
+        memcpy(e + 24, &c, 8);
+    }
+    uint64_t zero = 0, c;
+    memcpy(b + 32, &zero, 8);
+    c = XXH3_64bits(b, 576);
+    memcpy(b + 32, &c, 8);
+}
+
+void test_kfeat_damage(void)
+{
+    vigil_features q;
+    vigil_index *x = featured_index(&q);
+    const char *path = t_path(t_tmp_dir, "dmg.vgi");
+    vigil_index_save(x, path, NULL);
+    vigil_index_free(x);
+    vigil_features_free(&q);
+    size_t n;
+    uint8_t *orig = t_read_file(path, &n);
+    uint64_t off = 0, size = 0;
+    for (int i = 0; i < 16 && orig; i++) {
+        uint32_t type;
+        memcpy(&type, orig + 64 + 32 * i, 4);
+        if (type == 15) { memcpy(&off, orig + 64 + 32 * i + 8, 8); memcpy(&size, orig + 64 + 32 * i + 16, 8); }
+    }
+    CHECK(size > 64, "a FEATURES section (type 15)");
+    if (size <= 64) { free(orig); return; }
+    struct { uint64_t at; uint8_t v; int fix; const char *why; } cases[] = {
+        {off + 100, 0x55, 0, "checksum"},                   /* a flipped byte: the checksum */
+        {off + 0, 2, 1, "version"},                         /* another section version */
+        {off + 8, 9, 1, "size does not agree"},             /* the reference count */
+        {off + 16, 0xff, 1, "size does not agree"},         /* the feature count */
+        {off + 66, 0x01, 1, "out of range"},                /* a record's feature count over 65535 */
+        {off + 64, 0xff, 1, "do not add up"},               /* a record's feature count, not the total */
+        {off + 64 + 13, 0x7f, 1, "out of range"},           /* an id offset past the strings */
+        {off + 40, 1, 1, "reserved"},                       /* reserved header bytes */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint8_t *b = malloc(n);
+        memcpy(b, orig, n);
+        b[cases[c].at] ^= cases[c].v;
+        if (cases[c].fix) fix_checksums(b, n);
+        const char *p = t_path(t_tmp_dir, "dmg2.vgi");
+        t_write_file(p, b, n);
+        vigil_index *y = NULL;
+        vigil_error e;
+        vigil_result r = vigil_index_open(p, &y, &e);
+        CHECK(r != VIGIL_OK && strstr(e.message, cases[c].why), "case %zu: %s (%s)", c, r ? e.message : "opened", cases[c].why);
+        vigil_index_free(y);
+        free(b);
+    }
+    free(orig);
+}
