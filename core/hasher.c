@@ -4,6 +4,7 @@
  * each file once and the hash and the features always describe the same bytes. */
 #include "internal.h"
 #include "options.h"
+#include "thumb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +32,10 @@ static vigil_result take_options(const vigil_hash_options *in, vigil_hash_option
     VIGIL__OPT_TAKE(o, in, max_file_bytes);
     VIGIL__OPT_TAKE(o, in, before_decode);
     VIGIL__OPT_TAKE(o, in, before_decode_ctx);
-    VIGIL__OPT_LAST(vigil_hash_options, before_decode_ctx);
+    VIGIL__OPT_TAKE(o, in, thumb_side);
+    VIGIL__OPT_TAKE(o, in, thumb);
+    VIGIL__OPT_LAST(vigil_hash_options, thumb);
+    if (o->thumb) memset(o->thumb, 0, sizeof *o->thumb);
     return VIGIL_OK;
 }
 
@@ -48,6 +52,8 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
     vigil_result r = vigil__load_input(in, !!(opt->flags & VIGIL_HASH_EXACT),
                                        opt->max_pixels ? opt->max_pixels : VIGIL_DEFAULT_MAX_PIXELS, &px, out, err);
     if (r) return r;
+    if (opt->thumb && opt->thumb_side > 0 && opt->thumb_side <= 4096) /* the review's picture, same pixels */
+        vigil__thumb_from_grid(&px, out->width, out->height, opt->thumb_side, opt->thumb);
     int want_dih = !!(opt->flags & VIGIL_HASH_DIHEDRAL);
     r = vigil__pdq_hash(&px, &out->pdq, &out->quality, want_dih ? out->dihedral : NULL);
     free(px.px);
