@@ -71,6 +71,14 @@ $(B)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) $(CFLAGS_EXTRA) -c $< -o $@
 
+# The review page's script and style (cli/review/) as C strings for report_page.c.
+$(B)/gen/review_page.h: cli/review/page.js cli/review/page.css
+	@mkdir -p $(dir $@)
+	$(Q){ for v in js css; do printf 'static const char review_%s[] =\n' $$v; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' cli/review/page.$$v; echo ';'; done; } >$@.tmp && mv $@.tmp $@
+$(B)/cli/report_page.o: $(B)/gen/review_page.h
+$(B)/cli/report_page.o: CFLAGS_EXTRA = -I$(B)/gen
+
 $(LIB): $(CORE_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -136,7 +144,7 @@ deps-fuzz:
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
 # CLI's own text readers and writers come from an archive of those CLI objects (the targets that
 # use them define cli_warn and cli_prog themselves, so msg.o stays out of them).
-FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o
+FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/review.o
 $(B)/libvigil-cli.a: $(FUZZ_CLI:%=$(B)/%)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli.a $(LIB)
@@ -218,7 +226,7 @@ demo-run: $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
 
 # Man pages, made from `vigil help` by docs/man.sh: the help text is their one source.
-MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms
+MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms vigil-review
 man: $(B)/man/vigil.1
 $(B)/man/vigil.1: $(VIGIL) docs/man.sh
 	$(Q)sh docs/man.sh $(VIGIL) $(B)/man
