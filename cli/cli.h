@@ -185,5 +185,7 @@ int cmd_scan(int argc, char **argv);
 void help_scan(FILE *f);
 int cmd_rooms(int argc, char **argv);
 void help_rooms(FILE *f);
+int cmd_review(int argc, char **argv);
+void help_review(FILE *f);
 
 #endif
