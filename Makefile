@@ -26,7 +26,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args
+FUZZERS   := list index image rooms journal roomlist args decisions
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 

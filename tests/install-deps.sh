@@ -2,7 +2,8 @@
 # install-deps.sh [GROUP...] - installs the Debian 12 packages a make target needs, those missing
 # only. Always the build and the demo (compiler, pkg-config, the four libraries, the vips command,
 # python3); each GROUP adds:
-#   test   what the shell suites drive: xxhsum, headless Chromium (review page), script(1),
+#   test   what the shell suites drive: xxhsum, headless Chromium and chromedriver (the review
+#          page, driven over WebDriver by tests/webdriver.py), script(1),
 #          groff and man-db (the man pages), strace (the fsync-order check)
 #   asan   clang, its sanitizer runtime and OpenMP header (make test-asan)
 #   bench  valgrind (callgrind counts), bc, djpeg (the decode floor)
@@ -15,7 +16,7 @@ want="build-essential:cc build-essential:make pkg-config:pkg-config libvips-dev 
 nettle-dev libvips-tools:vips python3:python3"
 for g in "$@"; do
     case $g in
-        test) want="$want xxhash:xxhsum chromium:chromium bsdutils:script groff-base:groff man-db:man strace:strace" ;;
+        test) want="$want xxhash:xxhsum chromium:chromium chromium-driver:chromedriver bsdutils:script groff-base:groff man-db:man strace:strace" ;;
         asan|fuzz) want="$want clang:clang libclang-rt-14-dev libomp-14-dev" ;;
         bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg" ;;
         *) echo "install-deps.sh: unknown group '$g' (known: test asan bench fuzz)" >&2; exit 2 ;;

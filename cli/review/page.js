@@ -310,7 +310,8 @@
   });
 
   document.addEventListener('keydown', function (e) {
-    var t = e.target, typing = t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA');
+    var t = e.target, typing = t && (t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' ||
+      (t.tagName === 'INPUT' && /^(text|search|number|)$/.test(t.type)));
     if (e.key === 'Escape') { hide(); if (typing) t.blur(); return; }
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     var x = F.length ? M[F[sel]] : null, k = e.key, done = true;
