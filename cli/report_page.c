@@ -22,15 +22,23 @@
 #include <time.h>
 
 /* JSON text (already valid) into a <script> element: the three characters that could close it or
- * open markup become \u escapes, which only occur inside strings. */
+ * open markup become \u escapes, which only occur inside strings; so do the bidirectional
+ * controls and line separators, so that not even the page's source shows text reordered. */
 static void json_safe(FILE *f, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
+        unsigned char c = (unsigned char)s[i];
+        unsigned cp = 0;
         if (c == '<') fputs("\\u003c", f);
         else if (c == '>') fputs("\\u003e", f);
         else if (c == '&') fputs("\\u0026", f);
-        else fputc(c, f);
+        else if (c >= 0xc0 && i + 2 < n && (cp = cli_bidi_control((const unsigned char *)s + i))) {
+            fprintf(f, "\\u%04x", cp);
+            i += cp < 0x800 ? 1 : 2;
+        } else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 && ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+            fprintf(f, "\\u%04x", (unsigned char)s[i + 2] == 0xa8 ? 0x2028 : 0x2029);
+            i += 2;
+        } else fputc(c, f);
     }
 }
 

@@ -19,7 +19,7 @@
     (r.matches || []).forEach(function (m, k) {
       var lab = typeof m.labels === 'string' ? m.labels : '';
       var cm = /(?:^|\s)category=(\d+)(?=\s|$)/.exec(lab);
-      var x = {id: line + ':' + k, ri: ri, path: r.path, r: r, m: m, set: String(m.set), kind: String(m.kind),
+      var x = {id: line + ':' + k, k: k, ri: ri, path: r.path, r: r, m: m, set: String(m.set), kind: String(m.kind),
                inl: typeof m.inliers === 'number', refcat: cm ? +cm[1] : null, n: M.length};
       x.val = x.inl ? m.inliers : (typeof m.distance === 'number' ? m.distance : 0);
       x.hay = (r.path + '\n' + lab + '\n' + (m.ref_id || '') + '\n' + x.set).toLowerCase();
@@ -197,6 +197,7 @@
     if (typeof m.timestamp === 'number') txt(line, ' \u00b7 at ' + m.timestamp.toFixed(3) + ' s');
     if (typeof m.query_match_pct === 'number') txt(line, ' \u00b7 ' + m.query_match_pct + '% of frames');
     info.appendChild(line);
+    if (x.r.truncated && x.k === 0) info.appendChild(node('div', 'lab', x.r.matches_total + ' matches, the nearest ' + x.r.matches.length + ' kept'));
     info.appendChild(node('div', null, 'reference ' + (m.ref_id == null ? '(no id)' : m.ref_id)));
     if (m.labels) info.appendChild(node('div', 'lab', m.labels));
     var cat = catOf(x);
@@ -444,5 +445,7 @@
   facetValues();
   apply(false);
   if (!stored) status('this browser keeps no local storage here: export the decisions before closing the page', 1);
+  // when the page became usable, in ms from the start of navigation (bench/review_page.sh reads it)
+  document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
   document.body.setAttribute('data-ready', String(M.length));
 })();
