@@ -4,7 +4,8 @@
 # and the time the page takes in headless Chromium from the start of navigation until it is
 # usable (data parsed, facets counted, first page drawn: the page's own data-ready-ms), best of
 # ROUNDS, and again after typing a search and changing a filter. Uses tests/webdriver.py
-# (chromium + chromium-driver). Prints the page's size.
+# (chromium + chromium-driver). Prints the page's size. Then the same with thumbnails filling the
+# budgets THUMB_MB (default "50 100 200"), synthetic, to see what the --thumbs budget costs the page.
 set -eu
 B=${1:-build}
 MATCHES=${MATCHES:-100000}
@@ -51,4 +52,38 @@ with Browser() as b:
     shown = b.js("return document.getElementById('shown').textContent")
 print("bench=review_page matches=%d page_bytes=%d open_ms=%d (best of %d; target < 3000) search_ms=%.0f filter_ms=%.0f (%s)" % (
     n, os.path.getsize(page), best, rounds, search, filt, shown))
+PY
+# The thumbnails' share: the same page with THUMB_FILES files of one match each, every one with a
+# distinct thumbnail of THUMB_KB (base64 of random bytes: only the 100 drawn are decoded, so
+# their content does not change the opening time), for the budgets a scan may embed.
+python3 - "$OUTD/out" "$ROUNDS" "${THUMB_MB:-50 100 200}" "${THUMB_KB:-4.5}" <<'PY'
+import base64, json, os, random, re, sys
+sys.path.insert(0, 'tests')
+from webdriver import Browser
+out, rounds, budgets, kb = sys.argv[1], int(sys.argv[2]), [int(x) for x in sys.argv[3].split()], float(sys.argv[4])
+html = open(os.path.join(out, 'report.html')).read()
+m = re.search(r'(<script type="application/json" id="vigil-data">)(.*?)(</script>)', html, re.S)
+d = json.loads(m.group(2))
+rec = d['records'][0][2]
+one = dict(rec, matches=rec['matches'][:1])
+r = random.Random(5)
+with Browser() as b:
+    for mb in budgets:
+        nthumb = int(mb * 1024 / kb)
+        blob = base64.b64encode(bytes(r.getrandbits(8) for _ in range(int(kb * 1024) + 64))).decode()
+        # distinct strings without building a gigabyte in Python: a prefix per file, shared tail
+        recs = ['[%d,"%s%s",%s]' % (i, '%08d' % i, blob[8:], json.dumps(dict(one, path='/seized/%07d.jpg' % i))) for i in range(nthumb)]
+        data = json.dumps(dict(d, records=[])).replace('"records": []', '"records":[' + ','.join(recs) + ']')
+        data = data.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
+        path = os.path.abspath(os.path.join(out, 'thumbs-%d.html' % mb))
+        open(path, 'w').write(html[:m.start(2)] + data + html[m.end(2):])
+        best = None
+        for k in range(rounds):
+            b.go('about:blank')
+            b.go('file://' + path)
+            ms = int(b.wait("return document.body.getAttribute('data-ready-ms')", 120))
+            best = ms if best is None else min(best, ms)
+        print("bench=review_page_thumbs budget_mb=%d thumbnails=%d page_bytes=%d open_ms=%d (best of %d; target < 3000)" % (
+            mb, nthumb, os.path.getsize(path), best, rounds))
+        os.unlink(path)
 PY
