@@ -619,7 +619,7 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
         if (!rc) rc = run_batch(s, it, k, why, whylen);
         for (int i = 0; i < k; i++) reset_item(&it[i]);
         double t = cli_now();
-        if (t - s->last_sync >= 1.0) { journal_sync(&s->j); thumbs_sync(&s->th); s->last_sync = t; }
+        if (t - s->last_sync >= 1.0) { journal_sync(&s->j); s->last_sync = t; }
         show_progress(s, 0);
     }
     for (int i = 0; i < batch; i++) { reset_item(&it[i]); free(it[i].m); }

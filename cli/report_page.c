@@ -9,7 +9,8 @@
  * from thumbs.vgt as base64 JPEG, or the number of an earlier file with the same content. JSON
  * cannot end the script element: '<', '>' and '&' are written as \u escapes (only strings hold
  * them), so a label "</script>" stays text. Written in one more pass over the journal: memory is
- * one record and the table of contents already embedded (24 bytes a thumbnail). */
+ * one record and the table of the contents whose thumbnail is embedded (24-byte slots at load
+ * <= 0.5: 48 bytes a thumbnail). */
 #include "report_page.h"
 #include "thumbs.h"
 

@@ -4,7 +4,9 @@
  * Append-only, like the journal: an 16-byte header ("VIGILTHB", version, 0) then one record per
  * content: {magic, image length, XXH3-128 of the content, XXH3-64 of key and image} + the image
  * (JPEG). A record goes out with one write(), before the file's journal record, so a kill leaves
- * at worst an image no record points to; it is fdatasync'd when the journal is. On resume the file
+ * at worst an image no record points to; it is fdatasync'd once, when the scan ends (not with the
+ * journal's once a second: after a power loss a file the journal kept may have lost its thumbnail
+ * and is a text row, which is worth the fsyncs a thumbnail is not worth). On resume the file
  * is read back and cut at the first record that does not check (a torn tail); a new scan starts it
  * empty. The budget is on the images' bytes: past it a matched file is a text row in the report.
  * Memory: one 32-byte slot per image at load <= 0.5 (64 bytes an image). */
