@@ -31,7 +31,7 @@ ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args archive serve video kfeat
+FUZZERS   := list index image rooms journal roomlist args archive serve video kfeat decisions
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -76,6 +76,14 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) $(CFLAGS_EXTRA) -c $< -o $@
+
+# The review page's script and style (cli/review/) as C strings for report_page.c.
+$(B)/gen/review_page.h: cli/review/page.js cli/review/page.css
+	@mkdir -p $(dir $@)
+	$(Q){ for v in js css; do printf 'static const char review_%s[] =\n' $$v; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' cli/review/page.$$v; echo ';'; done; } >$@.tmp && mv $@.tmp $@
+$(B)/cli/report_page.o: $(B)/gen/review_page.h
+$(B)/cli/report_page.o: CFLAGS_EXTRA = -I$(B)/gen
 
 $(LIB): $(CORE_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -150,7 +158,7 @@ deps-fuzz:
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
 # CLI's own text readers and writers come from an archive of those CLI objects (the targets that
 # use them define cli_warn and cli_prog themselves, so msg.o stays out of them).
-FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/archives.o cli/serve_parse.o
+FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/archives.o cli/serve_parse.o cli/review.o
 $(B)/libvigil-cli.a: $(FUZZ_CLI:%=$(B)/%)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli.a $(LIB)
@@ -208,6 +216,7 @@ bench-run: $(VIGIL) $(BENCHBIN) $(B)/bench-match $(B)/bench-kfeat
 	$(Q)sh bench/archive.sh $(B)
 	$(Q)VIGIL=$(B)/vigil sh bench/video.sh
 	$(Q)sh bench/kfeat.sh $(B)
+	$(Q)sh bench/scan_thumbs.sh $(B)
 
 # vigil serve over loopback with wrk, against the in-process index in the same run (bench/serve.sh;
 # SERVE_N hashes, default 1 M), and the soak: lookups, uploads, adds and reloads for SOAK_SECONDS.
@@ -247,7 +256,7 @@ demo-run: $(VIGIL)
 	$(Q)sh datasets/demo.sh $(B)
 
 # Man pages, made from `vigil help` by docs/man.sh: the help text is their one source.
-MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-rooms vigil-video vigil-serve
+MANPAGES := vigil vigil-hash vigil-index vigil-match vigil-scan vigil-review vigil-rooms vigil-video vigil-serve
 man: $(B)/man/vigil.1
 $(B)/man/vigil.1: $(VIGIL) docs/man.sh
 	$(Q)sh docs/man.sh $(VIGIL) $(B)/man

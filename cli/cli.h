@@ -189,5 +189,7 @@ int cmd_serve(int argc, char **argv);
 void help_serve(FILE *f);
 int cmd_video(int argc, char **argv);
 void help_video(FILE *f);
+int cmd_review(int argc, char **argv);
+void help_review(FILE *f);
 
 #endif

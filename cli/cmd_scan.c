@@ -11,6 +11,8 @@
 #include "archives.h"
 #include "scan_video.h"
 #include "scan_kfeat.h"
+#include "review.h"
+#include "thumbs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -28,7 +30,7 @@ void help_scan(FILE *f)
     fprintf(f,
             "Usage: vigil scan --index FILE.vgi [--index FILE2.vgi ...] -o OUTDIR [--resume]\n"
             "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
-            "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet] [--follow-links]\n"
+            "                  [--no-dihedral] [--exact] [--thumbs MB] [-j N] [--quiet] [--follow-links]\n"
             "                  [--rooms ROOMS.vgr [--min-inliers N]] [--archive-depth N]\n"
             "                  [--archive-ratio N] [--archive-max-total SIZE] PATH...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
@@ -69,8 +71,15 @@ void help_scan(FILE *f)
             "  results.jsonl  one line per file: path, size, digests, PDQ, status or error, matches\n"
             "  summary.json   counts\n"
             "  vics.json      Project VIC VICS 2.0 export of the scanned media (PDQ as an alternative hash)\n"
-            "  report.html    the matches for review: thumbnails greyscale and blurred until revealed\n"
-            "                 one at a time; self-contained, no network (--thumbs N: at most N, default 1000)\n\n"
+            "  report.html    the review page (triage desk): every match in a grid or a list, filters,\n"
+            "                 decisions and Project VIC categories by mouse or keyboard, exported for\n"
+            "                 `vigil review apply`; thumbnails greyscale and blurred until revealed one at\n"
+            "                 a time; self-contained, no network\n"
+            "  thumbs.vgt     the matched files' thumbnails, taken from the decode hashing did\n"
+            "  scan-id        the id that ties decisions to this scan\n\n"
+            "--thumbs MB: the thumbnails' budget (default 40 MB of JPEG, about 5 KB each, so some\n"
+            "8,000 files; the page then opens in under 3 s, a larger budget makes it slower);\n"
+            "matched files past it are text rows in report.html; 0: no thumbnails.\n\n"
             "An index written in place while the scan runs (cp onto it) stops the scan before it records\n"
             "more; one replaced by rename (`vigil index add`) is not seen: the scan keeps the version it\n"
             "opened.\n\n"
@@ -101,6 +110,9 @@ typedef struct item {
     int nfh;
     char *dup_json;      /* dup_off: the earlier record's content JSON */
     cli_input in;        /* an archive member's bytes, or an archive's own record (archives.c) */
+    vigil_thumb thumb;   /* from the hash's decode (--thumbs); kept only for a matched file */
+    uint8_t *timg;       /* its JPEG, for thumbs.vgt */
+    size_t timg_n;
     scan *s;
     int slot;
     scan_video *video;   /* a video's frames and matches (cli/scan_video.c) */
@@ -125,6 +137,7 @@ struct scan {
     int *replaced;       /* per set: its path was renamed over during the run (said at the end) */
     vigil_archive_options ao;
     int archives_off;
+    scan_thumbs th;      /* thumbs.vgt: the matched files' review thumbnails */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -473,6 +486,9 @@ static int write_batch(scan *s, item *it, int n, char *why, size_t whylen)
             fx.flags |= J_TRUNC;
             fx.matches_total = x->total > UINT32_MAX ? UINT32_MAX : (uint32_t)x->total;
         }
+        /* the thumbnail before the record: a kill in between leaves an image nothing points to */
+        if (x->timg && thumbs_put(&s->th, x->r.xxh128, x->timg, x->timg_n) < 0)
+            cli_warn("%s: writing failed: %s; %s gets no thumbnail", s->th.path, strerror(errno), x->path);
         uint64_t at = journal_append(&s->j, &fx, x->m, x->path, json);
         free(json);
         if (at == UINT64_MAX) { snprintf(why, whylen, "%s: writing failed: %s", s->j.path, strerror(errno)); return -1; }
@@ -618,6 +634,25 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
         }
     }
     if (match_batch(s, it, n, why, whylen)) return -1;
+    /* the matched files' thumbnails, encoded here in parallel; unmatched ones are dropped unencoded */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(s->threads)
+    for (int i = 0; i < n; i++) {
+        vigil_error e;
+        if (it[i].nm && it[i].thumb.px && !thumbs_has(&s->th, it[i].r.xxh128) &&
+            vigil_thumb_jpeg(&it[i].thumb, 80, &it[i].timg, &it[i].timg_n, &e))
+            it[i].timg = NULL;
+        /* a video's thumbnail is the frame the record carries (the first that matched), decoded
+         * again on its own: the hash kept no frame */
+        if (it[i].nm && it[i].video && !it[i].video_borrowed && s->th.budget && !thumbs_has(&s->th, it[i].r.xxh128)) {
+            vigil_pdq pdq;
+            int q;
+            uint32_t w, h;
+            char why1[256];
+            scan_video_pdq(it[i].video, &pdq, &q, &w, &h);
+            if (q < 0 || scan_video_thumb(it[i].path, &pdq, 160, &it[i].timg, &it[i].timg_n, why1, sizeof why1))
+                it[i].timg = NULL;
+        }
+    }
     if (sets_unchanged(s, n, why, whylen)) return -1;
     return write_batch(s, it, n, why, whylen);
 }
@@ -632,6 +667,8 @@ static void reset_item(item *it)
     cli_input_free(&it->in);
     if (!it->video_borrowed) scan_video_free(it->video);
     free(it->fh);
+    vigil_free(it->thumb.px);
+    vigil_free(it->timg);
     jmatch *m = it->m;
     size_t cap = it->mcap;
     scan *s = it->s;
@@ -672,6 +709,8 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
         it[i].opt.flags = s->flags;
         it[i].opt.before_decode = before_decode;
         it[i].opt.before_decode_ctx = &it[i];
+        it[i].opt.thumb_side = s->th.budget ? 160 : 0;
+        it[i].opt.thumb = &it[i].thumb;
         reset_item(&it[i]);
     }
     int rc = 0, done = 0;
@@ -825,7 +864,7 @@ int cmd_scan(int argc, char **argv)
     scan_set sets[MAXSETS + 1]; /* + the room index */
     memset(sets, 0, sizeof sets);
     char *radius_spec[MAXSETS];
-    int nradius = 0, nsets = 0, resume = 0, thumbs = 1000, c;
+    int nradius = 0, nsets = 0, resume = 0, thumbs = 40, c; /* MB: the page opens in < 3 s (bench/results/review.md) */
     int default_radius = 31;
     const char *outdir = NULL, *rooms_path = NULL;
     int min_inliers = -1;
@@ -853,7 +892,7 @@ int cmd_scan(int argc, char **argv)
             break;
         case 'Q': if (cli_parse_int("--min-quality", optarg, 0, 101, &s.min_quality)) return EXIT_USAGE; break;
         case 'k': if (cli_parse_int("--top", optarg, 0, 1000000, &s.top_k)) return EXIT_USAGE; break;
-        case 'T': if (cli_parse_int("--thumbs", optarg, 0, 1000000, &thumbs)) return EXIT_USAGE; break;
+        case 'T': if (cli_parse_int("--thumbs", optarg, 0, 4096, &thumbs)) return EXIT_USAGE; break;
         case 'j': if (cli_parse_int("-j", optarg, 1, 1024, &s.threads)) return EXIT_USAGE; break;
         case 'D': s.dihedral = 0; break;
         case 'e': s.flags |= VIGIL_HASH_EXACT; break;
@@ -939,6 +978,15 @@ int cmd_scan(int argc, char **argv)
     if (journal_open(&s.j, outdir, settings, resume, why, sizeof why)) { cli_warn("%s", why); goto out; }
     if (s.j.resumed && !s.quiet) fprintf(stderr, "resuming: %llu files already in the journal\n", (unsigned long long)s.j.records);
     if (journal_damage_note(&s.j, why, sizeof why)) cli_warn("%s", why); /* even with --quiet: a damaged journal */
+    {
+        char sid[33];
+        if (review_scan_id(outdir, !s.j.resumed, sid, why, sizeof why) ||
+            thumbs_open(&s.th, outdir, !s.j.resumed, (uint64_t)thumbs << 20, why, sizeof why)) {
+            cli_warn("%s", why);
+            journal_close(&s.j);
+            goto out;
+        }
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -958,6 +1006,7 @@ int cmd_scan(int argc, char **argv)
     show_progress(&s, 1);
     if (s.progress) fputc('\n', stderr);
     journal_sync(&s.j);
+    thumbs_sync(&s.th);
     if (!rc && !stop_requested) rc = sets_unchanged(&s, 0, why, sizeof why);
     if (rc) { cli_warn("%s", why); journal_close(&s.j); goto out; }
     if (stop_requested) {
@@ -967,6 +1016,10 @@ int cmd_scan(int argc, char **argv)
         status = 130;
         goto out;
     }
+    if (s.th.over && !s.quiet)
+        fprintf(stderr, "%llu matched files are text rows in report.html: the thumbnails reached --thumbs %d MB\n",
+                (unsigned long long)s.th.over, thumbs);
+    thumbs_close(&s.th);
     scan_report_opts ro = {outdir, sets, nall, thumbs, s.threads, cli_now() - s.start, 0, settings, 0, 0, 0};
     if (scan_write_reports(&s.j, &ro, why, sizeof why)) { cli_warn("%s", why); journal_close(&s.j); goto out; }
     if (!s.quiet) {
@@ -991,6 +1044,7 @@ out:
     for (int k = 0; k <= MAXSETS; k++) free(clause[k]);
     free(settings);
     free(s.replaced);
+    thumbs_close(&s.th);
     cli_unlock_outdir(lockfd);
     return status;
 }

@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"index", cmd_index, help_index, "build and maintain reference indexes (build add remove compact info verify export)"},
     {"match", cmd_match, help_match, "match images or hash lists against one or more indexes"},
     {"scan", cmd_scan, help_scan, "scan seized media against reference sets: resumable, with reports"},
+    {"review", cmd_review, help_review, "write the review page's decisions into a scan's results (apply)"},
     {"rooms", cmd_rooms, help_rooms, "recognise the room (hotel) a photo was taken in (build add query info)"},
     {"video", cmd_video, help_video, "vPDQ video hashes (bit-exact with vpdq-hash-video) and video matching (hash match)"},
     {"serve", cmd_serve, help_serve, "HTTP screening service with Hasher-Matcher-Actioner's API"},

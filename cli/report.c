@@ -3,14 +3,14 @@
  *   results.jsonl  the journal's JSON lines, one per file, in scan order
  *   summary.json   counts
  *   vics.json      Project VIC VICS 2.0 (OData) Media export, PDQ as an alternative hash
- *   report.html    the matches grouped by set, for review: one self-contained page, thumbnails
- *                  embedded as data: URIs, greyscale and blurred until the analyst reveals one (and
- *                  only one) at a time; a Content-Security-Policy forbids any network request.
- * Memory: the matched files' records (matches are few beside files), never the whole journal. */
+ *   report.html    the review page (report_page.c), written in a second pass over the journal
+ * Memory: per set counters, never the whole journal. */
 #include "scan.h"
 #include "archives.h"
 #include "scan_video.h"
 #include "buf.h" /* core: vigil__label_find */
+#include "report_page.h"
+#include "review.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,17 +42,6 @@ static int label_value(const char *labels, const char *key, char *out, size_t n)
 
 /* ---- one pass over the journal: results.jsonl, summary counts, vics.json, matched records ----- */
 
-typedef struct kept {
-    char *path;
-    uint64_t size;
-    jmatch *m;
-    uint32_t nm;
-    uint32_t total;     /* J_TRUNC: matches found, of which nm kept; else 0 */
-    int32_t quality;
-    char pdq[65];
-    char md5[33];
-} kept;
-
 typedef struct pass {
     const scan_report_opts *o;
     FILE *results, *vics;
@@ -60,8 +49,6 @@ typedef struct pass {
     unsigned long long *set_files, *set_matches;
     unsigned long long *seen; /* per set: the number of the last matched record with a match in it */
     unsigned long long media;
-    kept *k;
-    size_t nk, capk;
     int oom;
 } pass;
 
@@ -130,190 +117,7 @@ static int on_record(const jrecord *r, void *ctx)
         p->set_matches[s]++;
         if (p->seen[s] != p->matched) { p->seen[s] = p->matched; p->set_files[s]++; }
     }
-    if (p->nk == p->capk) {
-        size_t cap = p->capk ? p->capk * 2 : 64;
-        kept *k = realloc(p->k, cap * sizeof *k);
-        if (!k) { p->oom = 1; return -1; }
-        p->k = k;
-        p->capk = cap;
-    }
-    kept *k = &p->k[p->nk];
-    memset(k, 0, sizeof *k);
-    k->path = strdup(r->path);
-    k->m = malloc(r->fix.nmatches * sizeof *k->m);
-    if (!k->path || !k->m) { free(k->path); free(k->m); p->oom = 1; return -1; }
-    memcpy(k->m, r->matches, r->fix.nmatches * sizeof *k->m);
-    k->nm = r->fix.nmatches;
-    k->total = r->fix.flags & J_TRUNC ? r->fix.matches_total : 0;
-    k->size = r->fix.size;
-    k->quality = r->fix.flags & J_PDQ ? r->fix.quality : -1;
-    if (r->fix.flags & J_PDQ) vigil_pdq_to_hex(&r->fix.pdq, k->pdq);
-    if (r->fix.flags & J_DIGESTS) vigil_hex(r->fix.md5, 16, k->md5);
-    p->nk++;
     return 0;
-}
-
-/* ---- report.html ------------------------------------------------------------------------------- */
-
-static void html(FILE *f, const char *s)
-{
-    /* escapes markup; a byte that is not UTF-8 becomes U+FFFD, as in the JSON output; control and
-     * bidirectional control characters, which hide or reorder what a name shows, are shown as
-     * <U+XXXX> */
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) fprintf(f, "<span class=\"esc\" title=\"control character\">&lt;U+%04X&gt;</span>", *p);
-            else {
-                int n = cli_utf8_len(p);
-                unsigned bidi = n > 1 ? cli_bidi_control(p) : 0;
-                if (bidi) fprintf(f, "<span class=\"esc\" title=\"bidirectional control character\">&lt;U+%04X&gt;</span>", bidi);
-                else if (n) fwrite(p, 1, (size_t)n, f);
-                else fputs("&#xfffd;", f);
-                if (n) p += n - 1;
-            }
-        }
-    }
-}
-
-static void base64(FILE *f, const uint8_t *d, size_t n)
-{
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
-        fputc(t[v >> 18], f);
-        fputc(t[(v >> 12) & 63], f);
-        fputc(i + 1 < n ? t[(v >> 6) & 63] : '=', f);
-        fputc(i + 2 < n ? t[v & 63] : '=', f);
-    }
-}
-
-typedef struct thumb { uint8_t *png; size_t n; char err[300]; } thumb;
-
-static const char *page_head =
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-    /* no request of any kind may leave the page: images are data: URIs, style and script inline */
-    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
-    "style-src 'unsafe-inline'; script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
-    "<meta name=\"referrer\" content=\"no-referrer\">\n"
-    "<title>vigil scan report</title>\n<style>\n"
-    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}\n"
-    "h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ccc}\n"
-    "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e3e3e3;padding:6px;text-align:left;vertical-align:top}\n"
-    ".t{width:180px}.t img{max-width:160px;max-height:160px;display:block}\n"
-    /* wellness default: every thumbnail greyscale and heavily blurred */
-    ".t img.h{filter:grayscale(1) blur(12px)}.t img.g{filter:grayscale(1)}\n"
-    ".t button{margin-top:4px}.path{font-family:monospace;word-break:break-all}.lab{font-family:monospace;color:#555}\n"
-    ".note{background:#fff7d6;border:1px solid #e8d58a;padding:8px}\n"
-    ".esc{font-family:monospace;color:#b00000;background:#fde8e8}\n"
-    "</style></head><body>\n";
-
-static const char *page_script =
-    "<script>\n"
-    "// Reveal one thumbnail at a time: revealing another hides the one shown before.\n"
-    "(function(){var shown=null;\n"
-    "function hide(i){i.className='h';var b=i.parentNode.querySelectorAll('button');b[0].textContent='Reveal';b[1].hidden=true;}\n"
-    "document.querySelectorAll('.t').forEach(function(td){var i=td.querySelector('img');if(!i)return;\n"
-    "var b=td.querySelectorAll('button');\n"
-    "b[0].addEventListener('click',function(){if(shown===i){hide(i);shown=null;return;}\n"
-    "if(shown)hide(shown);i.className='g';b[0].textContent='Hide';b[1].hidden=false;shown=i;});\n"
-    "b[1].addEventListener('click',function(){if(shown===i)i.className=i.className==='g'?'':'g';});});\n"
-    "document.addEventListener('keydown',function(e){if(e.key==='Escape'&&shown){hide(shown);shown=null;}});})();\n"
-    "</script>\n";
-
-static int write_html(FILE *f, const scan_report_opts *o, const pass *p, thumb *th)
-{
-    fputs(page_head, f);
-    time_t now = time(NULL);
-    char when[64];
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-    fprintf(f, "<h1>vigil scan report</h1>\n<p>%s &middot; vigil %s &middot; %llu files, %llu with a match, %llu could not be read or decoded.</p>\n",
-            when, vigil_version(), p->files, p->matched, p->failed);
-    fputs("<p class=\"note\">Thumbnails are greyscale and blurred. <b>Reveal</b> shows one at a time, still in greyscale; "
-          "<b>Colour</b> then shows it in colour. Revealing another, or Escape, hides it again.</p>\n", f);
-    for (int s = 0; s < o->nsets; s++) {
-        fputs("<h2>", f);
-        html(f, o->sets[s].name);
-        fputs(" <small>(", f);
-        html(f, o->sets[s].path);
-        if (o->sets[s].rooms) fprintf(f, ", room index, at least %d inliers): %llu files</small></h2>\n", o->sets[s].radius, p->set_files[s]);
-        else fprintf(f, ", radius %d): %llu files</small></h2>\n", o->sets[s].radius, p->set_files[s]);
-        if (!p->set_files[s]) { fputs("<p>No match.</p>\n", f); continue; }
-        fprintf(f, "<table><tr><th>thumbnail</th><th>file</th><th>reference</th><th>%s</th><th>how</th></tr>\n",
-                o->sets[s].rooms ? "inliers" : "distance");
-        for (size_t i = 0; i < p->nk; i++) {
-            const kept *k = &p->k[i];
-            for (uint32_t m = 0; m < k->nm; m++) {
-                const jmatch *mt = &k->m[m];
-                if (mt->set != s) continue;
-                const char *id, *labels;
-                scan_match_ref(o->sets, mt, &id, &labels);
-                fputs("<tr><td class=\"t\">", f);
-                if (th[i].png) {
-                    fputs("<img class=\"h\" alt=\"match thumbnail\" src=\"data:image/png;base64,", f);
-                    base64(f, th[i].png, th[i].n);
-                    fputs("\"><button type=\"button\">Reveal</button><button type=\"button\" hidden>Colour</button>", f);
-                } else {
-                    fputs("<i>", f);
-                    html(f, th[i].err[0] ? th[i].err : "no thumbnail");
-                    fputs("</i>", f);
-                }
-                fputs("</td><td class=\"path\">", f);
-                html(f, k->path);
-                fprintf(f, "<br><span class=\"lab\">%llu bytes", (unsigned long long)k->size);
-                if (k->md5[0]) fprintf(f, " &middot; md5 %s", k->md5);
-                if (k->quality >= 0) fprintf(f, " &middot; PDQ quality %d", k->quality);
-                if (k->total) fprintf(f, " &middot; <b>%u matches, the nearest %u kept</b>", k->total, k->nm);
-                fputs("</span></td><td>", f);
-                html(f, id ? id : "(no id)");
-                if (labels) { fputs("<br><span class=\"lab\">", f); html(f, labels); fputs("</span>", f); }
-                fprintf(f, "</td><td>%d</td><td>%s%s%s</td></tr>\n", mt->distance,
-                        mt->kind == MATCH_ROOM  ? "same room (local features)"
-                        : mt->kind == MATCH_FEATURES ? (mt->transform ? "same photo, mirrored (local features)" : "same photo (local features)")
-                        : mt->kind == MATCH_PDQ ? "PDQ"
-                        : mt->kind == MATCH_VIDEO ? "vPDQ (known video)"
-                        : mt->kind == MATCH_MD5 ? "MD5 (identical file)"
-                                                : "SHA-1 (identical file)",
-                        mt->kind == MATCH_PDQ && mt->transform ? ", " : "",
-                        mt->kind == MATCH_PDQ && mt->transform ? vigil_transform_name((vigil_transform)mt->transform) : "");
-                break; /* one row per file and set: its nearest reference (all of them are in results.jsonl) */
-            }
-        }
-        fputs("</table>\n", f);
-    }
-    fputs(page_script, f);
-    fputs("</body></html>\n", f);
-    return 0;
-}
-
-static void make_thumbs(const pass *p, thumb *th, int max, int threads)
-{
-    size_t n = p->nk < (size_t)max ? p->nk : (size_t)max;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (size_t i = 0; i < n; i++) {
-        char why[200];
-        size_t len;
-        vigil_pdq fp;
-        if (scan_video_is(p->k[i].path) && !vigil_pdq_from_hex(p->k[i].pdq, 64, &fp)) { /* a video: its matching frame */
-            if (scan_video_thumb(p->k[i].path, &fp, 160, &th[i].png, &th[i].n, why, sizeof why))
-                snprintf(th[i].err, sizeof th[i].err, "no thumbnail: %s", why);
-            continue;
-        }
-        char *data = cli_read_all(p->k[i].path, cli_image_max(), NULL, &len, why, sizeof why);
-        if (!data && strstr(p->k[i].path, "!/")) /* an archive member (archives.c) */
-            data = cli_read_member(p->k[i].path, cli_image_max(), &len, why, sizeof why);
-        if (!data) { snprintf(th[i].err, sizeof th[i].err, "thumbnail unavailable: %s", why); continue; }
-        vigil_error err;
-        if (vigil_thumbnail_png(data, len, 160, &th[i].png, &th[i].n, &err))
-            snprintf(th[i].err, sizeof th[i].err, "no thumbnail: %s", err.message);
-        free(data);
-    }
-    for (size_t i = n; i < p->nk; i++) snprintf(th[i].err, sizeof th[i].err, "over the --thumbs limit");
 }
 
 /* ---- all of it --------------------------------------------------------------------------------- */
@@ -329,8 +133,9 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     char path[4200], vpath[4200];
     char *rtmp = NULL, *vtmp = NULL;
     int rc = -1;
-    thumb *th = NULL;
+    char scan_id[33];
     if (!p.set_files || !p.set_matches || !p.seen) { snprintf(why, whylen, "out of memory"); goto done; }
+    if (review_scan_id(o->dir, 0, scan_id, why, whylen)) goto done;
     p.results = cli_open_output_in(o->dir, "results.jsonl", &rtmp, path, sizeof path, why, whylen);
     p.vics = p.results ? cli_open_output_in(o->dir, "vics.json", &vtmp, vpath, sizeof vpath, why, whylen) : NULL;
     if (!p.results || !p.vics) goto done;
@@ -346,10 +151,10 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     char *stmp = NULL;
     FILE *f = cli_open_output_in(o->dir, "summary.json", &stmp, path, sizeof path, why, whylen);
     if (!f) goto done;
-    fprintf(f, "{\n  \"vigil\": \"%s\",\n  \"complete\": true,\n  \"files\": %llu,\n  \"bytes\": %llu,\n  \"ok\": %llu,\n"
+    fprintf(f, "{\n  \"vigil\": \"%s\",\n  \"scan_id\": \"%s\",\n  \"complete\": true,\n  \"files\": %llu,\n  \"bytes\": %llu,\n  \"ok\": %llu,\n"
                "  \"failed\": %llu,\n  \"duplicates\": %llu,\n  \"low_quality_not_pdq_matched\": %llu,\n  \"matched_files\": %llu,\n"
                "  \"truncated_files\": %llu,\n  \"changed_while_read\": %llu,\n  \"by_status\": {",
-            vigil_version(), p.files, p.bytes, p.ok, p.failed, p.dup, p.lowq, p.matched, p.truncated, p.changed);
+            vigil_version(), scan_id, p.files, p.bytes, p.ok, p.failed, p.dup, p.lowq, p.matched, p.truncated, p.changed);
     for (int s = 0, first = 1; s < VIGIL_RESULT_COUNT; s++)
         if (p.by_status[s]) { fprintf(f, "%s\"%s\": %llu", first ? "" : ", ", vigil_result_name((vigil_result)s), p.by_status[s]); first = 0; }
     fputs("},\n  \"sets\": [", f);
@@ -365,18 +170,22 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     if (cli_commit_output(f, stmp, path)) { snprintf(why, whylen, "%s: writing failed", path); free(stmp); goto done; }
     free(stmp);
 
-    th = calloc(p.nk ? p.nk : 1, sizeof *th);
-    if (!th) { snprintf(why, whylen, "out of memory"); goto done; }
-    make_thumbs(&p, th, o->thumbs_max, o->threads);
-    char *htmp = NULL;
-    f = cli_open_output_in(o->dir, "report.html", &htmp, path, sizeof path, why, whylen);
-    if (!f) goto done;
-    write_html(f, o, &p, th);
-    if (cli_commit_output(f, htmp, path)) { snprintf(why, whylen, "%s: writing failed", path); free(htmp); goto done; }
-    free(htmp);
     o->files = p.files;
     o->failed = p.failed;
     o->matched = p.matched;
+    char *htmp = NULL;
+    f = cli_open_output_in(o->dir, "report.html", &htmp, path, sizeof path, why, whylen);
+    if (!f) goto done;
+    report_page_stats st;
+    if (report_page_write(f, j, o, scan_id, &st)) {
+        snprintf(why, whylen, "%s: cannot read the journal back for report.html", j->path);
+        fclose(f);
+        unlink(htmp);
+        free(htmp);
+        goto done;
+    }
+    if (cli_commit_output(f, htmp, path)) { snprintf(why, whylen, "%s: writing failed", path); free(htmp); goto done; }
+    free(htmp);
     rc = 0;
 done:
     /* a report not committed leaves no temporary file behind */
@@ -384,9 +193,6 @@ done:
     if (p.vics) { fclose(p.vics); unlink(vtmp); }
     free(rtmp);
     free(vtmp);
-    for (size_t i = 0; i < p.nk; i++) { free(p.k[i].path); free(p.k[i].m); if (th) free(th[i].png); }
-    free(th);
-    free(p.k);
     free(p.set_files);
     free(p.set_matches);
     free(p.seen);

@@ -12,6 +12,7 @@
 #include "options.h"
 #include "pdq.h"
 #include "view.h"
+#include "thumb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,9 +28,17 @@ void vigil_hash_options_init(vigil_hash_options *opt)
     opt->max_pixels = VIGIL_DEFAULT_MAX_PIXELS;
 }
 
-/* The caller's options (NULL: defaults) as this build's struct: take_options (options.h). */
-#define HASH_OPTION_FIELDS(X) X(flags) X(max_pixels) X(max_file_bytes) X(before_decode) X(before_decode_ctx)
-VIGIL__OPTIONS_READER(take_options, vigil_hash_options, vigil_hash_options_init, HASH_OPTION_FIELDS, before_decode_ctx)
+/* The caller's options (NULL: defaults) as this build's struct: take_fields (options.h); a
+ * thumbnail asked for starts empty. */
+#define HASH_OPTION_FIELDS(X) X(flags) X(max_pixels) X(max_file_bytes) X(before_decode) X(before_decode_ctx) \
+    X(thumb_side) X(thumb)
+VIGIL__OPTIONS_READER(take_fields, vigil_hash_options, vigil_hash_options_init, HASH_OPTION_FIELDS, thumb)
+static vigil_result take_options(const vigil_hash_options *in, vigil_hash_options *o, vigil_error *err)
+{
+    vigil_result r = take_fields(in, o, err);
+    if (!r && o->thumb) memset(o->thumb, 0, sizeof *o->thumb);
+    return r;
+}
 
 /* What else the decode feeds: the features' view, when they are asked for and made from this
  * decode (feat non-NULL). done is set once the features are settled here (made, or their error
@@ -83,6 +92,8 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
         vigil__view_free(&feat->view);
     }
     if (r) return r;
+    if (opt->thumb && opt->thumb_side > 0 && opt->thumb_side <= 4096) /* the review's picture, same pixels */
+        vigil__thumb_from_grid(&px, out->width, out->height, opt->thumb_side, opt->thumb);
     int want_dih = !!(opt->flags & VIGIL_HASH_DIHEDRAL);
     r = vigil__pdq_hash(&px, &out->pdq, &out->quality, want_dih ? out->dihedral : NULL);
     free(px.px);

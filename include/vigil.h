@@ -165,6 +165,14 @@ enum {
 
 typedef struct vigil_hash_result vigil_hash_result;
 
+/* A small picture of a decoded image (vigil_hash_options.thumb): w x h pixels of `channels` bytes
+ * (1 grey, 3 RGB), rows packed; px is the library's, freed with vigil_free. */
+typedef struct vigil_thumb {
+    uint8_t *px;
+    uint32_t w, h;
+    int channels;
+} vigil_thumb;
+
 typedef struct vigil_hash_options {
     size_t struct_size;      /* sizeof(vigil_hash_options), set by vigil_hash_options_init */
     uint32_t flags;          /* VIGIL_HASH_* */
@@ -176,6 +184,12 @@ typedef struct vigil_hash_options {
      * distinct content once. Called on the hashing thread. */
     int (*before_decode)(const vigil_hash_result *digests, void *ctx);
     void *before_decode_ctx;
+    /* Optional: with thumb_side > 0 and thumb set, a decoded image also yields a thumbnail of
+     * longer side <= thumb_side (1..4096), taken from the pixels the hash decoded (no second
+     * decode; no EXIF orientation, as for the hash). *thumb is cleared first and stays empty
+     * when nothing was decoded; the caller frees thumb->px with vigil_free. */
+    int thumb_side;
+    vigil_thumb *thumb;
 } vigil_hash_options;
 
 /* Fills defaults: fast mode, no dihedral, digests on. */
@@ -216,6 +230,13 @@ VIGIL_API vigil_result vigil_hash_file(const char *path, const vigil_hash_option
 /* The same for bytes already in memory (an upload). Thread-safe. */
 VIGIL_API vigil_result vigil_hash_memory(const void *data, size_t size, const vigil_hash_options *opt,
                                          vigil_hash_result *out, vigil_error *err);
+
+/* A vigil_thumb as a PNG (8-bit grey or RGB) in a buffer the caller frees with vigil_free. */
+VIGIL_API vigil_result vigil_thumb_png(const vigil_thumb *t, uint8_t **png, size_t *png_size, vigil_error *err);
+/* The same as a baseline JPEG of the given quality (1..100), metadata stripped: a fifth to a
+ * tenth of the PNG's size for photographs. Thread-safe. */
+VIGIL_API vigil_result vigil_thumb_jpeg(const vigil_thumb *t, int quality, uint8_t **jpeg, size_t *jpeg_size,
+                                        vigil_error *err);
 
 /* A review thumbnail of an image file's bytes: longer side at most max_side (1..4096) pixels,
  * EXIF orientation applied, as a PNG (8-bit grey or RGB) in a buffer the caller frees with vigil_free.

@@ -72,8 +72,15 @@ check "results.jsonl: the inner zip and the tar.gz have their own records, after
     sh -c "tail -2 '$T/o1/results.jsonl' | head -1 | grep -q '\"path\":\"$W/seized/backup.tar.gz!/inner.zip\",\"archive\":{\"format\":\"zip\",\"members\":2}' &&
            tail -1 '$T/o1/results.jsonl' | grep -q '\"archive\":{\"format\":\"tar.gz\",\"members\":1}.*\"status\":\"ok\"'"
 check "vics.json: the MediaFile's path is the path inside the archive" grep -q "\"FilePath\": \"$P\"" "$T/o1/vics.json"
-check "report.html: the match under its archive path, with its thumbnail read from the archive" \
-    sh -c "grep -q 'backup.tar.gz!/inner.zip!/dir/box.png' '$T/o1/report.html' && [ \$(grep -c 'data:image/png;base64' '$T/o1/report.html') -ge 1 ] && ! grep -q 'thumbnail unavailable' '$T/o1/report.html'"
+# the review page's data: [line, thumbnail (base64 JPEG from the hash's decode) or null, record]
+check "report.html: the match under its archive path, with its thumbnail from the member's decode" \
+    python3 -c "
+import json,re,sys
+h=open(sys.argv[1]).read()
+d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
+r=[x for x in d['records'] if x[2]['path']=='backup.tar.gz!/inner.zip!/dir/box.png' or x[2]['path'].endswith('/backup.tar.gz!/inner.zip!/dir/box.png')]
+assert r and isinstance(r[0][1], str) and r[0][1].startswith('/9j/'), r[:1]
+" "$T/o1/report.html"
 "$V" match -q --index "$T/refs.vgi" "$W/seized" >"$T/m1.tsv" 2>/dev/null
 check "vigil match: the same path" sh -c "awk -F'\t' '\$1 == \"$P\" && \$5 == \"box-ref\"' '$T/m1.tsv' | grep -q ."
 "$V" hash -q "$W/seized" >"$T/h1.tsv"

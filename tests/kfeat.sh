@@ -117,7 +117,13 @@ EOF
 check "results.jsonl: every edit has one features match with box, crop, scale, rotation, mirrored; unrelated none" grep -qx ok "$T/py"
 [ "$(cat "$T/py")" = ok ] || cat "$T/py"
 check "the settings name the features threshold" grep -q 'features=12;' "$T/out/journal.vgj"
-check "report.html says how it matched" grep -q 'same photo, mirrored (local features)' "$T/out/report.html"
+check "report.html carries the features matches, mirrored ones marked" python3 -c "
+import json,re,sys
+h=open(sys.argv[1]).read()
+d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
+m=[m for x in d['records'] for m in x[2].get('matches',[]) if m.get('kind')=='features']
+assert m and any(x.get('mirrored') for x in m), len(m)
+" "$T/out/report.html"
 
 # a hash list keeps PDQ only; add with --features adds features; remove drops them
 "$V" hash "$T/other/opencv-doc__aero3.jpg" >"$T/list.tsv"

@@ -21,7 +21,7 @@ if sh docs/man.sh "$V" "$T/man" 2>"$T/err"; then ok "docs/man.sh writes the page
 else bad "docs/man.sh writes the pages" "$(cat "$T/err")"; fi
 
 cmds=$("$V" help | awk '/^Commands:/ {c = 1; next} c && /^  [a-z]/ && $1 != "help" {print $1} c && /^$/ {c = 0}')
-check "the overview lists the seven commands" test "$(echo $cmds)" = "hash index match scan rooms video serve"
+check "the overview lists the eight commands" test "$(echo $cmds)" = "hash index match scan review rooms video serve"
 
 for page in vigil $(for c in $cmds; do echo "vigil-$c"; done); do
     f="$T/man/$page.1"

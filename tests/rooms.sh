@@ -142,7 +142,7 @@ assert rs['junk.jpg']['status']!='ok'
 s=json.load(open('$T/out1/summary.json'))
 assert any(x.get('min_inliers')==10 and x['matched_files']>=1 for x in s['sets']), s['sets']
 \""
-check "scan --rooms: the review page has a room section with inliers" sh -c "grep -q 'room index, at least 10 inliers' '$T/out1/report.html' && grep -q 'same room (local features)' '$T/out1/report.html'"
+check "scan --rooms: the review page has the room index (min 10 inliers) and room matches with inliers" sh -c "grep -q '\"rooms\":true,\"min_inliers\":10' '$T/out1/report.html' && grep -q '\"kind\":\"room\",[^}]*\"inliers\":' '$T/out1/report.html'"
 "$V" scan --rooms "$T/before.vgr" --min-inliers 3 -o "$T/out2" --quiet "$T/seized" >/dev/null 2>"$T/err"
 rc=$?
 check "scan --min-inliers below 4: exit 2" test $rc -eq 2

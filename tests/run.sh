@@ -14,11 +14,12 @@ for level in avx512 avx2 popcnt all; do
     suite env VIGIL_DISABLE_CPU_FEATURES=$level VIGIL_TEST_LABEL="without-$level" "$B/vigil-tests" dispatch,index_recall,fast9_row
 done
 # the fuzz corpora: every input that ever crashed a parser, replayed
-for t in list index image rooms journal roomlist args archive serve video kfeat; do
+for t in list index image rooms journal roomlist args archive serve video kfeat decisions; do
     suite "$B/fuzz-$t" "$t" "tests/fuzz/corpus/$t"
 done
 suite sh tests/cli.sh "$B"
 suite sh tests/scan.sh "$B"
+suite sh tests/review.sh "$B"
 suite sh tests/journal.sh "$B"
 suite sh tests/eval.sh "$B"
 suite sh tests/rooms.sh "$B"

@@ -137,9 +137,11 @@ names=sorted(f['FileName'] for m in v for f in m['MediaFiles'])
 assert 'show.mp4' in names and 'mirror.mp4' in names and len(v)==5, names
 "
 check "report.html shows the video's matching frame as a blurred thumbnail" py "
+import json,re
 h=open('$T/sc/report.html').read()
-i=h.index('show.mp4'); row=h[h.rindex('<tr>',0,i):i]
-assert 'data:image/png;base64,' in row and 'class=\"h\"' in row, row[:300]
+d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
+rec=[r for r in d['records'] if 'show.mp4' in json.dumps(r[2])]
+assert rec and isinstance(rec[0][1], str) and rec[0][1].startswith('iVBOR'), rec[:1]
 "
 VIGIL_TEST_CRASH_AFTER=2 "$V" scan -q -j 1 --index "$T/photos.vgi" --index "$T/videos.vgi" -o "$T/sk" "$T/seized" > /dev/null 2>&1; rc=$?
 "$V" scan -q --resume --index "$T/photos.vgi" --index "$T/videos.vgi" -o "$T/sk" "$T/seized" > /dev/null 2>&1

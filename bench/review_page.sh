@@ -1,0 +1,89 @@
+#!/bin/sh
+# review_page.sh - report.html at scale: a scan with about MATCHES matches (default 100 000:
+# FILES photos, each matching every one of MATCHES/FILES random references at radius 256, --top 0),
+# and the time the page takes in headless Chromium from the start of navigation until it is
+# usable (data parsed, facets counted, first page drawn: the page's own data-ready-ms), best of
+# ROUNDS, and again after typing a search and changing a filter. Uses tests/webdriver.py
+# (chromium + chromium-driver). Prints the page's size. Then the same with thumbnails filling the
+# budgets THUMB_MB (default "50 100 200"), synthetic, to see what the --thumbs budget costs the page.
+set -eu
+B=${1:-build}
+MATCHES=${MATCHES:-100000}
+FILES=${FILES:-10}
+ROUNDS=${ROUNDS:-3}
+PHOTOS=${PHOTOS:-$B/photos}
+OUTD="$B/bench/review_page"
+V="$B/vigil"
+rm -rf "$OUTD"
+mkdir -p "$OUTD/files"
+[ -n "$(ls "$PHOTOS" 2>/dev/null)" ] || sh datasets/fetch-photos.sh "$PHOTOS"
+ls "$PHOTOS" | head -n "$FILES" | while read -r f; do cp "$PHOTOS/$f" "$OUTD/files/"; done
+per=$((MATCHES / FILES))
+python3 - "$OUTD/refs.csv" "$per" <<'PY'
+import random, sys
+r = random.Random(11)
+with open(sys.argv[1], "w") as f:
+    f.write("pdq,id,category,labels\n")
+    for i in range(int(sys.argv[2])):
+        f.write("%064x,ref-%d,%d,series=s%d\n" % (r.getrandbits(256), i, i % 5, i % 50))
+PY
+"$V" index build -o "$OUTD/refs.vgi" --set series "$OUTD/refs.csv" 2>/dev/null
+"$V" scan -q --top 0 --radius 256 --no-dihedral --index "$OUTD/refs.vgi" -o "$OUTD/out" "$OUTD/files" >/dev/null
+python3 - "$OUTD/out" "$ROUNDS" <<'PY'
+import json, os, sys, time
+sys.path.insert(0, 'tests')
+from webdriver import Browser
+out, rounds = sys.argv[1], int(sys.argv[2])
+page = os.path.abspath(os.path.join(out, 'report.html'))
+n = sum(len(json.loads(l)['matches']) for l in open(os.path.join(out, 'results.jsonl')))
+best = None
+with Browser() as b:
+    for r in range(rounds):
+        b.go('about:blank')
+        b.go('file://' + page)
+        ms = int(b.wait("return document.body.getAttribute('data-ready-ms')", 60))
+        best = ms if best is None else min(best, ms)
+    t = time.time()
+    b.js("var q = document.getElementById('f-q'); q.value = 'ref-99'; q.dispatchEvent(new Event('input'));")
+    search = (time.time() - t) * 1000
+    t = time.time()
+    b.js("var s = document.getElementById('f-cat'); s.value = '3'; s.dispatchEvent(new Event('change'));")
+    filt = (time.time() - t) * 1000
+    shown = b.js("return document.getElementById('shown').textContent")
+print("bench=review_page matches=%d page_bytes=%d open_ms=%d (best of %d; target < 3000) search_ms=%.0f filter_ms=%.0f (%s)" % (
+    n, os.path.getsize(page), best, rounds, search, filt, shown))
+PY
+# The thumbnails' share: the same page with THUMB_FILES files of one match each, every one with a
+# distinct thumbnail of THUMB_KB (base64 of random bytes: only the 100 drawn are decoded, so
+# their content does not change the opening time), for the budgets a scan may embed.
+python3 - "$OUTD/out" "$ROUNDS" "${THUMB_MB:-50 100 200}" "${THUMB_KB:-4.5}" <<'PY'
+import base64, json, os, random, re, sys
+sys.path.insert(0, 'tests')
+from webdriver import Browser
+out, rounds, budgets, kb = sys.argv[1], int(sys.argv[2]), [int(x) for x in sys.argv[3].split()], float(sys.argv[4])
+html = open(os.path.join(out, 'report.html')).read()
+m = re.search(r'(<script type="application/json" id="vigil-data">)(.*?)(</script>)', html, re.S)
+d = json.loads(m.group(2))
+rec = d['records'][0][2]
+one = dict(rec, matches=rec['matches'][:1])
+r = random.Random(5)
+with Browser() as b:
+    for mb in budgets:
+        nthumb = int(mb * 1024 / kb)
+        blob = base64.b64encode(bytes(r.getrandbits(8) for _ in range(int(kb * 1024) + 64))).decode()
+        # distinct strings without building a gigabyte in Python: a prefix per file, shared tail
+        recs = ['[%d,"%s%s",%s]' % (i, '%08d' % i, blob[8:], json.dumps(dict(one, path='/seized/%07d.jpg' % i))) for i in range(nthumb)]
+        data = json.dumps(dict(d, records=[])).replace('"records": []', '"records":[' + ','.join(recs) + ']')
+        data = data.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
+        path = os.path.abspath(os.path.join(out, 'thumbs-%d.html' % mb))
+        open(path, 'w').write(html[:m.start(2)] + data + html[m.end(2):])
+        best = None
+        for k in range(rounds):
+            b.go('about:blank')
+            b.go('file://' + path)
+            ms = int(b.wait("return document.body.getAttribute('data-ready-ms')", 120))
+            best = ms if best is None else min(best, ms)
+        print("bench=review_page_thumbs budget_mb=%d thumbnails=%d page_bytes=%d open_ms=%d (best of %d; target < 3000)" % (
+            mb, nthumb, os.path.getsize(path), best, rounds))
+        os.unlink(path)
+PY

@@ -1,0 +1,241 @@
+/* report_page.c - report.html, the review page (triage desk): one self-contained file, the match
+ * data embedded as JSON, the script and style inline and allowed by their SHA-256 in a
+ * Content-Security-Policy that forbids every request (default-src 'none'; images data: only).
+ * The page's code is cli/review/page.js and page.css, compiled in (build/gen/review_page.h).
+ *
+ * The data: for each matched file its results.jsonl line as it is (so what other kinds of match
+ * add, a video frame's timestamp or a feature match's box, reaches the page unchanged), its line
+ * number (a match's id is LINE:INDEX, which `vigil review apply` reads back) and its thumbnail
+ * from thumbs.vgt as base64 JPEG, or the number of an earlier file with the same content. JSON
+ * cannot end the script element: '<', '>' and '&' are written as \u escapes (only strings hold
+ * them), so a label "</script>" stays text. Written in one more pass over the journal: memory is
+ * one record and the table of the contents whose thumbnail is embedded (24-byte slots at load
+ * <= 0.5: 48 bytes a thumbnail). */
+#include "report_page.h"
+#include "thumbs.h"
+
+#include "review_page.h" /* generated: review_js, review_css */
+
+#include <nettle/base64.h>
+#include <nettle/sha2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* JSON text (already valid) into a <script> element: the three characters that could close it or
+ * open markup become \u escapes, which only occur inside strings; so do the bidirectional
+ * controls and line separators, so that not even the page's source shows text reordered. */
+static void json_safe(FILE *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned cp = 0;
+        if (c == '<') fputs("\\u003c", f);
+        else if (c == '>') fputs("\\u003e", f);
+        else if (c == '&') fputs("\\u0026", f);
+        else if (c >= 0xc0 && i + 2 < n && (cp = cli_bidi_control((const unsigned char *)s + i))) {
+            fprintf(f, "\\u%04x", cp);
+            i += cp < 0x800 ? 1 : 2;
+        } else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 && ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+            fprintf(f, "\\u%04x", (unsigned char)s[i + 2] == 0xa8 ? 0x2028 : 0x2029);
+            i += 2;
+        } else fputc(c, f);
+    }
+}
+
+static void json_str_safe(FILE *f, const char *s)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&buf, &n);
+    if (!m) { fputs("null", f); return; }
+    cli_json_str(m, s ? s : "");
+    fclose(m);
+    json_safe(f, buf, n);
+    free(buf);
+}
+
+static void csp_hash(const char *s, char out[64])
+{
+    struct sha256_ctx c;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&c);
+    sha256_update(&c, strlen(s), (const uint8_t *)s);
+    sha256_digest(&c, sizeof d, d);
+    base64_encode_raw((char *)out, sizeof d, d);
+    out[BASE64_ENCODE_RAW_LENGTH(sizeof d)] = 0;
+}
+
+static void base64(FILE *f, const uint8_t *d, size_t n)
+{
+    char buf[BASE64_ENCODE_RAW_LENGTH(3 * 1024) + 1];
+    for (size_t i = 0; i < n; i += 3 * 1024) {
+        size_t k = n - i < 3 * 1024 ? n - i : 3 * 1024;
+        base64_encode_raw(buf, k, d + i);
+        fwrite(buf, 1, BASE64_ENCODE_RAW_LENGTH(k), f);
+    }
+}
+
+typedef struct seen { uint8_t key[16]; uint64_t entry; } seen;
+
+typedef struct pagepass {
+    FILE *f;
+    scan_thumbs th;
+    int have_thumbs;
+    uint64_t line, entries, bytes_before;
+    seen *tab;   /* content -> first entry with its thumbnail embedded; open addressing */
+    size_t cap, n;
+    report_page_stats *st;
+    int oom;
+} pagepass;
+
+static seen *seen_find(pagepass *p, const uint8_t key[16])
+{
+    uint64_t h;
+    memcpy(&h, key, 8);
+    for (size_t i = (size_t)h & (p->cap - 1);; i = (i + 1) & (p->cap - 1))
+        if (p->tab[i].entry == 0 || !memcmp(p->tab[i].key, key, 16)) return &p->tab[i];
+}
+
+static int seen_add(pagepass *p, const uint8_t key[16], uint64_t entry)
+{
+    if (2 * (p->n + 1) > p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 256;
+        seen *old = p->tab;
+        size_t ocap = p->cap;
+        seen *t = calloc(cap, sizeof *t);
+        if (!t) return -1;
+        p->tab = t;
+        p->cap = cap;
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i].entry) *seen_find(p, old[i].key) = old[i];
+        free(old);
+    }
+    seen *s = seen_find(p, key);
+    memcpy(s->key, key, 16);
+    s->entry = entry + 1; /* 0 marks an empty slot */
+    p->n++;
+    return 0;
+}
+
+static int on_record(const jrecord *r, void *ctx)
+{
+    pagepass *p = ctx;
+    uint64_t line = p->line++;
+    if (!r->fix.nmatches) return 0;
+    FILE *f = p->f;
+    fprintf(f, "%s\n[%llu,", p->entries ? "," : "", (unsigned long long)line);
+    int done = 0;
+    if (p->have_thumbs && (r->fix.flags & J_DIGESTS)) {
+        seen *s = p->cap ? seen_find(p, r->fix.xxh128) : NULL;
+        if (s && s->entry) { fprintf(f, "%llu", (unsigned long long)(s->entry - 1)); done = 1; }
+        else {
+            size_t n;
+            uint8_t *img = thumbs_get(&p->th, r->fix.xxh128, &n);
+            if (img) {
+                fputc('"', f);
+                base64(f, img, n);
+                fputc('"', f);
+                free(img);
+                p->st->thumbs++;
+                p->st->thumb_bytes += n;
+                if (seen_add(p, r->fix.xxh128, p->entries)) { p->oom = 1; return -1; }
+                done = 1;
+            }
+        }
+    }
+    if (!done) { fputs("null", f); p->st->text_rows++; }
+    fputc(',', f);
+    size_t n = r->fix.json_len;
+    while (n && (r->json[n - 1] == '\n' || r->json[n - 1] == '\r')) n--;
+    json_safe(f, r->json, n);
+    fputc(']', f);
+    p->st->matches += r->fix.nmatches;
+    p->entries++;
+    return 0;
+}
+
+static const char *page_body =
+    "<header><h1>vigil scan review</h1><p id=\"scaninfo\"></p></header>\n"
+    "<p class=\"note\">Thumbnails are greyscale and blurred. <b>Reveal</b> (or <kbd>Space</kbd>) shows one at a time, "
+    "still greyscale; <b>Colour</b> (<kbd>o</kbd>) then shows it in colour. Revealing another, or <kbd>Escape</kbd>, hides "
+    "it again. <b>Text only</b> shows no picture at all.</p>\n"
+    "<details id=\"keys\"><summary>Keyboard (<kbd>?</kbd>)</summary><table>\n"
+    "<tr><td><kbd>j</kbd> <kbd>&darr;</kbd> <kbd>&rarr;</kbd> / <kbd>k</kbd> <kbd>&uarr;</kbd> <kbd>&larr;</kbd></td><td>next / previous match</td></tr>\n"
+    "<tr><td><kbd>n</kbd> <kbd>PageDown</kbd> / <kbd>p</kbd> <kbd>PageUp</kbd>, <kbd>Home</kbd> <kbd>End</kbd></td><td>next / previous page, first / last match</td></tr>\n"
+    "<tr><td><kbd>Space</kbd> <kbd>v</kbd></td><td>reveal the selected thumbnail (again: hide it); <kbd>o</kbd> colour</td></tr>\n"
+    "<tr><td><kbd>Escape</kbd></td><td>hide the revealed thumbnail (also leaves a text field)</td></tr>\n"
+    "<tr><td><kbd>c</kbd> / <kbd>x</kbd> / <kbd>r</kbd></td><td>confirm / reject / needs review (the same key again clears it); <kbd>u</kbd> clears decision and category</td></tr>\n"
+    "<tr><td><kbd>0</kbd> &hellip; <kbd>4</kbd>, <kbd>-</kbd></td><td>Project VIC category of the selected match; clear it</td></tr>\n"
+    "<tr><td><kbd>g</kbd> / <kbd>t</kbd> / <kbd>/</kbd></td><td>grid or list / text only / search</td></tr>\n"
+    "</table><p>Project VIC categories: 0 uncategorized, 1 CAM (child abuse material), 2 child exploitive / age difficult, "
+    "3 CGI / animation, 4 comparison. A match without a category of its own shows its reference's (a <code>category=</code> "
+    "label). Decisions are kept in this browser for this scan (local storage, by scan id); export them for "
+    "<code>vigil review apply OUTDIR decisions.json</code> or for a colleague, who imports them.</p></details>\n"
+    "<div class=\"bar\">\n"
+    "<label>set <select id=\"f-set\"></select></label> <label>kind <select id=\"f-kind\"></select></label>\n"
+    "<label>category <select id=\"f-cat\"></select></label> <label>decision <select id=\"f-dec\"></select></label>\n"
+    "<label>distance &le; <input id=\"f-dist\" type=\"number\" min=\"0\" max=\"256\"></label>\n"
+    "<label>inliers &ge; <input id=\"f-inl\" type=\"number\" min=\"0\"></label>\n"
+    "<label>search <input id=\"f-q\" type=\"search\" placeholder=\"path, labels, reference\"></label>\n"
+    "<label>sort <select id=\"f-sort\"><option value=\"scan\">scan order</option><option value=\"dist\">nearest first</option>"
+    "<option value=\"distdesc\">farthest first</option><option value=\"path\">path</option><option value=\"set\">set</option>"
+    "<option value=\"kind\">kind</option><option value=\"dec\">decision</option></select></label>\n"
+    "<span id=\"shown\"></span></div>\n"
+    "<div class=\"bar\"><button type=\"button\" id=\"view\">List view</button>\n"
+    "<label>blur <input id=\"blur\" type=\"range\" min=\"2\" max=\"40\" step=\"1\"></label>\n"
+    "<label><input id=\"nothing\" type=\"checkbox\"> text only (show nothing)</label>\n"
+    "<label>per page <select id=\"psize\"><option>10</option><option>50</option><option>100</option><option>200</option>"
+    "<option>500</option></select></label>\n"
+    "<button type=\"button\" data-action=\"export\" data-format=\"decisions\">Export decisions</button>\n"
+    "<button type=\"button\" data-action=\"export\" data-format=\"vics\">Export VICS 2.0</button>\n"
+    "<label>import decisions <input id=\"import\" data-action=\"import\" type=\"file\" accept=\".json,application/json\"></label></div>\n"
+    "<div id=\"status\" role=\"status\"></div>\n"
+    "<div class=\"pager\"><button type=\"button\" id=\"prev\">&larr; previous</button><span id=\"pageinfo\"></span>"
+    "<button type=\"button\" id=\"next\">next &rarr;</button></div>\n"
+    "<div id=\"matches\"></div>\n"
+    "<div class=\"pager\"><button type=\"button\" id=\"prev2\">&larr; previous</button><span id=\"pageinfo2\"></span>"
+    "<button type=\"button\" id=\"next2\">next &rarr;</button></div>\n";
+
+int report_page_write(FILE *f, scan_journal *j, const scan_report_opts *o, const char *scan_id, report_page_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    char hs[64], hc[64];
+    csp_hash(review_js, hs);
+    csp_hash(review_css, hc);
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+               /* no request of any kind may leave the page: images are data: URIs, script and style
+                * inline and allowed by hash only (the JSON data block is not a script) */
+               "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+               "style-src 'sha256-%s'; script-src 'sha256-%s'; base-uri 'none'; form-action 'none'\">\n"
+               "<meta name=\"referrer\" content=\"no-referrer\">\n<title>vigil scan review</title>\n<style>%s</style></head><body>\n",
+            hc, hs, review_css);
+    fputs(page_body, f);
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+    fputs("<script type=\"application/json\" id=\"vigil-data\">{\"scan_id\":", f);
+    json_str_safe(f, scan_id);
+    fprintf(f, ",\"vigil\":\"%s\",\"created\":\"%s\",\"files\":%llu,\"matched\":%llu,\"failed\":%llu,\"thumb_budget_mb\":%d,\"sets\":[",
+            vigil_version(), when, o->files, o->matched, o->failed, o->thumbs_max);
+    for (int s = 0; s < o->nsets; s++) {
+        fputs(s ? ",{\"name\":" : "{\"name\":", f);
+        json_str_safe(f, o->sets[s].name);
+        fputs(",\"index\":", f);
+        json_str_safe(f, o->sets[s].path);
+        fprintf(f, ",\"rooms\":%s,\"%s\":%d}", o->sets[s].rooms ? "true" : "false", o->sets[s].rooms ? "min_inliers" : "radius",
+                o->sets[s].radius);
+    }
+    fputs("],\"records\":[", f);
+    pagepass p;
+    memset(&p, 0, sizeof p);
+    p.f = f;
+    p.st = st;
+    p.have_thumbs = o->thumbs_max > 0 && !thumbs_open_read(&p.th, o->dir);
+    int rc = journal_each(j, on_record, &p);
+    fprintf(f, "\n],\"thumbs\":%s}</script>\n", p.have_thumbs ? "true" : "false");
+    fprintf(f, "<script>%s</script>\n</body></html>\n", review_js);
+    if (p.have_thumbs) thumbs_close(&p.th);
+    free(p.tab);
+    return rc || p.oom ? -1 : 0;
+}
