@@ -8,6 +8,7 @@
  * index in one search call per index; then each file's record is appended to the journal in walk
  * order. */
 #include "scan.h"
+#include "scan_dist.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +27,8 @@ void help_scan(FILE *f)
             "Usage: vigil scan --index FILE.vgi [--index FILE2.vgi ...] -o OUTDIR [--resume]\n"
             "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
             "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet] [--follow-links]\n"
-            "                  [--rooms ROOMS.vgr [--min-inliers N]] PATH...\n\n"
+            "                  [--rooms ROOMS.vgr [--min-inliers N]] [--shard K/N | --mpi] PATH...\n"
+            "       vigil scan merge -o OUT [--thumbs N] [-j N] [--quiet] OUT1 OUT2...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
             "SET=N), rotated and flipped copies included unless --no-dihedral; references known\n"
@@ -53,7 +55,9 @@ void help_scan(FILE *f)
             "                 one at a time; self-contained, no network (--thumbs N: at most N, default 1000)\n\n"
             "An index written in place while the scan runs (cp onto it) stops the scan before it records\n"
             "more; one replaced by rename (`vigil index add`) is not seen: the scan keeps the version it\n"
-            "opened.\n\n"
+            "opened.\n\n");
+    help_scan_dist(f);
+    fprintf(f,
             "Exit status: 0 done, 1 done but some files could not be read or decoded (listed in\n"
             "results.jsonl), 2 usage error or unusable index or output, 130 interrupted (resumable).\n");
 }
@@ -97,6 +101,7 @@ struct scan {
     double start, last_sync, last_progress;
     unsigned long batches;
     int *replaced;       /* per set: its path was renamed over during the run (said at the end) */
+    scan_shard shard;    /* --shard K/N; n 0: the whole tree */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -559,12 +564,11 @@ static void reset_item(item *it)
     it->dup_off = UINT64_MAX;
 }
 
-static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whylen)
+static int scan_paths(scan *s, const scan_source *src, char *why, size_t whylen)
 {
-    cli_walk *w = cli_walk_new(paths, npaths);
     const int batch = 64 * s->threads;
     item *it = calloc((size_t)batch, sizeof *it);
-    if (!w || !it) { cli_walk_free(w); free(it); snprintf(why, whylen, "out of memory"); return -1; }
+    if (!it) { snprintf(why, whylen, "out of memory"); return -1; }
     for (int i = 0; i < batch; i++) {
         it[i].s = s;
         it[i].slot = i;
@@ -579,14 +583,16 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
         int k = 0;
         while (k < batch) {
             char *path, *err;
-            if (!cli_walk_next(w, &path, &err)) { done = 1; break; }
+            int link = 0, got = src->next(src->ctx, &path, &err, &link, why, whylen);
+            if (got < 0) { rc = -1; break; }
+            if (!got) { done = 1; break; }
             int claim = journal_claim(&s->j, path);
             if (claim) free(path), free(err);
             if (claim > 0) { s->skipped_done++; continue; }
             if (claim < 0) { snprintf(why, whylen, "out of memory"); rc = -1; break; }
             it[k].path = path;
             it[k].walk_err = err;
-            it[k].link = cli_walk_via_link(w);
+            it[k].link = link;
             k++;
         }
         if (!rc) rc = run_batch(s, it, k, why, whylen);
@@ -597,7 +603,6 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
     }
     for (int i = 0; i < batch; i++) { reset_item(&it[i]); free(it[i].m); }
     free(it);
-    cli_walk_free(w);
     return rc;
 }
 
@@ -633,8 +638,10 @@ static char *scan_settings(const scan *s, const scan_set *sets, int nall, char *
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
-    fprintf(f, "vigil scan v2; dihedral=%d exact=%d min_quality=%d top=%d%s;", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
+    fprintf(f, "vigil scan v2; dihedral=%d exact=%d min_quality=%d top=%d%s", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
             s->min_quality, s->top_k, cli_follow_links ? " follow_links=1" : "");
+    if (s->shard.n) fprintf(f, " shard=%u/%u", s->shard.k, s->shard.n); /* merged shards drop it (scan_merge.c) */
+    fputc(';', f);
     for (int k = 0; k < nall; k++) {
         if (!(clause[k] = set_clause(&sets[k]))) { fclose(f); free(buf); return NULL; }
         fputs(clause[k], f);
@@ -711,6 +718,7 @@ int cmd_scan(int argc, char **argv)
         {"thumbs", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
         {"rooms", required_argument, 0, 'M'},    {"min-inliers", required_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},           {"follow-links", no_argument, 0, 'L'},
+        {"shard", required_argument, 0, 'S'},    {"mpi", no_argument, 0, 'P'},
         {0, 0, 0, 0},
     };
     enum { MAXSETS = 64 };
@@ -723,6 +731,9 @@ int cmd_scan(int argc, char **argv)
     int min_inliers = -1;
     scan s;
     memset(&s, 0, sizeof s);
+    scan_dist dist = {0};
+    int mpi = 0;
+    if (argc > 1 && !strcmp(argv[1], "merge")) return cmd_scan_merge(argc - 1, argv + 1);
     s.dihedral = 1;
     s.min_quality = 50;
     s.top_k = 10;
@@ -754,6 +765,8 @@ int cmd_scan(int argc, char **argv)
         case 'R': resume = 1; break;
         case 'q': s.quiet = 1; break;
         case 'L': cli_follow_links = 1; break;
+        case 'S': if (scan_shard_parse(optarg, &s.shard)) return EXIT_USAGE; break;
+        case 'P': mpi = 1; break;
         case 'h': help_scan(stdout); return 0;
         default: help_scan(stderr); return EXIT_USAGE;
         }
@@ -768,6 +781,15 @@ int cmd_scan(int argc, char **argv)
     if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
     int status = EXIT_USAGE, lockfd = -1;
     char *settings = NULL, *clause[MAXSETS + 1] = {0};
+    if (s.shard.n && (mpi || (resume && scan_dist_layout(outdir)))) {
+        cli_warn("--shard splits the tree between separate scans; --mpi (or a scan made with it) splits it by itself: give one");
+        return EXIT_USAGE;
+    }
+    if (mpi || (resume && scan_dist_layout(outdir))) { /* every rank: MPI started, OUTDIR locked by rank 0 */
+        if ((status = scan_dist_begin(&dist, outdir, mpi, resume))) return status;
+        status = EXIT_USAGE;
+        goto locked;
+    }
     /* OUTDIR is locked first, so that a second scan on it is refused before it opens any index */
     if (mkdir(outdir, 0755) && errno != EEXIST) { cli_warn("%s: cannot create: %s", outdir, strerror(errno)); return EXIT_USAGE; }
     {
@@ -781,6 +803,7 @@ int cmd_scan(int argc, char **argv)
         char lwhy[2048];
         if (cli_lock_outdir(outdir, &lockfd, lwhy, sizeof lwhy)) { cli_warn("%s", lwhy); return EXIT_USAGE; }
     }
+locked:
     for (int k = 0; k < nsets; k++) {
         if (vigil_index_open(sets[k].path, &sets[k].idx, &err)) {
             cli_warn("%s: %s: %s", sets[k].path, vigil_result_name(err.code), err.message);
@@ -819,6 +842,12 @@ int cmd_scan(int argc, char **argv)
         cli_warn("out of memory");
         goto out;
     }
+    if (dist.on) { /* the scan of every rank, the merge and the reports: scan_dist.c */
+        s.sets = sets;
+        s.nsets = nall;
+        status = scan_dist_run(&dist, &s, settings, argv + optind, argc - optind, sets, nall, thumbs, cli_now());
+        goto out;
+    }
     if (resume && resume_refused(outdir, settings, sets, nall, clause)) goto out;
     char why[8400];
     if (journal_open(&s.j, outdir, settings, resume, why, sizeof why)) { cli_warn("%s", why); goto out; }
@@ -838,7 +867,12 @@ int cmd_scan(int argc, char **argv)
     pthread_t counter_thread;
     counter cn = {&s, argv + optind, argc - optind};
     int counting = s.progress && !pthread_create(&counter_thread, NULL, count_files, &cn);
-    int rc = scan_paths(&s, argv + optind, argc - optind, why, sizeof why);
+    scan_walk_src ws;
+    scan_source src;
+    int rc = scan_walk_source(&ws, &src, argv + optind, argc - optind, &s.shard);
+    if (rc) snprintf(why, sizeof why, "out of memory");
+    else rc = scan_paths(&s, &src, why, sizeof why);
+    scan_walk_source_free(&ws);
     if (counting) pthread_join(counter_thread, NULL);
     show_progress(&s, 1);
     if (s.progress) fputc('\n', stderr);
@@ -854,6 +888,11 @@ int cmd_scan(int argc, char **argv)
     }
     scan_report_opts ro = {outdir, sets, nall, thumbs, s.threads, cli_now() - s.start, 0, settings, 0, 0, 0};
     if (scan_write_reports(&s.j, &ro, why, sizeof why)) { cli_warn("%s", why); journal_close(&s.j); goto out; }
+    if (s.shard.n && scan_shard_write_done(outdir, &s.shard, &s.j, argv + optind, argc - optind, why, sizeof why)) {
+        cli_warn("%s", why);
+        journal_close(&s.j);
+        goto out;
+    }
     if (!s.quiet) {
         fprintf(stderr, "%llu files: %llu matched a reference set, %llu could not be read or decoded "
                 "(this run: %llu scanned, %llu identical to an earlier file, %llu already done)\n",
@@ -877,5 +916,25 @@ out:
     free(settings);
     free(s.replaced);
     cli_unlock_outdir(lockfd);
+    if (dist.on) status = scan_dist_end(&dist, status);
     return status;
+}
+
+/* ---- what scan_dist.c drives (--mpi) ------------------------------------------------------------ */
+
+int scan_batches(scan *s, const scan_source *src, char *why, size_t whylen) { return scan_paths(s, src, why, whylen); }
+scan_journal *scan_journal_of(scan *s) { return &s->j; }
+int scan_threads(const scan *s) { return s->threads; }
+int scan_quiet(const scan *s) { return s->quiet; }
+int scan_check_sets(scan *s, char *why, size_t whylen) { return sets_unchanged(s, 0, why, whylen); }
+int scan_stopped(void) { return stop_requested; }
+void scan_run_counts(const scan *s, unsigned long long c[3]) { c[0] = s->files; c[1] = s->dedup; c[2] = s->failed; }
+
+void scan_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
