@@ -27,7 +27,7 @@ void help_scan(FILE *f)
             "Usage: vigil scan --index FILE.vgi [--index FILE2.vgi ...] -o OUTDIR [--resume]\n"
             "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
             "                  [--no-dihedral] [--exact] [--thumbs N] [-j N] [--quiet] [--follow-links]\n"
-            "                  [--rooms ROOMS.vgr [--min-inliers N]] [--shard K/N | --mpi] PATH...\n"
+            "                  [--rooms ROOMS.vgr [--min-inliers N]] [--shard K/N | --mpi [--batch N]] PATH...\n"
             "       vigil scan merge -o OUT [--thumbs N] [-j N] [--quiet] OUT1 OUT2...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
@@ -102,6 +102,7 @@ struct scan {
     unsigned long batches;
     int *replaced;       /* per set: its path was renamed over during the run (said at the end) */
     scan_shard shard;    /* --shard K/N; n 0: the whole tree */
+    int dist_batch;      /* --batch: files per request under --mpi; 0: 64 per thread */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -588,12 +589,13 @@ static int scan_paths(scan *s, const scan_source *src, char *why, size_t whylen)
             if (!got) { done = 1; break; }
             int claim = journal_claim(&s->j, path);
             if (claim) free(path), free(err);
-            if (claim > 0) { s->skipped_done++; continue; }
+            if (claim > 0) { s->skipped_done++; if (got == 2) break; continue; }
             if (claim < 0) { snprintf(why, whylen, "out of memory"); rc = -1; break; }
             it[k].path = path;
             it[k].walk_err = err;
             it[k].link = link;
             k++;
+            if (got == 2) break; /* the source's batch ends here (--mpi) */
         }
         if (!rc) rc = run_batch(s, it, k, why, whylen);
         for (int i = 0; i < k; i++) reset_item(&it[i]);
@@ -719,6 +721,7 @@ int cmd_scan(int argc, char **argv)
         {"rooms", required_argument, 0, 'M'},    {"min-inliers", required_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},           {"follow-links", no_argument, 0, 'L'},
         {"shard", required_argument, 0, 'S'},    {"mpi", no_argument, 0, 'P'},
+        {"batch", required_argument, 0, 'B'},
         {0, 0, 0, 0},
     };
     enum { MAXSETS = 64 };
@@ -767,6 +770,7 @@ int cmd_scan(int argc, char **argv)
         case 'L': cli_follow_links = 1; break;
         case 'S': if (scan_shard_parse(optarg, &s.shard)) return EXIT_USAGE; break;
         case 'P': mpi = 1; break;
+        case 'B': if (cli_parse_int("--batch", optarg, 1, 65536, &s.dist_batch)) return EXIT_USAGE; break;
         case 'h': help_scan(stdout); return 0;
         default: help_scan(stderr); return EXIT_USAGE;
         }
@@ -926,6 +930,7 @@ int scan_batches(scan *s, const scan_source *src, char *why, size_t whylen) { re
 scan_journal *scan_journal_of(scan *s) { return &s->j; }
 int scan_threads(const scan *s) { return s->threads; }
 int scan_quiet(const scan *s) { return s->quiet; }
+int scan_batch_files(const scan *s) { return s->dist_batch ? s->dist_batch : 64 * s->threads; }
 int scan_check_sets(scan *s, char *why, size_t whylen) { return sets_unchanged(s, 0, why, whylen); }
 int scan_stopped(void) { return stop_requested; }
 void scan_run_counts(const scan *s, unsigned long long c[3]) { c[0] = s->files; c[1] = s->dedup; c[2] = s->failed; }

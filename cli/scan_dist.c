@@ -45,6 +45,8 @@ void help_scan_dist(FILE *f)
             "them into OUTDIR/journal.vgj and the reports, the same as one scan's. A job killed\n"
             "part-way (any rank, kill -9: MPI ends the whole job) is finished by --resume with any\n"
             "number of ranks, or without --mpi; a second job on OUTDIR is refused. No progress line.\n"
+            "--batch N sets the files a rank asks for at a time (default 64 per thread); smaller\n"
+            "batches spread a tree of a few huge files more evenly.\n"
             "Needs a vigil built with Open MPI (one built without it says so). See docs/mpi.md.\n\n");
     help_scan_merge(f);
 }
@@ -158,6 +160,7 @@ static void rank_dir(const scan_dist *d, int r, char *p, size_t n)
 
 typedef struct dist_walk {
     pthread_mutex_t mu;
+    int batch, taken;        /* rank 0's own worker: its batches are as big as the others' */
     cli_walk *w;
     scan_journal done;       /* its path table only: every path done before or handed out now */
     unsigned long long listed, skipped;
@@ -190,6 +193,7 @@ static int local_next(void *ctx, char **path, char **err, int *link, char *why, 
     int rc = walk_take(dw, path, err, link);
     pthread_mutex_unlock(&dw->mu);
     if (rc < 0) snprintf(why, whylen, "out of memory");
+    if (rc > 0 && ++dw->taken == dw->batch) { dw->taken = 0; rc = 2; }
     return rc;
 }
 
@@ -275,7 +279,7 @@ static int net_next(void *ctx, char **path, char **err, int *link, char *why, si
     }
     *link = l;
     if (!*path || (el != UINT32_MAX && !*err)) { free(*path); free(*err); snprintf(why, whylen, "out of memory"); return -1; }
-    return 1;
+    return ns->pos >= ns->len ? 2 : 1; /* 2: the batch rank 0 sent ends here */
 bad:
     snprintf(why, whylen, "a damaged batch from rank 0");
     return -1;
@@ -362,6 +366,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
     dist_walk dw;
     memset(&dw, 0, sizeof dw);
     dw.done.fd = -1;
+    dw.batch = scan_batch_files(s);
     pthread_mutex_init(&dw.mu, NULL);
     unsigned long long before = 0;
     if (d->rank == 0) {
@@ -388,7 +393,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
     }
 
     if (d->rank) {
-        net_src ns = {.want = (uint32_t)(64 * scan_threads(s))};
+        net_src ns = {.want = (uint32_t)scan_batch_files(s)};
         scan_source src = {net_next, &ns};
         int rc = work(s, &src, why, sizeof why);
         if (rc) cli_warn("rank %d: %s", d->rank, why);

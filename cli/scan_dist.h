@@ -10,8 +10,8 @@
 #include "scan.h"
 
 /* Where the scan loop takes its paths from: 1 an item (path and err malloc'd; err NULL or the
- * walk's reason the path cannot be used; *link: reached through a link), 0 no more, -1 fatal
- * (why set). */
+ * walk's reason the path cannot be used; *link: reached through a link), 2 an item that ends the
+ * source's batch (the loop hashes what it has), 0 no more, -1 fatal (why set). */
 typedef struct scan_source {
     int (*next)(void *ctx, char **path, char **err, int *link, char *why, size_t whylen);
     void *ctx;
@@ -78,6 +78,8 @@ int scan_batches(scan *s, const scan_source *src, char *why, size_t whylen);
 scan_journal *scan_journal_of(scan *s);
 int scan_threads(const scan *s);
 int scan_quiet(const scan *s);
+/* --batch N: the files a rank asks rank 0 for at a time (default 64 per thread). */
+int scan_batch_files(const scan *s);
 /* 0 when every set is still the version opened, else -1 with why (as at the end of a scan). */
 int scan_check_sets(scan *s, char *why, size_t whylen);
 void scan_catch_signals(void);

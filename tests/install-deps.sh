@@ -3,7 +3,8 @@
 # only. Always the build and the demo (compiler, pkg-config, the four libraries, the vips command,
 # python3); each GROUP adds:
 #   test   what the shell suites drive: xxhsum, headless Chromium (review page), script(1),
-#          groff and man-db (the man pages), strace (the fsync-order check)
+#          groff and man-db (the man pages), strace (the fsync-order check), Open MPI (the
+#          --mpi scans of tests/mpi.sh; the build links it in when it is there)
 #   asan   clang, its sanitizer runtime and OpenMP header (make test-asan)
 #   bench  valgrind (callgrind counts), bc, djpeg (the decode floor)
 #   fuzz   clang, its libFuzzer runtime and OpenMP header
@@ -15,7 +16,7 @@ want="build-essential:cc build-essential:make pkg-config:pkg-config libvips-dev 
 nettle-dev libvips-tools:vips python3:python3"
 for g in "$@"; do
     case $g in
-        test) want="$want xxhash:xxhsum chromium:chromium bsdutils:script groff-base:groff man-db:man strace:strace" ;;
+        test) want="$want xxhash:xxhsum chromium:chromium bsdutils:script groff-base:groff man-db:man strace:strace libopenmpi-dev:mpicc openmpi-bin:mpirun" ;;
         asan|fuzz) want="$want clang:clang libclang-rt-14-dev libomp-14-dev" ;;
         bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg" ;;
         *) echo "install-deps.sh: unknown group '$g' (known: test asan bench fuzz)" >&2; exit 2 ;;
