@@ -473,6 +473,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
                 cli_prog, files[0], before);
         status = 130;
     } else {
+        double post0 = cli_now();
         int *rs, nr;
         scan_journal *in = NULL;
         int nin = 0;
@@ -500,9 +501,9 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
                 if (getenv("VIGIL_MPI_STATS")) {
                     unsigned long long handed = dw.listed;
                     fprintf(stderr, "mpi-stats: ranks %d files %llu remote_files %llu msgs_in %llu msgs_out %llu bytes_in %llu bytes_out %llu "
-                            "coord_cpu_s %.6f wall_s %.3f walk_s %.6f walk_files_per_s %.0f merge_s %.3f merge_records %llu runs %llu\n",
+                            "coord_cpu_s %.6f wall_s %.3f walk_s %.6f walk_files_per_s %.0f merge_s %.3f merge_records %llu runs %llu post_s %.3f\n",
                             d->size, handed, remote_files, msgs_in, msgs_out, bytes_in, bytes_out, cpu, wall, dw.walk_s,
-                            dw.walk_s > 0 ? (double)(handed + dw.skipped) / dw.walk_s : 0, st.seconds, st.records, st.runs);
+                            dw.walk_s > 0 ? (double)(handed + dw.skipped) / dw.walk_s : 0, st.seconds, st.records, st.runs, cli_now() - post0);
                 }
                 printf("%s/summary.json\n%s/report.html\n", d->outdir, d->outdir);
                 status = ro.failed ? EXIT_SOME_FAILED : 0;
