@@ -642,3 +642,36 @@ int journal_claim_key(scan_journal *j, uint64_t key)
 {
     return pset_add(j, key);
 }
+
+/* Opens DIR/journal.vgj for reading only, started with settings: no tables rebuilt, nothing
+ * repaired (the iterator skips a damaged stretch or a torn tail, as journal_each does). For the
+ * merge, which reads each journal through once more anyway. */
+int journal_open_read(scan_journal *j, const char *dir, const char *settings, char *why, size_t whylen)
+{
+    memset(j, 0, sizeof *j);
+    snprintf(j->path, sizeof j->path, "%s/journal.vgj", dir);
+    j->fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
+    if (j->fd < 0 || fstat(j->fd, &st) || !S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "%s: cannot open: %s", j->path, j->fd < 0 ? strerror(errno) : "not a regular file");
+        if (j->fd >= 0) close(j->fd);
+        j->fd = -1;
+        return -1;
+    }
+    jhead h;
+    size_t optlen = strlen(settings);
+    if (read_at(j->fd, &h, sizeof h, 0) || memcmp(h.magic, JMAGIC, 8) || h.version != JVERSION) {
+        snprintf(why, whylen, "%s: not a vigil scan journal of version %u", j->path, JVERSION);
+        close(j->fd);
+        j->fd = -1;
+        return -1;
+    }
+    if (h.optlen != optlen || h.opthash != XXH3_64bits(settings, optlen)) {
+        snprintf(why, whylen, "%s: this scan was started with other settings", j->path);
+        close(j->fd);
+        j->fd = -1;
+        return -1;
+    }
+    j->end = (uint64_t)st.st_size;
+    return 0;
+}

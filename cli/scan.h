@@ -103,6 +103,7 @@ journal_iter *journal_iter_new(scan_journal *j, uint64_t from, size_t window);
 int journal_iter_next(journal_iter *it, jrecord *rec, uint64_t *off);
 uint64_t journal_iter_offset(const journal_iter *it);
 void journal_iter_free(journal_iter *it);
+int journal_open_read(scan_journal *j, const char *dir, const char *settings, char *why, size_t whylen);
 /* journal_claim by the path's key (journal_path_key), as another journal's table holds it. */
 int journal_claim_key(scan_journal *j, uint64_t key);
 

@@ -484,7 +484,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
             int bad = 0;
             for (int i = 0; i < nr && !bad; i++) {
                 rank_dir(d, rs[i], dir, sizeof dir);
-                if (journal_open(&in[nin], dir, settings, 1, why, sizeof why)) { cli_warn("%s", why); bad = 1; }
+                if (journal_open_read(&in[nin], dir, settings, why, sizeof why)) { cli_warn("%s", why); bad = 1; }
                 else nin++;
             }
             free(rs);
