@@ -31,7 +31,7 @@ MPI_CFLAGS := $(if $(filter 1,$(MPI)),$(shell pkg-config --cflags ompi-c 2>/dev/
 MPI_LIBS   := $(if $(filter 1,$(MPI)),$(shell pkg-config --libs ompi-c 2>/dev/null || mpicc --showme:link 2>/dev/null),)
 CLI_SRC   := $(filter-out cli/scan_mpi.c cli/scan_nompi.c,$(wildcard cli/*.c)) $(if $(MPI_LIBS),cli/scan_mpi.c,cli/scan_nompi.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args
+FUZZERS   := list index image rooms journal roomlist args shard
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -146,7 +146,7 @@ deps-fuzz:
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
 # CLI's own text readers and writers come from an archive of those CLI objects (the targets that
 # use them define cli_warn and cli_prog themselves, so msg.o stays out of them).
-FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o
+FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/scan_shard.o
 $(B)/libvigil-cli.a: $(FUZZ_CLI:%=$(B)/%)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli.a $(LIB)
