@@ -29,9 +29,14 @@ CORE_SRC  := $(wildcard core/*.c)
 # The ISA variants build on x86-64 only; elsewhere the portable kernels are the only level.
 ARCH      := $(shell uname -m)
 X86_SRC   := $(if $(filter x86_64 amd64,$(ARCH)),$(wildcard core/x86/*.c),)
-CLI_SRC   := $(wildcard cli/*.c)
+# MPI (`vigil scan --mpi`, cli/scan_mpi.c) where Open MPI's pkg-config or mpicc is found, unless
+# MPI=0; cli/scan_nompi.c stands in otherwise, so the plain build needs no MPI.
+MPI       ?= 1
+MPI_CFLAGS := $(if $(filter 1,$(MPI)),$(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null),)
+MPI_LIBS   := $(if $(filter 1,$(MPI)),$(shell pkg-config --libs ompi-c 2>/dev/null || mpicc --showme:link 2>/dev/null),)
+CLI_SRC   := $(filter-out cli/scan_mpi.c cli/scan_nompi.c,$(wildcard cli/*.c)) $(if $(MPI_LIBS),cli/scan_mpi.c,cli/scan_nompi.c)
 TEST_SRC  := $(wildcard tests/*.c)
-FUZZERS   := list index image rooms journal roomlist args archive serve video kfeat decisions
+FUZZERS   := list index image rooms journal roomlist args archive serve video kfeat decisions shard
 FUZZBINS  = $(FUZZERS:%=$(B)/fuzz-%)
 BENCH_SRC := bench/bench_hash.c
 
@@ -95,9 +100,14 @@ $(SOLIB): $(SOREAL)
 	$(Q)ln -sf $(notdir $(SOREAL)) $(B)/$(SONAME) && ln -sf $(SONAME) $@
 
 $(B)/cli/serve_http.o $(B)/cli/cmd_serve.o: CFLAGS_EXTRA = $(MHD_CFLAGS)
+$(B)/cli/scan_mpi.o: CFLAGS_EXTRA = $(MPI_CFLAGS)
 $(VIGIL): $(CLI_OBJ) $(LIB)
 	$(if $(MHD_LIBS),,$(error pkg-config finds no libmicrohttpd (vigil serve). Run 'make deps' (Debian 12) or install it))
-	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS)
+	$(Q)$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS) $(MPI_LIBS)
+
+# The same program without MPI, for the tests of --mpi's refusal and of a --resume without MPI.
+$(B)/vigil-nompi: $(filter-out $(B)/cli/scan_mpi.o $(B)/cli/scan_nompi.o,$(CLI_OBJ)) $(B)/cli/scan_nompi.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS) $(MHD_LIBS)
 
 $(TESTBIN): $(TEST_OBJ) $(B)/bench/views.o $(LIB)
 	$(Q)$(CC) -o $@ $(TEST_OBJ) $(B)/bench/views.o $(LIB) $(LDFLAGS) $(LDLIBS)
@@ -158,14 +168,14 @@ deps-fuzz:
 # Fuzz targets linked with the corpus replay driver: `make test` replays tests/fuzz/corpus. The
 # CLI's own text readers and writers come from an archive of those CLI objects (the targets that
 # use them define cli_warn and cli_prog themselves, so msg.o stays out of them).
-FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/archives.o cli/serve_parse.o cli/review.o
+FUZZ_CLI := cli/inputs.o cli/parse.o cli/msg.o cli/walk.o cli/output.o cli/outfile.o cli/journal.o cli/archives.o cli/serve_parse.o cli/review.o cli/scan_shard.o
 $(B)/libvigil-cli.a: $(FUZZ_CLI:%=$(B)/%)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/fuzz-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(B)/libvigil-cli.a $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(TESTBIN) $(SOLIB) $(FUZZBINS) $(B)/bench-eval
+	$(Q)$(MAKE) --no-print-directory $(VIGIL) $(B)/vigil-nompi $(TESTBIN) $(SOLIB) $(FUZZBINS) $(B)/bench-eval
 	$(Q)$(MAKE) --no-print-directory layering
 	$(Q)sh tests/run.sh $(B)
 
@@ -194,7 +204,7 @@ fuzz-run:
 test-asan: deps-asan
 	$(Q)$(MAKE) --no-print-directory B=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-tests build/asan/libvigil.so build/asan/bench-eval \
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/vigil build/asan/vigil-nompi build/asan/vigil-tests build/asan/libvigil.so build/asan/bench-eval \
 	    $(FUZZERS:%=build/asan/fuzz-%)
 	$(Q)ASAN_OPTIONS=detect_leaks=0 sh tests/run.sh build/asan
 sanitize: test-asan

@@ -27,6 +27,10 @@ struct cli_awalk {
     int outer_link;
     uint64_t *seen;       /* path keys of its members (duplicate names) */
     size_t nseen, cap;
+    cli_path_fn next;     /* the files come from next instead of w (cli_awalk_source) */
+    void *next_ctx;
+    int batch_end;        /* the last file ended its source's batch: say so before the next */
+    char why[512];
 };
 
 vigil_archive_options cli_archive_opts;
@@ -75,6 +79,23 @@ cli_awalk *cli_awalk_new(char **paths, int n, const vigil_archive_options *o, in
     w->ctx = ctx;
     return w;
 }
+
+cli_awalk *cli_awalk_source(cli_path_fn next, void *next_ctx, const vigil_archive_options *o, int off,
+                            cli_claim_fn claim, void *ctx)
+{
+    cli_awalk *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    if (o && o->struct_size) w->o = *o;
+    else vigil_archive_options_init(&w->o);
+    w->off = off;
+    w->claim = claim;
+    w->ctx = ctx;
+    w->next = next;
+    w->next_ctx = next_ctx;
+    return w;
+}
+
+const char *cli_awalk_why(const cli_awalk *w) { return w->why[0] ? w->why : "out of memory"; }
 
 static void close_archive(cli_awalk *w)
 {
@@ -244,13 +265,23 @@ int cli_awalk_next(cli_awalk *w, cli_input *in)
             continue;
         }
         char *path, *err;
-        if (!cli_walk_next(w->w, &path, &err)) return 0;
+        int link = 0;
+        if (w->next) {
+            if (w->batch_end) { w->batch_end = 0; return CLI_AWALK_BATCH_END; }
+            int got = w->next(w->next_ctx, &path, &err, &link, w->why, sizeof w->why);
+            if (got < 0) return -1;
+            if (!got) return 0;
+            w->batch_end = got == 2;
+        } else {
+            if (!cli_walk_next(w->w, &path, &err)) return 0;
+            link = cli_walk_via_link(w->w);
+        }
         if (!err && cli_is_own_output(path)) { free(path); continue; }
         int c = w->claim ? w->claim(path, w->ctx) : 0;
         if (c) { free(path); free(err); if (c < 0) return -1; continue; }
         in->path = path;
         in->err = err;
-        in->link = cli_walk_via_link(w->w);
+        in->link = link;
         const char *fmt = err || w->off ? NULL : sniff_file(path);
         if (!fmt) return 1;
         vigil_error e;

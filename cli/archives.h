@@ -59,8 +59,18 @@ typedef int (*cli_claim_fn)(const char *path, void *ctx);
 typedef struct cli_awalk cli_awalk;
 /* off: archives are not opened (inputs are files only). */
 cli_awalk *cli_awalk_new(char **paths, int n, const vigil_archive_options *o, int off, cli_claim_fn claim, void *ctx);
-/* 1 and *in (its fields the caller's: cli_input_free), 0 at the end, -1 when claim said stop. */
+/* The same walk over the files another source hands out (scan_dist.h's scan_source: the walk, a
+ * shard of it, or --mpi's batches): next returns 1 a file (path and err malloc'd), 2 a file that
+ * ends the source's batch, 0 no more, -1 fatal with why. */
+typedef int (*cli_path_fn)(void *ctx, char **path, char **err, int *link, char *why, size_t whylen);
+cli_awalk *cli_awalk_source(cli_path_fn next, void *next_ctx, const vigil_archive_options *o, int off,
+                            cli_claim_fn claim, void *ctx);
+/* 1 and *in (its fields the caller's: cli_input_free), 0 at the end, -1 when claim said stop or
+ * the source failed (cli_awalk_why), CLI_AWALK_BATCH_END (no input) once the members of the file
+ * that ended a source's batch are all handed out. */
+enum { CLI_AWALK_BATCH_END = 2 };
 int cli_awalk_next(cli_awalk *w, cli_input *in);
+const char *cli_awalk_why(const cli_awalk *w);
 void cli_awalk_free(cli_awalk *w);
 void cli_input_free(cli_input *in);
 

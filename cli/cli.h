@@ -37,6 +37,8 @@ int cli_walk_next(cli_walk *w, char **path, char **error);
 /* Whether the item cli_walk_next returned last was reached through a symbolic link met inside a
  * folder (the link itself or a linked folder on its way). */
 int cli_walk_via_link(const cli_walk *w);
+/* The root (command-line path or stdin line) the item cli_walk_next returned last was found under. */
+const char *cli_walk_root(const cli_walk *w);
 void cli_walk_free(cli_walk *w);
 
 /* output.c */

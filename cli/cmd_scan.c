@@ -13,6 +13,7 @@
 #include "scan_kfeat.h"
 #include "review.h"
 #include "thumbs.h"
+#include "scan_dist.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -32,7 +33,9 @@ void help_scan(FILE *f)
             "                  [--radius N | --radius SET=N ...] [--min-quality Q] [--top K]\n"
             "                  [--no-dihedral] [--exact] [--thumbs MB] [-j N] [--quiet] [--follow-links]\n"
             "                  [--rooms ROOMS.vgr [--min-inliers N]] [--archive-depth N]\n"
-            "                  [--archive-ratio N] [--archive-max-total SIZE] PATH...\n\n"
+            "                  [--archive-ratio N] [--archive-max-total SIZE]\n"
+            "                  [--shard K/N | --mpi [--batch N]] PATH...\n"
+            "       vigil scan merge -o OUT [--thumbs MB] [-j N] [--quiet] OUT1 OUT2...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
             "SET=N), rotated and flipped copies included unless --no-dihedral; references known\n"
@@ -82,7 +85,9 @@ void help_scan(FILE *f)
             "matched files past it are text rows in report.html; 0: no thumbnails.\n\n"
             "An index written in place while the scan runs (cp onto it) stops the scan before it records\n"
             "more; one replaced by rename (`vigil index add`) is not seen: the scan keeps the version it\n"
-            "opened.\n\n"
+            "opened.\n\n");
+    help_scan_dist(f);
+    fprintf(f,
             "Exit status: 0 done, 1 done but some files could not be read or decoded (listed in\n"
             "results.jsonl), 2 usage error or unusable index or output, 130 interrupted (resumable).\n");
 }
@@ -138,6 +143,8 @@ struct scan {
     vigil_archive_options ao;
     int archives_off;
     scan_thumbs th;      /* thumbs.vgt: the matched files' review thumbnails */
+    scan_shard shard;    /* --shard K/N; n 0: the whole tree */
+    int dist_batch;      /* --batch: files per request under --mpi; 0: 64 per thread */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -696,9 +703,11 @@ static int claim_path(const char *path, void *p)
 /* Archive members held in memory by one batch: a batch closes early past this (plus one member). */
 #define BATCH_MEMBER_BYTES (256u << 20)
 
-static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whylen)
+/* The files come from src (the walk, a shard of it, or --mpi's batches); archives among them are
+ * opened by the archive walk, their members following the archive. */
+static int scan_paths(scan *s, const scan_source *src, char *why, size_t whylen)
 {
-    cli_awalk *w = cli_awalk_new(paths, npaths, &s->ao, s->archives_off, claim_path, s);
+    cli_awalk *w = cli_awalk_source(src->next, src->ctx, &s->ao, s->archives_off, claim_path, s);
     const int batch = 64 * s->threads;
     item *it = calloc((size_t)batch, sizeof *it);
     if (!w || !it) { cli_awalk_free(w); free(it); snprintf(why, whylen, "out of memory"); return -1; }
@@ -719,8 +728,9 @@ static int scan_paths(scan *s, char **paths, int npaths, char *why, size_t whyle
         size_t held = 0;
         while (k < batch && held < BATCH_MEMBER_BYTES) {
             int got = cli_awalk_next(w, &it[k].in);
-            if (got < 0) { snprintf(why, whylen, "out of memory"); rc = -1; break; }
+            if (got < 0) { snprintf(why, whylen, "%s", cli_awalk_why(w)); rc = -1; break; }
             if (!got) { done = 1; break; }
+            if (got == CLI_AWALK_BATCH_END) break; /* the source's batch ends here (--mpi) */
             it[k].path = it[k].in.path;
             it[k].walk_err = it[k].in.err;
             it[k].link = it[k].in.link;
@@ -778,9 +788,10 @@ static char *scan_settings(const scan *s, const scan_set *sets, int nall, char *
      * features differ a little from the earlier vips_thumbnail ones, so such a journal is refused */
     int rooms = 0;
     for (int k = 0; k < nall; k++) rooms |= sets[k].rooms != NULL;
-    fprintf(f, "vigil scan v2; video=vpdq1; dihedral=%d exact=%d min_quality=%d top=%d%s%s", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
+    fprintf(f, "vigil scan v2; video=vpdq1 dihedral=%d exact=%d min_quality=%d top=%d%s%s", s->dihedral, !!(s->flags & VIGIL_HASH_EXACT),
             s->min_quality, s->top_k, cli_follow_links ? " follow_links=1" : "", rooms ? " room_features=2" : "");
     cli_archive_settings(f, &s->ao, s->archives_off);
+    if (s->shard.n) fprintf(f, " shard=%u/%u", s->shard.k, s->shard.n); /* merged shards drop it (scan_merge.c) */
     fputc(';', f);
     for (int k = 0; k < nall; k++) {
         if (!(clause[k] = set_clause(&sets[k]))) { fclose(f); free(buf); return NULL; }
@@ -858,7 +869,9 @@ int cmd_scan(int argc, char **argv)
         {"thumbs", required_argument, 0, 'T'},   {"quiet", no_argument, 0, 'q'},
         {"rooms", required_argument, 0, 'M'},    {"min-inliers", required_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},           {"follow-links", no_argument, 0, 'L'},
-        CLI_ARCHIVE_LONGOPTS,                    {0, 0, 0, 0},
+        {"shard", required_argument, 0, 'S'},    {"mpi", no_argument, 0, 'P'},
+        {"batch", required_argument, 0, 'B'},    CLI_ARCHIVE_LONGOPTS,
+        {0, 0, 0, 0},
     };
     enum { MAXSETS = 64 };
     scan_set sets[MAXSETS + 1]; /* + the room index */
@@ -870,6 +883,9 @@ int cmd_scan(int argc, char **argv)
     int min_inliers = -1;
     scan s;
     memset(&s, 0, sizeof s);
+    scan_dist dist = {0};
+    int mpi = 0;
+    if (argc > 1 && !strcmp(argv[1], "merge")) return cmd_scan_merge(argc - 1, argv + 1);
     s.dihedral = 1;
     s.min_quality = 50;
     s.top_k = 10;
@@ -902,6 +918,9 @@ int cmd_scan(int argc, char **argv)
         case 'R': resume = 1; break;
         case 'q': s.quiet = 1; break;
         case 'L': cli_follow_links = 1; break;
+        case 'S': if (scan_shard_parse(optarg, &s.shard)) return EXIT_USAGE; break;
+        case 'P': mpi = 1; break;
+        case 'B': if (cli_parse_int("--batch", optarg, 1, 65536, &s.dist_batch)) return EXIT_USAGE; break;
         case 'h': help_scan(stdout); return 0;
         default: {
             int a = cli_archive_option(c, optarg, &s.ao, &s.archives_off);
@@ -921,6 +940,15 @@ int cmd_scan(int argc, char **argv)
     if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
     int status = EXIT_USAGE, lockfd = -1;
     char *settings = NULL, *clause[MAXSETS + 1] = {0};
+    if (s.shard.n && (mpi || (resume && scan_dist_layout(outdir)))) {
+        cli_warn("--shard splits the tree between separate scans; --mpi (or a scan made with it) splits it by itself: give one");
+        return EXIT_USAGE;
+    }
+    if (mpi || (resume && scan_dist_layout(outdir))) { /* every rank: MPI started, OUTDIR locked by rank 0 */
+        if ((status = scan_dist_begin(&dist, outdir, mpi, resume))) return status;
+        status = EXIT_USAGE;
+        goto locked;
+    }
     /* OUTDIR is locked first, so that a second scan on it is refused before it opens any index */
     if (mkdir(outdir, 0755) && errno != EEXIST) { cli_warn("%s: cannot create: %s", outdir, strerror(errno)); return EXIT_USAGE; }
     {
@@ -934,6 +962,7 @@ int cmd_scan(int argc, char **argv)
         char lwhy[2048];
         if (cli_lock_outdir(outdir, &lockfd, lwhy, sizeof lwhy)) { cli_warn("%s", lwhy); return EXIT_USAGE; }
     }
+locked:
     for (int k = 0; k < nsets; k++) {
         if (vigil_index_open(sets[k].path, &sets[k].idx, &err)) {
             cli_warn("%s: %s: %s", sets[k].path, vigil_result_name(err.code), err.message);
@@ -973,6 +1002,12 @@ int cmd_scan(int argc, char **argv)
         cli_warn("out of memory");
         goto out;
     }
+    if (dist.on) { /* the scan of every rank, the merge and the reports: scan_dist.c */
+        s.sets = sets;
+        s.nsets = nall;
+        status = scan_dist_run(&dist, &s, settings, argv + optind, argc - optind, sets, nall, thumbs, cli_now());
+        goto out;
+    }
     if (resume && resume_refused(outdir, settings, sets, nall, clause)) goto out;
     char why[8400];
     if (journal_open(&s.j, outdir, settings, resume, why, sizeof why)) { cli_warn("%s", why); goto out; }
@@ -1001,7 +1036,12 @@ int cmd_scan(int argc, char **argv)
     pthread_t counter_thread;
     counter cn = {&s, argv + optind, argc - optind};
     int counting = s.progress && !pthread_create(&counter_thread, NULL, count_files, &cn);
-    int rc = scan_paths(&s, argv + optind, argc - optind, why, sizeof why);
+    scan_walk_src ws;
+    scan_source src;
+    int rc = scan_walk_source(&ws, &src, argv + optind, argc - optind, &s.shard);
+    if (rc) snprintf(why, sizeof why, "out of memory");
+    else rc = scan_paths(&s, &src, why, sizeof why);
+    scan_walk_source_free(&ws);
     if (counting) pthread_join(counter_thread, NULL);
     show_progress(&s, 1);
     if (s.progress) fputc('\n', stderr);
@@ -1022,6 +1062,11 @@ int cmd_scan(int argc, char **argv)
     thumbs_close(&s.th);
     scan_report_opts ro = {outdir, sets, nall, thumbs, s.threads, cli_now() - s.start, 0, settings, 0, 0, 0};
     if (scan_write_reports(&s.j, &ro, why, sizeof why)) { cli_warn("%s", why); journal_close(&s.j); goto out; }
+    if (s.shard.n && scan_shard_write_done(outdir, &s.shard, &s.j, argv + optind, argc - optind, why, sizeof why)) {
+        cli_warn("%s", why);
+        journal_close(&s.j);
+        goto out;
+    }
     if (!s.quiet) {
         fprintf(stderr, "%llu files: %llu matched a reference set, %llu could not be read or decoded "
                 "(this run: %llu scanned, %llu identical to an earlier file, %llu already done)\n",
@@ -1046,5 +1091,35 @@ out:
     free(s.replaced);
     thumbs_close(&s.th);
     cli_unlock_outdir(lockfd);
+    if (dist.on) status = scan_dist_end(&dist, status);
     return status;
+}
+
+/* ---- what scan_dist.c drives (--mpi) ------------------------------------------------------------ */
+
+int scan_batches(scan *s, const scan_source *src, char *why, size_t whylen) { return scan_paths(s, src, why, whylen); }
+scan_journal *scan_journal_of(scan *s) { return &s->j; }
+int scan_open_thumbs(scan *s, const char *dir, int budget_mb, char *why, size_t whylen)
+{
+    return thumbs_open(&s->th, dir, !s->j.resumed, (uint64_t)(budget_mb > 0 ? budget_mb : 0) << 20, why, whylen);
+}
+void scan_close_thumbs(scan *s)
+{
+    thumbs_sync(&s->th);
+    thumbs_close(&s->th);
+}
+int scan_threads(const scan *s) { return s->threads; }
+int scan_quiet(const scan *s) { return s->quiet; }
+int scan_batch_files(const scan *s) { return s->dist_batch ? s->dist_batch : 64 * s->threads; }
+int scan_check_sets(scan *s, char *why, size_t whylen) { return sets_unchanged(s, 0, why, whylen); }
+int scan_stopped(void) { return stop_requested; }
+void scan_run_counts(const scan *s, unsigned long long c[3]) { c[0] = s->files; c[1] = s->dedup; c[2] = s->failed; }
+
+void scan_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }

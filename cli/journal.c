@@ -199,6 +199,7 @@ typedef struct jreader {
     size_t rcap;
     jrecord r;
     uint32_t len;          /* the last frame's payload length */
+    size_t wmin;           /* the least read into the window; 0: JR_WINDOW */
 } jreader;
 
 /* n bytes at off (valid until the next call), or NULL past the end or on a read error. */
@@ -206,7 +207,8 @@ static const char *jr_at(jreader *r, uint64_t off, size_t n)
 {
     if (off > r->end || n > r->end - off) return NULL;
     if (off >= r->wbeg && off - r->wbeg + n <= r->wlen) return r->win + (off - r->wbeg);
-    size_t want = n > JR_WINDOW ? n : JR_WINDOW;
+    size_t wmin = r->wmin ? r->wmin : JR_WINDOW;
+    size_t want = n > wmin ? n : wmin;
     if (want > r->end - off) want = (size_t)(r->end - off);
     if (want > r->wcap) {
         char *w = realloc(r->win, want);
@@ -576,4 +578,100 @@ char *journal_stored_settings(const char *dir)
     }
     close(fd);
     return s;
+}
+
+/* ---- reading from an offset on: the merge of several journals (scan_merge.c) ---------------- */
+
+struct journal_iter {
+    jreader r;
+    uint64_t off;
+};
+
+uint64_t journal_first_record(scan_journal *j)
+{
+    jhead h;
+    if (read_at(j->fd, &h, sizeof h, 0)) return j->end;
+    return sizeof h + h.optlen;
+}
+
+journal_iter *journal_iter_new(scan_journal *j, uint64_t from, size_t window)
+{
+    journal_iter *it = calloc(1, sizeof *it);
+    if (!it) return NULL;
+    it->r.fd = j->fd;
+    it->r.end = j->end;
+    it->r.wmin = window;
+    it->off = from;
+    return it;
+}
+
+int journal_iter_next(journal_iter *it, jrecord *rec, uint64_t *off)
+{
+    jreader *r = &it->r;
+    while (it->off < r->end) {
+        int k = jr_frame(r, it->off);
+        if (k == FR_IO) return -1;
+        if (k >= 0) {
+            uint64_t at = it->off;
+            it->off += sizeof(rframe) + r->len;
+            if (k != FR_RECORD) continue;
+            *rec = r->r;
+            rec->buf = NULL; /* the iterator's own buffer, valid until the next call */
+            if (off) *off = at;
+            return 1;
+        }
+        uint64_t more = 0;
+        it->off = jr_resync(r, it->off + 1, &more);
+    }
+    return 0;
+}
+
+uint64_t journal_iter_offset(const journal_iter *it)
+{
+    return it->off;
+}
+
+void journal_iter_free(journal_iter *it)
+{
+    if (!it) return;
+    jr_free(&it->r);
+    free(it);
+}
+
+int journal_claim_key(scan_journal *j, uint64_t key)
+{
+    return pset_add(j, key);
+}
+
+/* Opens DIR/journal.vgj for reading only, started with settings: no tables rebuilt, nothing
+ * repaired (the iterator skips a damaged stretch or a torn tail, as journal_each does). For the
+ * merge, which reads each journal through once more anyway. */
+int journal_open_read(scan_journal *j, const char *dir, const char *settings, char *why, size_t whylen)
+{
+    memset(j, 0, sizeof *j);
+    snprintf(j->path, sizeof j->path, "%s/journal.vgj", dir);
+    j->fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
+    if (j->fd < 0 || fstat(j->fd, &st) || !S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "%s: cannot open: %s", j->path, j->fd < 0 ? strerror(errno) : "not a regular file");
+        if (j->fd >= 0) close(j->fd);
+        j->fd = -1;
+        return -1;
+    }
+    jhead h;
+    size_t optlen = strlen(settings);
+    if (read_at(j->fd, &h, sizeof h, 0) || memcmp(h.magic, JMAGIC, 8) || h.version != JVERSION) {
+        snprintf(why, whylen, "%s: not a vigil scan journal of version %u", j->path, JVERSION);
+        close(j->fd);
+        j->fd = -1;
+        return -1;
+    }
+    if (h.optlen != optlen || h.opthash != XXH3_64bits(settings, optlen)) {
+        snprintf(why, whylen, "%s: this scan was started with other settings", j->path);
+        close(j->fd);
+        j->fd = -1;
+        return -1;
+    }
+    j->end = (uint64_t)st.st_size;
+    return 0;
 }

@@ -97,6 +97,17 @@ size_t journal_memory(const scan_journal *j);
 int journal_damage_note(const scan_journal *j, char *out, size_t n);
 void journal_close(scan_journal *j);
 char *journal_stored_settings(const char *dir);
+/* Reading records from an offset on, with a read window of `window` bytes (0: 1 MiB): 1 a record
+ * (valid until the next call; rec->buf stays the iterator's), 0 the end, -1 a read error. */
+typedef struct journal_iter journal_iter;
+uint64_t journal_first_record(scan_journal *j);
+journal_iter *journal_iter_new(scan_journal *j, uint64_t from, size_t window);
+int journal_iter_next(journal_iter *it, jrecord *rec, uint64_t *off);
+uint64_t journal_iter_offset(const journal_iter *it);
+void journal_iter_free(journal_iter *it);
+int journal_open_read(scan_journal *j, const char *dir, const char *settings, char *why, size_t whylen);
+/* journal_claim by the path's key (journal_path_key), as another journal's table holds it. */
+int journal_claim_key(scan_journal *j, uint64_t key);
 
 /* The reference sets of a scan: hash indexes, then at most one room index (--rooms). */
 typedef struct scan_set {

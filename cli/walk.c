@@ -39,6 +39,7 @@ struct cli_walk {
     size_t linecap;
     char *root_real;  /* realpath of the root being walked: links must stay under it */
     int last_link;    /* the item returned last came through a link */
+    char *root;       /* the root being walked, as given (a --shard key is the path below it) */
 };
 
 cli_walk *cli_walk_new(char **paths, int npaths)
@@ -187,7 +188,14 @@ static int visit_root(cli_walk *w, char *path, char **out, char **error)
 {
     free(w->root_real);
     w->root_real = realpath(path, NULL);
+    free(w->root);
+    w->root = xstrdup(path);
     return visit(w, path, out, error, 0, 0);
+}
+
+const char *cli_walk_root(const cli_walk *w)
+{
+    return w->root ? w->root : "";
 }
 
 int cli_walk_via_link(const cli_walk *w)
@@ -229,5 +237,6 @@ void cli_walk_free(cli_walk *w)
     free(w->stack);
     free(w->line);
     free(w->root_real);
+    free(w->root);
     free(w);
 }

@@ -14,7 +14,7 @@ for level in avx512 avx2 popcnt all; do
     suite env VIGIL_DISABLE_CPU_FEATURES=$level VIGIL_TEST_LABEL="without-$level" "$B/vigil-tests" dispatch,index_recall,fast9_row
 done
 # the fuzz corpora: every input that ever crashed a parser, replayed
-for t in list index image rooms journal roomlist args archive serve video kfeat decisions; do
+for t in list index image rooms journal roomlist args archive serve video kfeat decisions shard; do
     suite "$B/fuzz-$t" "$t" "tests/fuzz/corpus/$t"
 done
 suite sh tests/cli.sh "$B"
@@ -28,6 +28,7 @@ suite sh tests/text.sh "$B"
 suite sh tests/hostile.sh "$B"
 suite sh tests/archive.sh "$B"
 suite sh tests/conc.sh "$B"
+suite sh tests/mpi.sh "$B"
 suite sh tests/man.sh "$B"
 suite sh tests/docs.sh "$B"
 suite sh tests/install.sh "$B"
