@@ -196,6 +196,9 @@ for c in $only; do
     git clone -q --no-hardlinks "$repo" "$r/root/vigil" && git -C "$r/root/vigil" checkout -q --detach "$rev" ||
         die "cannot clone $repo at $rev into $r"
     cp -L /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null
+    # debootstrap writes no /etc/hosts, which every installed machine has: without it "localhost"
+    # does not resolve, and chromedriver cannot reach the Chromium it starts
+    [ -e "$r/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$r/etc/hosts"
     mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" &&
         mount --bind /dev "$r/dev" && mount --bind /dev/pts "$r/dev/pts" &&
         mount -t tmpfs -o mode=1777,nosuid,nodev shm "$r/dev/shm" &&

@@ -54,7 +54,8 @@ class Browser:
                 'goog:chromeOptions': {
                     'binary': shutil.which('chromium') or '/usr/bin/chromium',
                     'args': ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-                             '--disable-dev-shm-usage', '--window-size=%d,%d' % (width, height),
+                             '--disable-dev-shm-usage', '--remote-debugging-pipe',
+                             '--window-size=%d,%d' % (width, height),
                              '--user-data-dir=' + self.profile]}}
         r = self._req('POST', '/session', {'capabilities': {'alwaysMatch': caps}})
         self.sid = r['sessionId']
