@@ -79,9 +79,6 @@ void cli_input_free(cli_input *in);
  * as vigil_hash_file_features. */
 vigil_result cli_input_hash(const cli_input *in, const vigil_hash_options *opt, const vigil_features_options *fopt,
                             vigil_hash_result *r, vigil_features *features, vigil_error *ferr, vigil_error *err);
-/* The bytes of the member at path (OUTER!/MEMBER, as the walk names it), read again from its
- * archive: malloc'd, or NULL with why. */
-char *cli_read_member(const char *path, uint64_t max, size_t *len, char *why, size_t whylen);
 /* The fields an input adds to its results.jsonl object: ,"encrypted":true,... ,"archive":{...} */
 void cli_input_json(FILE *f, const cli_input *in);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#include "fix_sections.h"
 
 /* A grey photo of the test data, decoded at the features' working size. */
 static uint8_t *grey_photo(const char *name, uint32_t *w, uint32_t *h)
@@ -145,24 +146,6 @@ void test_kfeat_no_features_unchanged(void)
     vigil_index_get_features_stats(x, &st);
     CHECK(st.refs == 0 && st.features == 0, "no features");
     vigil_index_free(x);
-}
-
-/* sections.c's container: recompute every section checksum and the header's, as a crafter would */
-static void fix_checksums(uint8_t *b, size_t n)
-{
-    for (int i = 0; i < 16; i++) {
-        uint8_t *e = b + 64 + 32 * i;
-        uint64_t off, size;
-        memcpy(&off, e + 8, 8);
-        memcpy(&size, e + 16, 8);
-        if (off > n || size > n - off) continue;
-        uint64_t c = XXH3_64bits(size ? b + off : (const uint8_t *)"", size);
-        memcpy(e + 24, &c, 8);
-    }
-    uint64_t zero = 0, c;
-    memcpy(b + 32, &zero, 8);
-    c = XXH3_64bits(b, 576);
-    memcpy(b + 32, &c, 8);
 }
 
 void test_kfeat_damage(void)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include "../fix_sections.h"
 
 static uint8_t *valid;
 static size_t valid_size, feat_off, feat_size;
@@ -62,23 +63,6 @@ static void setup(void)
 
 /* the container's layout (core/sections.c): header 64 bytes, 16 sections {type, pad, offset,
  * size, checksum}, header checksum at byte 32 over header (that field 0) + table */
-static void fix_checksums(uint8_t *b, size_t n)
-{
-    for (int i = 0; i < 16; i++) {
-        uint8_t *e = b + 64 + 32 * i;
-        uint64_t off, size;
-        memcpy(&off, e + 8, 8);
-        memcpy(&size, e + 16, 8);
-        if (off > n || size > n - off) continue;
-        uint64_t c = XXH3_64bits(size ? b + off : (const uint8_t *)"", size);
-        memcpy(e + 24, &c, 8);
-    }
-    uint64_t zero = 0, c;
-    memcpy(b + 32, &zero, 8);
-    c = XXH3_64bits(b, 576);
-    memcpy(b + 32, &c, 8);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
