@@ -43,9 +43,10 @@ void help_serve(FILE *f)
             "made to another host: GET /h/hash?url= answers 501. See docs/serve.md.\n\n"
             "An add or delete is appended to FILE.vgi.log and synced to disk before the answer, and\n"
             "is searched by the next request; the log is replayed at start and merged into the\n"
-            "index file every --compact-after changes. An index file replaced by a rename is read\n"
-            "again within 2 s (inotify, and a stat check every second), and on SIGHUP; requests\n"
-            "in flight keep the version they started with. SIGTERM or SIGINT stops accepting,\n"
+            "index file every --compact-after changes. An index or room index file replaced by a\n"
+            "rename is read again within 2 s (inotify, and a stat check every second), and on\n"
+            "SIGHUP; requests in flight keep the version they started with, and a file that fails\n"
+            "its checks is refused (the loaded version stays). SIGTERM or SIGINT stops accepting,\n"
             "answers the requests in flight, and exits 0.\n\n"
             "  --index FILE          a bank (at most 64); its set name is the bank's name\n"
             "  --rooms FILE          a room index (vigil rooms build) for POST /v/rooms\n"
@@ -126,19 +127,61 @@ static double mono(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void reload_one(srv_bank *b, int force)
+/* A file the reload thread watches: a bank's index file or the room index. A file whose reload
+ * failed is remembered by its stat, so the same bad file is reported once and not read again
+ * every second; a new file at the path (or the same one written again) is tried again. */
+typedef struct watched {
+    srv_bank *bank;
+    srv_rooms *rooms;
+    struct stat failed;
+    int has_failed, failed_missing;
+} watched;
+static watched *files;
+static int nfiles;
+
+static const char *watched_path(const watched *w) { return w->bank ? srv_bank_path(w->bank) : srv_rooms_path(w->rooms); }
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void reload_one(watched *w, int force)
 {
     char why[512];
+    const char *path = watched_path(w);
+    struct stat st;
+    int missing = stat(path, &st) != 0;
+    if (!force && w->has_failed && (missing ? w->failed_missing : !w->failed_missing && same_file(&st, &w->failed))) return;
     double t0 = mono();
-    int r = srv_bank_reload(b, force, why, sizeof why);
-    if (r < 0) { cli_warn("reload of bank %s failed, the loaded version stays: %s", srv_bank_name(b), why); srv_metrics_reload(0); }
+    int r = w->bank ? srv_bank_reload(w->bank, force, why, sizeof why) : srv_rooms_reload(w->rooms, force, why, sizeof why);
+    if (r < 0) {
+        if (w->bank) cli_warn("reload of bank %s failed, the loaded version stays: %s", srv_bank_name(w->bank), why);
+        else cli_warn("reload of the room index failed, the loaded version stays: %s", why);
+        srv_metrics_reload(0);
+        w->has_failed = 1;
+        w->failed_missing = missing;
+        if (!missing) w->failed = st;
+    }
     if (r > 0) {
-        srv_snap *s = srv_bank_acquire(b);
-        uint64_t live;
-        srv_snap_sizes(s, &live, NULL, NULL, NULL);
-        srv_snap_release(s);
-        cli_warn("bank %s reloaded from %s: %llu entries in %.3f s", srv_bank_name(b), srv_bank_path(b),
-                 (unsigned long long)live, mono() - t0);
+        w->has_failed = 0;
+        if (w->bank) {
+            srv_snap *s = srv_bank_acquire(w->bank);
+            uint64_t live;
+            srv_snap_sizes(s, &live, NULL, NULL, NULL);
+            srv_snap_release(s);
+            cli_warn("bank %s reloaded from %s: %llu entries in %.3f s", srv_bank_name(w->bank), path,
+                     (unsigned long long)live, mono() - t0);
+        } else {
+            srv_rsnap *s = srv_rooms_acquire(w->rooms);
+            vigil_rooms_stats rst;
+            vigil_rooms_get_stats(srv_rsnap_rooms(s), &rst);
+            srv_rsnap_release(s);
+            cli_warn("room index reloaded from %s: %llu images in %.3f s", path, (unsigned long long)rst.images,
+                     mono() - t0);
+        }
         srv_metrics_reload(1);
     }
 }
@@ -154,10 +197,10 @@ static void *reload_thread(void *arg)
     (void)arg;
     int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (in < 0) cli_warn("inotify: %s; index files are checked once a second instead", strerror(errno));
-    for (int i = 0; in >= 0 && i < cfg.nbanks; i++) {
+    for (int i = 0; in >= 0 && i < nfiles; i++) {
         char dir[PATH_MAX];
-        const char *p = srv_bank_path(cfg.banks[i]), *sl = strrchr(p, '/');
-        snprintf(dir, sizeof dir, "%.*s", sl ? (int)(sl - p) : 1, sl ? (sl == p ? "/" : p) : ".");
+        const char *p = watched_path(&files[i]), *sl = strrchr(p, '/');
+        snprintf(dir, sizeof dir, "%.*s", sl ? (sl == p ? 1 : (int)(sl - p)) : 1, sl ? p : ".");
         /* the folder, not the file: a rename over the file replaces the inode a file watch is on */
         if (inotify_add_watch(in, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE) < 0)
             cli_warn("inotify on %s: %s", dir, strerror(errno));
@@ -177,14 +220,14 @@ static void *reload_thread(void *arg)
             while ((len = read(in, buf, sizeof buf)) > 0) {
                 for (char *p = buf; p < buf + len;) {
                     struct inotify_event *ev = (struct inotify_event *)p;
-                    for (int i = 0; ev->len && i < cfg.nbanks; i++)
-                        if (!strcmp(ev->name, base_name(srv_bank_path(cfg.banks[i])))) reload_one(cfg.banks[i], 0);
+                    for (int i = 0; ev->len && i < nfiles; i++)
+                        if (!strcmp(ev->name, base_name(watched_path(&files[i])))) reload_one(&files[i], 0);
                     p += sizeof *ev + ev->len;
                 }
             }
         }
         /* the stat check: catches what inotify cannot see (network file systems, a full queue) */
-        for (int i = 0; i < cfg.nbanks; i++) reload_one(cfg.banks[i], force);
+        for (int i = 0; i < nfiles; i++) reload_one(&files[i], force);
         for (int i = 0; compact_after && i < cfg.nbanks; i++) {
             if (srv_bank_log_records(cfg.banks[i]) < compact_after) continue;
             char why[512];
@@ -289,14 +332,17 @@ int cmd_serve(int argc, char **argv)
         cli_warn("bank %s: %s, %llu entries (%llu from its add log) in %.3f s", srv_bank_name(banks[i]), idx[i],
                  (unsigned long long)live, (unsigned long long)delta, mono() - t0);
     }
-    if (rooms && vigil_rooms_open(rooms, &cfg.rooms, &err)) { cli_warn("%s: %s", rooms, err.message); srv_http_drain(0); return EXIT_USAGE; }
-    cfg.rooms_path = rooms;
+    if (rooms && !(cfg.rooms = srv_rooms_open(rooms, why, sizeof why))) { cli_warn("%s", why); srv_http_drain(0); return EXIT_USAGE; }
     cfg.banks = banks;
     cfg.nbanks = nidx;
     atomic_thread_fence(memory_order_seq_cst);
     cfg.ready = 1;
     cli_warn("ready");
 
+    files = calloc((size_t)nidx + 1, sizeof *files);
+    if (!files) { cli_warn("out of memory"); srv_http_drain(0); return EXIT_USAGE; }
+    for (int i = 0; i < nidx; i++) files[nfiles++].bank = banks[i];
+    if (cfg.rooms) files[nfiles++].rooms = cfg.rooms;
     pthread_t rt;
     if (pthread_create(&rt, NULL, reload_thread, NULL)) { cli_warn("cannot start the reload thread"); srv_http_drain(0); return EXIT_USAGE; }
     int sig = 0;
@@ -317,7 +363,8 @@ int cmd_serve(int argc, char **argv)
     if (left) cli_warn("%d requests still in flight after 30 s were cut", left);
     for (int i = 0; i < nidx; i++) srv_bank_free(banks[i]);
     free(banks);
-    vigil_rooms_free(cfg.rooms);
+    free(files);
+    srv_rooms_free(cfg.rooms);
     free(cfg.token);
     free(cfg.curation_token);
     cli_warn("stopped");

@@ -110,6 +110,24 @@ int srv_bank_compact(srv_bank *b, char *why, size_t whylen);
 uint64_t srv_bank_log_records(srv_bank *b);
 uint64_t srv_bank_reloads(srv_bank *b);
 
+/* ---- serve_rooms.c: the room index, reloadable ---------------------------------------------- */
+
+/* As a bank's snapshot: a request holds one from start to end; a reload swaps in a new one and
+ * the old one is freed by its last holder. */
+typedef struct srv_rooms srv_rooms;
+typedef struct srv_rsnap srv_rsnap;
+/* Reads the .vgr at path; NULL with why. */
+srv_rooms *srv_rooms_open(const char *path, char *why, size_t whylen);
+void srv_rooms_free(srv_rooms *x);
+const char *srv_rooms_path(const srv_rooms *x);
+uint64_t srv_rooms_reloads(srv_rooms *x);
+srv_rsnap *srv_rooms_acquire(srv_rooms *x);
+const vigil_rooms *srv_rsnap_rooms(const srv_rsnap *s);
+void srv_rsnap_release(srv_rsnap *s);
+/* Re-reads the file when it was replaced (or always when force). 1 reloaded, 0 unchanged, -1
+ * failed (the old version stays; why says why). */
+int srv_rooms_reload(srv_rooms *x, int force, char *why, size_t whylen);
+
 /* ---- serve_metrics.c ------------------------------------------------------------------------- */
 
 enum { SRV_EP_STATUS, SRV_EP_LOOKUP_GET, SRV_EP_LOOKUP_POST, SRV_EP_HASH, SRV_EP_COMPARE, SRV_EP_INDEX_STATUS,
@@ -126,8 +144,7 @@ void srv_metrics_write(srv_buf *b);
 typedef struct srv_config {
     srv_bank **banks;
     int nbanks;
-    vigil_rooms *rooms;
-    const char *rooms_path;
+    srv_rooms *rooms;            /* NULL without --rooms */
     int radius;                  /* default match radius (31) */
     uint64_t max_pixels;
     char *token, *curation_token; /* NULL = none */

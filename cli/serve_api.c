@@ -589,9 +589,12 @@ static void h_rooms(srv_config *cfg, const srv_request *rq, srv_response *rs)
     qo.top_k = (uint32_t)k;
     vigil_rooms_match m[100];
     size_t nm = 0;
-    rc = vigil_rooms_query(cfg->rooms, &f, &qo, m, &nm, &err);
+    /* the version this query started with is held until its names are written out: a reload
+     * meanwhile swaps in the next one for the requests that follow */
+    srv_rsnap *snap = srv_rooms_acquire(cfg->rooms);
+    rc = vigil_rooms_query(srv_rsnap_rooms(snap), &f, &qo, m, &nm, &err);
     vigil_features_free(&f);
-    if (rc) { fail(rs, 500, "%s", err.message); return; }
+    if (rc) { srv_rsnap_release(snap); fail(rs, 500, "%s", err.message); return; }
     srv_buf_str(&rs->body, "{\"rooms\":[");
     for (size_t i = 0; i < nm; i++) {
         srv_buf_str(&rs->body, i ? ",{\"name\":" : "{\"name\":");
@@ -601,6 +604,7 @@ static void h_rooms(srv_config *cfg, const srv_request *rq, srv_response *rs)
         srv_buf_fmt(&rs->body, ",\"inliers\":%u,\"votes\":%u}", m[i].inliers, m[i].votes);
     }
     srv_buf_str(&rs->body, "]}\n");
+    srv_rsnap_release(snap);
     ok_json(rs);
 }
 
@@ -620,6 +624,20 @@ static void h_metrics(srv_config *cfg, srv_response *rs)
         srv_buf_fmt(&rs->body, "vigil_bank_entries{bank=\"%s\",part=\"digests\"} %llu\n", n, (unsigned long long)dig);
         srv_buf_fmt(&rs->body, "vigil_bank_log_records{bank=\"%s\"} %llu\n", n,
                     (unsigned long long)srv_bank_log_records(cfg->banks[i]));
+    }
+    if (cfg->rooms) {
+        srv_rsnap *s = srv_rooms_acquire(cfg->rooms);
+        vigil_rooms_stats st;
+        char cid[33];
+        vigil_rooms_get_stats(srv_rsnap_rooms(s), &st);
+        if (vigil_rooms_content_id(srv_rsnap_rooms(s), cid)) cid[0] = 0;
+        srv_rsnap_release(s);
+        srv_buf_fmt(&rs->body,
+                    "# HELP vigil_rooms_images Reference images of the room index, with its content id.\n"
+                    "# TYPE vigil_rooms_images gauge\nvigil_rooms_images{content_id=\"%s\"} %llu\n"
+                    "# HELP vigil_rooms_reloads_total Times the room index file was read again.\n"
+                    "# TYPE vigil_rooms_reloads_total counter\nvigil_rooms_reloads_total %llu\n",
+                    cid, (unsigned long long)st.images, (unsigned long long)srv_rooms_reloads(cfg->rooms));
     }
     rs->code = 200;
     rs->content_type = "text/plain; version=0.0.4";

@@ -197,7 +197,7 @@ while [ $i -lt 200 ] && [ "$(cat "$T/acked" 2>/dev/null | wc -l)" -lt 150 ]; do 
 kill -9 "$SPID"
 wait "$SPID" 2>/dev/null
 wait "$BP"
-start "$T/s2.log" --index "$T/a.vgi" --index "$T/b.vgi" --curation-token-file "$T/tok" --compact-after 0
+start "$T/s2.log" --index "$T/a.vgi" --index "$T/b.vgi" --rooms "$T/r.vgr" --curation-token-file "$T/tok" --compact-after 0
 $PY check_acked "$PORT" "$T/acked" > "$T/cmp.out" && ok "kill -9 during adds: every acknowledged add is there after restart ($(cat "$T/cmp.out"))" || bad "acknowledged adds lost" "$(cat "$T/cmp.out")"
 curl -s "$U/m/lookup?signal_type=pdq&signal=$NEW" | grep -q '^{}$' && ok "a delete survives the restart too" || bad "delete lost at restart"
 grep -q "from its add log" "$T/s2.log" && ok "the log is replayed at start" || bad "no replay message"
@@ -226,6 +226,43 @@ read okn failn < "$T/load"
 curl -s "$U/m/lookup?signal_type=pdq&signal=$NEW" | grep -q '"bank_content_id":777' && ok "the renamed-in file is searched" || bad "renamed file not picked up"
 $PY check_acked "$PORT" "$T/acked" > "$T/cmp.out" && ok "the add log is applied on top of the new file" || bad "adds lost at reload" "$(cat "$T/cmp.out")"
 grep -q "reloaded from" "$T/s2.log" && ok "the reload is reported" || bad "no reload message"
+
+# ---- the room index renamed over under room queries: none fails, each sees one whole version -------
+cp "$T/r.vgr" "$T/r1.vgr"
+"$V" rooms build -o "$T/r2.vgr" --labels "hotel_id=8 room=2" "$D/opencv-doc__left.jpg" "$D/opencv-doc__box.png" 2>/dev/null
+rm -f "$T/stop"
+$PY rooms_during "$PORT" "$D/opencv-doc__left.jpg" "hotel_id=7 room=1|hotel_id=8 room=2" "$T/stop" "$T/rload" &
+LP=$!
+sleep 0.3
+for k in 1 2 3 4 5 6 7 8 9 10; do
+    cp "$T/r2.vgr" "$T/r.tmp" && mv "$T/r.tmp" "$T/r.vgr"
+    sleep 0.15
+    cp "$T/r1.vgr" "$T/r.tmp" && mv "$T/r.tmp" "$T/r.vgr"
+    sleep 0.15
+done
+cp "$T/r2.vgr" "$T/r.tmp" && mv "$T/r.tmp" "$T/r.vgr"
+i=0
+while [ $i -lt 100 ] && ! curl -s -F "photo=@$D/opencv-doc__left.jpg" "$U/v/rooms" | grep -q 'hotel_id=8'; do sleep 0.1; i=$((i + 1)); done
+touch "$T/stop"
+wait $LP
+read okn failn nlab < "$T/rload"
+[ "$failn" = 0 ] && [ "$okn" -gt 0 ] && ok "21 renames of the room index under queries: $okn queries, none failed, each one version" || bad "room queries failed during reloads: $okn ok, $failn failed"
+[ "$nlab" = 2 ] && ok "the queries saw both versions of the room index" || bad "queries saw $nlab versions of the room index, want 2"
+curl -s -F "photo=@$D/opencv-doc__left.jpg" "$U/v/rooms" | grep -q '"labels":"hotel_id=8 room=2"' && ok "the renamed-in room index is queried" || bad "renamed room index not picked up"
+grep -q "room index reloaded from" "$T/s2.log" && ok "the room index reload is reported" || bad "no room index reload message"
+curl -s "$U/metrics" | grep -q '^vigil_rooms_reloads_total [1-9]' && ok "GET /metrics counts room index reloads" || bad "no room reloads in /metrics"
+# every replaced version is freed by its last request: no descriptor on a deleted file is left
+nd=$(ls -l /proc/$SPID/fd 2>/dev/null | grep -c '(deleted)')
+[ "$nd" = 0 ] && ok "no old index or room index is held after the reloads" || bad "$nd deleted index files still held open" "$(ls -l /proc/$SPID/fd | grep deleted)"
+# a damaged file renamed in is refused once, and the loaded version keeps answering
+head -c 300 "$T/r2.vgr" > "$T/r.tmp" && mv "$T/r.tmp" "$T/r.vgr"
+sleep 2.5
+[ "$(grep -c 'reload of the room index failed' "$T/s2.log")" = 1 ] && ok "a damaged room index is refused and reported once" || bad "damaged room index: $(grep -c 'reload of the room index failed' "$T/s2.log") reports, want 1"
+curl -s -F "photo=@$D/opencv-doc__left.jpg" "$U/v/rooms" | grep -q '"labels":"hotel_id=8 room=2"' && ok "the loaded room index keeps answering" || bad "room queries broken by a damaged file"
+cp "$T/r1.vgr" "$T/r.tmp" && mv "$T/r.tmp" "$T/r.vgr"
+i=0
+while [ $i -lt 100 ] && ! curl -s -F "photo=@$D/opencv-doc__left.jpg" "$U/v/rooms" | grep -q 'hotel_id=7'; do sleep 0.1; i=$((i + 1)); done
+curl -s -F "photo=@$D/opencv-doc__left.jpg" "$U/v/rooms" | grep -q '"labels":"hotel_id=7 room=1"' && ok "a good file renamed in after a bad one is read" || bad "room index not reloaded after a bad file"
 r0=$(curl -s "$U/metrics" | sed -n 's/^vigil_reloads_total{result="ok"} //p')
 kill -HUP "$SPID"
 i=0

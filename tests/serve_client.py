@@ -133,6 +133,41 @@ def cmd_lookups_during(port, hashes_file, stop_file, report):
     return 0
 
 
+def cmd_rooms_during(port, image, labels, stop_file, report):
+    """room queries of one photo on 2 connections until stop_file exists; a good answer is 200
+    with rooms whose labels are one of the '|'-separated versions; writes 'OK FAILED LABELS'"""
+    b = "----vigilroomsboundary"
+    body = (("--%s\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"x\"\r\n\r\n" % b).encode()
+            + open(image, "rb").read() + ("\r\n--%s--\r\n" % b).encode())
+    want = labels.split("|")
+    counts = [0, 0]
+    seen = set()
+    lock = threading.Lock()
+
+    def run():
+        c = conn(int(port))
+        while not os.path.exists(stop_file):
+            try:
+                c.request("POST", "/v/rooms", body, {"Content-Type": "multipart/form-data; boundary=" + b})
+                r = c.getresponse()
+                got = json.loads(r.read())
+                ls = set(x["labels"] for x in got.get("rooms", []))
+                good = r.status == 200 and len(ls) == 1 and ls <= set(want)
+            except Exception:
+                good, ls = False, set()
+                c = conn(int(port))
+            with lock:
+                counts[0 if good else 1] += 1
+                seen.update(ls)
+    ts = [threading.Thread(target=run) for _ in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    open(report, "w").write("%d %d %d\n" % (counts[0], counts[1], len(seen)))
+    return 0
+
+
 def cmd_drain(port, pid, image):
     """a POST /h/hash whose body is half sent when SIGTERM arrives: it must still be answered"""
     body_img = open(image, "rb").read()
