@@ -1,12 +1,23 @@
-/* serve_http.c - the HTTP layer of `vigil serve` on libmicrohttpd: a pool of worker threads, each
- * with its own epoll loop over many connections. A body arrives in pieces as the client sends it
- * and is gathered here, bounded by --max-upload, so a slow client costs a buffer, never a worker;
- * idle connections are dropped after --timeout, a whole request after --request-timeout, and the
- * number of connections is capped. Only the gathered request goes to serve_api.c. */
+/* serve_http.c - the HTTP layer of `vigil serve` on libmicrohttpd: epoll threads that read and
+ * write connections, and a pool of -j worker threads that answer the requests. A body arrives in
+ * pieces as the client sends it and is gathered here, bounded by --max-upload, so a slow client
+ * costs a buffer, never a worker; idle connections are dropped after --timeout, a whole request
+ * after --request-timeout, and the number of connections is capped. Only the gathered request goes
+ * to serve_api.c.
+ *
+ * Why a pool apart from the epoll threads: libmicrohttpd gives each connection to one epoll thread
+ * for its life, and a thread takes up to 10 new connections in a row, so a client with a few
+ * keep-alive connections (wrk, a load balancer) often has them all on one thread; answering in
+ * that thread then left the other cores idle (uploads ran at 48-60 % of `vigil hash`'s rate on
+ * the same files, bench/results/serve.md). A complete request is now suspended
+ * (MHD_suspend_connection), queued, answered by whichever worker is free, and resumed; its epoll
+ * thread writes the answer. The queue holds at most one request per connection. /status and
+ * /metrics are answered in the epoll thread, so a health check never waits behind uploads. */
 #include "serve_http.h"
 #include "cli.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +29,69 @@ typedef struct conn_req {
     char *uri;
     srv_buf body;
     int seen, too_large, answered;
+    /* a complete request handed to the workers: 1 queued or being answered, 2 answered (rs) */
+    atomic_int state;
+    struct MHD_Connection *conn;
+    char path[1024];
+    srv_request rq;
+    srv_response rs;
+    struct conn_req *next;
 } conn_req;
 
 static srv_http_config H;
 static struct MHD_Daemon *daemon_;
 static atomic_int inflight;
 static atomic_int draining;
+
+/* the workers' queue: FIFO, one entry per suspended connection */
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
+static conn_req *qhead, *qtail;
+static int qstop;
+static pthread_t *workers;
+static int nworkers;
+
+static void enqueue(conn_req *r)
+{
+    pthread_mutex_lock(&qlock);
+    r->next = NULL;
+    if (qtail) qtail->next = r;
+    else qhead = r;
+    qtail = r;
+    pthread_cond_signal(&qcond);
+    pthread_mutex_unlock(&qlock);
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&qlock);
+        while (!qhead && !qstop) pthread_cond_wait(&qcond, &qlock);
+        conn_req *r = qhead;
+        if (r) {
+            qhead = r->next;
+            if (!qhead) qtail = NULL;
+        }
+        pthread_mutex_unlock(&qlock);
+        if (!r) return NULL; /* stopping, and nothing is left to answer */
+        srv_handle(H.cfg, &r->rq, &r->rs);
+        atomic_store(&r->state, 2);
+        MHD_resume_connection(r->conn);
+    }
+}
+
+static void stop_workers(void)
+{
+    pthread_mutex_lock(&qlock);
+    qstop = 1;
+    pthread_cond_broadcast(&qcond);
+    pthread_mutex_unlock(&qlock);
+    for (int i = 0; i < nworkers; i++) pthread_join(workers[i], NULL);
+    free(workers);
+    workers = NULL;
+    nworkers = 0;
+}
 
 static double now(void)
 {
@@ -55,6 +123,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
     if (!r) return;
     free(r->uri);
     free(r->body.p);
+    free(r->rs.body.p);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&inflight, 1);
@@ -103,12 +172,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     conn_req *r = *con_cls;
     if (!r) return MHD_NO; /* out of memory in on_uri: drop the connection */
     if (r->answered) { *upload_size = 0; return MHD_YES; }
+    int state = atomic_load(&r->state);
+    if (state == 2) return reply(c, r, r->rs.endpoint, r->rs.code, r->rs.content_type, &r->rs.body);
+    if (state == 1) { *upload_size = 0; return MHD_YES; } /* with a worker (not called while suspended) */
     char *q = strchr(r->uri, '?');
-    size_t plen = q ? (size_t)(q - r->uri) : strlen(r->uri);
-    char path[1024];
-    if (plen >= sizeof path) plen = sizeof path - 1;
-    memcpy(path, r->uri, plen);
-    path[plen] = 0;
+    char *path = r->path;
+    if (!r->seen) {
+        size_t plen = q ? (size_t)(q - r->uri) : strlen(r->uri);
+        if (plen >= sizeof r->path) plen = sizeof r->path - 1;
+        memcpy(path, r->uri, plen);
+        path[plen] = 0;
+    }
     int ep = srv_route_endpoint(method, path);
     if (!r->seen) {
         r->seen = 1;
@@ -144,27 +218,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_error(c, r, ep, 413, m);
     }
     if (r->body.oom) return send_error(c, r, ep, 503, "out of memory");
-    srv_request rq = {0};
-    rq.method = method;
-    rq.path = path;
-    rq.query = q ? q + 1 : "";
-    rq.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    rq.body = r->body.p;
-    rq.body_len = r->body.n;
-    srv_response rs = {0};
-    srv_handle(H.cfg, &rq, &rs);
-    return reply(c, r, rs.endpoint, rs.code, rs.content_type, &rs.body);
+    /* method, URI and header values live in the connection's memory until the request ends */
+    srv_request *rq = &r->rq;
+    rq->method = method;
+    rq->path = path;
+    rq->query = q ? q + 1 : "";
+    rq->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    rq->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    rq->body = r->body.p;
+    rq->body_len = r->body.n;
+    if (ep == SRV_EP_STATUS || ep == SRV_EP_METRICS || !nworkers) {
+        srv_handle(H.cfg, rq, &r->rs);
+        return reply(c, r, r->rs.endpoint, r->rs.code, r->rs.content_type, &r->rs.body);
+    }
+    r->conn = c;
+    atomic_store(&r->state, 1);
+    MHD_suspend_connection(c);
+    enqueue(r);
+    return MHD_YES;
 }
 
 int srv_http_start(const srv_http_config *cfg, const struct sockaddr *addr, char *why, size_t whylen)
 {
     H = *cfg;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO;
+    workers = calloc((size_t)cfg->threads, sizeof *workers);
+    if (!workers) { snprintf(why, whylen, "out of memory"); return -1; }
+    for (nworkers = 0; nworkers < cfg->threads; nworkers++)
+        if (pthread_create(&workers[nworkers], NULL, worker, NULL)) {
+            stop_workers();
+            snprintf(why, whylen, "cannot start %d worker threads", cfg->threads);
+            return -1;
+        }
+    /* reading and writing sockets is light next to answering: one epoll thread per 4 workers */
+    unsigned io = (unsigned)(cfg->threads + 3) / 4;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     if (addr->sa_family == AF_INET6) flags |= MHD_USE_IPv6;
     daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
                                MHD_OPTION_SOCK_ADDR, addr,
-                               MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+                               MHD_OPTION_THREAD_POOL_SIZE, io > 1 ? io : 0u,
                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->header_bytes,
@@ -173,6 +264,7 @@ int srv_http_start(const srv_http_config *cfg, const struct sockaddr *addr, char
                                MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
                                MHD_OPTION_END);
     if (!daemon_) {
+        stop_workers();
         snprintf(why, whylen, "cannot listen (address in use, or not this machine's?)");
         return -1;
     }
@@ -197,6 +289,9 @@ int srv_http_drain(double seconds)
         struct timespec t = {0, 10 * 1000 * 1000};
         nanosleep(&t, NULL);
     }
+    /* the workers answer what is queued, then end; every connection is resumed before the stop
+     * (libmicrohttpd must not be stopped with one suspended) */
+    stop_workers();
     MHD_stop_daemon(daemon_);
     daemon_ = NULL;
     return left;

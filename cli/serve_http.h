@@ -8,7 +8,7 @@
 
 typedef struct srv_http_config {
     srv_config *cfg;
-    int threads;             /* worker threads, each an epoll loop */
+    int threads;             /* worker threads that answer requests (plus one epoll thread per 4) */
     unsigned max_connections;
     unsigned timeout;        /* seconds a connection may stay idle */
     double request_timeout;  /* seconds from a request's first line to its last body byte */
