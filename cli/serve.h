@@ -136,6 +136,8 @@ enum { SRV_EP_STATUS, SRV_EP_LOOKUP_GET, SRV_EP_LOOKUP_POST, SRV_EP_HASH, SRV_EP
 const char *srv_endpoint_name(int ep);
 void srv_metrics_record(int ep, int code, double seconds);
 void srv_metrics_reload(int ok);
+/* Requests between their first line and their end (+1 or -1). */
+void srv_metrics_inflight(int delta);
 /* Prometheus text exposition of the counters; bank sizes are added by the caller. */
 void srv_metrics_write(srv_buf *b);
 

@@ -111,6 +111,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     r->start = now();
     r->uri = strdup(uri ? uri : "/");
     atomic_fetch_add(&inflight, 1);
+    srv_metrics_inflight(1);
     return r;
 }
 
@@ -127,6 +128,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&inflight, 1);
+    srv_metrics_inflight(-1);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, conn_req *r, int ep, int code, const char *ctype, srv_buf *body)

@@ -26,6 +26,9 @@ static atomic_ullong requests[SRV_EP_COUNT][NCODES + 1];
 static atomic_ullong hist[SRV_EP_COUNT][NB + 1];
 static atomic_ullong hist_sum_us[SRV_EP_COUNT];
 static atomic_ullong reloads_ok, reloads_failed;
+static atomic_llong inflight;
+
+void srv_metrics_inflight(int delta) { atomic_fetch_add_explicit(&inflight, delta, memory_order_relaxed); }
 
 void srv_metrics_record(int ep, int code, double seconds)
 {
@@ -83,4 +86,8 @@ void srv_metrics_write(srv_buf *b)
                 "# TYPE vigil_reloads_total counter\n"
                 "vigil_reloads_total{result=\"ok\"} %llu\nvigil_reloads_total{result=\"failed\"} %llu\n",
                 atomic_load(&reloads_ok), atomic_load(&reloads_failed));
+    srv_buf_fmt(b,
+                "# HELP vigil_http_requests_in_flight Requests read, queued or being answered (this one too).\n"
+                "# TYPE vigil_http_requests_in_flight gauge\nvigil_http_requests_in_flight %lld\n",
+                (long long)atomic_load(&inflight));
 }

@@ -276,7 +276,8 @@ done
 curl -s "$U/metrics" > "$T/metrics"
 grep -q 'vigil_http_requests_total{endpoint="lookup_get",code="200"} [1-9]' "$T/metrics" &&
     grep -q 'vigil_http_request_duration_seconds_bucket{endpoint="lookup_get",le="+Inf"}' "$T/metrics" &&
-    grep -q 'vigil_bank_entries{bank="VICTIMS",part="file"}' "$T/metrics" && ok "GET /metrics: requests, latency histogram, bank sizes" || bad "metrics" "$(head -5 "$T/metrics")"
+    grep -q 'vigil_bank_entries{bank="VICTIMS",part="file"}' "$T/metrics" &&
+    grep -q '^vigil_http_requests_in_flight 1$' "$T/metrics" && ok "GET /metrics: requests, latency histogram, bank sizes, in flight (itself)" || bad "metrics" "$(head -5 "$T/metrics")"
 
 # ---- SIGTERM: the request in flight is answered, then exit 0 ---------------------------------------
 $PY drain "$PORT" "$SPID" "$D/opencv-doc__left.jpg" > "$T/cmp.out" && ok "SIGTERM drains: the upload in flight is answered ($(cut -c1-15 "$T/cmp.out"))" || bad "drain" "$(cat "$T/cmp.out")"
