@@ -28,6 +28,7 @@ SPID=""
 start() { # INDEX LOG [ARGS]
     idx=$1 log=$2
     shift 2
+    rm -f "$log" # else the wait below can read the last run's "ready" before the new one truncates it
     "$B/vigil" serve --listen 127.0.0.1:0 -j "$THREADS" --index "$idx" "$@" 2>"$log" &
     SPID=$!
     while ! grep -q ready "$log"; do kill -0 $SPID || { cat "$log"; exit 2; }; sleep 0.1; done
@@ -67,7 +68,7 @@ while [ $i -lt 20 ]; do cat "$O/photos.txt" >> "$O/photos-rep.txt"; i=$((i + 1))
 # The machine is shared and noisy: three rounds, each HTTP run next to its in-process twin, and the
 # best of each kept (the same rule for both sides).
 max() { if [ -z "$1" ] || [ "$(echo "$2 > $1" | bc)" -eq 1 ]; then echo "$2"; else echo "$1"; fi; }
-bs="" bb="" bu="" bus="" is="" ib="" ih="" lat_s="" lat_b="" lat_u=""
+prs="" prb="" pru="" prus="" bs="" bb="" bu="" bus="" is="" ib="" ih="" lat_s="" lat_b="" lat_u=""
 for round in 1 2 3; do
     start "$O/idx-$N.vgi" "$O/server.log"
     single=$(wrkrun lookup "$O/q-$N.txt")
@@ -97,7 +98,19 @@ for round in 1 2 3; do
     is=$(max "$is" "$(echo "$inproc" | sed -n 's/^bench=inproc_single .*q_per_s=\([0-9.]*\)/\1/p')")
     ib=$(max "$ib" "$(echo "$inproc" | sed -n 's/^bench=inproc_batch .*q_per_s=\([0-9.]*\)/\1/p')")
     ih=$(max "$ih" "$hps")
+    # the ratios within this round (each HTTP run beside its in-process twin): on a shared
+    # machine they move less than either side alone
+    ris=$(echo "$inproc" | sed -n 's/^bench=inproc_single .*q_per_s=\([0-9.]*\)/\1/p')
+    rib=$(echo "$inproc" | sed -n 's/^bench=inproc_batch .*q_per_s=\([0-9.]*\)/\1/p')
+    rs=$(echo "scale=1; 100 * $(val "$single" req_per_s) / $ris" | bc)
+    rb=$(echo "scale=1; 100 * $(val "$batch" req_per_s) * $BATCH / $rib" | bc)
+    ru=$(echo "scale=1; 100 * $(val "$up" req_per_s) / $hps" | bc)
+    rus=$(echo "scale=1; 100 * $(val "$ups" req_per_s) / $hps" | bc)
+    echo "bench=serve_round round=$round single_pct=$rs batch_pct=$rb upload_pct=$ru upload_100k_pct=$rus"
+    prs="$prs $rs" prb="$prb $rb" pru="$pru $ru" prus="$prus $rus"
 done
+med() { echo "$@" | tr ' ' '\n' | sed '/^$/d' | sort -n | sed -n 2p; }
+echo "bench=serve_round_median single_pct=$(med $prs) batch_pct=$(med $prb) upload_pct=$(med $pru) upload_100k_pct=$(med $prus)"
 hb=$(echo "$bb * $BATCH" | bc)
 echo "bench=serve_best n=$N threads=$THREADS http_single_req_per_s=$bs inproc_single_q_per_s=$is single_pct=$(echo "scale=1; 100 * $bs / $is" | bc) http_batch_q_per_s=$hb inproc_batch_q_per_s=$ib batch_pct=$(echo "scale=1; 100 * $hb / $ib" | bc) http_upload_req_per_s=$bu vigil_hash_images_per_s=$ih upload_pct=$(echo "scale=1; 100 * $bu / $ih" | bc) http_upload_100k_req_per_s=$bus upload_100k_pct=$(echo "scale=1; 100 * $bus / $ih" | bc)"
 echo "bench=serve_latency_single $(echo "$lat_s" | grep -o 'p50.*')"

@@ -16,6 +16,7 @@ cp "$O/base-$N.vgi" "$O/soak.vgi"
 rm -f "$O/soak.vgi.log"
 printf 'soak-token-0123456789abcdef\n' > "$O/tok"
 chmod 600 "$O/tok"
+rm -f "$O/server.log"
 # compaction every 2000 adds: the soak also merges the log into the file, by the server's own writer
 "$B/vigil" serve --listen 127.0.0.1:0 -j "$THREADS" --index "$O/soak.vgi" --curation-token-file "$O/tok" \
     --compact-after 2000 2>"$O/server.log" &
