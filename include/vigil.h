@@ -836,6 +836,9 @@ VIGIL_API vigil_result vigil_vpdq_parse(const char *data, size_t size, vigil_vpd
  * vigil_free). VIGIL_E_NOT_FOUND when no frame has that hash. Same guards and limits as hashing. */
 VIGIL_API vigil_result vigil_video_frame_png(const char *path, const vigil_pdq *want, int max_side, uint8_t **png,
                                              size_t *png_size, vigil_error *err);
+/* The same from a video in memory (an archive member); data must stay valid during the call. */
+VIGIL_API vigil_result vigil_video_frame_png_memory(const void *data, size_t size, const vigil_pdq *want, int max_side,
+                                                    uint8_t **png, size_t *png_size, vigil_error *err);
 
 #ifdef __cplusplus
 }

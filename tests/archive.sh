@@ -90,6 +90,57 @@ check "vigil hash: the same paths, members first, then the archives" \
 check "--archive-depth 0: archives are files again (one record, not opened)" \
     sh -c "[ \$(wc -l <'$T/o0/results.jsonl') -eq 1 ]"
 
+# --- videos inside archives: hashed from memory as videos, the same records as the loose file ---------
+ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 10 -t 2 -i "$D/opencv-doc__left.jpg" -loop 1 -framerate 10 -t 2 \
+    -i "$D/opencv-doc__box.png" -filter_complex "[0]scale=320:240,setsar=1[a];[1]scale=320:240,setsar=1[b];[a][b]concat=n=2:v=1" \
+    -c:v libx264 -pix_fmt yuv420p -movflags +faststart "$T/show.mp4"
+mkdir -p "$T/vloose" "$T/vz" "$T/vin"
+cp "$T/show.mp4" "$T/vloose/"
+cp "$T/show.mp4" "$T/vin/"
+(cd "$T/vin" && zip -q -0 "$T/vin/vids.zip" show.mp4 && rm show.mp4 && tar czf "$T/vz/outer.tgz" vids.zip)
+"$V" index build -o "$T/vids.vgi" --set vids "$T/show.mp4" 2>/dev/null
+"$V" scan -q --index "$T/refs.vgi" --index "$T/vids.vgi" -o "$T/ov1" "$T/vloose" >/dev/null 2>&1; rc1=$?
+"$V" scan -q --index "$T/refs.vgi" --index "$T/vids.vgi" -o "$T/ov2" "$T/vz" >/dev/null 2>&1; rc2=$?
+check "a video in a zip in a tar.gz: exit 0, a video record with the box found at 2 s and the known video at 100 %" \
+    py "
+import json
+assert $rc1 == 0 and $rc2 == 0, ($rc1, $rc2)
+r = [json.loads(l) for l in open('$T/ov2/results.jsonl')][0]
+assert r['path'] == '$T/vz/outer.tgz!/vids.zip!/show.mp4' and r['media'] == 'video' and r['duration'] == 4.0 and r['frames'] == 40, r
+k = {m['kind']: m for m in r['matches']}
+assert k['pdq']['ref_id'] == 'box-ref' and k['pdq']['timestamp'] == 2.0 and k['pdq']['timestamps'] == [2.0, 3.0], k
+assert k['video']['query_match_pct'] == 100.0 and k['video']['target_match_pct'] == 100.0 and 'duplicate' not in r, k
+"
+check "... its record is the loose file's, field for field, but for the path" py "
+import json
+a = json.loads(open('$T/ov1/results.jsonl').readline()); b = json.loads(open('$T/ov2/results.jsonl').readline())
+assert a.pop('path') == '$T/vloose/show.mp4' and b.pop('path').endswith('!/show.mp4') and a == b, (a, b)
+"
+check "... vics.json and report.html: the member's path, and the matching frame as its thumbnail (decoded from memory)" \
+    py "
+import json,re
+v=json.load(open('$T/ov2/vics.json'))['value']
+assert '$T/vz/outer.tgz!/vids.zip!/show.mp4' in [f['FilePath'] for m in v for f in m['MediaFiles']], v
+h=open('$T/ov2/report.html').read()
+d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
+r=[x for x in d['records'] if x[2]['path'].endswith('outer.tgz!/vids.zip!/show.mp4')]
+assert r and isinstance(r[0][1], str) and r[0][1].startswith('iVBOR'), r[:1]
+"
+sz=$(wc -c <"$T/show.mp4")
+head -c $((sz * 2 / 3)) "$T/show.mp4" >"$T/vin/cut.mp4"
+(cd "$T/vin" && zip -q -0 "$T/vcut.zip" cut.mp4)
+"$V" scan -q --index "$T/refs.vgi" -o "$T/ov3" "$T/vcut.zip" >/dev/null 2>&1; rc=$?
+"$V" scan -q --index "$T/refs.vgi" -o "$T/ov4" "$T/vin/cut.mp4" >/dev/null 2>&1; rc4=$?
+check "a truncated video in a zip: the frames before the cut hashed, the damage named, exit 1, as the loose file" \
+    py "
+import json
+assert $rc == 1 and $rc4 == 1, ($rc, $rc4)
+r = json.loads(open('$T/ov3/results.jsonl').readline()); a = json.loads(open('$T/ov4/results.jsonl').readline())
+assert r['path'] == '$T/vcut.zip!/cut.mp4' and r['media'] == 'video' and r['hashed_frames'] == 2, r
+assert r['status'] == 'decode' and 'truncated or damaged: 20 of the 40 frames' in r['error'], r
+r.pop('path'); a.pop('path'); assert r == a, (r, a)
+"
+
 # --- the depth limit -------------------------------------------------------------------------------
 cp "$W/src/left.jpg" "$T/d0.jpg"
 prev="$T/d0.jpg"
