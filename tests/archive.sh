@@ -49,6 +49,9 @@ check "each archive's own row: its format, digests, no PDQ" \
     sh -c "awk -F'\t' '\$1 == \"$W/f-tzst.bin\" && \$2 == \"\" && \$7 == \"tar.zst\" && length(\$8) == 32' '$T/h-tzst.tsv' | grep -q . &&
            awk -F'\t' '\$1 == \"$W/f-7z.bin\" && \$7 == \"7z\"' '$T/h-7z.tsv' | grep -q . &&
            awk -F'\t' '\$1 == \"$W/f-rar.bin\" && \$7 == \"rar\"' '$T/h-rar.tsv' | grep -q ."
+check "each archive's own digests (taken beside the members' reads) are those of its bytes: MD5, SHA-1, XXH3-128" \
+    sh -c "for f in zip zip0 tgz 7z rar; do a='$W/f-'\$f.bin; awk -F'\t' -v p=\"\$a\" '\$1 == p { print \$8, \$9, \$10 }' '$T/h-'\$f.tsv >'$T/dg'
+           [ \"\$(cat '$T/dg')\" = \"\$(md5sum <\"\$a\" | cut -d' ' -f1) \$(sha1sum <\"\$a\" | cut -d' ' -f1) \$(xxhsum -H2 <\"\$a\" | cut -d' ' -f1)\" ] || exit 1; done"
 check "the members' digests are those of the files themselves" \
     sh -c "[ \"\$(awk -F'\t' '\$1 ~ /box.png\$/ { print \$8 }' '$T/h-txz.tsv')\" = \"$(md5sum <"$D/opencv-doc__box.png" | cut -d' ' -f1)\" ]"
 printf 'plain text\n' | gzip >"$W/notar.gz"
