@@ -15,6 +15,7 @@
  * 1 MiB steps. */
 #include "archive_impl.h"
 #include "digest.h"
+#include "rar_headers.h"
 #include "internal.h"
 #include "options.h"
 
@@ -159,11 +160,16 @@ typedef struct level {
     uint8_t *cd;
     vigil__zip_cd_entry *cde;
     size_t ncde, cursor;
+    /* a rar's own file headers, walked at its first member (rar_headers.c) */
+    int rar_tried;
+    vigil__rar_list rar;
+    size_t rar_cursor;
 } level;
 
 struct vigil_archive {
     vigil_archive_options o;
     int fd;                 /* the outermost archive's file, or -1 */
+    const uint8_t *mem;     /* or the caller's bytes (vigil_archive_open_memory) */
     uint64_t outer_size;
     uint64_t out;           /* bytes read out so far, every level */
     level lv[MAX_LEVELS];
@@ -208,6 +214,7 @@ static void level_close(level *l)
     free(l->prefix);
     free(l->cd);
     free(l->cde);
+    vigil__rar_list_free(&l->rar);
     memset(l, 0, sizeof *l);
 }
 
@@ -328,6 +335,7 @@ vigil_result vigil_archive_open_memory(const void *data, size_t size, const vigi
     vigil_result r = new_archive(opt, &a, err);
     if (r) return r;
     a->outer_size = size;
+    a->mem = data;
     struct archive *ar;
     if ((r = open_memory(&ar, data, size, err)) || (r = push(a, ar, NULL, 0, "", err))) {
         vigil_archive_free(a);
@@ -409,6 +417,47 @@ static int zip_crc(vigil_archive *a, level *l, const char *name, uint32_t *crc)
         }
     }
     return 0;
+}
+
+typedef struct rar_src { const vigil_archive *a; const level *l; } rar_src;
+
+static long rar_read(void *p, uint64_t off, uint8_t *buf, size_t n)
+{
+    const rar_src *r = p;
+    const uint8_t *mem = r->l->data ? r->l->data : r->a->n && r->l == &r->a->lv[0] ? r->a->mem : NULL;
+    uint64_t size = r->l->data ? r->l->size : r->a->outer_size;
+    if (mem) {
+        if (off >= size) return 0;
+        size_t k = size - off < n ? (size_t)(size - off) : n;
+        memcpy(buf, mem + off, k);
+        return (long)k;
+    }
+    if (r->a->fd < 0) return -1;
+    ssize_t k = pread(r->a->fd, buf, n, (off_t)off);
+    return k < 0 ? -1 : (long)k;
+}
+
+/* What a rar's own header says of the member named name: sets encrypted (libarchive 3.6 does
+ * not see RAR 5's encryption record) and the stored CRC-32 of an encrypted member. */
+static void rar_facts(vigil_archive *a, level *l, const char *name, vigil_archive_entry *e)
+{
+    if (strcmp(l->format, "rar")) return;
+    if (!l->rar_tried) {
+        l->rar_tried = 1;
+        rar_src src = {a, l};
+        uint64_t size = l->data ? l->size : a->outer_size;
+        if (vigil__rar_walk(rar_read, &src, size, (size_t)1 << 24, &l->rar)) vigil__rar_list_free(&l->rar);
+    }
+    size_t nl = strlen(name);
+    for (size_t k = 0; k < l->rar.n; k++) { /* headers come in the order libarchive lists them */
+        size_t i = (l->rar_cursor + k) % l->rar.n;
+        const vigil__rar_file *f = &l->rar.f[i];
+        if (f->name_len != nl || memcmp(l->rar.names + f->name_at, name, nl)) continue;
+        l->rar_cursor = i + 1;
+        if (f->encrypted) e->flags |= VIGIL_MEMBER_ENCRYPTED;
+        if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && f->has_crc) { e->crc32 = f->crc32; e->flags |= VIGIL_MEMBER_CRC; }
+        return;
+    }
 }
 
 static int set_path(vigil_archive *a, const char *prefix, size_t pl, const char *name)
@@ -493,7 +542,7 @@ int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e)
             name_format(l);
             l->dead = 1;
             const char *why = ar_why(l->ar);
-            if (archive_read_has_encrypted_entries(l->ar) > 0 || strstr(why, "ncrypted")) {
+            if (archive_read_has_encrypted_entries(l->ar) > 0 || strstr(why, "ncrypt")) { /* "encrypted", RAR 5's "Encryption is not supported" */
                 l->locked = 1; /* listed as encrypted, not as damage */
                 return give_end(a, e);
             }
@@ -521,6 +570,7 @@ int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e)
         if (type != AE_IFREG || (archive_entry_hardlink(ent) && !e->size)) e->flags |= VIGIL_MEMBER_NOT_FILE;
         if (archive_entry_is_data_encrypted(ent) || archive_entry_is_metadata_encrypted(ent)) e->flags |= VIGIL_MEMBER_ENCRYPTED;
         if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && zip_crc(a, l, name, &e->crc32)) e->flags |= VIGIL_MEMBER_CRC;
+        if (type == AE_IFREG) rar_facts(a, l, name, e);
         a->current = !(e->flags & (VIGIL_MEMBER_NOT_FILE | VIGIL_MEMBER_ENCRYPTED));
         a->current_size = e->size;
         a->current_sized = !!(e->flags & VIGIL_MEMBER_SIZE);

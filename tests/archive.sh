@@ -36,21 +36,23 @@ check "fixture: the photos hash" sh -c "[ ${#BOX} -eq 64 ] && [ ${#LEFT} -eq 64 
     7z a -bd -bso0 ../f-7z.bin dir left.jpg >/dev/null
     cp left.jpg x-left.jpg
     python3 "$OLDPWD/tests/mkrar.py" ../f-rar.bin dir/box.png x-left.jpg
+    python3 "$OLDPWD/tests/mkrar.py" --rar5 ../f-rar5.bin dir/box.png x-left.jpg
 )
-for f in zip zip0 tar tgz tbz txz tzst 7z rar; do
+for f in zip zip0 tar tgz tbz txz tzst 7z rar rar5; do
     a="$W/f-$f.bin"
     "$V" hash -q "$a" >"$T/h-$f.tsv" 2>"$T/h-$f.err"; rc=$?
     member=dir/box.png
-    [ $f = rar ] && member=box.png # the RAR writer stores base names
+    case $f in rar*) member=box.png ;; esac # the RAR writer stores base names
     check "$f: vigil hash lists the photo as ARCHIVE!/$member with its PDQ, exit 0" \
         sh -c "[ $rc -eq 0 ] && awk -F'\t' -v p='$a!/$member' -v h=$BOX '\$1 == p && \$2 == h { f = 1 } END { exit !f }' '$T/h-$f.tsv'"
 done
 check "each archive's own row: its format, digests, no PDQ" \
     sh -c "awk -F'\t' '\$1 == \"$W/f-tzst.bin\" && \$2 == \"\" && \$7 == \"tar.zst\" && length(\$8) == 32' '$T/h-tzst.tsv' | grep -q . &&
            awk -F'\t' '\$1 == \"$W/f-7z.bin\" && \$7 == \"7z\"' '$T/h-7z.tsv' | grep -q . &&
-           awk -F'\t' '\$1 == \"$W/f-rar.bin\" && \$7 == \"rar\"' '$T/h-rar.tsv' | grep -q ."
+           awk -F'\t' '\$1 == \"$W/f-rar.bin\" && \$7 == \"rar\"' '$T/h-rar.tsv' | grep -q . &&
+           awk -F'\t' '\$1 == \"$W/f-rar5.bin\" && \$7 == \"rar\"' '$T/h-rar5.tsv' | grep -q ."
 check "each archive's own digests (taken beside the members' reads) are those of its bytes: MD5, SHA-1, XXH3-128" \
-    sh -c "for f in zip zip0 tgz 7z rar; do a='$W/f-'\$f.bin; awk -F'\t' -v p=\"\$a\" '\$1 == p { print \$8, \$9, \$10 }' '$T/h-'\$f.tsv >'$T/dg'
+    sh -c "for f in zip zip0 tgz 7z rar rar5; do a='$W/f-'\$f.bin; awk -F'\t' -v p=\"\$a\" '\$1 == p { print \$8, \$9, \$10 }' '$T/h-'\$f.tsv >'$T/dg'
            [ \"\$(cat '$T/dg')\" = \"\$(md5sum <\"\$a\" | cut -d' ' -f1) \$(sha1sum <\"\$a\" | cut -d' ' -f1) \$(xxhsum -H2 <\"\$a\" | cut -d' ' -f1)\" ] || exit 1; done"
 check "the members' digests are those of the files themselves" \
     sh -c "[ \"\$(awk -F'\t' '\$1 ~ /box.png\$/ { print \$8 }' '$T/h-txz.tsv')\" = \"$(md5sum <"$D/opencv-doc__box.png" | cut -d' ' -f1)\" ]"
@@ -196,6 +198,42 @@ check "... the 7z's member listed as encrypted with its size; the locked 7z as e
     sh -c "grep -q '\"path\":\"$T/enc.7z!/dir/box.png\",\"encrypted\":true,\"size\":50728,' '$T/oe7/results.jsonl' &&
            grep -q '\"path\":\"$T/ench.7z\",\"encrypted\":true,\"archive\":{\"format\":\"7z\",\"members\":0}.*\"status\":\"ok\"' '$T/oe7/results.jsonl' &&
            grep -q '\"path\":\"$T/aes.zip!/left.jpg\",\"encrypted\":true,\"size\":24056,' '$T/oe7/results.jsonl'"
+# RAR 4 and 5 (tests/mkrar.py): encrypted members with the CRC-32 their headers store, locked headers
+CRCBOX=$(python3 -c "import sys,zlib; print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))" "$D/opencv-doc__box.png")
+mkdir -p "$T/rars"
+python3 tests/mkrar.py --encrypt "$T/rars/e4.rar" "$D/opencv-doc__box.png"
+python3 tests/mkrar.py --rar5 --encrypt "$T/rars/e5.rar" "$D/opencv-doc__box.png"
+python3 tests/mkrar.py --rar5 --encrypt-mac "$T/rars/m5.rar" "$D/opencv-doc__box.png"
+python3 tests/mkrar.py --encrypt-headers "$T/rars/h4.rar"
+python3 tests/mkrar.py --rar5 --encrypt-headers "$T/rars/h5.rar"
+"$V" scan -q --index "$T/refs.vgi" -o "$T/orar" "$T/rars" >/dev/null 2>&1; rc=$?
+check "encrypted RAR 4 and RAR 5 members: listed encrypted with size, name and the stored CRC-32, never hashed; exit 0" py "
+import json
+assert $rc == 0, $rc
+r = {x['path'][len('$T/rars/'):]: x for x in map(json.loads, open('$T/orar/results.jsonl'))}
+for a in ('e4.rar', 'e5.rar'):
+    m = r[a + '!/opencv-doc__box.png']
+    assert m.get('encrypted') is True and m['crc32'] == '$CRCBOX' and m['size'] == 50728 and 'md5' not in m and m['status'] == 'ok', m
+m = r['m5.rar!/opencv-doc__box.png']
+assert m.get('encrypted') is True and 'crc32' not in m and 'md5' not in m, m
+"
+check "RAR 4 and RAR 5 with encrypted headers: the archive listed as encrypted, no member, not an error" py "
+import json
+r = {x['path'][len('$T/rars/'):]: x for x in map(json.loads, open('$T/orar/results.jsonl'))}
+for a in ('h4.rar', 'h5.rar'):
+    assert r[a].get('encrypted') is True and r[a]['archive'] == {'format': 'rar', 'members': 0} and r[a]['status'] == 'ok', r[a]
+"
+(cd "$W" && zip -q -0 "$T/r5in.zip" f-rar5.bin)
+"$V" hash -q "$T/r5in.zip" >"$T/hr5.tsv" 2>/dev/null
+check "a RAR 5 inside a zip: its photo found under zip!/rar!/name" \
+    sh -c "awk -F'\t' '\$1 == \"$T/r5in.zip!/f-rar5.bin!/box.png\" && \$2 == \"$BOX\"' '$T/hr5.tsv' | grep -q ."
+sz=$(wc -c <"$W/f-rar5.bin")
+head -c $((sz - 10000)) "$W/f-rar5.bin" >"$T/cut5.rar"
+"$V" hash -q "$T/cut5.rar" >"$T/hc5.tsv" 2>"$T/hc5.err"; rc=$?
+check "a truncated RAR 5: the member before the cut hashed, the cut one and the archive damaged, exit 1" \
+    sh -c "[ $rc -eq 1 ] && awk -F'\t' '\$1 == \"$T/cut5.rar!/box.png\" && \$2 == \"$BOX\"' '$T/hc5.tsv' | grep -q . &&
+           grep -q 'cut5.rar!/x-left.jpg: corrupt: rar member damaged' '$T/hc5.err' && grep -q 'cut5.rar: corrupt: rar: damaged or truncated' '$T/hc5.err'"
+
 sz=$(wc -c <"$W/f-7z.bin")
 head -c $((sz - 40)) "$W/f-7z.bin" >"$T/cut.7z"
 "$V" scan -q --index "$T/refs.vgi" -o "$T/o7" "$T/cut.7z" >/dev/null 2>"$T/o7.err"; rc=$?
