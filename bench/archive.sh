@@ -7,8 +7,9 @@
 # distinct tail so that every one is decoded; the index holds 2 of them plus 100,000 random
 # hashes. Best of ROUNDS (default 3), the two scans interleaved so that both see the same machine.
 # The zip's scan does everything the files' does plus what an archive costs: the sniff of each
-# file, libarchive's read of every member into memory (with its CRC-32 check), and the zip's own
-# record (its MD5, SHA-1 and XXH3-128 over the whole zip).
+# file, libarchive's read of every member into memory, the members' CRC-32 check (vigil's, with
+# libdeflate), and the zip's own record (its MD5, SHA-1 and XXH3-128 over the whole zip, taken on
+# a thread of their own while the members are read).
 set -eu
 B=${1:-build}
 ROUNDS=${ROUNDS:-3}

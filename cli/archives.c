@@ -62,7 +62,8 @@ int cli_archive_option(int c, const char *arg, vigil_archive_options *o, int *of
 void cli_archive_settings(FILE *f, const vigil_archive_options *o, int off)
 {
     if (off) fputs(" archives=off", f);
-    else fprintf(f, " archives=depth:%u,ratio:%u,floor:%llu,total:%llu,member:%llu", o->max_depth, o->max_ratio,
+    /* video:1: video members are hashed as videos (older journals gave them digests only) */
+    else fprintf(f, " archives=depth:%u,ratio:%u,floor:%llu,total:%llu,member:%llu,video:1", o->max_depth, o->max_ratio,
                  (unsigned long long)o->ratio_floor, (unsigned long long)o->max_total_bytes,
                  (unsigned long long)o->max_member_bytes);
 }
@@ -214,7 +215,11 @@ static int from_archive(cli_awalk *w, cli_input *in)
         in->members = e.members;
         in->mflags = e.flags;
         snprintf(in->format, sizeof in->format, "%s", e.format ? e.format : "archive");
-        if (e.depth == 0) close_archive(w);
+        if (e.depth == 0) {
+            vigil_error derr;
+            in->have_digests = !vigil_archive_digests(w->a, &in->digests, &derr); /* else read again by path */
+            close_archive(w);
+        }
         return 1;
     }
     char *path = member_path(w, e.path);
@@ -294,6 +299,7 @@ int cli_awalk_next(cli_awalk *w, cli_input *in)
             return 1;
         }
         if (r) return 1; /* not one after all: a file */
+        vigil_archive_digests_begin(w->a, &e); /* if it cannot start, the record reads the file again */
         w->outer = path;
         w->outer_link = in->link;
         w->nseen = 0;
@@ -311,6 +317,16 @@ vigil_result cli_input_hash(const cli_input *in, const vigil_hash_options *opt, 
         memset(r, 0, sizeof *r);
         if (features) memset(features, 0, sizeof *features);
         r->file_size = in->declared;
+        rc = VIGIL_OK;
+    } else if (in->kind == CLI_IN_ARCHIVE && in->have_digests) { /* taken while its members were read */
+        memset(r, 0, sizeof *r);
+        if (features) memset(features, 0, sizeof *features);
+        if (features && ferr) { /* as vigil_hash_file_features says for VIGIL_HASH_NO_PDQ */
+            memset(ferr, 0, sizeof *ferr);
+            ferr->code = VIGIL_E_NOT_FOUND;
+            snprintf(ferr->message, sizeof ferr->message, "not decoded (an archive's own record)");
+        }
+        *r = in->digests;
         rc = VIGIL_OK;
     } else if (in->kind == CLI_IN_FILE || !in->data) {
         rc = features ? vigil_hash_file_features(in->path, &o, fopt, r, features, ferr, err) : vigil_hash_file(in->path, &o, r, err);

@@ -24,6 +24,9 @@ typedef struct cli_input {
     vigil_error why;
     char format[12];       /* an archive's format (as vigil_hash_result.format) */
     uint64_t members;
+    int have_digests;      /* an outermost archive's record: digests holds its own digests,
+                              taken beside the members' reads (vigil_archive_digests) */
+    vigil_hash_result digests;
 } cli_input;
 
 /* The archive options of the commands: --archive-depth N, --archive-ratio N, --archive-max-total

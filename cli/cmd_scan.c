@@ -586,12 +586,16 @@ static int sets_unchanged(scan *s, int pending, char *why, size_t whylen)
 /* Not an image but a video: its frames replace the image hash (digests stay as they are). */
 static void scan_video_hook(scan *s, item *it)
 {
-    /* an archive member is in memory only: videos are read by path (docs/archives.md) */
-    if (it->in.kind != CLI_IN_FILE) return;
-    if (it->rc != VIGIL_E_FORMAT || it->dup_slot >= 0 || it->dup_off != UINT64_MAX || !scan_video_is(it->path)) return;
+    /* an archive member is decoded from its bytes in memory (docs/archives.md) */
+    const cli_input *in = &it->in;
+    int member = in->kind == CLI_IN_MEMBER;
+    if (in->kind == CLI_IN_ARCHIVE || (member && !in->data)) return;
+    if (it->rc != VIGIL_E_FORMAT || it->dup_slot >= 0 || it->dup_off != UINT64_MAX) return;
+    if (member ? !vigil_video_sniff(in->data, in->size) : !scan_video_is(it->path)) return;
     vigil_result rc;
     vigil_error err;
-    it->video = scan_video_hash(it->path, s->dihedral, &rc, &err);
+    it->video = member ? scan_video_hash_memory(in->data, in->size, s->dihedral, &rc, &err)
+                       : scan_video_hash(it->path, s->dihedral, &rc, &err);
     if (!it->video) return; /* out of memory: the file stays "not an image" */
     it->rc = rc;
     it->err = err;
@@ -656,7 +660,10 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
             uint32_t w, h;
             char why1[256];
             scan_video_pdq(it[i].video, &pdq, &q, &w, &h);
-            if (q < 0 || scan_video_thumb(it[i].path, &pdq, 160, &it[i].timg, &it[i].timg_n, why1, sizeof why1))
+            const cli_input *in = &it[i].in;
+            if (q < 0 || (in->kind == CLI_IN_MEMBER && in->data
+                              ? scan_video_thumb_memory(in->data, in->size, &pdq, 160, &it[i].timg, &it[i].timg_n, why1, sizeof why1)
+                              : scan_video_thumb(it[i].path, &pdq, 160, &it[i].timg, &it[i].timg_n, why1, sizeof why1)))
                 it[i].timg = NULL;
         }
     }

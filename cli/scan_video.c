@@ -53,7 +53,9 @@ static int on_frame(const vigil_video_frame *vf, void *p)
     return 0;
 }
 
-scan_video *scan_video_hash(const char *path, int dihedral, vigil_result *rc, vigil_error *err)
+/* From the file at path, or from data[0..size) when path is NULL. */
+static scan_video *hash_video(const char *path, const void *data, size_t size, int dihedral, vigil_result *rc,
+                              vigil_error *err)
 {
     scan_video *v = calloc(1, sizeof *v);
     if (!v) return NULL;
@@ -62,9 +64,20 @@ scan_video *scan_video_hash(const char *path, int dihedral, vigil_result *rc, vi
     vigil_video_options o;
     vigil_video_options_init(&o);
     if (dihedral) o.flags |= VIGIL_VIDEO_DIHEDRAL;
-    *rc = vigil_video_hash_file(path, &o, on_frame, v, &v->info, err);
+    *rc = path ? vigil_video_hash_file(path, &o, on_frame, v, &v->info, err)
+               : vigil_video_hash_memory(data, size, &o, on_frame, v, &v->info, err);
     if (v->nomem) { scan_video_free(v); return NULL; }
     return v;
+}
+
+scan_video *scan_video_hash(const char *path, int dihedral, vigil_result *rc, vigil_error *err)
+{
+    return hash_video(path, NULL, 0, dihedral, rc, err);
+}
+
+scan_video *scan_video_hash_memory(const void *data, size_t size, int dihedral, vigil_result *rc, vigil_error *err)
+{
+    return hash_video(NULL, data, size, dihedral, rc, err);
 }
 
 void scan_video_free(scan_video *v)
@@ -240,5 +253,16 @@ int scan_video_thumb(const char *path, const vigil_pdq *pdq, int max_side, uint8
 {
     vigil_error err;
     if (vigil_video_frame_png(path, pdq, max_side, png, n, &err)) { snprintf(why, whylen, "%s", err.message); return -1; }
+    return 0;
+}
+
+int scan_video_thumb_memory(const void *data, size_t size, const vigil_pdq *pdq, int max_side, uint8_t **png, size_t *n,
+                            char *why, size_t whylen)
+{
+    vigil_error err;
+    if (vigil_video_frame_png_memory(data, size, pdq, max_side, png, n, &err)) {
+        snprintf(why, whylen, "%s", err.message);
+        return -1;
+    }
     return 0;
 }

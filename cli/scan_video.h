@@ -15,6 +15,8 @@ int scan_video_is(const char *path);
 /* Hashes the video at path (1 s, with the dihedral hashes when dihedral). NULL only when out of
  * memory; otherwise *rc/err say how decoding went (frames that decoded are kept either way). */
 scan_video *scan_video_hash(const char *path, int dihedral, vigil_result *rc, vigil_error *err);
+/* The same from a video in memory (an archive member's bytes, never written to disk). */
+scan_video *scan_video_hash_memory(const void *data, size_t size, int dihedral, vigil_result *rc, vigil_error *err);
 void scan_video_free(scan_video *v);
 
 /* Appends the video's matches against every set to *m (grown with realloc; *nm, *cap): image
@@ -36,5 +38,7 @@ void scan_video_pdq(const scan_video *v, vigil_pdq *pdq, int *quality, uint32_t 
  * longer side <= max_side. 0, or -1 with why. */
 int scan_video_thumb(const char *path, const vigil_pdq *pdq, int max_side, uint8_t **png, size_t *n, char *why,
                      size_t whylen);
+int scan_video_thumb_memory(const void *data, size_t size, const vigil_pdq *pdq, int max_side, uint8_t **png, size_t *n,
+                            char *why, size_t whylen);
 
 #endif

@@ -86,3 +86,31 @@ vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vig
     d_final(&d, out);
     return VIGIL_OK;
 }
+
+vigil_result vigil__digest_pread(int fd, const int *stop, uint64_t *len, vigil_hash_result *out, vigil_error *err)
+{
+    uint8_t *buf = malloc(SLICE);
+    if (!buf) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file");
+    digest_state d;
+    d_init(&d);
+    *len = 0;
+    for (;;) {
+        if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED)) {
+            free(buf);
+            return vigil__fail(err, VIGIL_E_IO, "stopped after %llu bytes", (unsigned long long)*len);
+        }
+        ssize_t n = pread(fd, buf, SLICE, (off_t)*len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            return vigil__fail(err, VIGIL_E_IO, "read failed after %llu bytes: %s", (unsigned long long)*len, strerror(e));
+        }
+        if (n == 0) break;
+        d_update(&d, buf, (size_t)n);
+        *len += (uint64_t)n;
+    }
+    free(buf);
+    d_final(&d, out);
+    return VIGIL_OK;
+}

@@ -587,15 +587,30 @@ static int thumb_frame(const vigil_video_frame *f, void *p)
     return 1;
 }
 
-vigil_result vigil_video_frame_png(const char *path, const vigil_pdq *want, int max_side, uint8_t **png,
-                                   size_t *png_size, vigil_error *err)
+/* The thumbnail from the file at path, or from data[0..size) when path is NULL. */
+static vigil_result frame_png(const char *path, const void *data, size_t size, const vigil_pdq *want, int max_side,
+                              uint8_t **png, size_t *png_size, vigil_error *err)
 {
     if (!png || !png_size || max_side < 1) return vigil__fail(err, VIGIL_E_INVALID, "vigil_video_frame_png: bad arguments");
     *png = NULL;
     *png_size = 0;
     thumb_ctx t = {want, max_side, NULL, 0, VIGIL_E_NOT_FOUND, err};
-    vigil_result r = vigil_video_hash_file(path, NULL, thumb_frame, &t, NULL, err);
+    vigil_result r = path ? vigil_video_hash_file(path, NULL, thumb_frame, &t, NULL, err)
+                          : vigil_video_hash_memory(data, size, NULL, thumb_frame, &t, NULL, err);
     if (t.r == VIGIL_OK) { *png = t.png; *png_size = t.n; return VIGIL_OK; }
     if (t.r == VIGIL_E_NOT_FOUND) return r ? r : vigil__fail(err, VIGIL_E_NOT_FOUND, "no frame with that hash");
     return t.r;
+}
+
+vigil_result vigil_video_frame_png(const char *path, const vigil_pdq *want, int max_side, uint8_t **png,
+                                   size_t *png_size, vigil_error *err)
+{
+    if (!path) return vigil__fail(err, VIGIL_E_INVALID, "no path");
+    return frame_png(path, NULL, 0, want, max_side, png, png_size, err);
+}
+
+vigil_result vigil_video_frame_png_memory(const void *data, size_t size, const vigil_pdq *want, int max_side,
+                                          uint8_t **png, size_t *png_size, vigil_error *err)
+{
+    return frame_png(NULL, data, size, want, max_side, png, png_size, err);
 }

@@ -721,6 +721,13 @@ VIGIL_API vigil_result vigil_archive_read(vigil_archive *a, uint8_t **data, size
  * VIGIL_E_FORMAT when it is no archive (VIGIL_E_CORRUPT: one, damaged); the bytes stay the
  * caller's then. */
 VIGIL_API vigil_result vigil_archive_enter(vigil_archive *a, uint8_t *data, size_t size, vigil_error *err);
+/* The outermost archive file's own content digests (MD5, SHA-1, XXH3-128, file_size, and
+ * VIGIL_FILE_CHANGED as vigil_hash_file sets it), computed on a thread of their own from the
+ * moment begin is called, with pread beside the members' reads: as vigil_hash_file with
+ * VIGIL_HASH_NO_PDQ would give them, without a second pass after the members. digests waits for
+ * them. Only for vigil_archive_open_file; freeing the archive first stops the thread. */
+VIGIL_API vigil_result vigil_archive_digests_begin(vigil_archive *a, vigil_error *err);
+VIGIL_API vigil_result vigil_archive_digests(vigil_archive *a, vigil_hash_result *out, vigil_error *err);
 VIGIL_API void vigil_archive_free(vigil_archive *a);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
@@ -836,6 +843,9 @@ VIGIL_API vigil_result vigil_vpdq_parse(const char *data, size_t size, vigil_vpd
  * vigil_free). VIGIL_E_NOT_FOUND when no frame has that hash. Same guards and limits as hashing. */
 VIGIL_API vigil_result vigil_video_frame_png(const char *path, const vigil_pdq *want, int max_side, uint8_t **png,
                                              size_t *png_size, vigil_error *err);
+/* The same from a video in memory (an archive member); data must stay valid during the call. */
+VIGIL_API vigil_result vigil_video_frame_png_memory(const void *data, size_t size, const vigil_pdq *want, int max_side,
+                                                    uint8_t **png, size_t *png_size, vigil_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,18 +1,41 @@
 /* fuzz_archive.c - the container reader (core/archive.c over libarchive) on arbitrary bytes: the
  * sniff, every member listed and read, archives inside entered as the scan enters them, the
- * ENDs with their bytes given back; and the zip central-directory reader on the same bytes.
+ * ENDs with their bytes given back; and the zip central-directory reader and the RAR 4/5 header
+ * walker (core/rar_headers.c) on the same bytes.
  * Small limits, so that a mutated size or a bomb stays cheap: a member at most 4 MiB, 16 MiB out
  * in all, depth 3. */
 #include "vigil.h"
 #include "../../core/archive_impl.h"
+#include "../../core/rar_headers.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct mem { const uint8_t *p; size_t n; } mem;
+
+static long mem_read(void *ctx, uint64_t off, uint8_t *buf, size_t n)
+{
+    const mem *m = ctx;
+    if (off >= m->n) return 0;
+    size_t k = m->n - off < n ? (size_t)(m->n - off) : n;
+    memcpy(buf, m->p + off, k);
+    return (long)k;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    mem m = {data, size};
+    vigil__rar_list rl;
+    if (!vigil__rar_walk(mem_read, &m, size, 4096, &rl)) {
+        volatile uint32_t sink = 0;
+        for (size_t i = 0; i < rl.n; i++) /* every name and the NUL after it are inside the list */
+            if (rl.names[rl.f[i].name_at + rl.f[i].name_len] || strlen(rl.names + rl.f[i].name_at) > rl.f[i].name_len) abort();
+        for (size_t i = 0; i < rl.n; i++) sink += rl.f[i].crc32;
+        (void)sink;
+    }
+    vigil__rar_list_free(&rl);
     uint64_t off, cdsize;
     size_t tn = size < 65557 ? size : 65557;
     if (!vigil__zip_eocd(data + size - tn, tn, size, &off, &cdsize)) {
