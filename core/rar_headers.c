@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #define RAR5_HEADER_MAX (2u << 20) /* the format's own limit (a 3-byte size vint) */
 #define RAR4_HEADER_MAX 65535u
@@ -67,7 +67,7 @@ static int walk4(walk *w)
         unsigned type = b[2], flags = le16(b + 3), hs = le16(b + 5);
         if (hs < 7) return 0;
         if (read_all(w, off, w->h, hs)) return 0;
-        if ((crc32(0, w->h + 2, hs - 2) & 0xFFFF) != le16(w->h)) return 0;
+        if ((libdeflate_crc32(0, w->h + 2, hs - 2) & 0xFFFF) != le16(w->h)) return 0;
         uint64_t data = 0;
         if (type == 0x73 && (flags & 0x0080)) { w->out->locked = 1; return 0; } /* MHD_PASSWORD */
         if (type == 0x7B) return 0;                                             /* end of archive */
@@ -154,7 +154,7 @@ static int walk5(walk *w)
         if (vint(b, avail < 7 ? (size_t)avail : 7, &at, &hsize) || hsize == 0 || hsize > RAR5_HEADER_MAX) return 0;
         size_t total = at + (size_t)hsize;
         if (read_all(w, off, w->h, total)) return 0;
-        if (crc32(0, w->h + 4, (uInt)(total - 4)) != le32(w->h)) return 0;
+        if ((uint32_t)libdeflate_crc32(0, w->h + 4, (size_t)(total - 4)) != le32(w->h)) return 0;
         const uint8_t *h = w->h + at;
         size_t n = (size_t)hsize, p = 0;
         uint64_t type, hflags, extra = 0, data = 0;

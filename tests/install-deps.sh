@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh [GROUP...] - installs the Debian 12 packages a make target needs, those missing
 # only. Always the build and the demo (compiler, pkg-config, the libraries, the vips command,
-# python3, libarchive, zlib (CRC-32 of RAR headers), libdeflate (CRC-32 of zip members), FFmpeg's libav*, libmicrohttpd for vigil serve); each GROUP adds:
+# python3, libarchive, libdeflate (CRC-32 of zip members and RAR headers), FFmpeg's libav*, libmicrohttpd for vigil serve); each GROUP adds:
 #   test   what the shell suites drive: xxhsum, headless Chromium and chromedriver (the review
 #          page, driven over WebDriver by tests/webdriver.py), script(1),
 #          groff and man-db (the man pages), strace (the fsync-order check), zip, unzip,
@@ -17,7 +17,7 @@
 set -eu
 # package:command (the command that proves it usable; none for libraries)
 want="build-essential:cc build-essential:make pkg-config:pkg-config libvips-dev libxxhash-dev libpng-dev
-nettle-dev libarchive-dev zlib1g-dev libdeflate-dev libvips-tools:vips python3:python3 libmicrohttpd-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
+nettle-dev libarchive-dev libdeflate-dev libvips-tools:vips python3:python3 libmicrohttpd-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
 for g in "$@"; do
     case $g in
         test) want="$want xxhash:xxhsum chromium:chromium chromium-driver:chromedriver bsdutils:script groff-base:groff man-db:man strace:strace zip:zip unzip:unzip p7zip-full:7z xz-utils:xz zstd:zstd bzip2:bzip2 curl:curl ffmpeg:ffmpeg libopenmpi-dev:mpicc openmpi-bin:mpirun" ;;
