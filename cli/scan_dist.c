@@ -563,6 +563,20 @@ static int share_done(scan_dist *d, scan_journal *done, scan_journal *mine, char
     return ok ? 0 : -1;
 }
 
+/* Whether the user sees rank 0's stderr on a terminal. mpirun gives its ranks pipes (and a pty
+ * for stdout whatever its own is), so for a rank started by mpirun on this node it is mpirun's
+ * own stderr that tells, as /proc shows it. */
+static int on_terminal(void)
+{
+    if (isatty(STDERR_FILENO)) return 1;
+    char p[64], t[256];
+    snprintf(p, sizeof p, "/proc/%ld/fd/2", (long)getppid());
+    ssize_t n = readlink(p, t, sizeof t - 1);
+    if (n <= 0) return 0;
+    t[n] = 0;
+    return !strncmp(t, "/dev/pts/", 9) || !strncmp(t, "/dev/tty", 8);
+}
+
 /* rank 0's progress line on a terminal: files scanned and files listed so far by every rank */
 static void progress_line(const scan_dist *d, unsigned long long done, unsigned long long listed, double t0, int end)
 {
@@ -656,7 +670,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
         double cpu0 = thread_cpu(), t0 = cli_now(), shown = 0;
         unsigned long long msgs_in = 0, msgs_out = 0, bytes_in = 0, bytes_out = 0, splits = 0, files[3] = {0};
         int failed_rank = -1, interrupted = 0, remaining = d->size - 1;
-        int progress = !scan_quiet(s) && isatty(STDERR_FILENO);
+        int progress = !scan_quiet(s) && on_terminal();
         int n = d->size;
         char *busy = calloc((size_t)n, 1), *waiting = calloc((size_t)n, 1), *split_out = calloc((size_t)n, 1), *gone = calloc((size_t)n, 1);
         double *quiet_at = calloc((size_t)n, sizeof *quiet_at);
@@ -670,7 +684,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
         while (threaded && (remaining > 0 || !finished)) {
             char *msg;
             int from, tag, len, got = 0;
-            while (dist_net_poll(&from, &tag, &msg, &len)) {
+            while (n > 1 && dist_net_poll(&from, &tag, &msg, &len)) {
                 got = 1;
                 msgs_in++;
                 bytes_in += (unsigned long long)len;
@@ -806,6 +820,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
         d->stats_splits = splits;
         d->stats_listed = listed;
         d->stats_walk_s = co.walk_s;
+        d->stats_listed0 = co.k.listed;
         if (failed_rank >= 0) {
             cli_warn("rank %d stopped the scan (above); what every rank recorded is kept in %s/ranks: run the same command with --resume "
                      "(with any number of ranks, or without --mpi) to finish it", failed_rank, d->outdir);
@@ -856,10 +871,10 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
                 if (getenv("VIGIL_MPI_STATS"))
                     fprintf(stderr, "mpi-stats: ranks %d files %llu listed %llu msgs_in %llu msgs_out %llu bytes_in %llu bytes_out %llu "
                             "splits %llu coord_cpu_s %.6f wall_s %.3f rank0_walk_s %.6f merge_s %.3f merge_records %llu inputs %llu "
-                            "post_s %.3f post_cpu_s %.3f\n",
+                            "merge_cpu_s %.3f join_s %.3f join_cpu_s %.3f rank0_listed %llu post_s %.3f\n",
                             d->size, ro.files, d->stats_listed, d->stats_msgs_in, d->stats_msgs_out, d->stats_bytes_in, d->stats_bytes_out,
-                            d->stats_splits, d->stats_cpu, d->stats_wall, d->stats_walk_s, st.seconds, st.records, st.runs,
-                            cli_now() - post0, st.cpu);
+                            d->stats_splits, d->stats_cpu, d->stats_wall, d->stats_walk_s, st.seconds, st.records, st.runs, st.cpu,
+                            st.join_s, st.join_cpu, d->stats_listed0, cli_now() - post0);
                 printf("%s/summary.json\n%s/report.html\n", d->outdir, d->outdir);
                 status = ro.failed ? EXIT_SOME_FAILED : 0;
             }

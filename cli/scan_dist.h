@@ -66,7 +66,9 @@ char *scan_settings_unsharded(const char *settings, scan_shard *sh);
  * earlier one) in walk order, each path once (a path in two inputs is refused, naming both); of
  * files with the same content the first in walk order is the one decoded, every later one is
  * "duplicate", as in one process. Then writes the reports. o->dir is outdir. */
-typedef struct scan_merge_stats { unsigned long long records, runs; double seconds, cpu; } scan_merge_stats;
+/* seconds and cpu: all of it on this rank (thread CPU); join_*: rank 0 joining the parts and writing
+ * summary.json and report.html, the part that does not shrink with more ranks */
+typedef struct scan_merge_stats { unsigned long long records, runs; double seconds, cpu, join_s, join_cpu; } scan_merge_stats;
 int scan_merge(const char *outdir, const char *settings, scan_journal *in, int nin, char *const *roots, int nroots,
                scan_report_opts *o, scan_merge_stats *st, char *why, size_t whylen);
 /* The same by every rank of an MPI job at once (rank me of size; size 1: alone): each rank sorts
@@ -111,6 +113,7 @@ typedef struct scan_dist {
     /* rank 0's figures of the run (VIGIL_MPI_STATS) */
     double stats_cpu, stats_wall, stats_walk_s;
     unsigned long long stats_msgs_in, stats_msgs_out, stats_bytes_in, stats_bytes_out, stats_splits, stats_listed, stats_files[3];
+    unsigned long long stats_listed0;
 } scan_dist;
 /* Whether OUTDIR holds a scan made with --mpi (OUTDIR/ranks/): a --resume of it, with or without
  * --mpi, continues it as such. */

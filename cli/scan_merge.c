@@ -36,7 +36,16 @@
 
 static const char ARCHIVE_LINE[] = ",\"archive\":{\"format\":"; /* cli_input_json: an archive's own line */
 
-typedef struct oent { uint64_t off; uint32_t keylen, pad; } oent; /* the order file: a record, its sort key's length */
+/* An archive's own line: digests only, never decoded, so never "duplicate" in one process either. */
+static int archive_line(const jrecord *r)
+{
+    return r->fix.json_len && memmem(r->json, r->fix.json_len, ARCHIVE_LINE, sizeof ARCHIVE_LINE - 1) != NULL;
+}
+
+/* The order file: a record, its sort key's length, its class among the records of one key: an
+ * archive's members left by a kill (their archive's line in another journal, or none yet) first,
+ * then the members before the line in the same journal, then the line (or the one file). */
+typedef struct oent { uint64_t off; uint32_t keylen, cls; } oent;
 
 typedef struct wbuf { char *p; size_t n, cap; } wbuf;
 
@@ -110,15 +119,14 @@ static int exchange(const mctx *c, int tag, wbuf *out, char **in, int *inlen)
 
 /* ---- sorting one input into walk order ---------------------------------------------------------- */
 
-typedef struct srec { uint64_t off; char *path; uint32_t len, keylen; int root; } srec;
+typedef struct srec { uint64_t off; char *path; uint32_t len, keylen, cls; int root; } srec;
 
 static int srec_cmp(const void *a, const void *b)
 {
     const srec *x = a, *y = b;
     int k = scan_walk_ncmp(x->root, x->path, x->keylen, y->root, y->path, y->keylen);
     if (k) return k;
-    int mx = x->keylen < x->len, my = y->keylen < y->len; /* an archive's members before its line */
-    if (mx != my) return mx ? -1 : 1;
+    if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1; /* an archive's members before its line */
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
@@ -147,14 +155,34 @@ static int sort_input(const mctx *c, int i, wbuf *smp, char *why, size_t whylen)
         n++;
         s->off = off;
         s->len = s->keylen = rec.fix.path_len;
+        s->cls = 2;
         s->root = scan_root_of(c->roots, c->nroots, s->path);
         /* an archive's line follows its members (nested ones too): they sort by the archive's path */
-        if (rec.fix.json_len && memmem(rec.json, rec.fix.json_len, ARCHIVE_LINE, sizeof ARCHIVE_LINE - 1))
+        if (archive_line(&rec))
             for (size_t m = n - 1; m-- > 0;) {
                 srec *t = &r[m];
                 if (t->len <= s->len + 1 || memcmp(t->path, s->path, s->len) || t->path[s->len] != '!' || t->path[s->len + 1] != '/') break;
                 t->keylen = s->len;
+                t->cls = 1;
             }
+    }
+    /* a member whose archive's line is not after it here: a kill stopped the archive part-way. Its
+     * key is the archive's path: up to the first "!/" that does not continue a folder (a folder
+     * "x!" beside a file "x" is a real path) */
+    for (size_t q = 0; q < n; q++) {
+        srec *t = &r[q];
+        if (t->cls != 2) continue;
+        for (char *b = strstr(t->path, "!/"); b; b = strstr(b + 2, "!/")) {
+            struct stat st;
+            char keep = b[1];
+            b[1] = 0;
+            int folder = !lstat(t->path, &st) && S_ISDIR(st.st_mode);
+            b[1] = keep;
+            if (folder) continue;
+            t->keylen = (uint32_t)(b - t->path);
+            t->cls = 0;
+            break;
+        }
     }
     if (k < 0) { snprintf(why, whylen, "%s: cannot read it", j->path); goto out; }
     if (n) qsort(r, n, sizeof *r, srec_cmp);
@@ -166,7 +194,7 @@ static int sort_input(const mctx *c, int i, wbuf *smp, char *why, size_t whylen)
     oent buf[1024];
     for (size_t a = 0; a < n && !bad; a += 1024) {
         size_t b = n - a < 1024 ? n - a : 1024;
-        for (size_t q = 0; q < b; q++) buf[q] = (oent){r[a + q].off, r[a + q].keylen, 0};
+        for (size_t q = 0; q < b; q++) buf[q] = (oent){r[a + q].off, r[a + q].keylen, r[a + q].cls};
         bad = write_all(fd, buf, b * sizeof *buf);
     }
     if (close(fd) || bad) { snprintf(why, whylen, "%s: cannot write: %s", p, strerror(errno)); goto out; }
@@ -281,8 +309,7 @@ static int cur_less(const cursor *x, const cursor *y)
 {
     int k = scan_walk_ncmp(x->root, x->rec.path, x->e.keylen, y->root, y->rec.path, y->e.keylen);
     if (k) return k < 0;
-    int mx = x->e.keylen < x->rec.fix.path_len, my = y->e.keylen < y->rec.fix.path_len;
-    if (mx != my) return mx;
+    if (x->e.cls != y->e.cls) return x->e.cls < y->e.cls;
     return x->in < y->in || (x->in == y->in && x->e.off < y->e.off);
 }
 
@@ -344,6 +371,7 @@ static int first_of(const jrecord *r, int in, uint64_t off, void *ctx)
     f->records++;
     if (!(r->fix.flags & J_DIGESTS)) return 0;
     f->media++;
+    if (archive_line(r)) return 0;
     int ins;
     uint64_t *v = journal_content(&f->t, r->fix.xxh128, &ins);
     if (!v) return -1;
@@ -387,7 +415,7 @@ static int emit(const jrecord *r, int in, uint64_t off, void *ctx)
     fx.flags &= ~(uint32_t)J_DEDUP;
     jrecord first = {0};
     int dup = 0, ins = 0;
-    if (fx.flags & J_DIGESTS) {
+    if ((fx.flags & J_DIGESTS) && !archive_line(r)) {
         uint64_t *v = journal_content(out, fx.xxh128, &ins);
         if (!v) { snprintf(why, whylen, "out of memory"); return -1; }
         if (!ins) {
@@ -850,7 +878,9 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
     if (!all_ok(&c, ok)) goto done;
 
     /* 6. rank 0 joins the parts and writes the summary and the page */
+    double j0 = cli_now(), jc0 = thread_cpu();
     if (me == 0 && join_parts(&c, outdir, settings, total, o, why, whylen)) ok = 0;
+    if (st) { st->join_s = cli_now() - j0; st->join_cpu = thread_cpu() - jc0; }
     if (!all_ok(&c, ok)) goto done;
     if (st) {
         st->records = total;
