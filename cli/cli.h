@@ -43,8 +43,8 @@ void cli_walk_free(cli_walk *w);
 /* Parts of a walk (scan --mpi hands them between processes, scan_dist.c): the folders from the
  * root down to one folder (paths and dev/ino, for the loop check) and the names of that folder
  * still to walk, sorted. cli_walk_from walks such a part as the walk of root would (taking p's
- * arrays); cli_walk_split gives away the rest of the shallowest folder that has names left (half
- * of it when it is the folder being listed now): 1 given, 0 nothing worth giving. */
+ * arrays); cli_walk_split gives away the second half of what is left of the shallowest folder
+ * that has names left (of a folder being listed now, never its next name): 1 given, 0 nothing. */
 typedef struct cli_walk_part {
     size_t nanc, n;
     char **dirs, **names;

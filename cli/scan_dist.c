@@ -165,42 +165,25 @@ static void rank_dir(const scan_dist *d, int r, char *p, size_t n)
  * u32 length and the root it is under; a part then has u32 via_link, u32 folders, u64 names, per
  * folder u64 dev, u64 ino, u32 length, the path; per name u32 length, the name. */
 enum { ITEM_ROOT = 1, ITEM_PART = 2 };
-typedef struct wbuf { char *p; size_t n, cap; } wbuf;
-
-static int wput(wbuf *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t c = b->cap ? b->cap * 2 : 4096;
-        while (c < b->n + n) c *= 2;
-        char *q = realloc(b->p, c);
-        if (!q) return -1;
-        b->p = q;
-        b->cap = c;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    return 0;
-}
-
-static int wstr(wbuf *b, const char *s)
+static int wstr(dist_buf *b, const char *s)
 {
     uint32_t n = (uint32_t)strlen(s);
-    return wput(b, &n, 4) || wput(b, s, n);
+    return dist_put(b, &n, 4) || dist_put(b, s, n);
 }
 
-static int item_root(wbuf *b, const char *root)
+static int item_root(dist_buf *b, const char *root)
 {
     uint32_t k = ITEM_ROOT;
-    return wput(b, &k, 4) || wstr(b, root);
+    return dist_put(b, &k, 4) || wstr(b, root);
 }
 
-static int item_part(wbuf *b, const char *root, const cli_walk_part *p)
+static int item_part(dist_buf *b, const char *root, const cli_walk_part *p)
 {
     uint32_t k = ITEM_PART, v[2] = {(uint32_t)p->via_link, (uint32_t)p->nanc};
     uint64_t n = p->n;
-    if (wput(b, &k, 4) || wstr(b, root) || wput(b, v, 8) || wput(b, &n, 8)) return -1;
+    if (dist_put(b, &k, 4) || wstr(b, root) || dist_put(b, v, 8) || dist_put(b, &n, 8)) return -1;
     for (size_t i = 0; i < p->nanc; i++)
-        if (wput(b, &p->dev[i], 8) || wput(b, &p->ino[i], 8) || wstr(b, p->dirs[i])) return -1;
+        if (dist_put(b, &p->dev[i], 8) || dist_put(b, &p->ino[i], 8) || wstr(b, p->dirs[i])) return -1;
     for (size_t i = 0; i < p->n; i++)
         if (wstr(b, p->names[i])) return -1;
     return 0;
@@ -290,7 +273,7 @@ static int worker_next(worker *k, char **path, char **err, int *link)
 }
 
 /* Half of what is left of the item (cli_walk_split) as an item into b: 1, 0 nothing to give. */
-static int worker_split(worker *k, wbuf *b)
+static int worker_split(worker *k, dist_buf *b)
 {
     cli_walk_part p;
     if (!k->w || !cli_walk_split(k->w, &p)) return 0;
@@ -322,9 +305,9 @@ static counts net_counts(net_src *ns)
 /* A rank answers a request for part of its walk: its counters and the part (none: nothing to give). */
 static int answer_split(net_src *ns, int give)
 {
-    wbuf b = {0};
+    dist_buf b = {0};
     counts c = net_counts(ns);
-    int rc = wput(&b, &c, sizeof c);
+    int rc = dist_put(&b, &c, sizeof c);
     if (!rc && give && worker_split(&ns->k, &b) > 0) ns->given++;
     if (!rc) rc = dist_net_send(0, DIST_SPLITR, b.p, (int)b.n);
     free(b.p);
@@ -618,7 +601,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
     if (d->rank == 0) {
         if (collect_done(d, settings, &done, &before, why, sizeof why)) { cli_warn("%s", why); ok = 0; }
         for (int i = 0; i < npaths && ok; i++) { /* the roots, in order: the first items */
-            wbuf b = {0};
+            dist_buf b = {0};
             if (item_root(&b, paths[i])) { ok = 0; break; }
             if (!strcmp(paths[i], "-")) {
                 qitem *q = realloc(co.stdin_q, (co.sn + 1) * sizeof *q);
@@ -720,6 +703,12 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
                 }
                 free(msg);
             }
+            if (atomic_load(&lr.finished) && lr.rc) failed_rank = 0; /* rank 0's own worker failed */
+            if (atomic_load(&lr.finished) && !finished) { /* it stopped (a signal): so does the walk */
+                pthread_mutex_lock(&co.qmu);
+                co.local_waiting = 1;
+                pthread_mutex_unlock(&co.qmu);
+            }
             if (!finished && (failed_rank >= 0 || interrupted || scan_stopped())) { /* stop: every rank ends now */
                 co.stop = 1;
                 finished = finish_all(&co, gone, n, &msgs_out);
@@ -759,7 +748,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
                         got = 1;
                     }
                 if (queued + asked < (size_t)n && !local_waiting && now - quiet_at[0] > 0.005 && !pthread_mutex_trylock(&co.wmu)) {
-                    wbuf b = {0};
+                    dist_buf b = {0};
                     int k = worker_split(&co.k, &b);
                     pthread_mutex_unlock(&co.wmu);
                     if (k > 0) {

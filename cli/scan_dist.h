@@ -71,6 +71,9 @@ char *scan_settings_unsharded(const char *settings, scan_shard *sh);
 typedef struct scan_merge_stats { unsigned long long records, runs; double seconds, cpu, join_s, join_cpu; } scan_merge_stats;
 int scan_merge(const char *outdir, const char *settings, scan_journal *in, int nin, char *const *roots, int nroots,
                scan_report_opts *o, scan_merge_stats *st, char *why, size_t whylen);
+/* A growing buffer of bytes (messages between the ranks): dist_put appends, 0 or -1 (out of memory). */
+typedef struct dist_buf { char *p; size_t n, cap; } dist_buf;
+int dist_put(dist_buf *b, const void *d, size_t n);
 /* The same by every rank of an MPI job at once (rank me of size; size 1: alone): each rank sorts
  * some inputs, then merges one range of the walk order into a part, and rank 0 joins the parts and
  * writes the reports. Every rank calls it with the same inputs. */

@@ -47,9 +47,7 @@ static int archive_line(const jrecord *r)
  * then the members before the line in the same journal, then the line (or the one file). */
 typedef struct oent { uint64_t off; uint32_t keylen, cls; } oent;
 
-typedef struct wbuf { char *p; size_t n, cap; } wbuf;
-
-static int wput(wbuf *b, const void *d, size_t n)
+int dist_put(dist_buf *b, const void *d, size_t n)
 {
     if (b->n + n > b->cap) {
         size_t c = b->cap ? b->cap * 2 : 4096;
@@ -100,7 +98,7 @@ typedef struct mctx {
 static int all_ok(const mctx *c, int ok) { return c->size > 1 ? dist_net_min_int(ok) : ok; }
 
 /* Every rank sends out[p] to rank p and gets in[p] from every rank p (malloc'd; the caller frees). */
-static int exchange(const mctx *c, int tag, wbuf *out, char **in, int *inlen)
+static int exchange(const mctx *c, int tag, dist_buf *out, char **in, int *inlen)
 {
     int rc = 0;
     for (int p = 0; p < c->size; p++)
@@ -133,7 +131,7 @@ static int srec_cmp(const void *a, const void *b)
 static void order_path(const mctx *c, int i, char *p, size_t n) { snprintf(p, n, "%s/order-%d", c->tmp, i); }
 
 /* Input i sorted: its order file written, MERGE_SAMPLES of its keys (root, weight, key) into smp. */
-static int sort_input(const mctx *c, int i, wbuf *smp, char *why, size_t whylen)
+static int sort_input(const mctx *c, int i, dist_buf *smp, char *why, size_t whylen)
 {
     scan_journal *j = &c->in[i];
     journal_iter *it = journal_iter_new(j, journal_first_record(j), MERGE_WINDOW);
@@ -202,7 +200,7 @@ static int sort_input(const mctx *c, int i, wbuf *smp, char *why, size_t whylen)
     for (size_t q = 0; q < ns; q++) {
         size_t at = q * n / ns, next = (q + 1) * n / ns;
         uint32_t v[3] = {(uint32_t)r[at].root, (uint32_t)(next - at), r[at].keylen};
-        if (wput(smp, v, sizeof v) || wput(smp, r[at].path, r[at].keylen)) goto oom;
+        if (dist_put(smp, v, sizeof v) || dist_put(smp, r[at].path, r[at].keylen)) goto oom;
     }
     rc = 0;
     goto out;
@@ -671,11 +669,11 @@ static int join_parts(const mctx *c, const char *outdir, const char *settings, u
 
 enum { TAG_SAMPLES = 20, TAG_SPLITS, TAG_DUPQ, TAG_DUPA, TAG_COUNTS, TAG_BASE };
 
-static void free_bufs(const mctx *c, wbuf *out, char **inb)
+static void free_bufs(const mctx *c, dist_buf *out, char **inb)
 {
     for (int p = 0; p < c->size; p++) {
         free(out[p].p);
-        out[p] = (wbuf){0};
+        out[p] = (dist_buf){0};
         free(inb[p]);
         inb[p] = NULL;
     }
@@ -695,7 +693,7 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
     mctx c = {me, size, roots, nroots, in, nin, ""};
     snprintf(c.tmp, sizeof c.tmp, "%s/merge.tmp", outdir);
     int ok = 1, rc = -1;
-    wbuf *out = calloc((size_t)size, sizeof *out);
+    dist_buf *out = calloc((size_t)size, sizeof *out);
     char **inb = calloc((size_t)size, sizeof *inb);
     int *inl = calloc((size_t)size, sizeof *inl);
     key *keys = NULL, *spl = NULL;
@@ -724,9 +722,9 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
     for (int i = 0; i < nin && ok; i++)
         if (i % size == me && sort_input(&c, i, &out[0], why, whylen)) ok = 0;
     if (size > 1 && exchange(&c, TAG_SAMPLES, out, inb, inl)) ok = 0;
-    if (size == 1) { inb[0] = out[0].p; inl[0] = (int)out[0].n; out[0] = (wbuf){0}; }
+    if (size == 1) { inb[0] = out[0].p; inl[0] = (int)out[0].n; out[0] = (dist_buf){0}; }
     /* 2. rank 0 cuts the walk order into size ranges of about the same number of records */
-    wbuf cut = {0};
+    dist_buf cut = {0};
     if (me == 0) {
         for (int p = 0; p < size && ok; p++)
             if (parse_keys(inb[p], inl[p], &keys, &nkeys, &kcap)) { snprintf(why, whylen, "damaged samples from rank %d", p); ok = 0; }
@@ -736,17 +734,17 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
         for (size_t k = 0, next = 1; k < nkeys && next < (size_t)size && ok; k++) {
             while (next < (size_t)size && sum >= w * next / (unsigned long long)size) {
                 uint32_t v[3] = {(uint32_t)keys[k].root, 0, keys[k].len};
-                if (wput(&cut, v, sizeof v) || wput(&cut, keys[k].s, keys[k].len)) { snprintf(why, whylen, "out of memory"); ok = 0; }
+                if (dist_put(&cut, v, sizeof v) || dist_put(&cut, keys[k].s, keys[k].len)) { snprintf(why, whylen, "out of memory"); ok = 0; }
                 next++;
             }
             sum += keys[k].weight;
         }
     }
     if (size > 1) {
-        for (int p = 0; p < size; p++) { free(inb[p]); inb[p] = NULL; free(out[p].p); out[p] = (wbuf){0}; }
+        for (int p = 0; p < size; p++) { free(inb[p]); inb[p] = NULL; free(out[p].p); out[p] = (dist_buf){0}; }
         if (me == 0)
             for (int p = 0; p < size; p++)
-                if (wput(&out[p], cut.p ? cut.p : "", cut.n)) ok = 0;
+                if (dist_put(&out[p], cut.p ? cut.p : "", cut.n)) ok = 0;
         if (exchange(&c, TAG_SPLITS, out, inb, inl)) ok = 0;
         free(cut.p);
     } else {
@@ -786,7 +784,7 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
         for (size_t k = 0; k < f.t.ccap && ok; k++) {
             content_slot *s = &f.t.ctab[k];
             if (!s->value) continue;
-            if (wput(&out[s->key[0] % (uint64_t)size], s->key, 16) || wput(&out[s->key[0] % (uint64_t)size], &s->value, 8)) ok = 0;
+            if (dist_put(&out[s->key[0] % (uint64_t)size], s->key, 16) || dist_put(&out[s->key[0] % (uint64_t)size], &s->value, 8)) ok = 0;
         }
         if (exchange(&c, TAG_DUPQ, out, inb, inl)) ok = 0;
         for (int p = 0; p < size && ok; p++) /* in range order: the first range that has a content wins */
@@ -807,14 +805,14 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
                 memcpy(&oloc[no], inb[p] + at + 16, 8);
                 *v = ++no;
             }
-        wbuf *ans = calloc((size_t)size, sizeof *ans);
+        dist_buf *ans = calloc((size_t)size, sizeof *ans);
         if (!ans) ok = 0;
         for (int p = 0; p < size && ok; p++)
             for (int at = 0; at + 24 <= inl[p] && ok; at += 24) {
                 int ins;
                 uint64_t *v = journal_content(&own, (const uint8_t *)inb[p] + at, &ins);
                 if (!v || ins) { ok = 0; break; }
-                if (orng[*v - 1] < (uint32_t)p && (wput(&ans[p], inb[p] + at, 16) || wput(&ans[p], &oloc[*v - 1], 8))) ok = 0;
+                if (orng[*v - 1] < (uint32_t)p && (dist_put(&ans[p], inb[p] + at, 16) || dist_put(&ans[p], &oloc[*v - 1], 8))) ok = 0;
             }
         free_bufs(&c, out, inb);
         if (ans) { memcpy(out, ans, (size_t)size * sizeof *out); free(ans); }
@@ -830,11 +828,11 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
         /* the MediaIDs of this range start after those of the ranges before it */
         free_bufs(&c, out, inb);
         unsigned long long cnt[2] = {f.media, f.records};
-        if (wput(&out[0], cnt, sizeof cnt)) ok = 0;
+        if (dist_put(&out[0], cnt, sizeof cnt)) ok = 0;
         if (exchange(&c, TAG_COUNTS, out, inb, inl)) ok = 0;
         if (me == 0) {
             unsigned long long run = 0, all = 0;
-            wbuf *b2 = calloc((size_t)size, sizeof *b2);
+            dist_buf *b2 = calloc((size_t)size, sizeof *b2);
             if (!b2) ok = 0;
             for (int p = 0; p < size && b2; p++) {
                 unsigned long long v[2] = {0, 0}, give[2];
@@ -843,7 +841,7 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
                 give[0] = run;
                 run += v[0];
                 give[1] = 0;
-                if (wput(&b2[p], give, sizeof give)) ok = 0;
+                if (dist_put(&b2[p], give, sizeof give)) ok = 0;
             }
             for (int p = 0; p < size && b2; p++) { unsigned long long *g = (unsigned long long *)b2[p].p; if (g) g[1] = all; }
             free_bufs(&c, out, inb);

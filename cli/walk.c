@@ -274,8 +274,10 @@ int cli_walk_split(cli_walk *w, cli_walk_part *p)
     while (s < w->depth && w->stack[s].i == w->stack[s].n) s++;
     if (s == w->depth) return 0;
     frame *f = &w->stack[s];
-    size_t left = f->n - f->i, from = f->i;
-    if (s + 1 == w->depth) { /* the folder being listed now: it keeps the first half */
+    /* the second half of what is left: given all of it, the taker would be split again at once
+     * and the parts would shrink by one name a time */
+    size_t left = f->n - f->i, from = f->i + left / 2;
+    if (s + 1 == w->depth) { /* the folder being listed now: it keeps at least its next name */
         if (left < 2) return 0;
         from = f->i + (left + 1) / 2;
     }
