@@ -49,6 +49,7 @@ typedef struct oent { uint64_t off; uint32_t keylen, cls; } oent;
 
 int dist_put(dist_buf *b, const void *d, size_t n)
 {
+    if (!n) return 0;
     if (b->n + n > b->cap) {
         size_t c = b->cap ? b->cap * 2 : 4096;
         while (c < b->n + n) c *= 2;
