@@ -1,17 +1,18 @@
 #!/bin/sh
 # mpi.sh - `vigil scan --mpi` on this machine with 2-16 ranks (--oversubscribe, one thread each):
 # the coordinator's cost per file (messages, bytes, CPU of rank 0's coordinating thread), the
-# walk's files listed per second, and the merge time against the number of files. Every run is
-# wrapped in flock /work/wt/bench.lock (one benchmark at a time on the shared machine).
+# walk's files listed per second (rank 0's own share), and the merge's cost per record, split into
+# the part every rank does for its range and the join that rank 0 does alone.
 #   bench/mpi.sh BUILD
 #   RUNS="small10k:2,4,8,16 small100k:16 photos:2,16" (default): tree:rank counts
+#   LOCK=FILE: take flock FILE around the whole run (one benchmark at a time on a shared machine)
 # Prints one "mpi-stats:" line per run (see cli/scan_dist.c) prefixed by the tree and rank count.
 set -eu
 B=${1:-build}
 V=$B/vigil
 OUTD=$B/bench-mpi
 RUNS=${RUNS:-small10k:2,4,8,16 small100k:16 photos:2,16}
-LOCK=${LOCK:-/work/wt/bench.lock}
+LOCK=${LOCK:-}
 mkdir -p "$OUTD"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1
 [ -d "$OUTD/small100k/d99" ] || python3 bench/mpi_tree.py "$OUTD/small100k" 100000 100
@@ -30,7 +31,7 @@ if echo "$RUNS" | grep -q photos; then
     fi
 fi
 # everything timed runs under one hold of the lock (at most ~3 minutes)
-if [ -z "${MPI_BENCH_LOCKED:-}" ]; then
+if [ -n "$LOCK" ] && [ -z "${MPI_BENCH_LOCKED:-}" ]; then
     exec flock "$LOCK" env MPI_BENCH_LOCKED=1 RUNS="$RUNS" sh "$0" "$B"
 fi
 echo "# $(date -u '+%Y-%m-%d %H:%M') $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); vigil scan --mpi -j 1 --thumbs 0"

@@ -40,6 +40,20 @@ int cli_walk_via_link(const cli_walk *w);
 /* The root (command-line path or stdin line) the item cli_walk_next returned last was found under. */
 const char *cli_walk_root(const cli_walk *w);
 void cli_walk_free(cli_walk *w);
+/* Parts of a walk (scan --mpi hands them between processes, scan_dist.c): the folders from the
+ * root down to one folder (paths and dev/ino, for the loop check) and the names of that folder
+ * still to walk, sorted. cli_walk_from walks such a part as the walk of root would (taking p's
+ * arrays); cli_walk_split gives away the second half of what is left of the shallowest folder
+ * that has names left (of a folder being listed now, never its next name): 1 given, 0 nothing. */
+typedef struct cli_walk_part {
+    size_t nanc, n;
+    char **dirs, **names;
+    uint64_t *dev, *ino;
+    int via_link;
+} cli_walk_part;
+cli_walk *cli_walk_from(const char *root, cli_walk_part *p);
+int cli_walk_split(cli_walk *w, cli_walk_part *p);
+void cli_walk_part_free(cli_walk_part *p);
 
 /* output.c */
 typedef enum { FMT_TSV, FMT_CSV, FMT_JSONL } cli_format;

@@ -75,7 +75,7 @@ static void vics_media(pass *p, const jrecord *r)
     FILE *f = p->vics;
     char h[65];
     const char *slash = strrchr(r->path, '/');
-    fprintf(f, "%s\n    {\"MediaID\": %llu", p->media ? "," : "", p->media + 1);
+    fprintf(f, "%s\n    {\"MediaID\": %llu", p->media ? "," : "", p->o->media_base + p->media + 1);
     int cat = category_of(p, r);
     if (cat >= 0) fprintf(f, ", \"Category\": %d", cat);
     vigil_hex(r->fix.md5, 16, h);
@@ -99,7 +99,7 @@ static void vics_media(pass *p, const jrecord *r)
 static int on_record(const jrecord *r, void *ctx)
 {
     pass *p = ctx;
-    fwrite(r->json, 1, r->fix.json_len, p->results);
+    if (p->results) fwrite(r->json, 1, r->fix.json_len, p->results);
     p->files++;
     p->bytes += r->fix.size;
     if (r->fix.status >= 0 && r->fix.status < VIGIL_RESULT_COUNT) p->by_status[r->fix.status]++;
@@ -107,7 +107,7 @@ static int on_record(const jrecord *r, void *ctx)
     if (r->fix.flags & J_DEDUP) p->dup++;
     if (r->fix.flags & J_LOWQ) p->lowq++;
     if (r->fix.flags & J_CHANGED) p->changed++;
-    vics_media(p, r);
+    if (p->vics) vics_media(p, r);
     if (!r->fix.nmatches) return 0;
     p->matched++;
     if (r->fix.flags & J_TRUNC) p->truncated++;
@@ -136,6 +136,10 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     char scan_id[33];
     if (!p.set_files || !p.set_matches || !p.seen) { snprintf(why, whylen, "out of memory"); goto done; }
     if (review_scan_id(o->dir, 0, scan_id, why, whylen)) goto done;
+    if (o->lists == 2) { /* results.jsonl and vics.json are joined from the parts: count only */
+        if (journal_each(j, on_record, &p)) { snprintf(why, whylen, "%s: cannot read the journal back", j->path); goto done; }
+        goto summary;
+    }
     p.results = cli_open_output_in(o->dir, "results.jsonl", &rtmp, path, sizeof path, why, whylen);
     p.vics = p.results ? cli_open_output_in(o->dir, "vics.json", &vtmp, vpath, sizeof vpath, why, whylen) : NULL;
     if (!p.results || !p.vics) goto done;
@@ -147,6 +151,8 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     p.results = p.vics = NULL;
     if (cli_commit_output(r, rtmp, path)) { snprintf(why, whylen, "%s: writing failed", path); fclose(v); unlink(vtmp); goto done; }
     if (cli_commit_output(v, vtmp, vpath)) { snprintf(why, whylen, "%s: writing failed", vpath); goto done; }
+    if (o->lists == 1) { rc = 0; goto done; }
+summary:;
 
     char *stmp = NULL;
     FILE *f = cli_open_output_in(o->dir, "summary.json", &stmp, path, sizeof path, why, whylen);

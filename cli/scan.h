@@ -128,6 +128,10 @@ typedef struct scan_report_opts {
     int interrupted;
     const char *settings;
     unsigned long long files, failed, matched; /* out: totals over the whole journal */
+    /* a merge split by ranges (scan_merge.c): 1 = only results.jsonl and vics.json's entries,
+     * with MediaIDs from media_base + 1 (one part); 2 = all but those two (already joined) */
+    int lists;
+    unsigned long long media_base;
 } scan_report_opts;
 
 /* report.c: writes results.jsonl, summary.json, vics.json and report.html from the journal, each

@@ -31,6 +31,8 @@ unsigned scan_shard_of(const char *root, const char *path, unsigned n);
  * names in strcmp order. *ra / *rb: the roots' positions, from scan_root_of. */
 int scan_root_of(char *const *roots, int nroots, const char *path);
 int scan_walk_cmp(int ra, const char *a, int rb, const char *b);
+/* The same on the first la / lb bytes of a and b (which hold no NUL there). */
+int scan_walk_ncmp(int ra, const char *a, size_t la, int rb, const char *b, size_t lb);
 
 /* The walk as a source, keeping only the paths of one shard when sh->n. */
 typedef struct scan_walk_src {
@@ -64,9 +66,19 @@ char *scan_settings_unsharded(const char *settings, scan_shard *sh);
  * earlier one) in walk order, each path once (a path in two inputs is refused, naming both); of
  * files with the same content the first in walk order is the one decoded, every later one is
  * "duplicate", as in one process. Then writes the reports. o->dir is outdir. */
-typedef struct scan_merge_stats { unsigned long long records, runs; double seconds; } scan_merge_stats;
+/* seconds and cpu: all of it on this rank (thread CPU); join_*: rank 0 joining the parts and writing
+ * summary.json and report.html, the part that does not shrink with more ranks */
+typedef struct scan_merge_stats { unsigned long long records, runs; double seconds, cpu, join_s, join_cpu; } scan_merge_stats;
 int scan_merge(const char *outdir, const char *settings, scan_journal *in, int nin, char *const *roots, int nroots,
                scan_report_opts *o, scan_merge_stats *st, char *why, size_t whylen);
+/* A growing buffer of bytes (messages between the ranks): dist_put appends, 0 or -1 (out of memory). */
+typedef struct dist_buf { char *p; size_t n, cap; } dist_buf;
+int dist_put(dist_buf *b, const void *d, size_t n);
+/* The same by every rank of an MPI job at once (rank me of size; size 1: alone): each rank sorts
+ * some inputs, then merges one range of the walk order into a part, and rank 0 joins the parts and
+ * writes the reports. Every rank calls it with the same inputs. */
+int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in, int nin, char *const *roots, int nroots,
+                     scan_report_opts *o, int me, int size, scan_merge_stats *st, char *why, size_t whylen);
 int cmd_scan_merge(int argc, char **argv);
 void help_scan_merge(FILE *f);
 
@@ -101,6 +113,10 @@ typedef struct scan_dist {
     int on, rank, size, mpi, synced;
     int lockfd;
     const char *outdir;
+    /* rank 0's figures of the run (VIGIL_MPI_STATS) */
+    double stats_cpu, stats_wall, stats_walk_s;
+    unsigned long long stats_msgs_in, stats_msgs_out, stats_bytes_in, stats_bytes_out, stats_splits, stats_listed, stats_files[3];
+    unsigned long long stats_listed0;
 } scan_dist;
 /* Whether OUTDIR holds a scan made with --mpi (OUTDIR/ranks/): a --resume of it, with or without
  * --mpi, continues it as such. */
@@ -117,7 +133,10 @@ int scan_dist_end(scan_dist *d, int status);
 
 /* ---- scan_mpi.c (MPI) or scan_nompi.c (none): the transport ------------------------------------ */
 
-enum { DIST_REQ = 1, DIST_BATCH = 2, DIST_DONE = 3, DIST_FINAL = 4 };
+/* REQ: a rank wants an item; ITEM: a part of the walk (empty: the walk is over); SPLIT: rank 0 asks
+ * a rank for part of its walk, SPLITR its answer; PROG: counters for the progress line; DONE: a
+ * rank's scan ended; KEYS: the paths done before (--resume). The merge uses tags from 20 on. */
+enum { DIST_REQ = 1, DIST_ITEM = 2, DIST_DONE = 3, DIST_SPLIT = 5, DIST_SPLITR = 6, DIST_PROG = 7, DIST_KEYS = 8 };
 /* 0 started (*rank, *size), -1 with why (no MPI in this build, or MPI_Init failed). */
 int dist_net_init(int *rank, int *size, char *why, size_t whylen);
 int dist_net_available(void);

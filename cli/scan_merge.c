@@ -1,16 +1,23 @@
 /* scan_merge.c - the journals of several processes (the shards of `--shard`, the ranks of `--mpi`)
- * merged into the journal and reports one process would have written.
+ * merged into the journal and reports one process would have written, by every rank at once.
  *
- * Every input journal is a series of runs in walk order: a shard walks in order and appends in
- * order; an MPI rank gets its batches in walk order; each --resume starts a new run from the top
- * of the walk. So a first pass finds the runs (where a path sorts before the one before it), and
- * a k-way merge of the runs writes the records in walk order: results.jsonl and vics.json come out
- * line for line as one process with one thread writes them. Of several files with the same content
- * the first in that order is the decoded one and every later one becomes "duplicate", taking the
- * first one's content-determined part (hashes, status, matches), as one process does; each input
- * decoded a content at most once. A path found in two inputs is refused: the inputs overlap.
- * Memory: the output journal's two tables (as a scan: 46-92 bytes a file), one 64 KiB read window
- * per run, and the runs' offsets. */
+ * A journal is in no particular order (an MPI rank walks the parts of the tree it is handed, and
+ * gives parts away; each --resume adds another run). So each input is first sorted into the order
+ * of the walk (an order file of offsets; the inputs are shared out between the ranks), with an
+ * archive's members kept just before the archive's own line, as one process writes them. Then
+ * the walk order is cut into as many ranges as there are ranks (from a sample of every input's
+ * keys), and each rank merges its range of every input into a part: journal, results.jsonl and
+ * vics.json's entries. Of several files with the same content the first in walk order is the
+ * decoded one and every later one becomes "duplicate", taking the first one's content-determined
+ * part, as one process does: within a range the merge sees it; across ranges the first copy of
+ * each content in each range is sent to the rank that owns that content (by its hash), which
+ * answers with the first one in an earlier range. Rank 0 then joins the parts (copied by the
+ * kernel) and writes summary.json and report.html in one more read of the joined journal. A path
+ * found twice is refused (the inputs overlap). One rank (`scan merge`, a --resume without MPI)
+ * does the same with one range.
+ * Memory per rank: its range's two output tables (46-92 bytes a file), the first copies of its
+ * contents (32-64 bytes a content), one record per input and, while sorting an input, its paths
+ * (their length + 24 bytes a record). */
 #include "scan_dist.h"
 #include "thumbs.h"
 
@@ -21,43 +28,298 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MERGE_WINDOW (64u << 10)
-#define MERGE_MAX_RUNS 256 /* per input; past it (a list on stdin in no order) the rest is one run */
+#define MERGE_SAMPLES 64 /* keys per input sent for the cut into ranges */
 
-typedef struct run { int in; uint64_t from, to; } run;
+static const char ARCHIVE_LINE[] = ",\"archive\":{\"format\":"; /* cli_input_json: an archive's own line */
 
-typedef struct cursor {
-    journal_iter *it;
-    uint64_t to;
-    jrecord rec;
-    int root, in;
-} cursor;
-
-typedef struct merger {
-    scan_journal *out;
-    char *const *roots;
-    int nroots;
-    cursor *c;
-    int *heap, nheap;
-    char *buf;
-    size_t cap;
-} merger;
-
-static int cur_less(const merger *m, int a, int b)
+/* An archive's own line: digests only, never decoded, so never "duplicate" in one process either. */
+static int archive_line(const jrecord *r)
 {
-    const cursor *x = &m->c[a], *y = &m->c[b];
-    int k = scan_walk_cmp(x->root, x->rec.path, y->root, y->rec.path);
-    return k < 0 || (k == 0 && a < b);
+    return r->fix.json_len && memmem(r->json, r->fix.json_len, ARCHIVE_LINE, sizeof ARCHIVE_LINE - 1) != NULL;
 }
 
-static void heap_down(merger *m, int i)
+/* The order file: a record, its sort key's length, its class among the records of one key: an
+ * archive's members left by a kill (their archive's line in another journal, or none yet) first,
+ * then the members before the line in the same journal, then the line (or the one file). */
+typedef struct oent { uint64_t off; uint32_t keylen, cls; } oent;
+
+int dist_put(dist_buf *b, const void *d, size_t n)
+{
+    if (!n) return 0;
+    if (b->n + n > b->cap) {
+        size_t c = b->cap ? b->cap * 2 : 4096;
+        while (c < b->n + n) c *= 2;
+        char *q = realloc(b->p, c);
+        if (!q) return -1;
+        b->p = q;
+        b->cap = c;
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+    return 0;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* ---- the ranks' exchanges (no network with one rank) -------------------------------------------- */
+
+typedef struct mctx {
+    int me, size;
+    char *const *roots;
+    int nroots;
+    scan_journal *in;
+    int nin;
+    char tmp[4200];
+} mctx;
+
+static int all_ok(const mctx *c, int ok) { return c->size > 1 ? dist_net_min_int(ok) : ok; }
+
+/* Every rank sends out[p] to rank p and gets in[p] from every rank p (malloc'd; the caller frees). */
+static int exchange(const mctx *c, int tag, dist_buf *out, char **in, int *inlen)
+{
+    int rc = 0;
+    for (int p = 0; p < c->size; p++)
+        if (p != c->me && dist_net_send(p, tag, out[p].p, (int)out[p].n)) rc = -1;
+    for (int p = 0; p < c->size; p++) {
+        in[p] = NULL;
+        inlen[p] = 0;
+        if (p == c->me) {
+            if (!(in[p] = malloc(out[p].n + 1))) { rc = -1; continue; }
+            if (out[p].n) memcpy(in[p], out[p].p, out[p].n);
+            inlen[p] = (int)out[p].n;
+        } else if (dist_net_recv(p, tag, &in[p], &inlen[p])) rc = -1;
+    }
+    return rc;
+}
+
+/* ---- sorting one input into walk order ---------------------------------------------------------- */
+
+typedef struct srec { uint64_t off; char *path; uint32_t len, keylen, cls; int root; } srec;
+
+static int srec_cmp(const void *a, const void *b)
+{
+    const srec *x = a, *y = b;
+    int k = scan_walk_ncmp(x->root, x->path, x->keylen, y->root, y->path, y->keylen);
+    if (k) return k;
+    if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1; /* an archive's members before its line */
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static void order_path(const mctx *c, int i, char *p, size_t n) { snprintf(p, n, "%s/order-%d", c->tmp, i); }
+
+/* Input i sorted: its order file written, MERGE_SAMPLES of its keys (root, weight, key) into smp. */
+static int sort_input(const mctx *c, int i, dist_buf *smp, char *why, size_t whylen)
+{
+    scan_journal *j = &c->in[i];
+    journal_iter *it = journal_iter_new(j, journal_first_record(j), MERGE_WINDOW);
+    srec *r = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1, k;
+    jrecord rec;
+    uint64_t off;
+    if (!it) goto oom;
+    while ((k = journal_iter_next(it, &rec, &off)) > 0) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            srec *q = realloc(r, cap * sizeof *q);
+            if (!q) goto oom;
+            r = q;
+        }
+        srec *s = &r[n];
+        if (!(s->path = strdup(rec.path))) goto oom;
+        n++;
+        s->off = off;
+        s->len = s->keylen = rec.fix.path_len;
+        s->cls = 2;
+        s->root = scan_root_of(c->roots, c->nroots, s->path);
+        /* an archive's line follows its members (nested ones too): they sort by the archive's path */
+        if (archive_line(&rec))
+            for (size_t m = n - 1; m-- > 0;) {
+                srec *t = &r[m];
+                if (t->len <= s->len + 1 || memcmp(t->path, s->path, s->len) || t->path[s->len] != '!' || t->path[s->len + 1] != '/') break;
+                t->keylen = s->len;
+                t->cls = 1;
+            }
+    }
+    /* a member whose archive's line is not after it here: a kill stopped the archive part-way. Its
+     * key is the archive's path: up to the first "!/" that does not continue a folder (a folder
+     * "x!" beside a file "x" is a real path) */
+    for (size_t q = 0; q < n; q++) {
+        srec *t = &r[q];
+        if (t->cls != 2) continue;
+        for (char *b = strstr(t->path, "!/"); b; b = strstr(b + 2, "!/")) {
+            struct stat st;
+            char keep = b[1];
+            b[1] = 0;
+            int folder = !lstat(t->path, &st) && S_ISDIR(st.st_mode);
+            b[1] = keep;
+            if (folder) continue;
+            t->keylen = (uint32_t)(b - t->path);
+            t->cls = 0;
+            break;
+        }
+    }
+    if (k < 0) { snprintf(why, whylen, "%s: cannot read it", j->path); goto out; }
+    if (n) qsort(r, n, sizeof *r, srec_cmp);
+    char p[4300];
+    order_path(c, i, p, sizeof p);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) { snprintf(why, whylen, "%s: cannot create: %s", p, strerror(errno)); goto out; }
+    int bad = 0;
+    oent buf[1024];
+    for (size_t a = 0; a < n && !bad; a += 1024) {
+        size_t b = n - a < 1024 ? n - a : 1024;
+        for (size_t q = 0; q < b; q++) buf[q] = (oent){r[a + q].off, r[a + q].keylen, r[a + q].cls};
+        bad = write_all(fd, buf, b * sizeof *buf);
+    }
+    if (close(fd) || bad) { snprintf(why, whylen, "%s: cannot write: %s", p, strerror(errno)); goto out; }
+    size_t ns = n < MERGE_SAMPLES ? n : MERGE_SAMPLES;
+    for (size_t q = 0; q < ns; q++) {
+        size_t at = q * n / ns, next = (q + 1) * n / ns;
+        uint32_t v[3] = {(uint32_t)r[at].root, (uint32_t)(next - at), r[at].keylen};
+        if (dist_put(smp, v, sizeof v) || dist_put(smp, r[at].path, r[at].keylen)) goto oom;
+    }
+    rc = 0;
+    goto out;
+oom:
+    snprintf(why, whylen, "out of memory");
+out:
+    journal_iter_free(it);
+    for (size_t q = 0; q < n; q++) free(r[q].path);
+    free(r);
+    return rc;
+}
+
+/* ---- the cut into ranges ------------------------------------------------------------------------- */
+
+typedef struct key { int root; uint32_t weight, len; const char *s; } key;
+
+static int key_cmp(const void *a, const void *b)
+{
+    const key *x = a, *y = b;
+    return scan_walk_ncmp(x->root, x->s, x->len, y->root, y->s, y->len);
+}
+
+/* Parses n samples (or splitters: weight 0) out of buf. */
+static int parse_keys(const char *buf, int len, key **out, size_t *n, size_t *cap)
+{
+    for (int at = 0; at < len;) {
+        uint32_t v[3];
+        if (len - at < (int)sizeof v) return -1;
+        memcpy(v, buf + at, sizeof v);
+        at += (int)sizeof v;
+        if (v[2] > (uint32_t)(len - at)) return -1;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 256;
+            key *q = realloc(*out, *cap * sizeof *q);
+            if (!q) return -1;
+            *out = q;
+        }
+        (*out)[(*n)++] = (key){(int)v[0], v[1], v[2], buf + at};
+        at += (int)v[2];
+    }
+    return 0;
+}
+
+/* A record's key against a splitter. */
+static int rec_vs(const mctx *c, const jrecord *r, uint32_t keylen, const key *s)
+{
+    return scan_walk_ncmp(scan_root_of(c->roots, c->nroots, r->path), r->path, keylen, s->root, s->s, s->len);
+}
+
+/* ---- reading one input's range in order ---------------------------------------------------------- */
+
+typedef struct cursor {
+    int fd, in;
+    uint64_t lo, hi, pos; /* this rank's range of the order file, in entries */
+    oent e;
+    jrecord rec;
+    int root;
+    oent buf[512];
+    uint64_t bpos, bn;
+} cursor;
+
+static int ord_read(cursor *k, uint64_t pos, oent *e)
+{
+    if (pos < k->bpos || pos >= k->bpos + k->bn) {
+        ssize_t got = pread(k->fd, k->buf, sizeof k->buf, (off_t)(pos * sizeof(oent)));
+        if (got < (ssize_t)sizeof(oent)) return -1;
+        k->bpos = pos;
+        k->bn = (uint64_t)got / sizeof(oent);
+    }
+    *e = k->buf[pos - k->bpos];
+    return 0;
+}
+
+/* The first position of [0, n) whose key is >= s (n when none; 0 when s is NULL). */
+static int lower_bound(const mctx *c, cursor *k, uint64_t n, const key *s, uint64_t *at)
+{
+    uint64_t lo = 0, hi = s ? n : 0;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        oent e;
+        jrecord r;
+        if (ord_read(k, mid, &e) || journal_read(&c->in[k->in], e.off, &r)) return -1;
+        int v = rec_vs(c, &r, e.keylen, s);
+        free(r.buf);
+        if (v < 0) lo = mid + 1; else hi = mid;
+    }
+    *at = lo;
+    return 0;
+}
+
+/* 1 a record, 0 the range is done, -1 a read error. */
+static int cur_next(const mctx *c, cursor *k)
+{
+    free(k->rec.buf);
+    k->rec.buf = NULL;
+    if (k->pos >= k->hi) return 0;
+    if (ord_read(k, k->pos, &k->e) || journal_read(&c->in[k->in], k->e.off, &k->rec)) return -1;
+    k->pos++;
+    k->root = scan_root_of(c->roots, c->nroots, k->rec.path);
+    return 1;
+}
+
+static int cur_less(const cursor *x, const cursor *y)
+{
+    int k = scan_walk_ncmp(x->root, x->rec.path, x->e.keylen, y->root, y->rec.path, y->e.keylen);
+    if (k) return k < 0;
+    if (x->e.cls != y->e.cls) return x->e.cls < y->e.cls;
+    return x->in < y->in || (x->in == y->in && x->e.off < y->e.off);
+}
+
+typedef struct kmerge { cursor *c; int *heap, nheap, n; } kmerge;
+
+static void heap_down(kmerge *m, int i)
 {
     for (;;) {
         int l = 2 * i + 1, r = l + 1, s = i;
-        if (l < m->nheap && cur_less(m, m->heap[l], m->heap[s])) s = l;
-        if (r < m->nheap && cur_less(m, m->heap[r], m->heap[s])) s = r;
+        if (l < m->nheap && cur_less(&m->c[m->heap[l]], &m->c[m->heap[s]])) s = l;
+        if (r < m->nheap && cur_less(&m->c[m->heap[r]], &m->c[m->heap[s]])) s = r;
         if (s == i) return;
         int t = m->heap[i];
         m->heap[i] = m->heap[s];
@@ -66,79 +328,84 @@ static void heap_down(merger *m, int i)
     }
 }
 
-/* Advances cursor k: 1 a record, 0 its run is done, -1 a read error. */
-static int cur_next(merger *m, int k)
-{
-    cursor *c = &m->c[k];
-    uint64_t off;
-    int r = journal_iter_next(c->it, &c->rec, &off);
-    if (r <= 0) return r;
-    if (off >= c->to) return 0;
-    c->root = scan_root_of(m->roots, m->nroots, c->rec.path);
-    return 1;
-}
+typedef int (*rec_fn)(const jrecord *r, int in, uint64_t off, void *ctx);
 
-/* The runs of one journal: where a path sorts before the previous one, a new run starts. */
-static int find_runs(scan_journal *j, int in, char *const *roots, int nroots, run **runs, size_t *nruns, size_t *cap)
+/* Calls fn on every record of this rank's range of every input, in walk order. */
+static int kmerge_run(const mctx *c, kmerge *m, rec_fn fn, void *ctx, char *why, size_t whylen)
 {
-    journal_iter *it = journal_iter_new(j, journal_first_record(j), MERGE_WINDOW);
-    if (!it) return -1;
-    char *prev = NULL;
-    size_t pcap = 0;
-    int proot = 0, have = 0, r, mine = 0;
-    jrecord rec;
-    uint64_t off, from = journal_first_record(j);
-    while ((r = journal_iter_next(it, &rec, &off)) > 0) {
-        int root = scan_root_of(roots, nroots, rec.path);
-        if (have && mine < MERGE_MAX_RUNS - 1 && scan_walk_cmp(root, rec.path, proot, prev) < 0) {
-            if (*nruns == *cap) {
-                size_t nc = *cap ? *cap * 2 : 16;
-                run *p = realloc(*runs, nc * sizeof *p);
-                if (!p) { r = -1; break; }
-                *runs = p;
-                *cap = nc;
-            }
-            (*runs)[(*nruns)++] = (run){in, from, off};
-            from = off;
-            mine++;
-        }
-        size_t n = rec.fix.path_len + 1;
-        if (n > pcap) {
-            char *p = realloc(prev, n);
-            if (!p) { r = -1; break; }
-            prev = p;
-            pcap = n;
-        }
-        memcpy(prev, rec.path, n);
-        proot = root;
-        have = 1;
+    m->nheap = 0;
+    for (int k = 0; k < m->n; k++) {
+        cursor *q = &m->c[k];
+        q->pos = q->lo;
+        int r = cur_next(c, q);
+        if (r < 0) { snprintf(why, whylen, "%s: cannot read it", c->in[q->in].path); return -1; }
+        if (r) m->heap[m->nheap++] = k;
     }
-    journal_iter_free(it);
-    free(prev);
-    if (r < 0) return -1;
-    if (*nruns == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        run *p = realloc(*runs, nc * sizeof *p);
-        if (!p) return -1;
-        *runs = p;
-        *cap = nc;
+    for (int i = m->nheap / 2 - 1; i >= 0; i--) heap_down(m, i);
+    while (m->nheap) {
+        cursor *q = &m->c[m->heap[0]];
+        if (fn(&q->rec, q->in, q->e.off, ctx)) return -1;
+        int r = cur_next(c, q);
+        if (r < 0) { snprintf(why, whylen, "%s: cannot read it", c->in[q->in].path); return -1; }
+        if (!r) m->heap[0] = m->heap[--m->nheap];
+        if (m->nheap) heap_down(m, 0);
     }
-    (*runs)[(*nruns)++] = (run){in, from, j->end};
     return 0;
 }
+
+/* ---- pass A: the first copy of each content in this range, and how many records have digests ---- */
+
+typedef struct firsts {
+    scan_journal t;              /* its content table only: xxh128 -> input << 48 | offset */
+    unsigned long long media, records;
+} firsts;
+
+#define LOC(in, off) ((uint64_t)(in) << 48 | (off))
+#define LOC_IN(v) ((int)((v) >> 48))
+#define LOC_OFF(v) ((v) & ((1ull << 48) - 1))
+
+static int first_of(const jrecord *r, int in, uint64_t off, void *ctx)
+{
+    firsts *f = ctx;
+    f->records++;
+    if (!(r->fix.flags & J_DIGESTS)) return 0;
+    f->media++;
+    if (archive_line(r)) return 0;
+    int ins;
+    uint64_t *v = journal_content(&f->t, r->fix.xxh128, &ins);
+    if (!v) return -1;
+    if (ins) *v = LOC(in, off);
+    return 0;
+}
+
+/* ---- pass B: this range's records written as one process would have ------------------------------ */
 
 static const char DUP[] = "\"duplicate\":true,";
 #define DUPLEN (sizeof DUP - 1)
 
+typedef struct emitter {
+    const mctx *c;
+    scan_journal *out;
+    scan_journal *ext;           /* content table: the first copy in an earlier range, as a LOC */
+    char *buf;
+    size_t cap;
+    char *why;
+    size_t whylen;
+} emitter;
+
 /* Appends one record to the output, as the one process would have written it. */
-static int emit(merger *m, const jrecord *r, const char *indir, char *why, size_t whylen)
+static int emit(const jrecord *r, int in, uint64_t off, void *ctx)
 {
+    emitter *m = ctx;
+    (void)off;
     scan_journal *out = m->out;
+    char *why = m->why;
+    size_t whylen = m->whylen;
     int claim = journal_claim(out, r->path);
     if (claim < 0) { snprintf(why, whylen, "out of memory"); return -1; }
     if (claim > 0) {
         snprintf(why, whylen, "%s: %s is in the output of more than one shard or rank (the inputs overlap: two scans of one "
-                 "share, or shards of different splits?); nothing was merged", indir, r->path);
+                 "share, or shards of different splits?); nothing was merged", m->c->in[in].path, r->path);
         return -1;
     }
     jfix fx = r->fix;
@@ -146,14 +413,25 @@ static int emit(merger *m, const jrecord *r, const char *indir, char *why, size_
     if ((fx.flags & J_DEDUP) && pl >= DUPLEN && !memcmp(r->json + pl - DUPLEN, DUP, DUPLEN)) pl -= DUPLEN;
     fx.flags &= ~(uint32_t)J_DEDUP;
     jrecord first = {0};
-    int dup = 0;
-    if (fx.flags & J_DIGESTS) {
-        int ins;
+    int dup = 0, ins = 0;
+    if ((fx.flags & J_DIGESTS) && !archive_line(r)) {
         uint64_t *v = journal_content(out, fx.xxh128, &ins);
         if (!v) { snprintf(why, whylen, "out of memory"); return -1; }
         if (!ins) {
             if (journal_read(out, *v, &first)) { snprintf(why, whylen, "%s: cannot read back a record it wrote", out->path); return -1; }
             dup = 1;
+        } else if (m->ext) { /* the first copy of its content in this range: is there one before the range? */
+            int e;
+            uint64_t *x = journal_content(m->ext, fx.xxh128, &e);
+            if (!x) { snprintf(why, whylen, "out of memory"); return -1; }
+            if (e) m->ext->cn--, *x = 0; /* not there: leave the slot empty again */
+            else {
+                if (LOC_IN(*x) >= m->c->nin || journal_read(&m->c->in[LOC_IN(*x)], LOC_OFF(*x), &first)) {
+                    snprintf(why, whylen, "%s: cannot read back a record", LOC_IN(*x) < m->c->nin ? m->c->in[LOC_IN(*x)].path : "an input");
+                    return -1;
+                }
+                dup = 1;
+            }
         }
     }
     const char *content = dup ? first.json + first.fix.content_off : r->json + r->fix.content_off;
@@ -192,22 +470,15 @@ static int emit(merger *m, const jrecord *r, const char *indir, char *why, size_
     uint64_t at = journal_append(out, &fx, matches, r->path, m->buf);
     free(first.buf);
     if (at == UINT64_MAX) { snprintf(why, whylen, "%s: writing failed: %s", out->path, strerror(errno)); return -1; }
-    if ((fx.flags & J_DIGESTS) && !dup) {
-        int ins;
-        uint64_t *v = journal_content(out, fx.xxh128, &ins);
+    if (ins) { /* the range's first copy (itself "duplicate" when an earlier range had one) */
+        int i2;
+        uint64_t *v = journal_content(out, fx.xxh128, &i2);
         if (v) *v = at;
     }
     return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
+/* ---- the thumbnails ------------------------------------------------------------------------------ */
 
 /* The review thumbnails of the inputs (thumbs.vgt beside each input journal) into outdir's, once
  * per matched content and within the --thumbs budget, so the merged page shows what one
@@ -240,7 +511,7 @@ static void merge_thumbs(const char *outdir, scan_journal *in, int nin, scan_jou
     thumb_merge t;
     char why[512];
     memset(&t, 0, sizeof t);
-    if (!(t.in = calloc((size_t)nin, sizeof *t.in))) return;
+    if (!(t.in = calloc((size_t)(nin ? nin : 1), sizeof *t.in))) return;
     t.nin = nin;
     for (int i = 0; i < nin; i++) {
         char dir[4200];
@@ -260,70 +531,401 @@ static void merge_thumbs(const char *outdir, scan_journal *in, int nin, scan_jou
     free(t.in);
 }
 
+/* ---- rank 0: the parts joined --------------------------------------------------------------------- */
+
+/* Appends bytes [from, to) of file src (to = UINT64_MAX: its end) to fd, by the kernel where it can. */
+static int copy_range(int fd, const char *src, uint64_t from, uint64_t to)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return -1;
+    struct stat st;
+    if (fstat(in, &st)) { close(in); return -1; }
+    if (to > (uint64_t)st.st_size) to = (uint64_t)st.st_size;
+    off_t at = (off_t)from;
+    int rc = 0;
+    while ((uint64_t)at < to && !rc) {
+        ssize_t n = copy_file_range(in, &at, fd, NULL, (size_t)(to - (uint64_t)at), 0);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        /* no copy_file_range here (or a short file): by hand */
+        char buf[1 << 16];
+        size_t want = to - (uint64_t)at < sizeof buf ? (size_t)(to - (uint64_t)at) : sizeof buf;
+        ssize_t r = pread(in, buf, want, at);
+        if (r <= 0 || write_all(fd, buf, (size_t)r)) rc = -1;
+        else at += r;
+    }
+    close(in);
+    return rc;
+}
+
+static void part_dir(const mctx *c, int p, char *d, size_t n) { snprintf(d, n, "%s/part-%d", c->tmp, p); }
+
+/* A joined list file: OUT/name from the parts' files of that name, each cut to [head, size - tail);
+ * the first part's head and the last tail kept; sep between non-empty middles. */
+static int join_list(const mctx *c, const char *outdir, const char *name, size_t head, size_t tail, const char *sep, char *why,
+                     size_t whylen)
+{
+    char path[4200], src[4400], *tmp = NULL;
+    FILE *f = cli_open_output_in(outdir, name, &tmp, path, sizeof path, why, whylen);
+    if (!f) return -1;
+    int rc = 0, any = 0;
+    char headbuf[512] = "", tailbuf[16] = "";
+    if (fflush(f)) rc = -1;
+    for (int p = 0; p < c->size && !rc; p++) {
+        char d[4300];
+        part_dir(c, p, d, sizeof d);
+        snprintf(src, sizeof src, "%s/%s", d, name);
+        struct stat st;
+        if (stat(src, &st) || (uint64_t)st.st_size < head + tail) { rc = -1; break; }
+        if (p == 0 && head) { /* the head, once */
+            int fd = open(src, O_RDONLY | O_CLOEXEC);
+            if (fd < 0 || pread(fd, headbuf, head, 0) != (ssize_t)head) rc = -1;
+            if (fd >= 0) close(fd);
+            if (!rc && write_all(fileno(f), headbuf, head)) rc = -1;
+        }
+        if (p == c->size - 1 && tail) {
+            int fd = open(src, O_RDONLY | O_CLOEXEC);
+            if (fd < 0 || pread(fd, tailbuf, tail, st.st_size - (off_t)tail) != (ssize_t)tail) rc = -1;
+            if (fd >= 0) close(fd);
+        }
+        uint64_t from = head, to = (uint64_t)st.st_size - tail;
+        if (!rc && to > from) {
+            if (any && sep && write_all(fileno(f), sep, strlen(sep))) rc = -1;
+            if (!rc && copy_range(fileno(f), src, from, to)) rc = -1;
+            any = 1;
+        }
+    }
+    if (!rc && tail && write_all(fileno(f), tailbuf, tail)) rc = -1;
+    if (rc) {
+        snprintf(why, whylen, "%s: cannot join the parts of it: %s", path, strerror(errno));
+        fclose(f);
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    if (cli_commit_output(f, tmp, path)) { snprintf(why, whylen, "%s: writing failed", path); free(tmp); return -1; }
+    free(tmp);
+    return 0;
+}
+
+/* How long the head of a part's vics.json is (up to its "value": [), from part 0. */
+static size_t vics_head(const mctx *c)
+{
+    char d[4300], p[4400], buf[512];
+    part_dir(c, 0, d, sizeof d);
+    snprintf(p, sizeof p, "%s/vics.json", d);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *v = strstr(buf, "\"value\": [");
+    return v ? (size_t)(v - buf) + 10 : 0;
+}
+
+static int join_parts(const mctx *c, const char *outdir, const char *settings, unsigned long long records, scan_report_opts *o, char *why,
+                      size_t whylen)
+{
+    char final[4200], joined[4300], src[4400], d[4300];
+    snprintf(final, sizeof final, "%s/journal.vgj", outdir);
+    snprintf(joined, sizeof joined, "%s/journal.vgj", c->tmp);
+    int fd = open(joined, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) { snprintf(why, whylen, "%s: cannot create: %s", joined, strerror(errno)); return -1; }
+    int rc = 0;
+    for (int p = 0; p < c->size && !rc; p++) {
+        part_dir(c, p, d, sizeof d);
+        snprintf(src, sizeof src, "%s/journal.vgj", d);
+        uint64_t from = 0;
+        if (p) {
+            scan_journal pj;
+            if (journal_open_read(&pj, d, settings, why, whylen)) { rc = -1; break; }
+            from = journal_first_record(&pj);
+            close(pj.fd);
+        }
+        if (copy_range(fd, src, from, UINT64_MAX)) { snprintf(why, whylen, "%s: cannot write: %s", joined, strerror(errno)); rc = -1; }
+    }
+    if (!rc && (fdatasync(fd) || close(fd) || rename(joined, final) || fsync_dir(outdir))) {
+        snprintf(why, whylen, "%s: cannot write: %s", final, strerror(errno));
+        return -1;
+    }
+    if (rc) { close(fd); return -1; }
+    size_t vh = vics_head(c);
+    if (!vh) { snprintf(why, whylen, "%s/part-0/vics.json: cannot read it", c->tmp); return -1; }
+    if (join_list(c, outdir, "results.jsonl", 0, 0, NULL, why, whylen) || join_list(c, outdir, "vics.json", vh, 4, ",", why, whylen))
+        return -1;
+    scan_journal out;
+    if (journal_open_read(&out, outdir, settings, why, whylen)) return -1;
+    out.records = records;
+    merge_thumbs(outdir, c->in, c->nin, &out, o->thumbs_max);
+    o->dir = outdir;
+    o->lists = 2;
+    rc = scan_write_reports(&out, o, why, whylen);
+    o->lists = 0;
+    close(out.fd);
+    return rc;
+}
+
+/* ---- all of it ------------------------------------------------------------------------------------- */
+
+enum { TAG_SAMPLES = 20, TAG_SPLITS, TAG_DUPQ, TAG_DUPA, TAG_COUNTS, TAG_BASE };
+
+static void free_bufs(const mctx *c, dist_buf *out, char **inb)
+{
+    for (int p = 0; p < c->size; p++) {
+        free(out[p].p);
+        out[p] = (dist_buf){0};
+        free(inb[p]);
+        inb[p] = NULL;
+    }
+}
+
+static double thread_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in, int nin, char *const *roots, int nroots,
+                     scan_report_opts *o, int me, int size, scan_merge_stats *st, char *why, size_t whylen)
+{
+    double t0 = cli_now(), cpu0 = thread_cpu();
+    mctx c = {me, size, roots, nroots, in, nin, ""};
+    snprintf(c.tmp, sizeof c.tmp, "%s/merge.tmp", outdir);
+    int ok = 1, rc = -1;
+    dist_buf *out = calloc((size_t)size, sizeof *out);
+    char **inb = calloc((size_t)size, sizeof *inb);
+    int *inl = calloc((size_t)size, sizeof *inl);
+    key *keys = NULL, *spl = NULL;
+    size_t nkeys = 0, kcap = 0, nspl = 0, scap = 0;
+    kmerge km = {0};
+    firsts f;
+    memset(&f, 0, sizeof f);
+    f.t.fd = -1;
+    scan_journal ext, own, pj;
+    memset(&ext, 0, sizeof ext);
+    memset(&own, 0, sizeof own);
+    memset(&pj, 0, sizeof pj);
+    ext.fd = own.fd = pj.fd = -1;
+    uint32_t *orng = NULL;
+    uint64_t *oloc = NULL;
+    size_t no = 0, ocap = 0;
+    unsigned long long base = 0, total = 0;
+    char pdir[4300];
+    part_dir(&c, me, pdir, sizeof pdir);
+    snprintf(why, whylen, "another rank failed the merge (above)");
+    if (!out || !inb || !inl) { snprintf(why, whylen, "out of memory"); ok = 0; }
+    if (ok && mkdir(c.tmp, 0755) && errno != EEXIST) { snprintf(why, whylen, "%s: cannot create: %s", c.tmp, strerror(errno)); ok = 0; }
+    if (!all_ok(&c, ok)) goto done;
+
+    /* 1. the inputs sorted, shared out between the ranks; their samples to rank 0 */
+    for (int i = 0; i < nin && ok; i++)
+        if (i % size == me && sort_input(&c, i, &out[0], why, whylen)) ok = 0;
+    if (size > 1 && exchange(&c, TAG_SAMPLES, out, inb, inl)) ok = 0;
+    if (size == 1) { inb[0] = out[0].p; inl[0] = (int)out[0].n; out[0] = (dist_buf){0}; }
+    /* 2. rank 0 cuts the walk order into size ranges of about the same number of records */
+    dist_buf cut = {0};
+    if (me == 0) {
+        for (int p = 0; p < size && ok; p++)
+            if (parse_keys(inb[p], inl[p], &keys, &nkeys, &kcap)) { snprintf(why, whylen, "damaged samples from rank %d", p); ok = 0; }
+        if (ok && nkeys) qsort(keys, nkeys, sizeof *keys, key_cmp);
+        unsigned long long w = 0, sum = 0;
+        for (size_t k = 0; k < nkeys; k++) w += keys[k].weight;
+        for (size_t k = 0, next = 1; k < nkeys && next < (size_t)size && ok; k++) {
+            while (next < (size_t)size && sum >= w * next / (unsigned long long)size) {
+                uint32_t v[3] = {(uint32_t)keys[k].root, 0, keys[k].len};
+                if (dist_put(&cut, v, sizeof v) || dist_put(&cut, keys[k].s, keys[k].len)) { snprintf(why, whylen, "out of memory"); ok = 0; }
+                next++;
+            }
+            sum += keys[k].weight;
+        }
+    }
+    if (size > 1) {
+        for (int p = 0; p < size; p++) { free(inb[p]); inb[p] = NULL; free(out[p].p); out[p] = (dist_buf){0}; }
+        if (me == 0)
+            for (int p = 0; p < size; p++)
+                if (dist_put(&out[p], cut.p ? cut.p : "", cut.n)) ok = 0;
+        if (exchange(&c, TAG_SPLITS, out, inb, inl)) ok = 0;
+        free(cut.p);
+    } else {
+        free(inb[0]);
+        inb[0] = cut.p;
+        inl[0] = (int)cut.n;
+    }
+    if (ok && parse_keys(inb[0], inl[0], &spl, &nspl, &scap)) { snprintf(why, whylen, "damaged ranges from rank 0"); ok = 0; }
+    if (!all_ok(&c, ok)) goto done; /* every order file is written */
+
+    /* 3. this rank's range of every input: [spl[me - 1], spl[me]) */
+    km.n = nin;
+    km.c = calloc((size_t)(nin ? nin : 1), sizeof *km.c);
+    km.heap = calloc((size_t)(nin ? nin : 1), sizeof *km.heap);
+    if (!km.c || !km.heap) { snprintf(why, whylen, "out of memory"); ok = 0; }
+    for (int i = 0; i < nin && ok; i++) {
+        cursor *q = &km.c[i];
+        char p[4300];
+        order_path(&c, i, p, sizeof p);
+        q->in = i;
+        struct stat s;
+        if ((q->fd = open(p, O_RDONLY | O_CLOEXEC)) < 0 || fstat(q->fd, &s)) { snprintf(why, whylen, "%s: cannot open: %s", p, strerror(errno)); ok = 0; break; }
+        uint64_t n = (uint64_t)s.st_size / sizeof(oent);
+        if (lower_bound(&c, q, n, me > 0 && (size_t)me - 1 < nspl ? &spl[me - 1] : NULL, &q->lo) ||
+            ((size_t)me < nspl ? lower_bound(&c, q, n, &spl[me], &q->hi) : (q->hi = n, 0))) {
+            snprintf(why, whylen, "%s: cannot read it", in[i].path);
+            ok = 0;
+        }
+    }
+
+
+    /* 4. pass A; the first copies to the ranks that own their contents, which answer with the
+     * first copy in an earlier range */
+    if (ok && kmerge_run(&c, &km, first_of, &f, why, whylen)) ok = 0;
+    free_bufs(&c, out, inb);
+    if (size > 1) {
+        for (size_t k = 0; k < f.t.ccap && ok; k++) {
+            content_slot *s = &f.t.ctab[k];
+            if (!s->value) continue;
+            if (dist_put(&out[s->key[0] % (uint64_t)size], s->key, 16) || dist_put(&out[s->key[0] % (uint64_t)size], &s->value, 8)) ok = 0;
+        }
+        if (exchange(&c, TAG_DUPQ, out, inb, inl)) ok = 0;
+        for (int p = 0; p < size && ok; p++) /* in range order: the first range that has a content wins */
+            for (int at = 0; at + 24 <= inl[p] && ok; at += 24) {
+                int ins;
+                uint64_t *v = journal_content(&own, (const uint8_t *)inb[p] + at, &ins);
+                if (!v) { ok = 0; break; }
+                if (!ins) continue;
+                if (no == ocap) {
+                    ocap = ocap ? ocap * 2 : 1024;
+                    uint32_t *a = realloc(orng, ocap * sizeof *a);
+                    uint64_t *b = a ? realloc(oloc, ocap * sizeof *b) : NULL;
+                    if (a) orng = a;
+                    if (!b) { ok = 0; break; }
+                    oloc = b;
+                }
+                orng[no] = (uint32_t)p;
+                memcpy(&oloc[no], inb[p] + at + 16, 8);
+                *v = ++no;
+            }
+        dist_buf *ans = calloc((size_t)size, sizeof *ans);
+        if (!ans) ok = 0;
+        for (int p = 0; p < size && ok; p++)
+            for (int at = 0; at + 24 <= inl[p] && ok; at += 24) {
+                int ins;
+                uint64_t *v = journal_content(&own, (const uint8_t *)inb[p] + at, &ins);
+                if (!v || ins) { ok = 0; break; }
+                if (orng[*v - 1] < (uint32_t)p && (dist_put(&ans[p], inb[p] + at, 16) || dist_put(&ans[p], &oloc[*v - 1], 8))) ok = 0;
+            }
+        free_bufs(&c, out, inb);
+        if (ans) { memcpy(out, ans, (size_t)size * sizeof *out); free(ans); }
+        if (exchange(&c, TAG_DUPA, out, inb, inl)) ok = 0;
+        for (int p = 0; p < size && ok; p++)
+            for (int at = 0; at + 24 <= inl[p]; at += 24) {
+                int ins;
+                uint64_t *v = journal_content(&ext, (const uint8_t *)inb[p] + at, &ins);
+                if (!v) { ok = 0; break; }
+                memcpy(v, inb[p] + at + 16, 8);
+            }
+        if (!ok) snprintf(why, whylen, "out of memory");
+        /* the MediaIDs of this range start after those of the ranges before it */
+        free_bufs(&c, out, inb);
+        unsigned long long cnt[2] = {f.media, f.records};
+        if (dist_put(&out[0], cnt, sizeof cnt)) ok = 0;
+        if (exchange(&c, TAG_COUNTS, out, inb, inl)) ok = 0;
+        if (me == 0) {
+            unsigned long long run = 0, all = 0;
+            dist_buf *b2 = calloc((size_t)size, sizeof *b2);
+            if (!b2) ok = 0;
+            for (int p = 0; p < size && b2; p++) {
+                unsigned long long v[2] = {0, 0}, give[2];
+                if (inl[p] == (int)sizeof v) memcpy(v, inb[p], sizeof v); else ok = 0;
+                all += v[1];
+                give[0] = run;
+                run += v[0];
+                give[1] = 0;
+                if (dist_put(&b2[p], give, sizeof give)) ok = 0;
+            }
+            for (int p = 0; p < size && b2; p++) { unsigned long long *g = (unsigned long long *)b2[p].p; if (g) g[1] = all; }
+            free_bufs(&c, out, inb);
+            if (b2) { memcpy(out, b2, (size_t)size * sizeof *out); free(b2); }
+        } else free_bufs(&c, out, inb);
+        if (exchange(&c, TAG_BASE, out, inb, inl)) ok = 0;
+        unsigned long long g[2] = {0, 0};
+        if (inl[0] == (int)sizeof g) memcpy(g, inb[0], sizeof g); else ok = 0;
+        base = g[0];
+        total = g[1];
+    } else total = f.records;
+    if (!all_ok(&c, ok)) goto done;
+
+    /* 5. pass B: this range into its part, and the part's results.jsonl and vics.json entries */
+    {
+        char stale[4400];
+        snprintf(stale, sizeof stale, "%s/journal.vgj", pdir);
+        if (mkdir(pdir, 0755) && errno != EEXIST) { snprintf(why, whylen, "%s: cannot create: %s", pdir, strerror(errno)); ok = 0; }
+        else if (unlink(stale) && errno != ENOENT) { snprintf(why, whylen, "%s: cannot remove: %s", stale, strerror(errno)); ok = 0; }
+        else if (journal_open(&pj, pdir, settings, 0, why, whylen)) { ok = 0; pj.fd = -1; }
+    }
+    if (ok) {
+        emitter em = {&c, &pj, size > 1 ? &ext : NULL, NULL, 0, why, whylen};
+        if (kmerge_run(&c, &km, emit, &em, why, whylen) || journal_sync(&pj)) ok = 0;
+        free(em.buf);
+        scan_report_opts po = *o;
+        po.dir = pdir;
+        po.lists = 1;
+        po.media_base = base;
+        if (ok && scan_write_reports(&pj, &po, why, whylen)) ok = 0;
+    }
+    if (!all_ok(&c, ok)) goto done;
+
+    /* 6. rank 0 joins the parts and writes the summary and the page */
+    double j0 = cli_now(), jc0 = thread_cpu();
+    if (me == 0 && join_parts(&c, outdir, settings, total, o, why, whylen)) ok = 0;
+    if (st) { st->join_s = cli_now() - j0; st->join_cpu = thread_cpu() - jc0; }
+    if (!all_ok(&c, ok)) goto done;
+    if (st) {
+        st->records = total;
+        st->runs = (unsigned long long)nin;
+        st->seconds = cli_now() - t0;
+        st->cpu = thread_cpu() - cpu0;
+    }
+    rc = 0;
+done:
+    if (pj.fd >= 0) journal_close(&pj);
+    if (km.c)
+        for (int i = 0; i < nin; i++) {
+            if (km.c[i].fd > 0) close(km.c[i].fd);
+            free(km.c[i].rec.buf);
+        }
+    free(km.c);
+    free(km.heap);
+    if (out && inb) free_bufs(&c, out, inb);
+    free(out);
+    free(inb);
+    free(inl);
+    free(keys);
+    free(spl);
+    free(orng);
+    free(oloc);
+    journal_close(&f.t);
+    journal_close(&ext);
+    journal_close(&own);
+    /* this rank's temporary files; rank 0 the folder, once every rank is past it */
+    for (int i = 0; i < nin; i++)
+        if (i % size == me) { char p[4300]; order_path(&c, i, p, sizeof p); unlink(p); }
+    static const char *const part_files[] = {"journal.vgj", "results.jsonl", "vics.json", "scan-id"};
+    for (size_t k = 0; k < sizeof part_files / sizeof *part_files; k++) {
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", pdir, part_files[k]);
+        unlink(p);
+    }
+    rmdir(pdir);
+    if (all_ok(&c, 1) && me == 0) rmdir(c.tmp);
+    return rc;
+}
+
 int scan_merge(const char *outdir, const char *settings, scan_journal *in, int nin, char *const *roots, int nroots,
                scan_report_opts *o, scan_merge_stats *st, char *why, size_t whylen)
 {
-    double t0 = cli_now();
-    char tmpdir[4200], final[4200];
-    snprintf(tmpdir, sizeof tmpdir, "%s/merge.tmp", outdir);
-    snprintf(final, sizeof final, "%s/journal.vgj", outdir);
-    if (mkdir(tmpdir, 0755) && errno != EEXIST) { snprintf(why, whylen, "%s: cannot create: %s", tmpdir, strerror(errno)); return -1; }
-    {
-        char stale[4300];
-        snprintf(stale, sizeof stale, "%s/journal.vgj", tmpdir);
-        if (unlink(stale) && errno != ENOENT) { snprintf(why, whylen, "%s: cannot remove: %s", stale, strerror(errno)); return -1; }
-    }
-    scan_journal out;
-    if (journal_open(&out, tmpdir, settings, 0, why, whylen)) return -1;
-    merger m = {.out = &out, .roots = roots, .nroots = nroots};
-    run *runs = NULL;
-    size_t nruns = 0, rcap = 0;
-    int rc = -1;
-    for (int i = 0; i < nin; i++)
-        if (find_runs(&in[i], i, roots, nroots, &runs, &nruns, &rcap)) { snprintf(why, whylen, "%s: cannot read it", in[i].path); goto done; }
-    m.c = calloc(nruns ? nruns : 1, sizeof *m.c);
-    m.heap = calloc(nruns ? nruns : 1, sizeof *m.heap);
-    if (!m.c || !m.heap) { snprintf(why, whylen, "out of memory"); goto done; }
-    for (size_t k = 0; k < nruns; k++) {
-        cursor *c = &m.c[k];
-        c->in = runs[k].in;
-        c->to = runs[k].to;
-        if (!(c->it = journal_iter_new(&in[c->in], runs[k].from, MERGE_WINDOW))) { snprintf(why, whylen, "out of memory"); goto done; }
-        int r = cur_next(&m, (int)k);
-        if (r < 0) { snprintf(why, whylen, "%s: cannot read it", in[c->in].path); goto done; }
-        if (r) m.heap[m.nheap++] = (int)k;
-    }
-    for (int i = m.nheap / 2 - 1; i >= 0; i--) heap_down(&m, i);
-    while (m.nheap) {
-        int k = m.heap[0];
-        if (emit(&m, &m.c[k].rec, in[m.c[k].in].path, why, whylen)) goto done;
-        int r = cur_next(&m, k);
-        if (r < 0) { snprintf(why, whylen, "%s: cannot read it", in[m.c[k].in].path); goto done; }
-        if (!r) m.heap[0] = m.heap[--m.nheap];
-        if (m.nheap) heap_down(&m, 0);
-    }
-    if (journal_sync(&out) || rename(out.path, final) || fsync_dir(outdir)) {
-        snprintf(why, whylen, "%s: cannot write: %s", final, strerror(errno));
-        goto done;
-    }
-    rmdir(tmpdir);
-    snprintf(out.path, sizeof out.path, "%s", final);
-    if (st) {
-        st->records = out.records;
-        st->runs = nruns;
-        st->seconds = cli_now() - t0;
-    }
-    merge_thumbs(outdir, in, nin, &out, o->thumbs_max);
-    o->dir = outdir;
-    rc = scan_write_reports(&out, o, why, whylen);
-done:
-    for (size_t k = 0; m.c && k < nruns; k++) journal_iter_free(m.c[k].it);
-    free(m.c);
-    free(m.heap);
-    free(m.buf);
-    free(runs);
-    journal_close(&out);
-    return rc;
+    return scan_merge_ranks(outdir, settings, in, nin, roots, nroots, o, 0, 1, st, why, whylen);
 }
 
 /* ---- vigil scan merge ---------------------------------------------------------------------------- */
@@ -519,7 +1121,7 @@ int cmd_scan_merge(int argc, char **argv)
         }
     }
     if (open_sets_from(base, sets, MAXSETS, &nsets, why, wl)) { cli_warn("%s", why); goto out; }
-    scan_report_opts ro = {outdir, sets, nsets, thumbs, threads, 0, 0, base, 0, 0, 0};
+    scan_report_opts ro = {outdir, sets, nsets, thumbs, threads, 0, 0, base, 0, 0, 0, 0, 0};
     scan_merge_stats st;
     if (scan_merge(outdir, base, in, nin, info[0].roots, info[0].nroots, &ro, &st, why, wl)) { cli_warn("%s", why); goto out; }
     if (!quiet)

@@ -59,16 +59,21 @@ int scan_root_of(char *const *roots, int nroots, const char *path)
     return nroots; /* from a list read on stdin: ordered by path after the roots */
 }
 
-int scan_walk_cmp(int ra, const char *a, int rb, const char *b)
+int scan_walk_ncmp(int ra, const char *a, size_t la, int rb, const char *b, size_t lb)
 {
     if (ra != rb) return ra < rb ? -1 : 1;
     /* names in strcmp order, depth-first: '/' sorts before every byte of a name */
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    for (;; x++, y++) {
-        unsigned cx = *x == '/' ? 1 : *x ? *x + 1u : 0, cy = *y == '/' ? 1 : *y ? *y + 1u : 0;
+    for (size_t i = 0;; i++) {
+        unsigned cx = i == la ? 0 : x[i] == '/' ? 1 : x[i] + 1u, cy = i == lb ? 0 : y[i] == '/' ? 1 : y[i] + 1u;
         if (cx != cy) return cx < cy ? -1 : 1;
         if (!cx) return 0;
     }
+}
+
+int scan_walk_cmp(int ra, const char *a, int rb, const char *b)
+{
+    return scan_walk_ncmp(ra, a, strlen(a), rb, b, strlen(b));
 }
 
 static int walk_next(void *ctx, char **path, char **err, int *link, char *why, size_t whylen)

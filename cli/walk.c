@@ -240,3 +240,72 @@ void cli_walk_free(cli_walk *w)
     free(w->root);
     free(w);
 }
+
+/* ---- parts of a walk, for scan --mpi (scan_dist.c): a walk handed over between processes ------ */
+
+cli_walk *cli_walk_from(const char *root, cli_walk_part *p)
+{
+    cli_walk *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->root = xstrdup(root);
+    w->root_real = realpath(root, NULL);
+    w->cap = p->nanc ? p->nanc : 1;
+    w->stack = calloc(w->cap, sizeof *w->stack);
+    if (!w->stack) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+    /* the folders above keep only their identity (a link to one of them is a loop); the last one
+     * holds the names still to walk */
+    for (size_t k = 0; k < p->nanc; k++) {
+        int last = k + 1 == p->nanc;
+        w->stack[w->depth++] = (frame){p->dirs[k], last ? p->names : NULL, last ? p->n : 0, 0, (dev_t)p->dev[k], (ino_t)p->ino[k],
+                                       last ? p->via_link : 0};
+    }
+    free(p->dirs);
+    free(p->dev);
+    free(p->ino);
+    if (!p->nanc) { for (size_t i = 0; i < p->n; i++) free(p->names[i]); free(p->names); }
+    memset(p, 0, sizeof *p);
+    return w;
+}
+
+int cli_walk_split(cli_walk *w, cli_walk_part *p)
+{
+    memset(p, 0, sizeof *p);
+    size_t s = 0;
+    while (s < w->depth && w->stack[s].i == w->stack[s].n) s++;
+    if (s == w->depth) return 0;
+    frame *f = &w->stack[s];
+    /* the second half of what is left: given all of it, the taker would be split again at once
+     * and the parts would shrink by one name a time */
+    size_t left = f->n - f->i, from = f->i + left / 2;
+    if (s + 1 == w->depth) { /* the folder being listed now: it keeps at least its next name */
+        if (left < 2) return 0;
+        from = f->i + (left + 1) / 2;
+    }
+    p->nanc = s + 1;
+    p->dirs = calloc(p->nanc, sizeof *p->dirs);
+    p->dev = calloc(p->nanc, sizeof *p->dev);
+    p->ino = calloc(p->nanc, sizeof *p->ino);
+    p->n = f->n - from;
+    p->names = malloc(p->n * sizeof *p->names);
+    if (!p->dirs || !p->dev || !p->ino || !p->names) { cli_warn("out of memory"); exit(EXIT_USAGE); }
+    for (size_t k = 0; k <= s; k++) {
+        p->dirs[k] = xstrdup(w->stack[k].dir);
+        p->dev[k] = (uint64_t)w->stack[k].dev;
+        p->ino[k] = (uint64_t)w->stack[k].ino;
+    }
+    p->via_link = f->via_link;
+    memcpy(p->names, f->names + from, p->n * sizeof *p->names);
+    f->n = from;
+    return 1;
+}
+
+void cli_walk_part_free(cli_walk_part *p)
+{
+    for (size_t k = 0; k < p->nanc; k++) free(p->dirs[k]);
+    for (size_t i = 0; i < p->n; i++) free(p->names[i]);
+    free(p->dirs);
+    free(p->dev);
+    free(p->ino);
+    free(p->names);
+    memset(p, 0, sizeof *p);
+}

@@ -156,4 +156,61 @@ check "a second job on a running job's OUTDIR is refused: exit 2, names the hold
     sh -c "test $rc -ne 0 && grep -q 'in use by another scan' '$T/err' && test $rc2 -eq 2 && grep -q 'in use by another scan' '$T/err2'"
 same "$T/two"; check "... and the running job ends as one process would" test $? -eq 0
 
+# --- the parallel walk and the merge by ranges, on a tree of every shape -----------------------------
+# wide (one folder of 300 files, split between the ranks as they go), deep (12 levels), an empty
+# folder, an archive with a nested one (members before the archive's own line), a video, a link to
+# a folder inside the tree (followed) and one to an ancestor (a loop, reported)
+W="$T/shape"
+python3 bench/mpi_tree.py "$W/wide" 300 1 >/dev/null
+mkdir -p "$W/empty" "$W/z"
+p="$W/deep"; for l in 1 2 3 4 5 6 7 8 9 10 11 12; do p="$p/l$l"; mkdir -p "$p"; cp "$D/opencv-doc__box.png" "$p/f$l.png"; printf '%d' $l >>"$p/f$l.png"; done
+ln -s ../../.. "$W/deep/l1/l2/l3/up"
+ln -s ../deep/l1/l2 "$W/z/link"
+(cd "$T/tree/a" && zip -q "$T/inner.zip" 1-* && cp "$T/inner.zip" "$W/z/" && zip -q "$W/z/outer.zip" 2-* deep/* "$T/inner.zip" -j)
+cp "$W/z/outer.zip" "$W/z/outer-copy.zip"
+command -v ffmpeg >/dev/null 2>&1 && ffmpeg -v error -nostdin -y -f lavfi -i "testsrc=size=64x64:rate=5" -t 2 -pix_fmt yuv420p "$W/z/clip.mp4" && cp "$W/z/clip.mp4" "$W/z/clip2.mp4"
+"$V" scan $S -o "$T/wone" "$W" >/dev/null 2>&1
+wsame() {
+    cmp -s "$T/wone/results.jsonl" "$1/results.jsonl" && cmp -s "$T/wone/vics.json" "$1/vics.json" &&
+        [ "$(grep -v 'seconds_this_run\|"scan_id"' "$T/wone/summary.json")" = "$(grep -v 'seconds_this_run\|"scan_id"' "$1/summary.json")" ]
+}
+wn=$(wc -l <"$T/wone/results.jsonl")
+check "the tree of every shape: one process lists its $wn files, archive members, the loop and the video" \
+    sh -c "test $wn -gt 340 && grep -q 'outer.zip!/inner.zip!/' '$T/wone/results.jsonl' && grep -q 'symlink loop' '$T/wone/results.jsonl' && \
+           grep -q '\"link\":true\|via_link\|\"link\"' '$T/wone/results.jsonl'"
+for np in 1 2 3; do
+    VIGIL_MPI_STATS=1 run $np -x VIGIL_MPI_STATS "$V" scan $S --batch 4 --mpi -o "$T/w$np" "$W" >/dev/null 2>"$T/werr$np"
+    wsame "$T/w$np"; check "mpirun -np $np on the tree of every shape: results.jsonl, vics.json, summary.json as one process" test $? -eq 0
+done
+sp=$(sed -n 's/.*splits \([0-9]*\) .*/\1/p' "$T/werr3")
+shares=0; for r in 0 1 2; do [ "$(strings "$T/w3/ranks/$r/journal.vgj" | grep -c '/wide/d00/img')" -gt 0 ] && shares=$((shares + 1)); done
+check "... with 3 ranks the one wide folder was split up ($sp parts handed back) and more than one rank hashed part of it" \
+    sh -c "test ${sp:-0} -gt 0 && test $shares -ge 2"
+check "... no merge leftovers, and the merged journal resumes: nothing left to do" \
+    sh -c "test ! -e '$T/w3/merge.tmp' && '$V' scan -j 1 --index '$T/refs.vgi' --resume -o '$T/w3' '$W' 2>&1 >/dev/null | grep -q 'this run: 0 scanned' && cmp -s '$T/wone/results.jsonl' '$T/w3/results.jsonl'"
+# kill -9 of a 2-rank job mid-record, resumed by 3 ranks; then killed again and resumed by 1
+VIGIL_TEST_CRASH_AFTER=40 run 2 -x VIGIL_TEST_CRASH_AFTER "$V" scan $S --batch 4 --mpi -o "$T/wk" "$W" >/dev/null 2>&1; rc=$?
+VIGIL_TEST_CRASH_AFTER=60 run 3 -x VIGIL_TEST_CRASH_AFTER "$V" scan $S --batch 4 --mpi --resume -o "$T/wk" "$W" >/dev/null 2>&1; rc2=$?
+run 1 "$V" scan $S --batch 4 --mpi --resume -o "$T/wk" "$W" >/dev/null 2>"$T/err"
+wsame "$T/wk"; sm=$?
+check "killed -9 with 2 ranks, again with 3 on resume, finished by 1: every file once, as one process (archives, video included)" \
+    sh -c "test $rc -ne 0 && test $rc2 -ne 0 && test $sm -eq 0 && test \$(wc -l <'$T/wk/results.jsonl') -eq $wn"
+# shards of this tree merged, against the same one process
+for k in 1 2; do "$V" scan $S --shard $k/2 -o "$T/ws$k" "$W" >/dev/null 2>&1; done
+"$V" scan merge -q -o "$T/wsm" "$T/ws2" "$T/ws1" >/dev/null 2>&1
+wsame "$T/wsm"; check "--shard 1/2, 2/2 of the tree of every shape + scan merge: as one process" test $? -eq 0
+# an empty tree
+mkdir -p "$T/nothing/sub"
+"$V" scan $S -o "$T/eone" "$T/nothing" >/dev/null 2>&1
+run 3 "$V" scan $S --mpi -o "$T/e3" "$T/nothing" >/dev/null 2>&1; rc=$?
+check "an empty tree with 3 ranks: exit 0, empty results, the same vics.json as one process" \
+    sh -c "test $rc -eq 0 && test ! -s '$T/e3/results.jsonl' && cmp -s '$T/eone/vics.json' '$T/e3/vics.json'"
+
+# the progress line: rank 0 shows it on a terminal (script(1) gives the job one), never when piped
+run 2 "$V" scan -j 1 --index "$T/refs.vgi" --batch 4 --mpi -o "$T/pp" "$W" >/dev/null 2>"$T/perr"
+rm -rf "$T/pt"
+script -qec "timeout 60 mpirun --oversubscribe -np 2 '$V' scan -j 1 --index '$T/refs.vgi' --batch 4 --mpi -o '$T/pt' '$W'" /dev/null >"$T/ptty" 2>&1
+check "--mpi on a terminal: rank 0's progress line (files scanned / listed, rate); none when piped" \
+    sh -c "grep -q 'scan --mpi $wn/$wn files (listed so far) .* files/s  2 ranks' '$T/ptty' && ! grep -q 'files/s' '$T/perr' && grep -q '^$wn files:' '$T/perr'"
+
 finish
