@@ -1,6 +1,7 @@
 #!/bin/sh
-# review.sh - the review page (report.html) driven in headless Chromium through chromedriver
-# (tests/review_page.py, W3C WebDriver from python3's standard library), and `vigil review apply`
+# review.sh - the review page (report.html) driven in headless Chromium through chromedriver and in
+# headless Firefox ESR through Marionette (tests/review_page.py, tests/webdriver.py: python3's
+# standard library only), and `vigil review apply`
 # on its own: a decisions file validated, written into results.jsonl and vics.json atomically.
 # Usage: tests/review.sh BUILD_DIR
 NAME=review
@@ -40,20 +41,32 @@ check "the page embeds no raw hostile label: </script> only as \\u003c/script\\u
 check "the script and the style are allowed by hash, not 'unsafe-inline'" sh -c "
 grep -q \"script-src 'sha256-\" '$T/out/report.html' && grep -q \"style-src 'sha256-\" '$T/out/report.html' && ! grep -q unsafe-inline '$T/out/report.html'"
 
-# --- the page in the browser (also writes $T/decisions.json through its Export button)
+# --- the page in the browser (also writes $T/decisions.json through its Export button): Debian's
+# Chromium over chromedriver, then Firefox ESR over Marionette (tests/webdriver.py), each on its
+# own copy of the scan, with the same checks
 cp -r "$T/out" "$T/out-pristine"
-if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
-    timeout 300 python3 tests/review_page.py "$V" "$T/out" "$T" >"$T/browser.log" 2>&1
+cp -r "$T/out" "$T/out-firefox"
+drive() { # BROWSER OUTDIR SCRATCH
+    mkdir -p "$3"
+    VIGIL_BROWSER=$1 timeout 300 python3 tests/review_page.py "$V" "$2" "$3" >"$3/browser.log" 2>&1
     while IFS= read -r l; do
         case "$l" in
-        "ok - "*) ok "browser: ${l#ok - }" ;;
-        "FAIL - "*) bad "browser: ${l#FAIL - }" ;;
+        "ok - "*) ok "$1: ${l#ok - }" ;;
+        "FAIL - "*) bad "$1: ${l#FAIL - }" ;;
         "    "*) echo "$l" ;;
         esac
-    done <"$T/browser.log"
-    grep -q '^ok - \|^FAIL - ' "$T/browser.log" || bad "browser: the driver ran" "$(tail -5 "$T/browser.log")"
+    done <"$3/browser.log"
+    grep -q '^ok - \|^FAIL - ' "$3/browser.log" || bad "$1: the driver ran" "$(tail -5 "$3/browser.log")"
+}
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    drive chromium "$T/out" "$T"
 else
     bad "browser tests" "chromium or chromedriver is not installed (tests/install-deps.sh test installs them)"
+fi
+if command -v firefox-esr >/dev/null 2>&1; then
+    drive firefox "$T/out-firefox" "$T/firefox"
+else
+    bad "firefox tests" "firefox-esr is not installed (tests/install-deps.sh test installs it)"
 fi
 
 # --- review apply on its own: validation, atomic rewrite, idempotence

@@ -11,7 +11,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from webdriver import Browser, WebDriverError  # noqa: E402
+from webdriver import WebDriverError, browser  # noqa: E402
 
 V, OUT, TMP = sys.argv[1:4]
 PAGE = 'file://' + os.path.abspath(os.path.join(OUT, 'report.html'))
@@ -76,7 +76,7 @@ threading.Thread(target=srv.serve_forever, daemon=True).start()
 port = srv.server_address[1]
 
 try:
-    with Browser() as b:
+    with browser() as b:
         n = ready(b)
         cs = cards(b)
         check('the page opens from file:// and lists every match (%d)' % nmatch, n == nmatch and len(cs) == min(nmatch, 100), (n, len(cs)))
@@ -86,6 +86,10 @@ try:
                    "['confirm','reject','review','reveal'].every(function (a) { return c.querySelector('button[data-action=' + a + ']'); })"
                    " && !!c.querySelector('select[data-action=category]'); })")
         check('each match has confirm/reject/review/reveal buttons and a category control', all(per) and per, per)
+        names = b.js("return [].map.call(document.querySelectorAll('#matches [data-action=category]')[0].options, function (o) { return o.textContent; })")
+        check('the category control offers the Project VIC (US) categories 0-4 by their names, and none (uncategorized)',
+              names == ['category\u2026', '0 Non-pertinent', '1 CAM (child abuse material)', '2 Child exploitive (non-CAM) / age difficult',
+                        '3 CGI / animation (child exploitive)', '4 Comparison images'], names)
         check('export buttons carry data-action="export"', len(b.finds('button[data-action="export"]')) == 2)
         check('every thumbnail starts greyscale and blurred',
               cs and all(c['img'] and 'blur' in c['img'] and 'grayscale' in c['img'] for c in cs), [c['img'] for c in cs])
@@ -225,7 +229,7 @@ try:
         err = b.wait("var s = document.getElementById('status'); return s.textContent && s.className === 'err' ? s.textContent : ''")
         check("import refuses another scan's decisions, and says so", 'another scan' in err and not [c for c in cards(b) if 'd-' in c['cls']], err)
         b.send_keys(b.find('#import'), dpath)
-        msg = b.wait("var s = document.getElementById('status'); return /imported/.test(s.textContent) ? s.textContent : ''")
+        msg = b.wait("var s = document.getElementById('status'); return /\\d+ decisions imported/.test(s.textContent) ? s.textContent : ''")
         ci = {c['id']: c for c in cards(b)}
         check('import restores the decisions and categories', not before and '4 decisions imported' in msg and 'd-confirmed' in ci[i0]['cls']
               and ci[i0]['cat'] == '2' and 'd-needs-review' in ci[i2]['cls'] and ci[i3]['cat'] == '1', msg)

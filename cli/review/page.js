@@ -7,9 +7,10 @@
   var STORE = 'vigil-review:' + D.scan_id, PREFS = 'vigil-review-prefs';
   var DEC = ['confirmed', 'rejected', 'needs-review'];
   var ACT = {confirm: 'confirmed', reject: 'rejected', review: 'needs-review'};
-  // Project VIC (VICS) categories, as numbered by the US program
-  var CATS = {0: 'Uncategorized', 1: 'CAM (child abuse material)', 2: 'Child exploitive / age difficult',
-              3: 'CGI / animation', 4: 'Comparison'};
+  // Project VIC (VICS) categories as the US program numbers them (docs/review.md gives the sources);
+  // a match without one is uncategorized, which VICS writes as no Category at all
+  var CATS = {0: 'Non-pertinent', 1: 'CAM (child abuse material)', 2: 'Child exploitive (non-CAM) / age difficult',
+              3: 'CGI / animation (child exploitive)', 4: 'Comparison images'};
   var $ = function (id) { return document.getElementById(id); };
 
   // ---- the matches, flattened: one entry per match of every matched file
