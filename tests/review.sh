@@ -69,6 +69,47 @@ else
     bad "firefox tests" "firefox-esr is not installed (tests/install-deps.sh test installs it)"
 fi
 
+# --- thumbnails are shown the way the photo is meant to be seen: copies of one landscape JPEG
+# whose EXIF says orientation 3, 6 or 8 (an APP1 segment put in after SOI; the pixels are the same
+# bytes) match at distance 0, and their thumbnails on the page are orientation 1's turned by
+# 180, 90 and 270 degrees (libvips's rot), not the stored picture
+mkdir -p "$T/or/refs" "$T/or/seized"
+cp "$D/opencv-doc__hfs_001.jpg" "$T/or/refs/p.jpg"
+py "
+import struct
+src = open('$D/opencv-doc__hfs_001.jpg', 'rb').read()
+for o in (1, 3, 6, 8):
+    ifd = b'MM\\0*' + struct.pack('>IH', 8, 1) + struct.pack('>HHIHH', 0x0112, 3, 1, o, 0) + struct.pack('>I', 0)
+    app1 = b'Exif\\0\\0' + ifd
+    open('$T/or/seized/o%d.jpg' % o, 'wb').write(src[:2] + b'\\xff\\xe1' + struct.pack('>H', len(app1) + 2) + app1 + src[2:])
+"
+"$V" index build -o "$T/or/p.vgi" --set p "$T/or/refs" >/dev/null 2>&1
+"$V" scan -q --index "$T/or/p.vgi" -o "$T/or/out" "$T/or/seized" >/dev/null 2>&1; rc=$?
+py "
+import base64, json, re
+h = open('$T/or/out/report.html').read()
+d = json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
+for e in d['records']:
+    n = e[2]['path'].rsplit('/', 1)[1]
+    assert isinstance(e[1], str), (n, e[1])
+    assert all(m['distance'] == 0 for m in e[2]['matches']), n
+    open('$T/or/th-' + n, 'wb').write(base64.b64decode(e[1]))
+" 2>"$T/or/err"
+or_ok=1
+for o in 3 6 8; do
+    case $o in 3) a=d180 ;; 6) a=d90 ;; 8) a=d270 ;; esac
+    vips rot "$T/or/th-o1.jpg" "$T/or/want$o.v" $a 2>/dev/null &&
+        vips subtract "$T/or/th-o$o.jpg" "$T/or/want$o.v" "$T/or/d$o.v" 2>/dev/null && vips abs "$T/or/d$o.v" "$T/or/a$o.v" 2>/dev/null ||
+        { or_ok=0; break; }
+    m=$(vips avg "$T/or/a$o.v"); echo "    orientation $o: mean difference from orientation 1 turned ($a): $m" >>"$T/or/log"
+    py "import sys; sys.exit(0 if $m < 6 else 1)" || or_ok=0
+done
+vips subtract "$T/or/th-o3.jpg" "$T/or/th-o1.jpg" "$T/or/d.v" 2>/dev/null && vips abs "$T/or/d.v" "$T/or/a.v" 2>/dev/null
+m=$(vips avg "$T/or/a.v" 2>/dev/null || echo 0); echo "    orientation 3 against the unturned picture: $m" >>"$T/or/log"
+n="EXIF orientations 3, 6 and 8: the page's thumbnails are the photo turned as it is shown (the stored one is not: it differs)"
+if test $rc -eq 0 && test $or_ok -eq 1 && ! test -s "$T/or/err" && py "import sys; sys.exit(0 if $m > 20 else 1)"; then ok "$n"
+else bad "$n" "scan exit $rc" "$(cat "$T/or/log" "$T/or/err" 2>/dev/null)"; fi
+
 # --- review apply on its own: validation, atomic rewrite, idempotence
 O="$T/out-pristine"
 sid=$(cat "$O/scan-id")
