@@ -28,14 +28,19 @@
       byId[x.id] = x;
     });
   });
+  // A record's thumbnail: the number of the entry whose data block (script#vigil-tN, around this
+  // script in the page) holds it, or base64 in the record itself, or null. A block
+  // the browser has not parsed yet reads as pending: its card is drawn again once it is.
+  var pending = false, parsed = document.readyState !== 'loading';
   function thumbOf(ri) {
-    for (var hop = 0; hop < 4; hop++) {
-      var t = D.records[ri][1];
-      if (typeof t === 'string') return (t.slice(0, 5) === 'iVBOR' ? 'data:image/png;base64,' : 'data:image/jpeg;base64,') + t; // a video's frame is PNG
-      if (typeof t !== 'number' || t < 0 || t >= D.records.length) return null;
-      ri = t;
-    }
-    return null;
+    var t = D.records[ri][1], b64 = null;
+    if (typeof t === 'number') {
+      var el = document.getElementById('vigil-t' + t);
+      if (el && (parsed || el.nextSibling)) b64 = el.textContent; // a block is whole once one follows it
+      else if (!parsed) { pending = true; return null; }
+    } else if (typeof t === 'string') b64 = t;
+    if (typeof b64 !== 'string' || !b64) return null;
+    return (b64.slice(0, 5) === 'iVBOR' ? 'data:image/png;base64,' : 'data:image/jpeg;base64,') + b64; // a video's frame is PNG
   }
 
   // ---- state: decisions (per scan) and preferences (per browser)
@@ -187,7 +192,8 @@
         tw.appendChild(bx);
       }
     } else {
-      tw = node('div', 'nothumb', prefs.nothing ? 'text only' : D.records[x.ri][1] === null && D.thumbs ? 'no thumbnail (budget reached or not decoded)' : 'no thumbnail');
+      tw = node('div', 'nothumb', prefs.nothing ? 'text only' : D.records[x.ri][1] === null && D.thumbs ? 'no thumbnail (budget reached or not decoded)' :
+        typeof D.records[x.ri][1] === 'number' && !parsed ? 'thumbnail loading\u2026' : 'no thumbnail');
     }
     c.appendChild(tw);
     var info = node('div', 'meta');
@@ -449,4 +455,11 @@
   // when the page became usable, in ms from the start of navigation (bench/review_page.sh reads it)
   document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
   document.body.setAttribute('data-ready', String(M.length));
+  // the rest of the thumbnails parsed: the cards drawn without theirs are drawn again
+  function allParsed() {
+    parsed = true;
+    if (pending) { pending = false; var keep = sel; render(); select(keep); }
+    document.body.setAttribute('data-thumbs-ms', String(Math.round(performance.now())));
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', allParsed); else allParsed();
 })();
