@@ -213,7 +213,7 @@ static const char *page_body =
     "<label>search <input id=\"f-q\" type=\"search\" placeholder=\"path, labels, reference\"></label>\n"
     "<label>sort <select id=\"f-sort\"><option value=\"scan\">scan order</option><option value=\"dist\">nearest first</option>"
     "<option value=\"distdesc\">farthest first</option><option value=\"path\">path</option><option value=\"set\">set</option>"
-    "<option value=\"kind\">kind</option><option value=\"dec\">decision</option></select></label>\n"
+    "<option value=\"kind\">kind</option><option value=\"cat\">category</option><option value=\"dec\">decision</option></select></label>\n"
     "<span id=\"shown\"></span></div>\n"
     "<div class=\"bar\"><button type=\"button\" id=\"view\">List view</button>\n"
     "<label>blur <input id=\"blur\" type=\"range\" min=\"2\" max=\"40\" step=\"1\"></label>\n"

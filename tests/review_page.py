@@ -164,6 +164,11 @@ try:
         pick(b, '#f-sort', 'distdesc')
         dists = [int(re.search(r'distance (\d+)', c['text']).group(1)) for c in cards(b) if 'distance' in c['text']]
         check('sort farthest first', dists == sorted(dists, reverse=True) and len(set(dists)) > 1, dists)
+        pick(b, '#f-sort', 'cat')
+        cats = [re.search(r'category (none|\d+)', c['text']).group(1) for c in cards(b)]
+        nums = [int(c) for c in cats if c != 'none']
+        check('sort by category: by number, the uncategorized last', nums == sorted(nums) and len(set(nums)) > 1 and
+              cats == [str(n) for n in nums] + ['none'] * (len(cats) - len(nums)), cats)
         pick(b, '#f-sort', 'scan')
 
         # --- settings: text only, list view, blur strength
@@ -285,6 +290,8 @@ try:
         box = b.js("var x = document.querySelector('[data-match-id=\"0:0\"] .box'); return x ? [x.style.left, x.style.top, x.style.width, x.style.height] : null")
         check('a feature match: kind features, inliers, and its box drawn on the thumbnail', box == ['25%', '10%', '50%', '50%'] and
               'features' in cards(b)[0]['text'] and 'inliers 42' in cards(b)[0]['text'], box)
+        check("a feature match: the reference's crop box, scale and rotation as text",
+              'reference crop 10,10 100\u00d780 px, scale 1.10, rotated 3.0\u00b0' in cards(b)[0]['text'], cards(b)[0]['text'])
         vt = cards(b)[1]['text']
         check("a video match: its frame's second (timestamp)", 'video' in vt and 'at 12.500 s' in vt, vt)
         pages1 = b.js("return document.getElementById('pageinfo').textContent")

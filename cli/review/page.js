@@ -154,7 +154,9 @@
       path: function (a, b) { return M[a].path < M[b].path ? -1 : M[a].path > M[b].path ? 1 : a - b; },
       set: function (a, b) { return M[a].set < M[b].set ? -1 : M[a].set > M[b].set ? 1 : a - b; },
       kind: function (a, b) { return M[a].kind < M[b].kind ? -1 : M[a].kind > M[b].kind ? 1 : a - b; },
-      dec: function (a, b) { var x = facetVal(M[a], 'dec'), y = facetVal(M[b], 'dec'); return x < y ? -1 : x > y ? 1 : a - b; }
+      dec: function (a, b) { var x = facetVal(M[a], 'dec'), y = facetVal(M[b], 'dec'); return x < y ? -1 : x > y ? 1 : a - b; },
+      cat: function (a, b) { var x = catOf(M[a]), y = catOf(M[b]); // by number, the uncategorized last
+        return x === y ? a - b : x == null ? 1 : y == null ? -1 : x - y; }
     }[key] || function (a, b) { return a - b; };
     if (key !== 'scan') out.sort(cmp);
     var selId = keepSel && F[sel] != null ? M[F[sel]].id : null;
@@ -202,6 +204,10 @@
     txt(line, 'set ' + x.set + ' \u00b7 ' + x.kind + ' \u00b7 ' + (x.inl ? 'inliers ' + m.inliers : 'distance ' + x.val));
     if (m.transform && m.transform !== 'orig') txt(line, ' \u00b7 ' + m.transform);
     if (typeof m.timestamp === 'number') txt(line, ' \u00b7 at ' + m.timestamp.toFixed(3) + ' s');
+    if (Array.isArray(m.crop) && m.crop.length === 4 && m.crop.every(function (v) { return typeof v === 'number'; }))
+      txt(line, ' \u00b7 reference crop ' + m.crop[0] + ',' + m.crop[1] + ' ' + m.crop[2] + '\u00d7' + m.crop[3] + ' px' +
+        (typeof m.scale === 'number' ? ', scale ' + m.scale.toFixed(2) : '') +
+        (typeof m.rotation === 'number' ? ', rotated ' + m.rotation.toFixed(1) + '\u00b0' : '') + (m.mirrored === true ? ', mirrored' : ''));
     if (typeof m.query_match_pct === 'number') txt(line, ' \u00b7 ' + m.query_match_pct + '% of frames');
     info.appendChild(line);
     if (x.r.truncated && x.k === 0) info.appendChild(node('div', 'lab', x.r.matches_total + ' matches, the nearest ' + x.r.matches.length + ' kept'));
