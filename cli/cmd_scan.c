@@ -80,9 +80,10 @@ void help_scan(FILE *f)
             "                 a time; self-contained, no network\n"
             "  thumbs.vgt     the matched files' thumbnails, taken from the decode hashing did\n"
             "  scan-id        the id that ties decisions to this scan\n\n"
-            "--thumbs MB: the thumbnails' budget (default 40 MB of JPEG, about 5 KB each, so some\n"
-            "8,000 files; the page then opens in under 3 s, a larger budget makes it slower);\n"
-            "matched files past it are text rows in report.html; 0: no thumbnails.\n\n"
+            "--thumbs MB: the thumbnails' budget (default 200 MB of JPEG, about 5 KB each, so some\n"
+            "40,000 files; the page is usable with its first page's pictures in under a second, the\n"
+            "rest appear as the browser reads them, about 4 s at 200 MB); matched files past it are\n"
+            "text rows in report.html; 0: no thumbnails.\n\n"
             "An index written in place while the scan runs (cp onto it) stops the scan before it records\n"
             "more; one replaced by rename (`vigil index add`) is not seen: the scan keeps the version it\n"
             "opened.\n\n");
@@ -884,7 +885,7 @@ int cmd_scan(int argc, char **argv)
     scan_set sets[MAXSETS + 1]; /* + the room index */
     memset(sets, 0, sizeof sets);
     char *radius_spec[MAXSETS];
-    int nradius = 0, nsets = 0, resume = 0, thumbs = 40, c; /* MB: the page opens in < 3 s (bench/results/review.md) */
+    int nradius = 0, nsets = 0, resume = 0, thumbs = 200, c; /* MB: usable in < 1 s, all parsed in ~4 s (bench/results/review.md) */
     int default_radius = 31;
     const char *outdir = NULL, *rooms_path = NULL;
     int min_inliers = -1;

@@ -5,12 +5,20 @@
  *
  * The data: for each matched file its results.jsonl line as it is (so what other kinds of match
  * add, a video frame's timestamp or a feature match's box, reaches the page unchanged), its line
- * number (a match's id is LINE:INDEX, which `vigil review apply` reads back) and its thumbnail
- * from thumbs.vgt as base64 JPEG, or the number of an earlier file with the same content. JSON
- * cannot end the script element: '<', '>' and '&' are written as \u escapes (only strings hold
- * them), so a label "</script>" stays text. Written in one more pass over the journal: memory is
- * one record and the table of the contents whose thumbnail is embedded (24-byte slots at load
- * <= 0.5: 48 bytes a thumbnail). */
+ * number (a match's id is LINE:INDEX, which `vigil review apply` reads back) and the number of
+ * the entry whose thumbnail it shows (its own, or an earlier file's with the same content), or
+ * null. JSON cannot end the script element: '<', '>' and '&' are written as \u escapes (only
+ * strings hold them), so a label "</script>" stays text.
+ *
+ * The thumbnails are not in the JSON: each is a data block of its own after it,
+ * <script type="text/plain" id="vigil-tN">base64 JPEG</script>, read only when its card is drawn.
+ * The page's script comes after the first PRE_THUMBS of them, so it runs once the data and the
+ * first pages' pictures are parsed: the page is usable while the browser still parses the rest
+ * (a 200 MB budget is some 270 MB of base64, which takes seconds to parse; bench/results/review.md),
+ * and cards whose picture is not parsed yet are drawn again when it is (DOMContentLoaded).
+ * Written in two more passes over the journal (the data, then the thumbnails): memory is one
+ * record and the table of the contents whose thumbnail is embedded (24-byte slots at load <= 0.5:
+ * 48 bytes a thumbnail). */
 #include "report_page.h"
 #include "thumbs.h"
 
@@ -81,13 +89,17 @@ typedef struct seen { uint8_t key[16]; uint64_t entry; } seen;
 typedef struct pagepass {
     FILE *f;
     scan_thumbs th;
-    int have_thumbs;
-    uint64_t line, entries, bytes_before;
-    seen *tab;   /* content -> first entry with its thumbnail embedded; open addressing */
+    int have_thumbs, script_out;
+    uint64_t line, entries;
+    seen *tab;   /* content -> the first entry that shows its thumbnail; open addressing */
     size_t cap, n;
     report_page_stats *st;
     int oom;
 } pagepass;
+
+/* The thumbnails before the page's script: the most one page shows (500), so that the first
+ * page, in scan order, is drawn with its pictures. */
+#define PRE_THUMBS 500
 
 static seen *seen_find(pagepass *p, const uint8_t key[16])
 {
@@ -118,6 +130,7 @@ static int seen_add(pagepass *p, const uint8_t key[16], uint64_t entry)
     return 0;
 }
 
+/* Pass 1: the record's entry in the JSON data, and which entry's thumbnail it shows. */
 static int on_record(const jrecord *r, void *ctx)
 {
     pagepass *p = ctx;
@@ -129,19 +142,10 @@ static int on_record(const jrecord *r, void *ctx)
     if (p->have_thumbs && (r->fix.flags & J_DIGESTS)) {
         seen *s = p->cap ? seen_find(p, r->fix.xxh128) : NULL;
         if (s && s->entry) { fprintf(f, "%llu", (unsigned long long)(s->entry - 1)); done = 1; }
-        else {
-            size_t n;
-            uint8_t *img = thumbs_get(&p->th, r->fix.xxh128, &n);
-            if (img) {
-                fputc('"', f);
-                base64(f, img, n);
-                fputc('"', f);
-                free(img);
-                p->st->thumbs++;
-                p->st->thumb_bytes += n;
-                if (seen_add(p, r->fix.xxh128, p->entries)) { p->oom = 1; return -1; }
-                done = 1;
-            }
+        else if (thumbs_has(&p->th, r->fix.xxh128)) {
+            if (seen_add(p, r->fix.xxh128, p->entries)) { p->oom = 1; return -1; }
+            fprintf(f, "%llu", (unsigned long long)p->entries);
+            done = 1;
         }
     }
     if (!done) { fputs("null", f); p->st->text_rows++; }
@@ -152,6 +156,35 @@ static int on_record(const jrecord *r, void *ctx)
     fputc(']', f);
     p->st->matches += r->fix.nmatches;
     p->entries++;
+    return 0;
+}
+
+static void page_script(pagepass *p)
+{
+    fprintf(p->f, "<script>%s</script>\n", review_js);
+    p->script_out = 1;
+}
+
+/* Pass 2: the thumbnail of every entry that owns one, in entry order, as a data block; the
+ * page's script after the first PRE_THUMBS. */
+static int on_record_thumb(const jrecord *r, void *ctx)
+{
+    pagepass *p = ctx;
+    if (!r->fix.nmatches) return 0;
+    uint64_t entry = p->entries++;
+    if (!(r->fix.flags & J_DIGESTS) || !p->cap) return 0;
+    seen *s = seen_find(p, r->fix.xxh128);
+    if (!s->entry || s->entry - 1 != entry) return 0; /* none, or an earlier entry's */
+    size_t n;
+    uint8_t *img = thumbs_get(&p->th, r->fix.xxh128, &n);
+    if (!img) return 0; /* unreadable now: the card says it has no thumbnail */
+    fprintf(p->f, "<script type=\"text/plain\" id=\"vigil-t%llu\">", (unsigned long long)entry);
+    base64(p->f, img, n);
+    fputs("</script>\n", p->f);
+    free(img);
+    p->st->thumbs++;
+    p->st->thumb_bytes += n;
+    if (p->st->thumbs == PRE_THUMBS) page_script(p);
     return 0;
 }
 
@@ -168,8 +201,8 @@ static const char *page_body =
     "<tr><td><kbd>c</kbd> / <kbd>x</kbd> / <kbd>r</kbd></td><td>confirm / reject / needs review (the same key again clears it); <kbd>u</kbd> clears decision and category</td></tr>\n"
     "<tr><td><kbd>0</kbd> &hellip; <kbd>4</kbd>, <kbd>-</kbd></td><td>Project VIC category of the selected match; clear it</td></tr>\n"
     "<tr><td><kbd>g</kbd> / <kbd>t</kbd> / <kbd>/</kbd></td><td>grid or list / text only / search</td></tr>\n"
-    "</table><p>Project VIC categories: 0 uncategorized, 1 CAM (child abuse material), 2 child exploitive / age difficult, "
-    "3 CGI / animation, 4 comparison. A match without a category of its own shows its reference's (a <code>category=</code> "
+    "</table><p>Project VIC categories (US): 0 non-pertinent, 1 CAM (child abuse material), 2 child exploitive (non-CAM) / "
+    "age difficult, 3 CGI / animation (child exploitive), 4 comparison images; no category is uncategorized. A match without a category of its own shows its reference's (a <code>category=</code> "
     "label). Decisions are kept in this browser for this scan (local storage, by scan id); export them for "
     "<code>vigil review apply OUTDIR decisions.json</code> or for a colleague, who imports them.</p></details>\n"
     "<div class=\"bar\">\n"
@@ -180,7 +213,7 @@ static const char *page_body =
     "<label>search <input id=\"f-q\" type=\"search\" placeholder=\"path, labels, reference\"></label>\n"
     "<label>sort <select id=\"f-sort\"><option value=\"scan\">scan order</option><option value=\"dist\">nearest first</option>"
     "<option value=\"distdesc\">farthest first</option><option value=\"path\">path</option><option value=\"set\">set</option>"
-    "<option value=\"kind\">kind</option><option value=\"dec\">decision</option></select></label>\n"
+    "<option value=\"kind\">kind</option><option value=\"cat\">category</option><option value=\"dec\">decision</option></select></label>\n"
     "<span id=\"shown\"></span></div>\n"
     "<div class=\"bar\"><button type=\"button\" id=\"view\">List view</button>\n"
     "<label>blur <input id=\"blur\" type=\"range\" min=\"2\" max=\"40\" step=\"1\"></label>\n"
@@ -234,7 +267,12 @@ int report_page_write(FILE *f, scan_journal *j, const scan_report_opts *o, const
     p.have_thumbs = o->thumbs_max > 0 && !thumbs_open_read(&p.th, o->dir);
     int rc = journal_each(j, on_record, &p);
     fprintf(f, "\n],\"thumbs\":%s}</script>\n", p.have_thumbs ? "true" : "false");
-    fprintf(f, "<script>%s</script>\n</body></html>\n", review_js);
+    if (!rc && p.have_thumbs && p.n) {
+        p.entries = 0;
+        rc = journal_each(j, on_record_thumb, &p);
+    }
+    if (!p.script_out) page_script(&p);
+    fputs("</body></html>\n", f);
     if (p.have_thumbs) thumbs_close(&p.th);
     free(p.tab);
     return rc || p.oom ? -1 : 0;

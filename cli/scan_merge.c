@@ -1018,7 +1018,7 @@ int cmd_scan_merge(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *outdir = NULL;
-    int thumbs = 40, quiet = 0, threads = omp_get_num_procs(), c;
+    int thumbs = 200, quiet = 0, threads = omp_get_num_procs(), c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:j:qh", longopts, NULL)) != -1) {
         switch (c) {

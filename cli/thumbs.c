@@ -21,7 +21,7 @@
 #include <xxhash.h>
 
 #define TMAGIC "VIGILTHB"
-#define TVERSION 1u
+#define TVERSION 2u /* 2: thumbnails turned by the EXIF orientation; a version-1 file is started again */
 #define TRMAGIC 0x42485456u /* "VTHB" */
 #define TMAX_IMAGE (16u << 20)
 

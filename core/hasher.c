@@ -51,6 +51,16 @@ typedef struct also {
     int on, done;
 } also;
 
+/* The review thumbnail's one need from the decode besides PDQ's grid: the EXIF orientation, for
+ * display (the hash ignores it). A sink that keeps it and wants no rows of its own (side 0). */
+static vigil_result orientation_begin(void *ctx, const vigil__decoded *d, vigil_error *err)
+{
+    (void)err;
+    *(int *)ctx = d->orientation;
+    return VIGIL_OK;
+}
+static void orientation_row(void *ctx, uint32_t y, const void *row) { (void)ctx; (void)y; (void)row; }
+
 /* Decode and PDQ, once the digests are known; and the features from the same decode. */
 static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_options *opt, vigil_hash_result *out,
                                     vigil_error *err, also *feat)
@@ -62,8 +72,10 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
 
     vigil__pixels px;
     /* The sinks of this decode; a review thumbnail (issue 19) is one more vigil__view here. */
-    vigil__sink extra[1];
-    int nextra = 0;
+    vigil__sink extra[2];
+    int nextra = 0, orientation = 1;
+    const int want_thumb = opt->thumb && opt->thumb_side > 0 && opt->thumb_side <= 4096;
+    if (want_thumb) extra[nextra++] = (vigil__sink){orientation_begin, orientation_row, &orientation, 0};
     if (feat && feat->on) {
         vigil__view_init(&feat->view, feat->fo->work_side, 1);
         extra[nextra++] = vigil__view_sink(&feat->view);
@@ -92,8 +104,8 @@ static vigil_result decode_and_hash(const vigil__input *in, const vigil_hash_opt
         vigil__view_free(&feat->view);
     }
     if (r) return r;
-    if (opt->thumb && opt->thumb_side > 0 && opt->thumb_side <= 4096) /* the review's picture, same pixels */
-        vigil__thumb_from_grid(&px, out->width, out->height, opt->thumb_side, opt->thumb);
+    if (want_thumb) /* the review's picture, same pixels, shown as a person saw the photo */
+        vigil__thumb_from_grid(&px, out->width, out->height, opt->thumb_side, orientation, opt->thumb);
     int want_dih = !!(opt->flags & VIGIL_HASH_DIHEDRAL);
     r = vigil__pdq_hash(&px, &out->pdq, &out->quality, want_dih ? out->dihedral : NULL);
     free(px.px);

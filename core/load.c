@@ -676,10 +676,11 @@ vigil_result vigil__load_each(const vigil__input *in, int exact, uint64_t max_pi
         r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
         goto done;
     }
-    if (shrink != sink_shrink) nsinks = 0; /* not the sinks' decode: the caller makes theirs */
+    /* not the sinks' decode: the caller makes theirs; a sink of side 0 is still told the header */
+    const int nrow = shrink == sink_shrink ? nsinks : 0;
     const vigil__decoded dec = {w, h, W, H, bands, wide, orientation >= 1 && orientation <= 8 ? orientation : 1};
     for (int i = 0; i < nsinks; i++)
-        if ((r = sinks[i].begin(sinks[i].ctx, &dec, err))) goto done;
+        if ((nrow || !sinks[i].side) && (r = sinks[i].begin(sinks[i].ctx, &dec, err))) goto done;
     if (!px) goto rows;
     /* Reference positions floor(o*n/512) in the full-size image, mapped into the shrunk one. */
     for (uint32_t o = 0; o < ow; o++) {
@@ -704,7 +705,7 @@ rows:;
         }
         for (uint32_t y = y0; y < y0 + (uint32_t)rect.height; y++) {
             const VipsPel *row = VIPS_REGION_ADDR(reg, 0, (int)y);
-            for (int i = 0; i < nsinks; i++) sinks[i].row(sinks[i].ctx, y, row);
+            for (int i = 0; i < nrow; i++) sinks[i].row(sinks[i].ctx, y, row);
             if (!px) continue;
             if (all_grey) {
                 if (wide) {
@@ -729,7 +730,7 @@ rows:;
         }
     }
     r = VIGIL_OK;
-    if (fed) *fed = nsinks > 0;
+    if (fed) *fed = nrow > 0;
     if (!px) goto done;
     px->w = ow;
     px->h = oh;

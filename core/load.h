@@ -28,7 +28,8 @@ typedef struct vigil__sink {
     /* Every row, top to bottom, once each: w x bands samples. */
     void (*row)(void *ctx, uint32_t y, const void *row);
     void *ctx;
-    uint32_t side; /* the longer side the sink makes: the decode must hold at least that many */
+    uint32_t side; /* the longer side the sink makes: the decode must hold at least that many;
+                    * 0: it wants the header facts only (begin), told in every decode */
 } vigil__sink;
 /* vigil__load_input with sinks (nsinks may be 0); *fed (may be NULL) says whether they were fed.
  *

@@ -1,16 +1,18 @@
 /* thumb.c - a review thumbnail from the pixels the hash decoded, so that a scan's report does not
  * decode a matched file a second time (bench/results/scan_thumbs.md). The PDQ grid of a large
  * image is 512x512 point samples of the shrink-on-load decode; a box average of it, back at the
- * stored aspect, is a fair 160-pixel picture. What it does not do that vigil_thumbnail_png does:
- * apply the EXIF orientation (the hash does not either). */
+ * stored aspect, is a fair 160-pixel picture. The EXIF orientation is applied to that small
+ * picture (vigil__orient, view.c), as vigil_thumbnail_png applies it: the analyst sees the photo
+ * the right way up, while the hash, as PDQ defines it, stays on the stored pixels. */
 #include "thumb.h"
 #include "png_encode.h"
+#include "view.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
 
-void vigil__thumb_from_grid(const vigil__pixels *px, uint32_t W, uint32_t H, int side, vigil_thumb *t)
+void vigil__thumb_from_grid(const vigil__pixels *px, uint32_t W, uint32_t H, int side, int o, vigil_thumb *t)
 {
     memset(t, 0, sizeof *t);
     if (!px->px || !px->w || !px->h || side < 1 || !W || !H) return;
@@ -36,6 +38,14 @@ void vigil__thumb_from_grid(const vigil__pixels *px, uint32_t W, uint32_t H, int
                 out[((size_t)y * tw + x) * ch + c] = (uint8_t)((sum + n / 2) / n);
             }
         }
+    }
+    if (o >= 2 && o <= 8) {
+        uint8_t *turned = malloc((size_t)tw * th * ch);
+        if (!turned) { free(out); return; }
+        vigil__orient(out, tw, th, ch, o, turned);
+        free(out);
+        out = turned;
+        if (o >= 5) { uint32_t s2 = tw; tw = th; th = s2; }
     }
     t->px = out;
     t->w = tw;

@@ -186,7 +186,8 @@ typedef struct vigil_hash_options {
     void *before_decode_ctx;
     /* Optional: with thumb_side > 0 and thumb set, a decoded image also yields a thumbnail of
      * longer side <= thumb_side (1..4096), taken from the pixels the hash decoded (no second
-     * decode; no EXIF orientation, as for the hash). *thumb is cleared first and stays empty
+     * decode), turned by the file's EXIF orientation for display (the hash is not turned, as
+     * PDQ defines it). *thumb is cleared first and stays empty
      * when nothing was decoded; the caller frees thumb->px with vigil_free. */
     int thumb_side;
     vigil_thumb *thumb;

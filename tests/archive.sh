@@ -84,7 +84,8 @@ import json,re,sys
 h=open(sys.argv[1]).read()
 d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
 r=[x for x in d['records'] if x[2]['path']=='backup.tar.gz!/inner.zip!/dir/box.png' or x[2]['path'].endswith('/backup.tar.gz!/inner.zip!/dir/box.png')]
-assert r and isinstance(r[0][1], str) and r[0][1].startswith('/9j/'), r[:1]
+th=dict(re.findall(r'<script type=\"text/plain\" id=\"vigil-t(\\d+)\">([^<]*)</script>', h))
+assert r and isinstance(r[0][1], int) and th[str(r[0][1])].startswith('/9j/'), r[:1]
 " "$T/o1/report.html"
 "$V" match -q --index "$T/refs.vgi" "$W/seized" >"$T/m1.tsv" 2>/dev/null
 check "vigil match: the same path" sh -c "awk -F'\t' '\$1 == \"$P\" && \$5 == \"box-ref\"' '$T/m1.tsv' | grep -q ."

@@ -77,7 +77,7 @@ cp "$img" "$T/seized/a.jpg"
 rm "$T/seized/a.jpg"; mkfifo "$T/seized/a.jpg"
 run "$T/err" "$V" scan -j 2 -q --resume --index "$T/v.vgi" -o "$T/out" "$T/seized"
 check "report: a matched file now a FIFO is not waited on; its thumbnail is the one the scan took" \
-    sh -c "test $rc -ne 124 && grep -q '\\[0,\"/9j/' '$T/out/report.html'"
+    sh -c "test $rc -ne 124 && grep -q '\\[0,0,' '$T/out/report.html' && grep -q 'id=\"vigil-t0\">/9j/' '$T/out/report.html'"
 
 # --- outputs that are not regular files ----------------------------------------------------------
 # a character device: as root a copy of /dev/null's node in the scratch folder (a regression must

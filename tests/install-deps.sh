@@ -2,8 +2,8 @@
 # install-deps.sh [GROUP...] - installs the Debian 12 packages a make target needs, those missing
 # only. Always the build and the demo (compiler, pkg-config, the libraries, the vips command,
 # python3, libarchive, libdeflate (CRC-32 of zip members and RAR headers), FFmpeg's libav*, libmicrohttpd for vigil serve); each GROUP adds:
-#   test   what the shell suites drive: xxhsum, headless Chromium and chromedriver (the review
-#          page, driven over WebDriver by tests/webdriver.py), script(1),
+#   test   what the shell suites drive: xxhsum, headless Chromium with chromedriver and Firefox
+#          ESR (the review page, driven over WebDriver and Marionette by tests/webdriver.py), script(1),
 #          groff and man-db (the man pages), strace (the fsync-order check), zip, unzip,
 #          p7zip-full, xz-utils, zstd, bzip2 (the archives tests/archive.sh makes), curl (serve.sh),
 #          ffmpeg (test videos), Open MPI (the --mpi scans of tests/mpi.sh; the build links it in
@@ -20,7 +20,7 @@ want="build-essential:cc build-essential:make pkg-config:pkg-config libvips-dev 
 nettle-dev libarchive-dev libdeflate-dev libvips-tools:vips python3:python3 libmicrohttpd-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
 for g in "$@"; do
     case $g in
-        test) want="$want xxhash:xxhsum chromium:chromium chromium-driver:chromedriver bsdutils:script groff-base:groff man-db:man strace:strace zip:zip unzip:unzip p7zip-full:7z xz-utils:xz zstd:zstd bzip2:bzip2 curl:curl ffmpeg:ffmpeg libopenmpi-dev:mpicc openmpi-bin:mpirun" ;;
+        test) want="$want xxhash:xxhsum chromium:chromium chromium-driver:chromedriver firefox-esr:firefox-esr bsdutils:script groff-base:groff man-db:man strace:strace zip:zip unzip:unzip p7zip-full:7z xz-utils:xz zstd:zstd bzip2:bzip2 curl:curl ffmpeg:ffmpeg libopenmpi-dev:mpicc openmpi-bin:mpirun" ;;
         asan|fuzz) want="$want clang:clang libclang-rt-14-dev libomp-14-dev" ;;
         bench) want="$want valgrind:valgrind bc:bc libjpeg-turbo-progs:djpeg zip:zip wrk:wrk curl:curl ffmpeg:ffmpeg time:/usr/bin/time" ;;
         *) echo "install-deps.sh: unknown group '$g' (known: test asan bench fuzz)" >&2; exit 2 ;;

@@ -43,6 +43,7 @@ def page(p):
     h=open(p).read()
     d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
     for k in ('scan_id','created'): d.pop(k, None)
+    d['thumbnail blocks']=re.findall(r'<script type=\"text/plain\" id=\"vigil-t\\d+\">[^<]*</script>', h)
     return d
 sys.exit(page(sys.argv[1]) != page(sys.argv[2]))" "$T/one/report.html" "$1/report.html"
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
-# review.sh - the review page (report.html) driven in headless Chromium through chromedriver
-# (tests/review_page.py, W3C WebDriver from python3's standard library), and `vigil review apply`
+# review.sh - the review page (report.html) driven in headless Chromium through chromedriver and in
+# headless Firefox ESR through Marionette (tests/review_page.py, tests/webdriver.py: python3's
+# standard library only), and `vigil review apply`
 # on its own: a decisions file validated, written into results.jsonl and vics.json atomically.
 # Usage: tests/review.sh BUILD_DIR
 NAME=review
@@ -40,21 +41,75 @@ check "the page embeds no raw hostile label: </script> only as \\u003c/script\\u
 check "the script and the style are allowed by hash, not 'unsafe-inline'" sh -c "
 grep -q \"script-src 'sha256-\" '$T/out/report.html' && grep -q \"style-src 'sha256-\" '$T/out/report.html' && ! grep -q unsafe-inline '$T/out/report.html'"
 
-# --- the page in the browser (also writes $T/decisions.json through its Export button)
+# --- the page in the browser (also writes $T/decisions.json through its Export button): Debian's
+# Chromium over chromedriver, then Firefox ESR over Marionette (tests/webdriver.py), each on its
+# own copy of the scan, with the same checks
 cp -r "$T/out" "$T/out-pristine"
-if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
-    timeout 300 python3 tests/review_page.py "$V" "$T/out" "$T" >"$T/browser.log" 2>&1
+cp -r "$T/out" "$T/out-firefox"
+drive() { # BROWSER OUTDIR SCRATCH
+    mkdir -p "$3"
+    VIGIL_BROWSER=$1 timeout 300 python3 tests/review_page.py "$V" "$2" "$3" >"$3/browser.log" 2>&1
     while IFS= read -r l; do
         case "$l" in
-        "ok - "*) ok "browser: ${l#ok - }" ;;
-        "FAIL - "*) bad "browser: ${l#FAIL - }" ;;
+        "ok - "*) ok "$1: ${l#ok - }" ;;
+        "FAIL - "*) bad "$1: ${l#FAIL - }" ;;
         "    "*) echo "$l" ;;
         esac
-    done <"$T/browser.log"
-    grep -q '^ok - \|^FAIL - ' "$T/browser.log" || bad "browser: the driver ran" "$(tail -5 "$T/browser.log")"
+    done <"$3/browser.log"
+    grep -q '^ok - \|^FAIL - ' "$3/browser.log" || bad "$1: the driver ran" "$(tail -5 "$3/browser.log")"
+}
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    drive chromium "$T/out" "$T"
 else
     bad "browser tests" "chromium or chromedriver is not installed (tests/install-deps.sh test installs them)"
 fi
+if command -v firefox-esr >/dev/null 2>&1; then
+    drive firefox "$T/out-firefox" "$T/firefox"
+else
+    bad "firefox tests" "firefox-esr is not installed (tests/install-deps.sh test installs it)"
+fi
+
+# --- thumbnails are shown the way the photo is meant to be seen: copies of one landscape JPEG
+# whose EXIF says orientation 3, 6 or 8 (an APP1 segment put in after SOI; the pixels are the same
+# bytes) match at distance 0, and their thumbnails on the page are orientation 1's turned by
+# 180, 90 and 270 degrees (libvips's rot), not the stored picture
+mkdir -p "$T/or/refs" "$T/or/seized"
+cp "$D/opencv-doc__hfs_001.jpg" "$T/or/refs/p.jpg"
+py "
+import struct
+src = open('$D/opencv-doc__hfs_001.jpg', 'rb').read()
+for o in (1, 3, 6, 8):
+    ifd = b'MM\\0*' + struct.pack('>IH', 8, 1) + struct.pack('>HHIHH', 0x0112, 3, 1, o, 0) + struct.pack('>I', 0)
+    app1 = b'Exif\\0\\0' + ifd
+    open('$T/or/seized/o%d.jpg' % o, 'wb').write(src[:2] + b'\\xff\\xe1' + struct.pack('>H', len(app1) + 2) + app1 + src[2:])
+"
+"$V" index build -o "$T/or/p.vgi" --set p "$T/or/refs" >/dev/null 2>&1
+"$V" scan -q --index "$T/or/p.vgi" -o "$T/or/out" "$T/or/seized" >/dev/null 2>&1; rc=$?
+py "
+import base64, json, re
+h = open('$T/or/out/report.html').read()
+d = json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
+th = dict(re.findall(r'<script type=\"text/plain\" id=\"vigil-t(\\d+)\">([^<]*)</script>', h))
+for e in d['records']:
+    n = e[2]['path'].rsplit('/', 1)[1]
+    assert isinstance(e[1], int) and str(e[1]) in th, (n, e[1])
+    assert all(m['distance'] == 0 for m in e[2]['matches']), n
+    open('$T/or/th-' + n, 'wb').write(base64.b64decode(th[str(e[1])]))
+" 2>"$T/or/err"
+or_ok=1
+for o in 3 6 8; do
+    case $o in 3) a=d180 ;; 6) a=d90 ;; 8) a=d270 ;; esac
+    vips rot "$T/or/th-o1.jpg" "$T/or/want$o.v" $a 2>/dev/null &&
+        vips subtract "$T/or/th-o$o.jpg" "$T/or/want$o.v" "$T/or/d$o.v" 2>/dev/null && vips abs "$T/or/d$o.v" "$T/or/a$o.v" 2>/dev/null ||
+        { or_ok=0; break; }
+    m=$(vips avg "$T/or/a$o.v"); echo "    orientation $o: mean difference from orientation 1 turned ($a): $m" >>"$T/or/log"
+    py "import sys; sys.exit(0 if $m < 6 else 1)" || or_ok=0
+done
+vips subtract "$T/or/th-o3.jpg" "$T/or/th-o1.jpg" "$T/or/d.v" 2>/dev/null && vips abs "$T/or/d.v" "$T/or/a.v" 2>/dev/null
+m=$(vips avg "$T/or/a.v" 2>/dev/null || echo 0); echo "    orientation 3 against the unturned picture: $m" >>"$T/or/log"
+n="EXIF orientations 3, 6 and 8: the page's thumbnails are the photo turned as it is shown (the stored one is not: it differs)"
+if test $rc -eq 0 && test $or_ok -eq 1 && ! test -s "$T/or/err" && py "import sys; sys.exit(0 if $m > 20 else 1)"; then ok "$n"
+else bad "$n" "scan exit $rc" "$(cat "$T/or/log" "$T/or/err" 2>/dev/null)"; fi
 
 # --- review apply on its own: validation, atomic rewrite, idempotence
 O="$T/out-pristine"

@@ -11,7 +11,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from webdriver import Browser, WebDriverError  # noqa: E402
+from webdriver import WebDriverError, browser  # noqa: E402
 
 V, OUT, TMP = sys.argv[1:4]
 PAGE = 'file://' + os.path.abspath(os.path.join(OUT, 'report.html'))
@@ -76,7 +76,7 @@ threading.Thread(target=srv.serve_forever, daemon=True).start()
 port = srv.server_address[1]
 
 try:
-    with Browser() as b:
+    with browser() as b:
         n = ready(b)
         cs = cards(b)
         check('the page opens from file:// and lists every match (%d)' % nmatch, n == nmatch and len(cs) == min(nmatch, 100), (n, len(cs)))
@@ -86,6 +86,10 @@ try:
                    "['confirm','reject','review','reveal'].every(function (a) { return c.querySelector('button[data-action=' + a + ']'); })"
                    " && !!c.querySelector('select[data-action=category]'); })")
         check('each match has confirm/reject/review/reveal buttons and a category control', all(per) and per, per)
+        names = b.js("return [].map.call(document.querySelectorAll('#matches [data-action=category]')[0].options, function (o) { return o.textContent; })")
+        check('the category control offers the Project VIC (US) categories 0-4 by their names, and none (uncategorized)',
+              names == ['category\u2026', '0 Non-pertinent', '1 CAM (child abuse material)', '2 Child exploitive (non-CAM) / age difficult',
+                        '3 CGI / animation (child exploitive)', '4 Comparison images'], names)
         check('export buttons carry data-action="export"', len(b.finds('button[data-action="export"]')) == 2)
         check('every thumbnail starts greyscale and blurred',
               cs and all(c['img'] and 'blur' in c['img'] and 'grayscale' in c['img'] for c in cs), [c['img'] for c in cs])
@@ -160,6 +164,11 @@ try:
         pick(b, '#f-sort', 'distdesc')
         dists = [int(re.search(r'distance (\d+)', c['text']).group(1)) for c in cards(b) if 'distance' in c['text']]
         check('sort farthest first', dists == sorted(dists, reverse=True) and len(set(dists)) > 1, dists)
+        pick(b, '#f-sort', 'cat')
+        cats = [re.search(r'category (none|\d+)', c['text']).group(1) for c in cards(b)]
+        nums = [int(c) for c in cats if c != 'none']
+        check('sort by category: by number, the uncategorized last', nums == sorted(nums) and len(set(nums)) > 1 and
+              cats == [str(n) for n in nums] + ['none'] * (len(cats) - len(nums)), cats)
         pick(b, '#f-sort', 'scan')
 
         # --- settings: text only, list view, blur strength
@@ -225,7 +234,7 @@ try:
         err = b.wait("var s = document.getElementById('status'); return s.textContent && s.className === 'err' ? s.textContent : ''")
         check("import refuses another scan's decisions, and says so", 'another scan' in err and not [c for c in cards(b) if 'd-' in c['cls']], err)
         b.send_keys(b.find('#import'), dpath)
-        msg = b.wait("var s = document.getElementById('status'); return /imported/.test(s.textContent) ? s.textContent : ''")
+        msg = b.wait("var s = document.getElementById('status'); return /\\d+ decisions imported/.test(s.textContent) ? s.textContent : ''")
         ci = {c['id']: c for c in cards(b)}
         check('import restores the decisions and categories', not before and '4 decisions imported' in msg and 'd-confirmed' in ci[i0]['cls']
               and ci[i0]['cat'] == '2' and 'd-needs-review' in ci[i2]['cls'] and ci[i3]['cat'] == '1', msg)
@@ -264,12 +273,25 @@ try:
         d['records'] = [[0, rec0[1], feat], [1, None, vid]] + many
         syn = os.path.join(TMP, 'synthetic.html')
         data = json.dumps(d).replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
-        open(syn, 'w').write(html[:m.start(2)] + data + html[m.end(2):])
+        # the first card's thumbnail block moved after the page's script: not parsed yet when the
+        # script draws the first page, so that card must be drawn again once it is
+        rest = html[m.end(2):]
+        blk = re.search(r'<script type="text/plain" id="vigil-t%d">[^<]*</script>\n' % rec0[1], rest).group(0)
+        rest = rest.replace(blk, '')
+        js = re.search(r'<script>.*?</script>\n', rest, re.S).group(0)
+        rest = rest.replace(js, js + blk)
+        open(syn, 'w').write(html[:m.start(2)] + data + rest)
         b.js("localStorage.clear()")
         ns = ready(b, 'file://' + syn)
+        b.wait("return document.body.getAttribute('data-thumbs-ms')")
+        late = b.js("var i = document.querySelector('[data-match-id=\"0:0\"] img.th'); return i ? i.src.slice(0, 30) : null")
+        check('a thumbnail whose data block comes after the page script is drawn once the browser has parsed it',
+              late is not None and late.startswith('data:image/jpeg;base64,'), late)
         box = b.js("var x = document.querySelector('[data-match-id=\"0:0\"] .box'); return x ? [x.style.left, x.style.top, x.style.width, x.style.height] : null")
         check('a feature match: kind features, inliers, and its box drawn on the thumbnail', box == ['25%', '10%', '50%', '50%'] and
               'features' in cards(b)[0]['text'] and 'inliers 42' in cards(b)[0]['text'], box)
+        check("a feature match: the reference's crop box, scale and rotation as text",
+              'reference crop 10,10 100\u00d780 px, scale 1.10, rotated 3.0\u00b0' in cards(b)[0]['text'], cards(b)[0]['text'])
         vt = cards(b)[1]['text']
         check("a video match: its frame's second (timestamp)", 'video' in vt and 'at 12.500 s' in vt, vt)
         pages1 = b.js("return document.getElementById('pageinfo').textContent")

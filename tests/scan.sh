@@ -225,7 +225,8 @@ d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*
 rows=[json.loads(l) for l in open('$T/out/results.jsonl')]
 matched=[i for i,r in enumerate(rows) if r['matches']]
 assert [e[0] for e in d['records']]==matched, 'lines'
-assert all(isinstance(e[1],(str,int)) for e in d['records']), [e[1] for e in d['records'] if not isinstance(e[1],(str,int))]
+th=dict(re.findall(r'<script type=\"text/plain\" id=\"vigil-t(\\d+)\">([^<]*)</script>', h))
+assert all(isinstance(e[1],int) and th[str(e[1])].startswith('/9j/') for e in d['records']), [e[1] for e in d['records'] if str(e[1]) not in th]
 assert len(matched) >= 20
 "
 

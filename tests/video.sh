@@ -141,7 +141,8 @@ import json,re
 h=open('$T/sc/report.html').read()
 d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
 rec=[r for r in d['records'] if 'show.mp4' in json.dumps(r[2])]
-assert rec and isinstance(rec[0][1], str) and rec[0][1].startswith('iVBOR'), rec[:1]
+th=dict(re.findall(r'<script type=\"text/plain\" id=\"vigil-t(\\d+)\">([^<]*)</script>', h))
+assert rec and isinstance(rec[0][1], int) and th[str(rec[0][1])].startswith('iVBOR'), rec[:1]
 "
 VIGIL_TEST_CRASH_AFTER=2 "$V" scan -q -j 1 --index "$T/photos.vgi" --index "$T/videos.vgi" -o "$T/sk" "$T/seized" > /dev/null 2>&1; rc=$?
 "$V" scan -q --resume --index "$T/photos.vgi" --index "$T/videos.vgi" -o "$T/sk" "$T/seized" > /dev/null 2>&1

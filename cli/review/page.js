@@ -7,9 +7,10 @@
   var STORE = 'vigil-review:' + D.scan_id, PREFS = 'vigil-review-prefs';
   var DEC = ['confirmed', 'rejected', 'needs-review'];
   var ACT = {confirm: 'confirmed', reject: 'rejected', review: 'needs-review'};
-  // Project VIC (VICS) categories, as numbered by the US program
-  var CATS = {0: 'Uncategorized', 1: 'CAM (child abuse material)', 2: 'Child exploitive / age difficult',
-              3: 'CGI / animation', 4: 'Comparison'};
+  // Project VIC (VICS) categories as the US program numbers them (docs/review.md gives the sources);
+  // a match without one is uncategorized, which VICS writes as no Category at all
+  var CATS = {0: 'Non-pertinent', 1: 'CAM (child abuse material)', 2: 'Child exploitive (non-CAM) / age difficult',
+              3: 'CGI / animation (child exploitive)', 4: 'Comparison images'};
   var $ = function (id) { return document.getElementById(id); };
 
   // ---- the matches, flattened: one entry per match of every matched file
@@ -27,14 +28,19 @@
       byId[x.id] = x;
     });
   });
+  // A record's thumbnail: the number of the entry whose data block (script#vigil-tN, around this
+  // script in the page) holds it, or base64 in the record itself, or null. A block
+  // the browser has not parsed yet reads as pending: its card is drawn again once it is.
+  var pending = false, parsed = document.readyState !== 'loading';
   function thumbOf(ri) {
-    for (var hop = 0; hop < 4; hop++) {
-      var t = D.records[ri][1];
-      if (typeof t === 'string') return (t.slice(0, 5) === 'iVBOR' ? 'data:image/png;base64,' : 'data:image/jpeg;base64,') + t; // a video's frame is PNG
-      if (typeof t !== 'number' || t < 0 || t >= D.records.length) return null;
-      ri = t;
-    }
-    return null;
+    var t = D.records[ri][1], b64 = null;
+    if (typeof t === 'number') {
+      var el = document.getElementById('vigil-t' + t);
+      if (el && (parsed || el.nextSibling)) b64 = el.textContent; // a block is whole once one follows it
+      else if (!parsed) { pending = true; return null; }
+    } else if (typeof t === 'string') b64 = t;
+    if (typeof b64 !== 'string' || !b64) return null;
+    return (b64.slice(0, 5) === 'iVBOR' ? 'data:image/png;base64,' : 'data:image/jpeg;base64,') + b64; // a video's frame is PNG
   }
 
   // ---- state: decisions (per scan) and preferences (per browser)
@@ -148,7 +154,9 @@
       path: function (a, b) { return M[a].path < M[b].path ? -1 : M[a].path > M[b].path ? 1 : a - b; },
       set: function (a, b) { return M[a].set < M[b].set ? -1 : M[a].set > M[b].set ? 1 : a - b; },
       kind: function (a, b) { return M[a].kind < M[b].kind ? -1 : M[a].kind > M[b].kind ? 1 : a - b; },
-      dec: function (a, b) { var x = facetVal(M[a], 'dec'), y = facetVal(M[b], 'dec'); return x < y ? -1 : x > y ? 1 : a - b; }
+      dec: function (a, b) { var x = facetVal(M[a], 'dec'), y = facetVal(M[b], 'dec'); return x < y ? -1 : x > y ? 1 : a - b; },
+      cat: function (a, b) { var x = catOf(M[a]), y = catOf(M[b]); // by number, the uncategorized last
+        return x === y ? a - b : x == null ? 1 : y == null ? -1 : x - y; }
     }[key] || function (a, b) { return a - b; };
     if (key !== 'scan') out.sort(cmp);
     var selId = keepSel && F[sel] != null ? M[F[sel]].id : null;
@@ -186,7 +194,8 @@
         tw.appendChild(bx);
       }
     } else {
-      tw = node('div', 'nothumb', prefs.nothing ? 'text only' : D.records[x.ri][1] === null && D.thumbs ? 'no thumbnail (budget reached or not decoded)' : 'no thumbnail');
+      tw = node('div', 'nothumb', prefs.nothing ? 'text only' : D.records[x.ri][1] === null && D.thumbs ? 'no thumbnail (budget reached or not decoded)' :
+        typeof D.records[x.ri][1] === 'number' && !parsed ? 'thumbnail loading\u2026' : 'no thumbnail');
     }
     c.appendChild(tw);
     var info = node('div', 'meta');
@@ -195,6 +204,10 @@
     txt(line, 'set ' + x.set + ' \u00b7 ' + x.kind + ' \u00b7 ' + (x.inl ? 'inliers ' + m.inliers : 'distance ' + x.val));
     if (m.transform && m.transform !== 'orig') txt(line, ' \u00b7 ' + m.transform);
     if (typeof m.timestamp === 'number') txt(line, ' \u00b7 at ' + m.timestamp.toFixed(3) + ' s');
+    if (Array.isArray(m.crop) && m.crop.length === 4 && m.crop.every(function (v) { return typeof v === 'number'; }))
+      txt(line, ' \u00b7 reference crop ' + m.crop[0] + ',' + m.crop[1] + ' ' + m.crop[2] + '\u00d7' + m.crop[3] + ' px' +
+        (typeof m.scale === 'number' ? ', scale ' + m.scale.toFixed(2) : '') +
+        (typeof m.rotation === 'number' ? ', rotated ' + m.rotation.toFixed(1) + '\u00b0' : '') + (m.mirrored === true ? ', mirrored' : ''));
     if (typeof m.query_match_pct === 'number') txt(line, ' \u00b7 ' + m.query_match_pct + '% of frames');
     info.appendChild(line);
     if (x.r.truncated && x.k === 0) info.appendChild(node('div', 'lab', x.r.matches_total + ' matches, the nearest ' + x.r.matches.length + ' kept'));
@@ -448,4 +461,11 @@
   // when the page became usable, in ms from the start of navigation (bench/review_page.sh reads it)
   document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
   document.body.setAttribute('data-ready', String(M.length));
+  // the rest of the thumbnails parsed: the cards drawn without theirs are drawn again
+  function allParsed() {
+    parsed = true;
+    if (pending) { pending = false; var keep = sel; render(); select(keep); }
+    document.body.setAttribute('data-thumbs-ms', String(Math.round(performance.now())));
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', allParsed); else allParsed();
 })();
