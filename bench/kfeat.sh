@@ -13,19 +13,21 @@ BIG=${KFEAT_BIG:-300000}   # the second size measured (memory and query time), b
 QUERIES=${KFEAT_QUERIES:-20}
 REFS=${KFEAT_REFS:-100000} # the set the scans run against
 PHOTOS=${PHOTOS:-$B/photos}
+PART=${KFEAT_PART:-all} # query (the sets and one query), scan (the scans, on the sets a query part saved), or all
 OUTD="$B/bench/kfeat"
-rm -rf "$OUTD"
+[ "$PART" = scan ] || rm -rf "$OUTD"
 mkdir -p "$OUTD"
 [ -f "$PHOTOS/mate-backgrounds__Storm.jpg" ] || sh datasets/fetch-photos.sh "$PHOTOS"
 V="$B/vigil"
 md="$OUTD/kfeat.md"
-{
+[ "$PART" = scan ] || {
     echo "### A features set of N references: build, memory, one query on one core"
     echo
     "$B/bench-kfeat" --photos "$PHOTOS" --refs "$BIG" --queries "$QUERIES"
     "$B/bench-kfeat" --photos "$PHOTOS" --refs "$REFS" --queries "$QUERIES" --save-pdq "$OUTD/pdq.vgi" --save-feat "$OUTD/feat.vgi" | tail -n +4
 } >"$md"
-ls -l "$OUTD"/*.vgi >>"$md"
+[ "$PART" = scan ] || ls -l "$OUTD"/*.vgi >>"$md"
+[ "$PART" = query ] && { cat "$md"; exit 0; }
 mkdir -p "$OUTD/one"
 cp "$(ls "$PHOTOS"/*.jpg | head -1)" "$OUTD/one/"
 t() { # t LABEL CMD...: seconds of the best of ROUNDS into $OUTD/LABEL

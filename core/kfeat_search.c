@@ -6,26 +6,29 @@
  * bucket, a mean of nfeat / 65536 of them per lookup (390 at 100,000 references of 256 features):
  * 1.4 s a query of 2000 features at 100,000 (bench/results/kfeat.md). A reframed photograph keeps
  * many descriptors nearly intact (a crop or a pad moves the pixels, it does not change them), so
- * here the keys are long: table t files each feature under the 32-bit word t of its descriptor, and
- * a query feature's candidates are only the features that share a whole word with it. A match at
- * distance d shares a given word with probability (1 - d/256)^32: 0.29 at d = 10, 0.08 at 20; over
- * the 8 words, 0.94 and 0.49. A copy has a hundred or more such matches, so a few survive even
- * when most descriptors moved, while an unrelated feature shares a word only by chance
- * (2^-32 for balanced bits) or by being a featureless pattern (a bucket far above the mean: a stop
- * word, skipped).
+ * here the keys are long: table t files each feature under the 24-bit word t of its descriptor
+ * (10 tables, bits 0..239), and a query feature's candidates are only the features that share a
+ * whole word with it. A match at distance d shares a given word with probability (1 - d/256)^24:
+ * 0.38 at d = 10, 0.05 at d = 30; over the 10 words, 0.99 and 0.40. A copy has a hundred or more
+ * such matches, so enough survive even when most descriptors moved. 32-bit words (8 tables) were
+ * 4x faster but found 29 % of the collages, 92 % of the screenshots and turns of 10 degrees,
+ * where 24 finds 62-100 % (make eval, 40 photos: bench/results/kfeat.md). A bucket far above the
+ * mean is a featureless pattern shared by many photos: a stop word, skipped.
  *
  * Layout per table: a directory of 2^B bucket offsets over the key's top B bits (B about
- * log2(nfeat / 4), so a mean bucket holds 4 to 8 features), then per feature its number (4 bytes)
+ * log2(nfeat / 4), so a mean bucket holds 2 to 4 features), then per feature its number (4 bytes)
  * and the key's low 16 bits (2 bytes), which a lookup compares before touching the descriptor.
  * So a lookup reads the directory (one cache miss), a few bucket slots (one more), and the
- * descriptors of the few whose 16 check bits agree. Memory: 8 x (6 + 4 x 2^B / nfeat) bytes a
- * feature, 56 to 80 (bench/results/kfeat.md), beside the 42 of descriptor, position and shape that
- * the room index holds.
+ * descriptors of the few whose check bits agree, asked for together. Memory: 10 x (6 + 4 x 2^B /
+ * nfeat) bytes a feature, 70 to 76 (bench/results/kfeat.md), beside the 42 of descriptor,
+ * position and shape that the room index holds.
  *
  * Votes: one per query feature for each reference holding one of its candidates within RADIUS
- * bits. The best-voted references, at most VERIFY per half of a mirrored query, are verified:
- * RANSAC of an affine map on their correspondences (geometry.c), then guided matching under it
- * over every feature of both that is not a stop word, which counts the inliers. */
+ * bits. The references with the most votes that agree on turn and scale, at most VERIFY per half
+ * of a mirrored query, are verified: RANSAC of an affine map kept near a similarity
+ * (VIGIL__MODEL_REFRAME, geometry.c), then guided matching under it over every feature of both
+ * that is not a stop word, which counts the inliers; and the inliers must span MIN_SPREAD of the
+ * reference. */
 #include "kfeat_search.h"
 
 #include "geometry.h"
@@ -33,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_BITS 32    /* 24 (10 tables) found no more of the collages (tests/kfeat.sh) */
+#define KEY_BITS 24    /* see above: 32 is faster and finds less */
 #define TABLES (256 / KEY_BITS)
 #define RADIUS 64      /* a candidate sharing a key but further than this is a chance */
 #define VERIFY 8       /* references verified per half of the query */
@@ -44,7 +47,8 @@
  * canyon's rim, 0.7-1.7 % of the area, where the true copies span 25-36 %) */
 #define MIN_SPREAD 0.03
 #define MIN_RANSAC 6   /* RANSAC inliers from which guided matching looks for the rest */
-#define STOP_FACTOR 32 /* a bucket over 64 + this many times the mean is a stop word */
+#define STOP_FACTOR 8  /* a bucket over 64 + this many times the mean is a stop word (32: 46 ms a
+                          * query at 100,000 instead of 35, the same recall on make eval's 40 photos) */
 #define MAX_CORR 4096  /* correspondences kept per query half: the nearest, when there are more */
 
 struct vigil__kfs {
@@ -205,17 +209,24 @@ static int push(qstate *st, corr c)
     return 0;
 }
 
-/* Stage 1: every query feature's candidates, as correspondences. 0, or -1 when out of memory. */
+/* Stage 1: every query feature's candidates, as correspondences. A feature's candidates from all
+ * tables are gathered first and their descriptors asked for (they are scattered over the whole
+ * array: the misses then overlap instead of queueing), a feature found through two tables once
+ * (a small hash set, stamped per query feature). 0, or -1 when out of memory. */
 static int gather(qstate *st, uint32_t per_half)
 {
     const vigil__kfs *s = st->s;
     const vigil_rooms *r = st->r;
     int shift = KEY_BITS - s->bits;
     uint64_t nb = 1ull << s->bits;
-    for (uint32_t i = 0; i < st->q->n; i++) {
+    size_t cap = (size_t)TABLES * (s->stop + 1), hs = 64;
+    while (hs < 2 * cap) hs *= 2;
+    uint32_t *cf = malloc(cap * sizeof *cf), *hkey = malloc(hs * sizeof *hkey), *hstamp = calloc(hs, sizeof *hstamp);
+    int bad = !cf || !hkey || !hstamp;
+    for (uint32_t i = 0; i < st->q->n && !bad; i++) {
         const vigil_pdq *d = &st->q->desc[i];
-        uint32_t seen[TABLES * 4];
-        int nseen = 0, stops = 0;
+        size_t nc = 0;
+        int stops = 0;
         for (int t = 0; t < TABLES; t++) {
             const uint32_t *off = s->off + t * (nb + 1);
             uint32_t k = word(d, t), b = k >> shift, a = off[b], e = off[b + 1];
@@ -225,18 +236,25 @@ static int gather(qstate *st, uint32_t per_half)
             for (uint32_t j = a; j < e; j++) {
                 if (chk[j] != (uint16_t)k) continue;
                 uint32_t f = ids[j];
-                int dup = 0;
-                for (int x = 0; x < nseen && !dup; x++) dup = seen[x] == f;
-                if (dup) continue;
-                if (nseen < (int)(sizeof seen / sizeof *seen)) seen[nseen++] = f;
-                int dist = vigil_pdq_distance(d, &r->desc[f]);
-                if (dist > RADIUS) continue;
-                if (push(st, (corr){owner(r, f), i, f, (uint16_t)dist, (uint16_t)(i >= per_half)})) return -1;
+                size_t h = (f * 2654435761u) & (hs - 1);
+                while (hstamp[h] == i + 1 && hkey[h] != f) h = (h + 1) & (hs - 1);
+                if (hstamp[h] == i + 1) continue; /* found through another table */
+                hstamp[h] = i + 1;
+                hkey[h] = f;
+                __builtin_prefetch(&r->desc[f]);
+                cf[nc++] = f;
             }
         }
         st->qskip[i] = stops > 2;
+        for (size_t c = 0; c < nc && !bad; c++) {
+            int dist = vigil_pdq_distance(d, &r->desc[cf[c]]);
+            if (dist <= RADIUS) bad = push(st, (corr){owner(r, cf[c]), i, cf[c], (uint16_t)dist, (uint16_t)(i >= per_half)});
+        }
     }
-    return 0;
+    free(cf);
+    free(hkey);
+    free(hstamp);
+    return bad ? -1 : 0;
 }
 
 /* Stage 2 for one candidate: its correspondences that agree on the turn and the scale between
