@@ -4,13 +4,14 @@
  *
  * References: the features of up to --real photos of DIR (the reference preset, 256 each), then
  * synthetic ones up to N: a real photo's features with 64 of each descriptor's 256 bits flipped at
- * random and the positions moved (--synth flip, the default), or (--synth words) each of its eight
- * 32-bit words taken from a different real feature chosen at random: the tables keyed by 16-bit
- * substrings (the rooms') or by whole 32-bit words (kfeat_search.c) then fill as real features
- * fill them, common patterns included, while flipped bits almost never leave a 32-bit word whole,
- * so `flip` would flatter the long keys. Either way the descriptors belong to no photo (no 100,000 distinct photos are at hand; the cost of a
- * query is its candidates, which this keeps realistic for unrelated images, and its verification
- * of the few images that vote, which the real references provide). Queries: the first --queries
+ * random and the positions moved (--synth flip, the default), so that the tables fill with
+ * descriptors that keep the real ones' bit balance but belong to no photo (no 100,000 distinct
+ * photos are at hand). Flipped bits almost never leave a 24-bit word whole, so for the long keys
+ * of core/kfeat_search.c this flatters the chance candidates: --collisions counts those on the
+ * real photos instead (how often a query feature shares a whole key with a feature of another
+ * photo), to be scaled to N. --synth words takes each 32-bit word from a random real feature:
+ * every real word then sits in the tables N / --real times over, a set of near-copies, which
+ * turns them into stop words. Queries: the first --queries
  * photos cropped by 30 % of their area, off-centre, with the query preset (1000 features and their
  * mirrored twins), timed one at a time on one thread. Per N: build and prepare time, memory of the
  * set (library stats and the process's RSS growth), query time (median, 95th percentile, max), and
@@ -46,7 +47,16 @@ static uint64_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; retur
 static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int cmp_u64(const void *a, const void *b) { uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b; return (x > y) - (x < y); }
 
-/* How often a query feature shares a whole 32-bit descriptor word (one table's key in
+/* Descriptor bits 24 t .. 24 t + 23: table t's key in core/kfeat_search.c (10 tables) */
+static uint64_t word24(const vigil_pdq *d, int t)
+{
+    unsigned at = (unsigned)t * 24, w = at >> 6, b = at & 63;
+    uint64_t v = d->w[w] >> b;
+    if (b + 24 > 64 && w < 3) v |= d->w[w + 1] << (64 - b);
+    return v & 0xffffff;
+}
+
+/* How often a query feature shares a whole 24-bit descriptor word (one table's key in
  * core/kfeat_search.c) with a feature of a different real photo: the chance candidates a lookup
  * finds, per reference feature, so that they can be scaled to a set of any size. */
 static void collisions(const vigil_features *real, int nr, const vigil_features *q, const int *qref, int nq)
@@ -54,14 +64,14 @@ static void collisions(const vigil_features *real, int nr, const vigil_features 
     uint64_t nf = 0, hits = 0, looks = 0, byf[4] = {0}; /* hits by the word's count in the set: 1, 2-9, 10-99, 100+ */
     for (int i = 0; i < nr; i++) nf += real[i].n;
     uint64_t *keys = malloc(nf * sizeof *keys);
-    for (int t = 0; t < 8; t++) {
+    for (int t = 0; t < 10; t++) {
         uint64_t k = 0;
         for (int i = 0; i < nr; i++)
-            for (uint32_t j = 0; j < real[i].n; j++) keys[k++] = (real[i].desc[j].w[t >> 1] >> (32 * (t & 1)) & 0xffffffffull) << 20 | (uint64_t)i;
+            for (uint32_t j = 0; j < real[i].n; j++) keys[k++] = word24(&real[i].desc[j], t) << 20 | (uint64_t)i;
         qsort(keys, nf, sizeof *keys, cmp_u64);
         for (int a = 0; a < nq; a++)
             for (uint32_t j = 0; j < q[a].n; j++) {
-                uint64_t w = q[a].desc[j].w[t >> 1] >> (32 * (t & 1)) & 0xffffffffull, lo = 0, hi = nf;
+                uint64_t w = word24(&q[a].desc[j], t), lo = 0, hi = nf;
                 while (lo < hi) { uint64_t mid = (lo + hi) / 2; if (keys[mid] >> 20 < w) lo = mid + 1; else hi = mid; }
                 uint64_t m = lo, h0 = hits;
                 for (; m < nf && keys[m] >> 20 == w; m++) hits += (int)(keys[m] & 0xfffff) != qref[a];
@@ -71,10 +81,10 @@ static void collisions(const vigil_features *real, int nr, const vigil_features 
             }
     }
     double rate = (double)hits / (double)looks / (double)nf;
-    printf("chance candidates: %llu of %llu lookups (8 tables) found a feature of another of the %d real photos sharing the "
-           "whole 32-bit word: %.3g per lookup per reference feature; at 100,000 references of 256 features, %.1f per lookup, "
-           "%.0f per query of 2000 features\n\n", (unsigned long long)hits, (unsigned long long)looks, nr, rate,
-           rate * 25.6e6, rate * 25.6e6 * 8 * 2000);
+    printf("chance candidates: %llu of %llu lookups (10 tables) found a feature of another of the %d real photos sharing the "
+           "whole 24-bit word: %.3g per lookup per reference feature; at 100,000 references of 256 features, %.1f per lookup, "
+           "%.0f per query of 2000 features, before stop words\n\n", (unsigned long long)hits, (unsigned long long)looks, nr, rate,
+           rate * 25.6e6, rate * 25.6e6 * 10 * 2000);
     printf("by the word's count among the %llu reference features: 1: %llu, 2-9: %llu, 10-99: %llu, 100 or more: %llu\n\n",
            (unsigned long long)nf, (unsigned long long)byf[0], (unsigned long long)byf[1], (unsigned long long)byf[2], (unsigned long long)byf[3]);
     free(keys);
