@@ -127,6 +127,9 @@ $(B)/bench-features: $(B)/bench/bench_features.o $(LIB)
 $(B)/bench-kfeat: $(B)/bench/kfeat_bench.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(B)/bench-kfeat-bits: $(B)/bench/kfeat_bits.o $(LIB)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(B)/bench-eval: $(B)/bench/eval.o $(B)/bench/plot.o $(B)/bench/stats.o $(LIB)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

@@ -867,6 +867,20 @@ int main(int argc, char **argv)
                     bench_cp_upper(kk, fn));
         }
         fprintf(md, "\nThe pairs below the eval's floor of %d inliers are not counted: the table starts there.\n", F_FLOOR);
+        /* the raw counts, so that any threshold can be studied without a second run */
+        snprintf(path, sizeof path, "%s/features-inliers.tsv", out);
+        FILE *fr = fopen(path, "w");
+        if (fr) {
+            fprintf(fr, "photo\ttransform\town_inliers\n");
+            for (int i = 0; i < np; i++)
+                for (int t = 0; t < NT; t++)
+                    if (ed[(size_t)i * NT + t].ok && orig[i].ok)
+                        fprintf(fr, "%s\t%s\t%d\n", ph[i].name, transforms[t].name, fown[(size_t)i * (NT + 1) + t]);
+            fprintf(fr, "#negatives\t%llu\n", fn);
+            for (int b2 = F_FLOOR; b2 < FBINS; b2++)
+                if (fneg[b2]) fprintf(fr, "#unrelated_at\t%d\t%llu\n", b2, fneg[b2]);
+            fclose(fr);
+        }
     }
     fclose(md);
     fclose(tsv);

@@ -11,33 +11,38 @@ B=${1:-build}
 ROUNDS=${ROUNDS:-2}
 BIG=${KFEAT_BIG:-300000}   # the second size measured (memory and query time), beside 100,000
 QUERIES=${KFEAT_QUERIES:-20}
+REFS=${KFEAT_REFS:-100000} # the set the scans run against
 PHOTOS=${PHOTOS:-$B/photos}
+PART=${KFEAT_PART:-all} # query (the sets and one query), scan (the scans, on the sets a query part saved), or all
 OUTD="$B/bench/kfeat"
-rm -rf "$OUTD"
+[ "$PART" = scan ] || rm -rf "$OUTD"
 mkdir -p "$OUTD"
 [ -f "$PHOTOS/mate-backgrounds__Storm.jpg" ] || sh datasets/fetch-photos.sh "$PHOTOS"
 V="$B/vigil"
 md="$OUTD/kfeat.md"
-{
+[ "$PART" = scan ] || {
     echo "### A features set of N references: build, memory, one query on one core"
     echo
     "$B/bench-kfeat" --photos "$PHOTOS" --refs "$BIG" --queries "$QUERIES"
-    "$B/bench-kfeat" --photos "$PHOTOS" --refs 100000 --queries "$QUERIES" --save-pdq "$OUTD/pdq.vgi" --save-feat "$OUTD/feat.vgi" | tail -n +4
+    "$B/bench-kfeat" --photos "$PHOTOS" --refs "$REFS" --queries "$QUERIES" --save-pdq "$OUTD/pdq.vgi" --save-feat "$OUTD/feat.vgi" | tail -n +4
 } >"$md"
-ls -l "$OUTD"/*.vgi >>"$md"
+[ "$PART" = scan ] || ls -l "$OUTD"/*.vgi >>"$md"
+[ "$PART" = query ] && { cat "$md"; exit 0; }
 mkdir -p "$OUTD/one"
 cp "$(ls "$PHOTOS"/*.jpg | head -1)" "$OUTD/one/"
 t() { # t LABEL CMD...: seconds of the best of ROUNDS into $OUTD/LABEL
+    label=$1
+    shift # (without it the label ran as the command, so every scan "took" 0.00 s)
     best=""
     for r in $(seq "$ROUNDS"); do
         rm -rf "$OUTD/o"
         s=$(date +%s.%N)
-        "$@" >/dev/null 2>&1 || true
+        "$@" >/dev/null 2>"$OUTD/err" || { echo "kfeat.sh: $label failed: $(tail -1 "$OUTD/err")" >&2; exit 1; }
         e=$(date +%s.%N)
         d=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.2f", b - a }')
         if [ -z "$best" ] || awk -v d="$d" -v b="$best" 'BEGIN { exit !(d < b) }'; then best=$d; fi
     done
-    echo "$best" >"$OUTD/$1"
+    echo "$best" >"$OUTD/$label"
 }
 for j in 1 2; do
     for set in pdq feat; do

@@ -4,10 +4,14 @@
  *
  * References: the features of up to --real photos of DIR (the reference preset, 256 each), then
  * synthetic ones up to N: a real photo's features with 64 of each descriptor's 256 bits flipped at
- * random and the positions moved, so that the tables fill with descriptors that keep the real
- * ones' bit balance but belong to no photo (no 100,000 distinct photos are at hand; the cost of a
- * query is its candidates, which this keeps realistic for unrelated images, and its verification
- * of the few images that vote, which the real references provide). Queries: the first --queries
+ * random and the positions moved (--synth flip, the default), so that the tables fill with
+ * descriptors that keep the real ones' bit balance but belong to no photo (no 100,000 distinct
+ * photos are at hand). Flipped bits almost never leave a 24-bit word whole, so for the long keys
+ * of core/kfeat_search.c this flatters the chance candidates: --collisions counts those on the
+ * real photos instead (how often a query feature shares a whole key with a feature of another
+ * photo), to be scaled to N. --synth words takes each 32-bit word from a random real feature:
+ * every real word then sits in the tables N / --real times over, a set of near-copies, which
+ * turns them into stop words. Queries: the first --queries
  * photos cropped by 30 % of their area, off-centre, with the query preset (1000 features and their
  * mirrored twins), timed one at a time on one thread. Per N: build and prepare time, memory of the
  * set (library stats and the process's RSS growth), query time (median, 95th percentile, max), and
@@ -41,21 +45,68 @@ static uint64_t rs = 88172645463325252ull;
 static uint64_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return rs; }
 
 static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_u64(const void *a, const void *b) { uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b; return (x > y) - (x < y); }
+
+/* Descriptor bits 24 t .. 24 t + 23: table t's key in core/kfeat_search.c (10 tables) */
+static uint64_t word24(const vigil_pdq *d, int t)
+{
+    unsigned at = (unsigned)t * 24, w = at >> 6, b = at & 63;
+    uint64_t v = d->w[w] >> b;
+    if (b + 24 > 64 && w < 3) v |= d->w[w + 1] << (64 - b);
+    return v & 0xffffff;
+}
+
+/* How often a query feature shares a whole 24-bit descriptor word (one table's key in
+ * core/kfeat_search.c) with a feature of a different real photo: the chance candidates a lookup
+ * finds, per reference feature, so that they can be scaled to a set of any size. */
+static void collisions(const vigil_features *real, int nr, const vigil_features *q, const int *qref, int nq)
+{
+    uint64_t nf = 0, hits = 0, looks = 0, byf[4] = {0}; /* hits by the word's count in the set: 1, 2-9, 10-99, 100+ */
+    for (int i = 0; i < nr; i++) nf += real[i].n;
+    uint64_t *keys = malloc(nf * sizeof *keys);
+    for (int t = 0; t < 10; t++) {
+        uint64_t k = 0;
+        for (int i = 0; i < nr; i++)
+            for (uint32_t j = 0; j < real[i].n; j++) keys[k++] = word24(&real[i].desc[j], t) << 20 | (uint64_t)i;
+        qsort(keys, nf, sizeof *keys, cmp_u64);
+        for (int a = 0; a < nq; a++)
+            for (uint32_t j = 0; j < q[a].n; j++) {
+                uint64_t w = word24(&q[a].desc[j], t), lo = 0, hi = nf;
+                while (lo < hi) { uint64_t mid = (lo + hi) / 2; if (keys[mid] >> 20 < w) lo = mid + 1; else hi = mid; }
+                uint64_t m = lo, h0 = hits;
+                for (; m < nf && keys[m] >> 20 == w; m++) hits += (int)(keys[m] & 0xfffff) != qref[a];
+                uint64_t c = m - lo;
+                byf[c < 2 ? 0 : c < 10 ? 1 : c < 100 ? 2 : 3] += hits - h0;
+                looks++;
+            }
+    }
+    double rate = (double)hits / (double)looks / (double)nf;
+    printf("chance candidates: %llu of %llu lookups (10 tables) found a feature of another of the %d real photos sharing the "
+           "whole 24-bit word: %.3g per lookup per reference feature; at 100,000 references of 256 features, %.1f per lookup, "
+           "%.0f per query of 2000 features, before stop words\n\n", (unsigned long long)hits, (unsigned long long)looks, nr, rate,
+           rate * 25.6e6, rate * 25.6e6 * 10 * 2000);
+    printf("by the word's count among the %llu reference features: 1: %llu, 2-9: %llu, 10-99: %llu, 100 or more: %llu\n\n",
+           (unsigned long long)nf, (unsigned long long)byf[0], (unsigned long long)byf[1], (unsigned long long)byf[2], (unsigned long long)byf[3]);
+    free(keys);
+}
+
 static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *save_pdq = NULL, *save_feat = NULL;
     char *refs_arg = "100000";
-    int nreal = 100, nq = 20;
+    int nreal = 100, nq = 20, words = 0, coll = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--photos") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--refs") && i + 1 < argc) refs_arg = argv[++i];
         else if (!strcmp(argv[i], "--real") && i + 1 < argc) nreal = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--queries") && i + 1 < argc) nq = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--collisions")) coll = 1;
+        else if (!strcmp(argv[i], "--synth") && i + 1 < argc) words = !strcmp(argv[++i], "words");
         else if (!strcmp(argv[i], "--save-pdq") && i + 1 < argc) save_pdq = argv[++i];
         else if (!strcmp(argv[i], "--save-feat") && i + 1 < argc) save_feat = argv[++i];
-        else { fprintf(stderr, "usage: bench-kfeat --photos DIR --refs N[,N...] [--real N] [--queries N] [--save-pdq F --save-feat F]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench-kfeat --photos DIR --refs N[,N...] [--real N] [--queries N] [--synth words|flip] [--collisions] [--save-pdq F --save-feat F]\n"); return 2; }
     }
     if (!dir) { fprintf(stderr, "bench-kfeat: --photos DIR\n"); return 2; }
     vigil_error e;
@@ -107,7 +158,9 @@ int main(int argc, char **argv)
         nr++;
     }
     if (!nr || !nqok) { fprintf(stderr, "bench-kfeat: no usable photos in %s\n", dir); return 2; }
-    printf("real references: %d photos of %s; queries: %d of them cropped by 30 %% of the area, off-centre\n", nr, dir, nqok);
+    printf("real references: %d photos of %s; queries: %d of them cropped by 30 %% of the area, off-centre; synthetic "
+           "references: %s\n", nr, dir, nqok, words ? "words of random real features" : "64 bits flipped");
+    if (coll) collisions(real, nr, q, qref, nqok);
     printf("| references | features | build + prepare s | set bytes per reference | RSS growth MB | query median ms | p95 ms | max ms | found |\n");
     printf("|---|---|---|---|---|---|---|---|---|\n");
     vigil_keypoint *kp = malloc(65536 * sizeof *kp);
@@ -140,7 +193,14 @@ int main(int argc, char **argv)
                 kp[k].x = (kp[k].x + dx) * 0.8f;
                 kp[k].y = (kp[k].y + dy) * 0.8f;
                 desc[k] = src->desc[k];
-                for (int b = 0; b < 64; b++) { unsigned bit = (unsigned)(rnd() & 255); desc[k].w[bit >> 6] ^= 1ull << (bit & 63); }
+                if (words)
+                    for (int w = 0; w < 8; w++) {
+                        const vigil_features *o = &real[rnd() % (uint64_t)nr];
+                        uint64_t word = o->desc[rnd() % o->n].w[w >> 1] >> (32 * (w & 1)) & 0xffffffffull;
+                        desc[k].w[w >> 1] = (desc[k].w[w >> 1] & ~(0xffffffffull << (32 * (w & 1)))) | word << (32 * (w & 1));
+                    }
+                else
+                    for (int b = 0; b < 64; b++) { unsigned bit = (unsigned)(rnd() & 255); desc[k].w[bit >> 6] ^= 1ull << (bit & 63); }
             }
             if (vigil_index_add_features(x, id, NULL, &f, &e)) { fprintf(stderr, "add: %s\n", e.message); return 2; }
         }

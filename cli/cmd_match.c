@@ -14,7 +14,7 @@ void help_match(FILE *f)
             "Usage: vigil match --index FILE.vgi [--index FILE2.vgi ...] [--radius 31] [--top K]\n"
             "                   [--dihedral] [--exact] [--format tsv|csv|jsonl] [-o OUT] [-j N]\n"
             "                   [--follow-links] [--archive-depth N] [--archive-ratio N]\n"
-            "                   [--archive-max-total SIZE] INPUT...\n\n"
+            "                   [--archive-max-total SIZE] [--feature-inliers N] INPUT...\n\n"
             "INPUT is images or folders (hashed on the fly) or hash lists (as `vigil index` reads\n"
             "them). Every query is matched against every index; a match is distance <= radius\n"
             "(default 31, PDQ's recommendation). --dihedral also matches rotated and flipped\n"
@@ -30,6 +30,7 @@ void help_match(FILE *f)
             "row has the inliers of the affine fit, box 'x0 y0 x1 y1' where the reference lies in\n"
             "the query (0..1), crop 'x y w h' the part of the reference shown (its pixels), scale\n"
             "(query pixels per reference pixel), rotation in degrees and mirrored (docs/kfeat.md).\n"
+            KFEAT_HELP_INLIERS
             CLI_HELP_CELLS CLI_HELP_LINKS "\n"
             CLI_HELP_ARCHIVES "\n"
             "Options for archives:\n"
@@ -194,7 +195,7 @@ static int match_image_features(char *path, const char *walk_error, vigil_result
     if (ferr->code && ferr->code != VIGIL_E_NOT_FOUND) cli_warn("%s: no features: %s", name, ferr->message);
     for (int k = 0; k < m->nidx && f->n; k++) {
         vigil_index_features_options o;
-        vigil_index_features_options_init(&o);
+        kfeat_match_options(&o);
         if (m->sopt.top_k > 0 && (uint32_t)m->sopt.top_k < 30) o.top_k = (uint32_t)m->sopt.top_k;
         else if (m->sopt.top_k == 0) o.top_k = 30;
         vigil_index_features_match fm[30];
@@ -265,7 +266,8 @@ int cmd_match(int argc, char **argv)
         {"top", required_argument, 0, 'k'},   {"dihedral", no_argument, 0, 'd'},
         {"exact", no_argument, 0, 'e'},       {"format", required_argument, 0, 'f'},
         {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        {"follow-links", no_argument, 0, 'L'}, CLI_ARCHIVE_LONGOPTS, {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'},        {"follow-links", no_argument, 0, 'L'}, CLI_ARCHIVE_LONGOPTS,
+        {"feature-inliers", required_argument, 0, 'F'}, {0, 0, 0, 0},
     };
     mctx m = {0};
     vigil_index_search_options_init(&m.sopt);
@@ -291,6 +293,7 @@ int cmd_match(int argc, char **argv)
         case 'o': outpath = optarg; break;
         case 'q': break;
         case 'L': cli_follow_links = 1; break;
+        case 'F': if (kfeat_set_inliers(optarg)) return EXIT_USAGE; break;
         case 'h': help_match(stdout); return 0;
         default: {
             int a = cli_archive_option(c, optarg, &cli_archive_opts, &cli_archives_off);

@@ -34,7 +34,7 @@ void help_scan(FILE *f)
             "                  [--no-dihedral] [--exact] [--thumbs MB] [-j N] [--quiet] [--follow-links]\n"
             "                  [--rooms ROOMS.vgr [--min-inliers N]] [--archive-depth N]\n"
             "                  [--archive-ratio N] [--archive-max-total SIZE]\n"
-            "                  [--shard K/N | --mpi [--batch N]] PATH...\n"
+            "                  [--shard K/N | --mpi [--batch N]] [--feature-inliers N] PATH...\n"
             "       vigil scan merge -o OUT [--thumbs MB] [-j N] [--quiet] OUT1 OUT2...\n\n"
             "Scans files and folders (recursively; types sniffed by content, not by name) against\n"
             "reference sets: a PDQ match is distance <= radius (default 31; per set with\n"
@@ -63,10 +63,11 @@ void help_scan(FILE *f)
             "target_match_pct, reported when either is 80 or more); report.html shows the frame.\n\n"
             "An --index built with --features (`vigil index build --features`) is also matched by\n"
             "local features: a cropped, framed, padded, slightly turned, captioned or mirrored copy\n"
-            "of a reference is a match of kind \"features\" with inliers (at least 12), box (where\n"
+            "of a reference is a match of kind \"features\" with inliers (see below), box (where\n"
             "the reference lies in the file, 0..1), crop (the part of the reference shown, its\n"
             "pixels), scale, rotation (degrees) and mirrored; --top applies, up to 30 per set.\n"
-            "The features come from the same read as the hash (docs/kfeat.md).\n\n"
+            "The features come from the same read as the hash (docs/kfeat.md).\n"
+            KFEAT_HELP_INLIERS "\n"
             "OUTDIR receives:\n"
             "  journal.vgj    crash-safe progress; --resume continues after Ctrl-C, kill or power loss,\n"
             "                 with the same options and the same content of every index\n"
@@ -879,6 +880,7 @@ int cmd_scan(int argc, char **argv)
         {"help", no_argument, 0, 'h'},           {"follow-links", no_argument, 0, 'L'},
         {"shard", required_argument, 0, 'S'},    {"mpi", no_argument, 0, 'P'},
         {"batch", required_argument, 0, 'B'},    CLI_ARCHIVE_LONGOPTS,
+        {"feature-inliers", required_argument, 0, 'F'},
         {0, 0, 0, 0},
     };
     enum { MAXSETS = 64 };
@@ -929,6 +931,7 @@ int cmd_scan(int argc, char **argv)
         case 'S': if (scan_shard_parse(optarg, &s.shard)) return EXIT_USAGE; break;
         case 'P': mpi = 1; break;
         case 'B': if (cli_parse_int("--batch", optarg, 1, 65536, &s.dist_batch)) return EXIT_USAGE; break;
+        case 'F': if (kfeat_set_inliers(optarg)) return EXIT_USAGE; break;
         case 'h': help_scan(stdout); return 0;
         default: {
             int a = cli_archive_option(c, optarg, &s.ao, &s.archives_off);

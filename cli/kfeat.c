@@ -52,6 +52,22 @@ int kfeat_any(vigil_index *const *idx, int n)
     return 0;
 }
 
+static unsigned min_inliers; /* 0: the library's default */
+
+int kfeat_set_inliers(const char *arg)
+{
+    int v;
+    if (cli_parse_int("--feature-inliers", arg, 4, 65535, &v)) return EXIT_USAGE;
+    min_inliers = (unsigned)v;
+    return 0;
+}
+
+void kfeat_match_options(vigil_index_features_options *o)
+{
+    vigil_index_features_options_init(o);
+    if (min_inliers) o->min_inliers = min_inliers;
+}
+
 /* -0.0 reads as a turn the other way */
 static double unsigned_zero(double v) { return v > -0.05 && v < 0.05 ? 0 : v; }
 

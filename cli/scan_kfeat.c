@@ -27,7 +27,7 @@ int scan_kfeat_match(const scan_set *sets, int nsets, int top_k, const vigil_fea
     for (int k = 0; k < nsets; k++) {
         if (!sets[k].idx || !f->n) continue;
         vigil_index_features_options o;
-        vigil_index_features_options_init(&o);
+        kfeat_match_options(&o);
         o.top_k = top_k > 0 && top_k < 30 ? (uint32_t)top_k : 30;
         vigil_index_features_match m[30];
         size_t nm = 0;
@@ -66,8 +66,10 @@ const char *scan_kfeat_clause(const scan_set *set, char *buf, size_t n)
     buf[0] = 0;
     if (set->idx && kfeat_any(&set->idx, 1)) {
         vigil_index_features_options o;
-        vigil_index_features_options_init(&o);
-        snprintf(buf, n, " features=%u", o.min_inliers);
+        kfeat_match_options(&o);
+        /* search=2: the long-key search and verification of kfeat_search.c (a journal of the
+         * rooms' search, which found other matches, refuses --resume) */
+        snprintf(buf, n, " features=%u search=2", o.min_inliers);
     }
     return buf;
 }

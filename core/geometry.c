@@ -58,6 +58,17 @@ static int fit(const double *q, const double *p, const int *idx, int n, double h
     return det > 1.0 / 16 && det < 16;
 }
 
+/* The ratio of the singular values of h's linear part (s1 s2 = det, s1^2 + s2^2 = the squared
+ * Frobenius norm): 1 for a similarity; infinite for a mirror or a collapse. */
+static double stretch(const double h[9])
+{
+    double det = h[0] * h[4] - h[1] * h[3];
+    if (!(det > 0)) return HUGE_VAL;
+    double f = h[0] * h[0] + h[1] * h[1] + h[3] * h[3] + h[4] * h[4], disc = f * f - 4 * det * det;
+    double s1 = sqrt((f + sqrt(disc > 0 ? disc : 0)) / 2), s2 = det / s1;
+    return s1 / s2;
+}
+
 /* Least-squares affine map (the last row 0 0 1) from the listed correspondences, normalised
  * coordinates: the model of one photograph reframed (cropped, scaled, turned, stretched a little).
  * Six unknowns, so a stray correspondence cannot bend it the way a homography's perspective
@@ -81,14 +92,17 @@ static int fit_affine(const double *q, const double *p, const int *idx, int n, d
     memcpy(h, m, sizeof m);
     double det = h[0] * h[4] - h[1] * h[3];
     if (!(det > 1.0 / 16 && det < 16)) return 0;
-    /* singular values of the linear part: s1 s2 = det, s1^2 + s2^2 = the squared Frobenius norm */
-    double f = h[0] * h[0] + h[1] * h[1] + h[3] * h[3] + h[4] * h[4], disc = f * f - 4 * det * det;
-    double s1 = sqrt((f + sqrt(disc > 0 ? disc : 0)) / 2), s2 = det / s1;
-    return s1 <= 2 * s2;
+    return stretch(h) <= 2;
 }
+
+/* The affine map with its axes' proportions kept within REFRAME_STRETCH (the known images'
+ * model, kfeat_search.c): an aspect change of 1.3:1 passes, the 1.9:1 stretch-and-shear by which a
+ * chance map paired a sunset's treeline with a canyon's rim (bench/results/kfeat.md) does not. */
+#define REFRAME_STRETCH 1.45
 
 static int fit_model(int model, const double *q, const double *p, const int *idx, int n, double h[9])
 {
+    if (model == VIGIL__MODEL_REFRAME) return fit_affine(q, p, idx, n, h) && stretch(h) <= REFRAME_STRETCH;
     return model == VIGIL__MODEL_AFFINE ? fit_affine(q, p, idx, n, h) : fit(q, p, idx, n, h);
 }
 
@@ -158,7 +172,7 @@ static void to_pixels(const double *bh, const double *tq, const double *tp, floa
 int vigil__ransac(const double *qp, const double *rp, int n, double tol_px, uint64_t seed, float hout[9], double *work,
                   int *iwork, int model)
 {
-    int ks = model == VIGIL__MODEL_AFFINE ? 3 : 4; /* points a sample needs */
+    int ks = model == VIGIL__MODEL_HOMOGRAPHY ? 4 : 3; /* points a sample needs */
     if (n < 4) return 0;
     double *q = work, *p = work + 2 * n;
     double tq[3], tp[3];

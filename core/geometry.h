@@ -9,8 +9,9 @@
  * Returns the inlier count and the homography in pixels (h, row-major, query -> reference).
  * Deterministic: seeded by seed. work holds 4n doubles, iwork n + 8 ints. */
 /* model: VIGIL__MODEL_HOMOGRAPHY (views of a place) or VIGIL__MODEL_AFFINE (one photograph
- * reframed: 3-point samples, h's last row 0 0 1). */
-enum { VIGIL__MODEL_HOMOGRAPHY = 0, VIGIL__MODEL_AFFINE = 1 };
+ * reframed: 3-point samples, h's last row 0 0 1), or VIGIL__MODEL_REFRAME (the same, its axes'
+ * proportions kept within 1.45:1: known images). */
+enum { VIGIL__MODEL_HOMOGRAPHY = 0, VIGIL__MODEL_AFFINE = 1, VIGIL__MODEL_REFRAME = 2 };
 int vigil__ransac(const double *qp, const double *rp, int n, double tol_px, uint64_t seed, float h[9], double *work,
                   int *iwork, int model);
 

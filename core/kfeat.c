@@ -15,6 +15,7 @@
  * not renumber them. */
 #include "index_impl.h"
 #include "kfeat.h"
+#include "kfeat_search.h"
 #include "options.h"
 #include "rooms_impl.h"
 
@@ -30,10 +31,11 @@
 typedef struct kref { uint32_t id, labels, removed; } kref;
 
 struct vigil__kfeat {
-    vigil_rooms *r;          /* features, one "room" per reference; its names and labels unused */
+    vigil_rooms *r;          /* features, one "room" per reference; its names, labels and tables unused */
+    vigil__kfs *search;      /* the lookup tables (kfeat_search.c), built by the first query after a change */
     vigil__buf refs, str;    /* kref per reference; ids and labels (offset 0 = none) */
     uint64_t nlive;
-    pthread_mutex_t lock;    /* the lazy vigil_rooms_prepare of the first query after a change */
+    pthread_mutex_t lock;    /* the lazy build of search */
 };
 
 void vigil_known_features_options_init(vigil_features_options *o)
@@ -93,6 +95,7 @@ static vigil_result kfeat_new(vigil__kfeat **out, vigil_error *err)
 void vigil__kfeat_free(vigil__kfeat *k)
 {
     if (!k) return;
+    vigil__kfs_free(k->search);
     vigil_rooms_free(k->r);
     free(k->refs.p);
     free(k->str.p);
@@ -125,6 +128,8 @@ static vigil_result add_ref(vigil__kfeat *k, const char *id, const char *labels,
     if (rec.id == UINT32_MAX || rec.labels == UINT32_MAX) { k->str.n = s0; return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
     vigil_result r = vigil_rooms_add(k->r, "", "", f, err);
     if (r) { k->str.n = s0; return r; }
+    vigil__kfs_free(k->search);
+    k->search = NULL;
     if (vigil__buf_put(&k->refs, &rec, sizeof rec)) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
     k->nlive++;
     return VIGIL_OK;
@@ -151,7 +156,9 @@ void vigil_index_get_features_stats(const vigil_index *x, vigil_index_features_s
     vigil_rooms_get_stats(x->kfeat->r, &rs);
     st->refs = x->kfeat->nlive;
     st->features = rs.features;
-    st->bytes = rs.bytes + x->kfeat->refs.n + x->kfeat->str.n;
+    /* descriptor, position, shape and record (the room index's), the lookup tables, ids, labels */
+    st->bytes = rs.features * (32 + 8 + 2) + rs.images * sizeof(vigil__room_img) + vigil__kfs_bytes_for(rs.features) +
+                x->kfeat->refs.n + x->kfeat->str.n;
 }
 
 vigil_result vigil_index_features_ref(const vigil_index *x, uint64_t i, const char **id, const char **labels)
@@ -284,7 +291,7 @@ vigil_result vigil__kfeat_parse(const uint8_t *p, uint64_t size, vigil__kfeat **
     }
     free(kp);
     free(desc);
-    if (!r) r = vigil_rooms_prepare(k->r, err);
+    if (!r) r = vigil__kfs_build(k->r, &k->search, err);
     if (r) { vigil__kfeat_free(k); return r; }
     *out = k;
     return VIGIL_OK;
@@ -358,12 +365,10 @@ static int cmp_match(const void *a, const void *b)
 }
 
 #define MAX_TOP 30
-/* The candidate search is most of a query's time and grows with the set. Seeding it with only the
- * first 250 of each half's 1000 features takes a quarter of the time, but a photo that fills only
- * part of the query (a collage, a screenshot with interface bars, a caption bar) then has too few
- * seeds in it: make eval found 32, 53 and 63 % of those instead of 85-100 %. So every feature
- * seeds (0); speed in bench/results/kfeat.md. */
-#define SEED_FEATURES 0
+/* Guided matching's descriptor distance: the rooms' 64 let a sunset collect 68 "inliers" in a
+ * grand canyon; 48 keeps the same photograph's (make eval, 40 photos: the closest unrelated pair
+ * 9 inliers at 48, 14 at 64, every edit found alike within 1 %: bench/results/kfeat.md) */
+#define GUIDED_RADIUS 48
 
 vigil_result vigil_index_match_features(const vigil_index *x, const vigil_features *q, const vigil_index_features_options *opt,
                                         vigil_index_features_match *out, size_t *nout, vigil_error *err)
@@ -379,40 +384,28 @@ vigil_result vigil_index_match_features(const vigil_index *x, const vigil_featur
     vigil__kfeat *k = x->kfeat;
     if (!k || !k->nlive || !q->n || !opt->top_k || !q->width || !q->height) return VIGIL_OK;
     pthread_mutex_lock(&k->lock);
-    vigil_result r = vigil_rooms_prepare(k->r, err);
+    vigil_result r = k->search ? VIGIL_OK : vigil__kfs_build(k->r, &k->search, err);
     pthread_mutex_unlock(&k->lock);
     if (r) return r;
-    vigil_rooms_query_options ro2;
-    vigil_rooms_query_options_init(&ro2);
-    ro2.model = VIGIL_ROOMS_AFFINE;
-    ro2.tolerance = opt->tolerance;
-    ro2.min_inliers = opt->min_inliers;
-    ro2.top_k = MAX_TOP; /* removed references are skipped afterwards */
-    ro2.seed_features = SEED_FEATURES;
-    vigil_rooms_match rm[2][MAX_TOP];
-    size_t nr[2] = {0, 0};
-    int halves = opt->query_mirrored ? 2 : 1;
-    uint32_t m = opt->query_mirrored ? q->n / 2 : q->n;
-    for (int half = 0; half < halves; half++) {
-        vigil_features part = {m, q->kp + (size_t)half * m, q->desc + (size_t)half * m, q->width, q->height};
-        if ((r = vigil_rooms_query(k->r, &part, &ro2, rm[half], &nr[half], err))) return r;
-    }
-    /* one result per reference, its better half */
+    vigil__kfs_options ko = {opt->min_inliers, opt->tolerance, opt->query_mirrored, GUIDED_RADIUS};
+    vigil__kfs_match km[2 * MAX_TOP];
+    size_t nk = 0;
+    if ((r = vigil__kfs_query(k->search, k->r, q, &ko, km, 2 * MAX_TOP, &nk, err))) return r;
+    /* one result per reference, its better half (km is best first) */
     vigil_index_features_match all[2 * MAX_TOP];
     size_t n = 0;
-    for (int half = 0; half < halves; half++)
-        for (size_t i = 0; i < nr[half]; i++) {
-            uint64_t ref = rm[half][i].image;
-            if (ref_at(k, ref)->removed) continue;
-            size_t j = 0;
-            while (j < n && all[j].ref != ref) j++;
-            if (j < n && all[j].inliers >= rm[half][i].inliers) continue;
-            const vigil__room_img *im = &k->r->img[ref];
-            all[j].ref = ref;
-            all[j].inliers = rm[half][i].inliers;
-            describe_match(&all[j], rm[half][i].h, half, q->width, q->height, im->width, im->height);
-            if (j == n) n++;
-        }
+    for (size_t i = 0; i < nk; i++) {
+        uint64_t ref = km[i].img;
+        if (ref_at(k, ref)->removed) continue;
+        size_t j = 0;
+        while (j < n && all[j].ref != ref) j++;
+        if (j < n) continue;
+        const vigil__room_img *im = &k->r->img[ref];
+        all[n].ref = ref;
+        all[n].inliers = km[i].inliers;
+        describe_match(&all[n], km[i].h, km[i].mirrored, q->width, q->height, im->width, im->height);
+        n++;
+    }
     qsort(all, n, sizeof *all, cmp_match);
     if (n > opt->top_k) n = opt->top_k;
     memcpy(out, all, n * sizeof *all);
