@@ -130,7 +130,8 @@ assert '$T/vz/outer.tgz!/vids.zip!/show.mp4' in [f['FilePath'] for m in v for f 
 h=open('$T/ov2/report.html').read()
 d=json.loads(re.search(r'<script type=\"application/json\" id=\"vigil-data\">(.*?)</script>', h, re.S).group(1))
 r=[x for x in d['records'] if x[2]['path'].endswith('outer.tgz!/vids.zip!/show.mp4')]
-assert r and isinstance(r[0][1], str) and r[0][1].startswith('iVBOR'), r[:1]
+th=dict(re.findall(r'<script type=\"text/plain\" id=\"vigil-t(\\d+)\">([^<]*)</script>', h))
+assert r and isinstance(r[0][1], int) and th[str(r[0][1])].startswith('iVBOR'), r[:1]
 "
 sz=$(wc -c <"$T/show.mp4")
 head -c $((sz * 2 / 3)) "$T/show.mp4" >"$T/vin/cut.mp4"
