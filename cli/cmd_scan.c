@@ -1071,7 +1071,7 @@ locked:
         fprintf(stderr, "%llu matched files are text rows in report.html: the thumbnails reached --thumbs %d MB\n",
                 (unsigned long long)s.th.over, thumbs);
     thumbs_close(&s.th);
-    scan_report_opts ro = {outdir, sets, nall, thumbs, s.threads, cli_now() - s.start, 0, settings, 0, 0, 0, 0, 0};
+    scan_report_opts ro = {outdir, sets, nall, thumbs, s.threads, cli_now() - s.start, 0, settings, 0, 0, 0, 0, 0, NULL};
     if (scan_write_reports(&s.j, &ro, why, sizeof why)) { cli_warn("%s", why); journal_close(&s.j); goto out; }
     if (s.shard.n && scan_shard_write_done(outdir, &s.shard, &s.j, argv + optind, argc - optind, why, sizeof why)) {
         cli_warn("%s", why);

@@ -120,6 +120,22 @@ static int on_record(const jrecord *r, void *ctx)
     return 0;
 }
 
+/* ---- the summary's counts, flat (a merge adds up its parts') --------------------------------- */
+
+enum { NSUMS_FIXED = 9 + VIGIL_RESULT_COUNT };
+
+size_t scan_report_nsums(int nsets) { return NSUMS_FIXED + 2 * (size_t)nsets; }
+
+static void sums_move(pass *p, unsigned long long *v, int out)
+{
+    unsigned long long *f[9] = {&p->files, &p->bytes, &p->ok, &p->failed, &p->dup, &p->lowq, &p->matched, &p->truncated, &p->changed};
+    size_t at = 0;
+    for (int i = 0; i < 9; i++, at++) { if (out) v[at] = *f[i]; else *f[i] = v[at]; }
+    for (int i = 0; i < VIGIL_RESULT_COUNT; i++, at++) { if (out) v[at] = p->by_status[i]; else p->by_status[i] = v[at]; }
+    for (int s = 0; s < p->o->nsets; s++, at++) { if (out) v[at] = p->set_files[s]; else p->set_files[s] = v[at]; }
+    for (int s = 0; s < p->o->nsets; s++, at++) { if (out) v[at] = p->set_matches[s]; else p->set_matches[s] = v[at]; }
+}
+
 /* ---- all of it --------------------------------------------------------------------------------- */
 
 int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t whylen)
@@ -136,6 +152,10 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     char scan_id[33];
     if (!p.set_files || !p.set_matches || !p.seen) { snprintf(why, whylen, "out of memory"); goto done; }
     if (review_scan_id(o->dir, 0, scan_id, why, whylen)) goto done;
+    if (o->lists == 2 && o->sums) { /* joined from the parts, and so are the counts */
+        sums_move(&p, o->sums, 0);
+        goto summary;
+    }
     if (o->lists == 2) { /* results.jsonl and vics.json are joined from the parts: count only */
         if (journal_each(j, on_record, &p)) { snprintf(why, whylen, "%s: cannot read the journal back", j->path); goto done; }
         goto summary;
@@ -151,7 +171,11 @@ int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t w
     p.results = p.vics = NULL;
     if (cli_commit_output(r, rtmp, path)) { snprintf(why, whylen, "%s: writing failed", path); fclose(v); unlink(vtmp); goto done; }
     if (cli_commit_output(v, vtmp, vpath)) { snprintf(why, whylen, "%s: writing failed", vpath); goto done; }
-    if (o->lists == 1) { rc = 0; goto done; }
+    if (o->lists == 1) {
+        if (o->sums) sums_move(&p, o->sums, 1);
+        rc = 0;
+        goto done;
+    }
 summary:;
 
     char *stmp = NULL;

@@ -132,7 +132,11 @@ typedef struct scan_report_opts {
      * with MediaIDs from media_base + 1 (one part); 2 = all but those two (already joined) */
     int lists;
     unsigned long long media_base;
+    /* the summary's counts, scan_report_nsums(nsets) of them, or NULL: lists 1 writes the part's
+     * there, lists 2 takes them (the parts' added up) instead of reading the journal again */
+    unsigned long long *sums;
 } scan_report_opts;
+size_t scan_report_nsums(int nsets);
 
 /* report.c: writes results.jsonl, summary.json, vics.json and report.html from the journal, each
  * atomically. Prints nothing; returns 0 or -1 with why set. */

@@ -842,7 +842,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
         }
         free(rs);
         bad = !sync_ok(d, !bad);
-        scan_report_opts ro = {d->outdir, sets, nsets, thumbs, scan_threads(s), cli_now() - start, 0, settings, 0, 0, 0, 0, 0};
+        scan_report_opts ro = {d->outdir, sets, nsets, thumbs, scan_threads(s), cli_now() - start, 0, settings, 0, 0, 0, 0, 0, NULL};
         scan_merge_stats st = {0};
         if (!bad && scan_merge_ranks(d->outdir, settings, in, nin, paths, npaths, &ro, d->rank, d->size, &st, why, sizeof why)) {
             cli_warn("%s%s", d->rank ? "" : "", why);

@@ -668,7 +668,7 @@ static int join_parts(const mctx *c, const char *outdir, const char *settings, u
 
 /* ---- all of it ------------------------------------------------------------------------------------- */
 
-enum { TAG_SAMPLES = 20, TAG_SPLITS, TAG_DUPQ, TAG_DUPA, TAG_COUNTS, TAG_BASE };
+enum { TAG_SAMPLES = 20, TAG_SPLITS, TAG_DUPQ, TAG_DUPA, TAG_COUNTS, TAG_BASE, TAG_SUMS };
 
 static void free_bufs(const mctx *c, dist_buf *out, char **inb)
 {
@@ -712,10 +712,13 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
     uint64_t *oloc = NULL;
     size_t no = 0, ocap = 0;
     unsigned long long base = 0, total = 0;
+    /* the summary's counts of this part, then (rank 0) of all parts */
+    size_t nsums = scan_report_nsums(o->nsets);
+    unsigned long long *sums = calloc(nsums, sizeof *sums);
     char pdir[4300];
     part_dir(&c, me, pdir, sizeof pdir);
     snprintf(why, whylen, "another rank failed the merge (above)");
-    if (!out || !inb || !inl) { snprintf(why, whylen, "out of memory"); ok = 0; }
+    if (!out || !inb || !inl || !sums) { snprintf(why, whylen, "out of memory"); ok = 0; }
     if (ok && mkdir(c.tmp, 0755) && errno != EEXIST) { snprintf(why, whylen, "%s: cannot create: %s", c.tmp, strerror(errno)); ok = 0; }
     if (!all_ok(&c, ok)) goto done;
 
@@ -872,13 +875,32 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
         po.dir = pdir;
         po.lists = 1;
         po.media_base = base;
+        po.sums = sums;
         if (ok && scan_write_reports(&pj, &po, why, whylen)) ok = 0;
+    }
+    if (!all_ok(&c, ok)) goto done;
+    /* every part's counts to rank 0, added up: the summary needs no second read of the journal */
+    free_bufs(&c, out, inb);
+    if (dist_put(&out[0], sums, nsums * sizeof *sums)) ok = 0;
+    if (exchange(&c, TAG_SUMS, out, inb, inl)) ok = 0;
+    if (me == 0) {
+        memset(sums, 0, nsums * sizeof *sums);
+        for (int p = 0; p < size; p++) {
+            if (inl[p] != (int)(nsums * sizeof *sums)) { snprintf(why, whylen, "rank %d sent no counts", p); ok = 0; break; }
+            for (size_t k = 0; k < nsums; k++) {
+                unsigned long long v;
+                memcpy(&v, inb[p] + k * sizeof v, sizeof v);
+                sums[k] += v;
+            }
+        }
     }
     if (!all_ok(&c, ok)) goto done;
 
     /* 6. rank 0 joins the parts and writes the summary and the page */
     double j0 = cli_now(), jc0 = thread_cpu();
+    o->sums = sums;
     if (me == 0 && join_parts(&c, outdir, settings, total, o, why, whylen)) ok = 0;
+    o->sums = NULL;
     if (st) { st->join_s = cli_now() - j0; st->join_cpu = thread_cpu() - jc0; }
     if (!all_ok(&c, ok)) goto done;
     if (st) {
@@ -905,6 +927,7 @@ done:
     free(spl);
     free(orng);
     free(oloc);
+    free(sums);
     journal_close(&f.t);
     journal_close(&ext);
     journal_close(&own);
@@ -1121,7 +1144,7 @@ int cmd_scan_merge(int argc, char **argv)
         }
     }
     if (open_sets_from(base, sets, MAXSETS, &nsets, why, wl)) { cli_warn("%s", why); goto out; }
-    scan_report_opts ro = {outdir, sets, nsets, thumbs, threads, 0, 0, base, 0, 0, 0, 0, 0};
+    scan_report_opts ro = {outdir, sets, nsets, thumbs, threads, 0, 0, base, 0, 0, 0, 0, 0, NULL};
     scan_merge_stats st;
     if (scan_merge(outdir, base, in, nin, info[0].roots, info[0].nroots, &ro, &st, why, wl)) { cli_warn("%s", why); goto out; }
     if (!quiet)
