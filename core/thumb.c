@@ -24,21 +24,40 @@ void vigil__thumb_from_grid(const vigil__pixels *px, uint32_t W, uint32_t H, int
     const int ch = px->channels;
     uint8_t *out = malloc((size_t)tw * th * ch);
     if (!out) return;
+    /* a box filter over the bins, read row by row in memory order with every channel of a pixel
+     * summed at once: the same sums and rounding as a bin-by-bin walk, at about half the
+     * instructions (thumbnails were 6.7 % of a matched scan's, bench/results/review.md) */
+    uint64_t *sum = malloc((size_t)tw * ch * sizeof *sum);
+    if (!sum) { free(out); return; }
     for (uint32_t y = 0; y < th; y++) {
         uint32_t y0 = (uint32_t)((uint64_t)y * px->h / th), y1 = (uint32_t)((uint64_t)(y + 1) * px->h / th);
         if (y1 <= y0) y1 = y0 + 1;
+        memset(sum, 0, (size_t)tw * ch * sizeof *sum);
+        for (uint32_t yy = y0; yy < y1; yy++) {
+            const uint8_t *row = px->px + (size_t)yy * px->w * ch;
+            for (uint32_t x = 0; x < tw; x++) {
+                uint32_t x0 = (uint32_t)((uint64_t)x * px->w / tw), x1 = (uint32_t)((uint64_t)(x + 1) * px->w / tw);
+                if (x1 <= x0) x1 = x0 + 1;
+                uint64_t *acc = sum + (size_t)x * ch;
+                const uint8_t *p = row + (size_t)x0 * ch, *e = row + (size_t)x1 * ch;
+                if (ch == 3)
+                    for (; p < e; p += 3) { acc[0] += p[0]; acc[1] += p[1]; acc[2] += p[2]; }
+                else if (ch == 1)
+                    for (; p < e; p++) acc[0] += p[0];
+                else
+                    for (; p < e; p += ch)
+                        for (int c = 0; c < ch; c++) acc[c] += p[c];
+            }
+        }
         for (uint32_t x = 0; x < tw; x++) {
             uint32_t x0 = (uint32_t)((uint64_t)x * px->w / tw), x1 = (uint32_t)((uint64_t)(x + 1) * px->w / tw);
             if (x1 <= x0) x1 = x0 + 1;
-            for (int c = 0; c < ch; c++) {
-                uint64_t sum = 0;
-                for (uint32_t yy = y0; yy < y1; yy++)
-                    for (uint32_t xx = x0; xx < x1; xx++) sum += px->px[((size_t)yy * px->w + xx) * ch + c];
-                uint64_t n = (uint64_t)(y1 - y0) * (x1 - x0);
-                out[((size_t)y * tw + x) * ch + c] = (uint8_t)((sum + n / 2) / n);
-            }
+            uint64_t n = (uint64_t)(y1 - y0) * (x1 - x0);
+            for (int c = 0; c < ch; c++)
+                out[((size_t)y * tw + x) * ch + c] = (uint8_t)((sum[(size_t)x * ch + c] + n / 2) / n);
         }
     }
+    free(sum);
     if (o >= 2 && o <= 8) {
         uint8_t *turned = malloc((size_t)tw * th * ch);
         if (!turned) { free(out); return; }
