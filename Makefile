@@ -67,6 +67,8 @@ $(B)/core/pdq.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
 # -O3: the pyramid shrink and the box filter vectorise (SSE2, baseline); the float ranking is
 # unchanged, as -ffp-contract=off and no -ffast-math leave every float operation as written.
 $(B)/core/features.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
+# -O3: the thumbnail's column sums vectorise (SSE2, baseline; integers, so exact).
+$(B)/core/thumb.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
 # -O3 as when the portable FAST-9 row test was part of features.o.
 $(B)/core/features_fast.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
 # ISA flags per file only: the rest of the build stays baseline x86-64 and runs anywhere.
