@@ -62,32 +62,11 @@ void vigil__digests(const void *data, size_t size, vigil_hash_result *out)
 
 void (*vigil__test_read_hook)(uint64_t done); /* internal.h; hasher.c calls it too */
 
-vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vigil_error *err)
-{
-    uint8_t *buf = malloc(SLICE);
-    if (!buf) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file");
-    digest_state d;
-    d_init(&d);
-    *len = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, SLICE);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            free(buf);
-            return vigil__fail(err, VIGIL_E_IO, "read failed after %llu bytes: %s", (unsigned long long)*len, strerror(e));
-        }
-        if (n == 0) break;
-        d_update(&d, buf, (size_t)n);
-        *len += (uint64_t)n;
-        if (vigil__test_read_hook) vigil__test_read_hook(*len);
-    }
-    free(buf);
-    d_final(&d, out);
-    return VIGIL_OK;
-}
-
-vigil_result vigil__digest_pread(int fd, const int *stop, uint64_t *len, vigil_hash_result *out, vigil_error *err)
+/* One loop for both readers: read(2) from the descriptor's offset (a file being hashed; the test
+ * hook sees each slice), or pread(2) from 0 with a stop flag (an archive digested on its own
+ * thread while libarchive reads the same descriptor, whose offset must not move). */
+static vigil_result digest_loop(int fd, int positional, const int *stop, uint64_t *len, vigil_hash_result *out,
+                                vigil_error *err)
 {
     uint8_t *buf = malloc(SLICE);
     if (!buf) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file");
@@ -99,7 +78,7 @@ vigil_result vigil__digest_pread(int fd, const int *stop, uint64_t *len, vigil_h
             free(buf);
             return vigil__fail(err, VIGIL_E_IO, "stopped after %llu bytes", (unsigned long long)*len);
         }
-        ssize_t n = pread(fd, buf, SLICE, (off_t)*len);
+        ssize_t n = positional ? pread(fd, buf, SLICE, (off_t)*len) : read(fd, buf, SLICE);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             int e = errno;
@@ -109,8 +88,19 @@ vigil_result vigil__digest_pread(int fd, const int *stop, uint64_t *len, vigil_h
         if (n == 0) break;
         d_update(&d, buf, (size_t)n);
         *len += (uint64_t)n;
+        if (!positional && vigil__test_read_hook) vigil__test_read_hook(*len);
     }
     free(buf);
     d_final(&d, out);
     return VIGIL_OK;
+}
+
+vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vigil_error *err)
+{
+    return digest_loop(fd, 0, NULL, len, out, err);
+}
+
+vigil_result vigil__digest_pread(int fd, const int *stop, uint64_t *len, vigil_hash_result *out, vigil_error *err)
+{
+    return digest_loop(fd, 1, stop, len, out, err);
 }
