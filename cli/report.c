@@ -140,6 +140,11 @@ static void sums_move(pass *p, unsigned long long *v, int out)
 
 int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t whylen)
 {
+    return scan_write_reports_page(j, o, NULL, NULL, why, whylen);
+}
+
+int scan_write_reports_page(scan_journal *j, scan_report_opts *o, scan_page_fn page, void *ctx, char *why, size_t whylen)
+{
     pass p;
     memset(&p, 0, sizeof p);
     p.o = o;
@@ -207,7 +212,7 @@ summary:;
     f = cli_open_output_in(o->dir, "report.html", &htmp, path, sizeof path, why, whylen);
     if (!f) goto done;
     report_page_stats st;
-    if (report_page_write(f, j, o, scan_id, &st)) {
+    if (page ? page(f, o, scan_id, ctx) : report_page_write(f, j, o, scan_id, &st)) {
         snprintf(why, whylen, "%s: cannot read the journal back for report.html", j->path);
         fclose(f);
         unlink(htmp);

@@ -99,7 +99,16 @@ typedef struct pagepass {
 
 /* The thumbnails before the page's script: the most one page shows (500), so that the first
  * page, in scan order, is drawn with its pictures. */
-#define PRE_THUMBS 500
+#define PRE_THUMBS report_page_pre_thumbs()
+
+int report_page_pre_thumbs(void)
+{
+    /* test hook: VIGIL_TEST_PRE_THUMBS=N (1..500) puts the script after N blocks, so a small test
+     * can check where a merge joined from parts puts it */
+    const char *e = getenv("VIGIL_TEST_PRE_THUMBS");
+    int n = e ? atoi(e) : 0;
+    return n >= 1 && n <= REPORT_PAGE_PRE_THUMBS ? n : REPORT_PAGE_PRE_THUMBS;
+}
 
 static seen *seen_find(pagepass *p, const uint8_t key[16])
 {
@@ -130,30 +139,44 @@ static int seen_add(pagepass *p, const uint8_t key[16], uint64_t entry)
     return 0;
 }
 
+void report_page_entry(FILE *f, const char *sep, uint64_t line, uint64_t ref, const jrecord *r)
+{
+    fprintf(f, "%s\n[%llu,", sep, (unsigned long long)line);
+    if (ref) fprintf(f, "%llu", (unsigned long long)(ref - 1));
+    else fputs("null", f);
+    fputc(',', f);
+    size_t n = r->fix.json_len;
+    while (n && (r->json[n - 1] == '\n' || r->json[n - 1] == '\r')) n--;
+    json_safe(f, r->json, n);
+    fputc(']', f);
+}
+
+void report_page_thumb(FILE *f, uint64_t entry, const uint8_t *img, size_t n)
+{
+    fprintf(f, "<script type=\"text/plain\" id=\"vigil-t%llu\">", (unsigned long long)entry);
+    base64(f, img, n);
+    fputs("</script>\n", f);
+}
+
+void report_page_script(FILE *f) { fprintf(f, "<script>%s</script>\n", review_js); }
+
 /* Pass 1: the record's entry in the JSON data, and which entry's thumbnail it shows. */
 static int on_record(const jrecord *r, void *ctx)
 {
     pagepass *p = ctx;
     uint64_t line = p->line++;
     if (!r->fix.nmatches) return 0;
-    FILE *f = p->f;
-    fprintf(f, "%s\n[%llu,", p->entries ? "," : "", (unsigned long long)line);
-    int done = 0;
+    uint64_t ref = 0;
     if (p->have_thumbs && (r->fix.flags & J_DIGESTS)) {
         seen *s = p->cap ? seen_find(p, r->fix.xxh128) : NULL;
-        if (s && s->entry) { fprintf(f, "%llu", (unsigned long long)(s->entry - 1)); done = 1; }
+        if (s && s->entry) ref = s->entry;
         else if (thumbs_has(&p->th, r->fix.xxh128)) {
             if (seen_add(p, r->fix.xxh128, p->entries)) { p->oom = 1; return -1; }
-            fprintf(f, "%llu", (unsigned long long)p->entries);
-            done = 1;
+            ref = p->entries + 1;
         }
     }
-    if (!done) { fputs("null", f); p->st->text_rows++; }
-    fputc(',', f);
-    size_t n = r->fix.json_len;
-    while (n && (r->json[n - 1] == '\n' || r->json[n - 1] == '\r')) n--;
-    json_safe(f, r->json, n);
-    fputc(']', f);
+    if (!ref) p->st->text_rows++;
+    report_page_entry(p->f, p->entries ? "," : "", line, ref, r);
     p->st->matches += r->fix.nmatches;
     p->entries++;
     return 0;
@@ -161,7 +184,7 @@ static int on_record(const jrecord *r, void *ctx)
 
 static void page_script(pagepass *p)
 {
-    fprintf(p->f, "<script>%s</script>\n", review_js);
+    report_page_script(p->f);
     p->script_out = 1;
 }
 
@@ -178,13 +201,11 @@ static int on_record_thumb(const jrecord *r, void *ctx)
     size_t n;
     uint8_t *img = thumbs_get(&p->th, r->fix.xxh128, &n);
     if (!img) return 0; /* unreadable now: the card says it has no thumbnail */
-    fprintf(p->f, "<script type=\"text/plain\" id=\"vigil-t%llu\">", (unsigned long long)entry);
-    base64(p->f, img, n);
-    fputs("</script>\n", p->f);
+    report_page_thumb(p->f, entry, img, n);
     free(img);
     p->st->thumbs++;
     p->st->thumb_bytes += n;
-    if (p->st->thumbs == PRE_THUMBS) page_script(p);
+    if (p->st->thumbs == (unsigned long long)PRE_THUMBS) page_script(p);
     return 0;
 }
 
@@ -230,9 +251,8 @@ static const char *page_body =
     "<div class=\"pager\"><button type=\"button\" id=\"prev2\">&larr; previous</button><span id=\"pageinfo2\"></span>"
     "<button type=\"button\" id=\"next2\">next &rarr;</button></div>\n";
 
-int report_page_write(FILE *f, scan_journal *j, const scan_report_opts *o, const char *scan_id, report_page_stats *st)
+void report_page_head(FILE *f, const scan_report_opts *o, const char *scan_id)
 {
-    memset(st, 0, sizeof *st);
     char hs[64], hc[64];
     csp_hash(review_js, hs);
     csp_hash(review_css, hc);
@@ -260,19 +280,29 @@ int report_page_write(FILE *f, scan_journal *j, const scan_report_opts *o, const
                 o->sets[s].radius);
     }
     fputs("],\"records\":[", f);
+}
+
+void report_page_mid(FILE *f, int thumbs) { fprintf(f, "\n],\"thumbs\":%s}</script>\n", thumbs ? "true" : "false"); }
+
+void report_page_tail(FILE *f) { fputs("</body></html>\n", f); }
+
+int report_page_write(FILE *f, scan_journal *j, const scan_report_opts *o, const char *scan_id, report_page_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    report_page_head(f, o, scan_id);
     pagepass p;
     memset(&p, 0, sizeof p);
     p.f = f;
     p.st = st;
     p.have_thumbs = o->thumbs_max > 0 && !thumbs_open_read(&p.th, o->dir);
     int rc = journal_each(j, on_record, &p);
-    fprintf(f, "\n],\"thumbs\":%s}</script>\n", p.have_thumbs ? "true" : "false");
+    report_page_mid(f, p.have_thumbs);
     if (!rc && p.have_thumbs && p.n) {
         p.entries = 0;
         rc = journal_each(j, on_record_thumb, &p);
     }
     if (!p.script_out) page_script(&p);
-    fputs("</body></html>\n", f);
+    report_page_tail(f);
     if (p.have_thumbs) thumbs_close(&p.th);
     free(p.tab);
     return rc || p.oom ? -1 : 0;

@@ -141,6 +141,10 @@ size_t scan_report_nsums(int nsets);
 /* report.c: writes results.jsonl, summary.json, vics.json and report.html from the journal, each
  * atomically. Prints nothing; returns 0 or -1 with why set. */
 int scan_write_reports(scan_journal *j, scan_report_opts *o, char *why, size_t whylen);
+/* The same, with report.html's whole text written by page (a merge joins it from its parts,
+ * scan_merge.c) instead of from a read of the journal: page returns 0 or -1. */
+typedef int (*scan_page_fn)(FILE *f, const scan_report_opts *o, const char *scan_id, void *ctx);
+int scan_write_reports_page(scan_journal *j, scan_report_opts *o, scan_page_fn page, void *ctx, char *why, size_t whylen);
 /* The reference behind a match (id, labels); NULLs when not found. */
 void scan_match_ref(const scan_set *sets, const jmatch *m, const char **id, const char **labels);
 

@@ -20,6 +20,7 @@
  * (their length + 24 bytes a record). */
 #include "scan_dist.h"
 #include "thumbs.h"
+#include "scan_page.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,13 @@ static const char ARCHIVE_LINE[] = ",\"archive\":{\"format\":"; /* cli_input_jso
 static int archive_line(const jrecord *r)
 {
     return r->fix.json_len && memmem(r->json, r->fix.json_len, ARCHIVE_LINE, sizeof ARCHIVE_LINE - 1) != NULL;
+}
+
+static uint64_t key_of16(const uint8_t k[16])
+{
+    uint64_t v;
+    memcpy(&v, k, 8);
+    return v;
 }
 
 /* The order file: a record, its sort key's length, its class among the records of one key: an
@@ -391,6 +399,7 @@ typedef struct emitter {
     size_t cap;
     char *why;
     size_t whylen;
+    page_part *pp;               /* the page's data of this part, noted as records go out */
 } emitter;
 
 /* Appends one record to the output, as the one process would have written it. */
@@ -470,65 +479,13 @@ static int emit(const jrecord *r, int in, uint64_t off, void *ctx)
     uint64_t at = journal_append(out, &fx, matches, r->path, m->buf);
     free(first.buf);
     if (at == UINT64_MAX) { snprintf(why, whylen, "%s: writing failed: %s", out->path, strerror(errno)); return -1; }
+    if (m->pp && page_part_note(m->pp, &fx, in, at)) { snprintf(why, whylen, "out of memory"); return -1; }
     if (ins) { /* the range's first copy (itself "duplicate" when an earlier range had one) */
         int i2;
         uint64_t *v = journal_content(out, fx.xxh128, &i2);
         if (v) *v = at;
     }
     return 0;
-}
-
-/* ---- the thumbnails ------------------------------------------------------------------------------ */
-
-/* The review thumbnails of the inputs (thumbs.vgt beside each input journal) into outdir's, once
- * per matched content and within the --thumbs budget, so the merged page shows what one
- * process's would. A thumbnail that cannot be copied only leaves a text row. */
-typedef struct thumb_merge {
-    scan_thumbs out, *in;
-    int nin;
-} thumb_merge;
-
-static int copy_thumb(const jrecord *r, void *ctx)
-{
-    thumb_merge *t = ctx;
-    if (!r->fix.nmatches || !(r->fix.flags & J_DIGESTS) || thumbs_has(&t->out, r->fix.xxh128)) return 0;
-    for (int i = 0; i < t->nin; i++) {
-        if (t->in[i].fd < 0) continue;
-        size_t n;
-        uint8_t *img = thumbs_get(&t->in[i], r->fix.xxh128, &n);
-        if (!img) continue;
-        int k = thumbs_put(&t->out, r->fix.xxh128, img, n);
-        free(img);
-        if (k < 0) return -1;
-        break;
-    }
-    return 0;
-}
-
-static void merge_thumbs(const char *outdir, scan_journal *in, int nin, scan_journal *out, int budget_mb)
-{
-    if (budget_mb <= 0) return;
-    thumb_merge t;
-    char why[512];
-    memset(&t, 0, sizeof t);
-    if (!(t.in = calloc((size_t)(nin ? nin : 1), sizeof *t.in))) return;
-    t.nin = nin;
-    for (int i = 0; i < nin; i++) {
-        char dir[4200];
-        snprintf(dir, sizeof dir, "%s", in[i].path);
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
-        if (thumbs_open_read(&t.in[i], dir)) t.in[i].fd = -1;
-    }
-    if (thumbs_open(&t.out, outdir, 1, (uint64_t)budget_mb << 20, why, sizeof why)) cli_warn("%s", why);
-    else {
-        if (journal_each(out, copy_thumb, &t)) cli_warn("%s: cannot write: %s; some matched files get no thumbnail", t.out.path, strerror(errno));
-        thumbs_sync(&t.out);
-        thumbs_close(&t.out);
-    }
-    for (int i = 0; i < nin; i++)
-        if (t.in[i].fd >= 0) thumbs_close(&t.in[i]);
-    free(t.in);
 }
 
 /* ---- rank 0: the parts joined --------------------------------------------------------------------- */
@@ -624,8 +581,87 @@ static size_t vics_head(const mctx *c)
     return v ? (size_t)(v - buf) + 10 : 0;
 }
 
-static int join_parts(const mctx *c, const char *outdir, const char *settings, unsigned long long records, scan_report_opts *o, char *why,
-                      size_t whylen)
+/* What each part sent rank 0 about its page: its thumbnail blocks, and where the first of them end. */
+typedef struct page_join {
+    const mctx *c;
+    uint64_t *blocks, *ends; /* ends: REPORT_PAGE_PRE_THUMBS a part */
+} page_join;
+
+/* A piece of the page made by fn into memory, then written to fd (the joins write to the fd). */
+static int put_piece(int fd, void (*fn)(FILE *, const void *), const void *arg)
+{
+    char *b = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&b, &n);
+    if (!m) return -1;
+    fn(m, arg);
+    int rc = fclose(m) || write_all(fd, b, n) ? -1 : 0;
+    free(b);
+    return rc;
+}
+
+typedef struct head_arg { const scan_report_opts *o; const char *scan_id; } head_arg;
+static void piece_head(FILE *f, const void *a) { const head_arg *h = a; report_page_head(f, h->o, h->scan_id); }
+static void piece_mid(FILE *f, const void *a) { report_page_mid(f, *(const int *)a); }
+static void piece_script(FILE *f, const void *a) { (void)a; report_page_script(f); }
+static void piece_tail(FILE *f, const void *a) { (void)a; report_page_tail(f); }
+
+/* report.html from the parts: the head, every part's entries, the end of the data, every part's
+ * thumbnail blocks with the page's script after the first REPORT_PAGE_PRE_THUMBS, the tail. */
+static int page_from_parts(FILE *f, const scan_report_opts *o, const char *scan_id, void *ctx)
+{
+    const page_join *pj = ctx;
+    const mctx *c = pj->c;
+    int fd = fileno(f), thumbs = o->thumbs_max > 0, script = 0;
+    head_arg h = {o, scan_id};
+    char d[4300], src[4400];
+    if (fflush(f) || put_piece(fd, piece_head, &h)) return -1;
+    for (int p = 0; p < c->size; p++) {
+        part_dir(c, p, d, sizeof d);
+        snprintf(src, sizeof src, "%s/page-records", d);
+        if (copy_range(fd, src, 0, UINT64_MAX)) return -1;
+    }
+    if (put_piece(fd, piece_mid, &thumbs)) return -1;
+    uint64_t before = 0, pre = (uint64_t)report_page_pre_thumbs();
+    for (int p = 0; p < c->size; p++) {
+        part_dir(c, p, d, sizeof d);
+        snprintf(src, sizeof src, "%s/page-thumbs", d);
+        uint64_t cut = UINT64_MAX;
+        if (!script && before + pj->blocks[p] >= pre) cut = pj->ends[(size_t)p * REPORT_PAGE_PRE_THUMBS + (pre - before - 1)];
+        if (copy_range(fd, src, 0, cut)) return -1;
+        if (cut != UINT64_MAX) {
+            if (put_piece(fd, piece_script, NULL) || copy_range(fd, src, cut, UINT64_MAX)) return -1;
+            script = 1;
+        }
+        before += pj->blocks[p];
+    }
+    if (!script && put_piece(fd, piece_script, NULL)) return -1;
+    return put_piece(fd, piece_tail, NULL);
+}
+
+/* OUTDIR/thumbs.vgt: the parts' images after one header, as one process's merge writes them. A
+ * failure leaves only a warning: the page has its thumbnails already. */
+static void join_thumbs(const mctx *c, const char *outdir)
+{
+    char path[4200], src[4400], d[4300], why[512], *tmp = NULL;
+    FILE *f = cli_open_output_in(outdir, "thumbs.vgt", &tmp, path, sizeof path, why, sizeof why);
+    if (!f) { cli_warn("%s", why); return; }
+    int rc = fflush(f) ? -1 : 0;
+    for (int p = 0; p < c->size && !rc; p++) {
+        part_dir(c, p, d, sizeof d);
+        snprintf(src, sizeof src, "%s/thumbs.vgt", d);
+        if (copy_range(fileno(f), src, p ? 16 : 0, UINT64_MAX)) rc = -1; /* 16: a thumbs.vgt header */
+    }
+    if (rc) {
+        cli_warn("%s: cannot join the parts of it: %s; some matched files get no thumbnail in a later review", path, strerror(errno));
+        fclose(f);
+        unlink(tmp);
+    } else if (cli_commit_output(f, tmp, path)) cli_warn("%s: writing failed", path);
+    free(tmp);
+}
+
+static int join_parts(const mctx *c, const char *outdir, const char *settings, unsigned long long records, scan_report_opts *o,
+                      page_join *pg, char *why, size_t whylen)
 {
     char final[4200], joined[4300], src[4400], d[4300];
     snprintf(final, sizeof final, "%s/journal.vgj", outdir);
@@ -657,10 +693,10 @@ static int join_parts(const mctx *c, const char *outdir, const char *settings, u
     scan_journal out;
     if (journal_open_read(&out, outdir, settings, why, whylen)) return -1;
     out.records = records;
-    merge_thumbs(outdir, c->in, c->nin, &out, o->thumbs_max);
+    if (o->thumbs_max > 0) join_thumbs(c, outdir);
     o->dir = outdir;
     o->lists = 2;
-    rc = scan_write_reports(&out, o, why, whylen);
+    rc = scan_write_reports_page(&out, o, page_from_parts, pg, why, whylen);
     o->lists = 0;
     close(out.fd);
     return rc;
@@ -668,7 +704,7 @@ static int join_parts(const mctx *c, const char *outdir, const char *settings, u
 
 /* ---- all of it ------------------------------------------------------------------------------------- */
 
-enum { TAG_SAMPLES = 20, TAG_SPLITS, TAG_DUPQ, TAG_DUPA, TAG_COUNTS, TAG_BASE, TAG_SUMS };
+enum { TAG_SAMPLES = 20, TAG_SPLITS, TAG_DUPQ, TAG_DUPA, TAG_COUNTS, TAG_BASE, TAG_SUMS, TAG_PBASE, TAG_TCHAIN, TAG_TASK, TAG_TANS, TAG_PAGE };
 
 static void free_bufs(const mctx *c, dist_buf *out, char **inb)
 {
@@ -678,6 +714,111 @@ static void free_bufs(const mctx *c, dist_buf *out, char **inb)
         free(inb[p]);
         inb[p] = NULL;
     }
+}
+
+/* The page's data of this part (scan_page.c), by every rank at once: the lines and entries of the
+ * parts before; the thumbnail budget passed from part to part in walk order; for a content first
+ * copied in an earlier part, the entry of that copy, asked of the rank that owns the content
+ * (24 bytes a content, 8 back); then the part's page files, and to rank 0 how many thumbnail
+ * blocks they hold and where the first ones end. Every rank calls it; 0 or -1 (why). */
+static int page_parts(const mctx *c, page_part *pg, scan_journal *pj, const char *pdir, int thumbs_mb, scan_thumbs *ith,
+                      signed char *iopen, dist_buf *out, char **inb, int *inl, page_join *pjoin, char *why, size_t whylen)
+{
+    int ok = 1, size = c->size, me = c->me, thumbs = thumbs_mb > 0;
+    scan_journal own;
+    memset(&own, 0, sizeof own);
+    own.fd = -1;
+    if (thumbs) page_part_find(pg, c->in, c->nin, ith, iopen);
+    free_bufs(c, out, inb);
+    for (int p = 0; p < size; p++) {
+        uint64_t v[2] = {pg->records, pg->n};
+        if (dist_put(&out[p], v, sizeof v)) ok = 0;
+    }
+    if (exchange(c, TAG_PBASE, out, inb, inl)) ok = 0;
+    for (int p = 0; p < me && ok; p++) {
+        uint64_t v[2];
+        if (inl[p] != (int)sizeof v) { ok = 0; break; }
+        memcpy(v, inb[p], sizeof v);
+        pg->line_base += v[0];
+        pg->entry_base += v[1];
+    }
+    if (thumbs) {
+        uint64_t used = 0;
+        if (me > 0) { /* the chain goes on whatever happened here, so no rank waits for ever */
+            char *b = NULL;
+            int l = 0;
+            if (dist_net_recv(me - 1, TAG_TCHAIN, &b, &l) || l != (int)sizeof used) ok = 0;
+            else memcpy(&used, b, sizeof used);
+            free(b);
+        }
+        /* test hook: VIGIL_TEST_MERGE_THUMB_BYTES=N, the merge's budget in bytes (the ranks keep theirs) */
+        const char *e = getenv("VIGIL_TEST_MERGE_THUMB_BYTES");
+        page_part_budget(pg, &used, e ? strtoull(e, NULL, 10) : (uint64_t)thumbs_mb << 20);
+        if (me < size - 1 && dist_net_send(me + 1, TAG_TCHAIN, &used, sizeof used)) ok = 0;
+        free_bufs(c, out, inb);
+        for (size_t k = 0; k < pg->sn; k++) {
+            page_slot *s = &pg->s[k];
+            uint64_t v = s->ext ? 0 : pg->entry_base + s->entry + 1;
+            int to = (int)(key_of16(s->key) % (uint64_t)size);
+            if ((s->ext || s->kept) && (dist_put(&out[to], s->key, 16) || dist_put(&out[to], &v, 8))) ok = 0;
+        }
+        if (exchange(c, TAG_TASK, out, inb, inl)) ok = 0;
+        for (int p = 0; p < size && ok; p++) /* the offers: the entry of a kept first copy */
+            for (int at = 0; at + 24 <= inl[p] && ok; at += 24) {
+                uint64_t v;
+                memcpy(&v, inb[p] + at + 16, 8);
+                int ins;
+                uint64_t *x = v ? journal_content(&own, (const uint8_t *)inb[p] + at, &ins) : &v;
+                if (!x) ok = 0;
+                else if (v) *x = v;
+            }
+        dist_buf *ans = calloc((size_t)size, sizeof *ans);
+        if (!ans) ok = 0;
+        for (int p = 0; p < size && ok; p++) /* the questions, answered in their order */
+            for (int at = 0; at + 24 <= inl[p] && ok; at += 24) {
+                uint64_t v, a = 0;
+                memcpy(&v, inb[p] + at + 16, 8);
+                if (v) continue;
+                int ins;
+                uint64_t *x = journal_content(&own, (const uint8_t *)inb[p] + at, &ins);
+                if (!x) { ok = 0; break; }
+                if (ins) own.cn--, *x = 0; /* no kept first copy: no thumbnail */
+                else a = *x;
+                if (dist_put(&ans[p], &a, 8)) ok = 0;
+            }
+        free_bufs(c, out, inb);
+        if (ans) { memcpy(out, ans, (size_t)size * sizeof *out); free(ans); }
+        if (exchange(c, TAG_TANS, out, inb, inl)) ok = 0;
+        int *at = calloc((size_t)size, sizeof *at);
+        if (!at) ok = 0;
+        for (size_t k = 0; k < pg->sn && ok; k++) {
+            page_slot *s = &pg->s[k];
+            if (!s->ext) continue;
+            int from = (int)(key_of16(s->key) % (uint64_t)size);
+            if (at[from] + 8 > inl[from]) { ok = 0; break; }
+            memcpy(&s->ref, inb[from] + at[from], 8);
+            at[from] += 8;
+        }
+        free(at);
+    }
+    journal_close(&own);
+    if (!ok) snprintf(why, whylen, "out of memory, or a rank sent no page data");
+    if (ok && page_part_write(pg, pj, pdir, thumbs, ith, why, whylen)) ok = 0;
+    free_bufs(c, out, inb);
+    uint64_t nb = pg->blocks < REPORT_PAGE_PRE_THUMBS ? pg->blocks : REPORT_PAGE_PRE_THUMBS;
+    if (dist_put(&out[0], &pg->blocks, 8) || dist_put(&out[0], pg->ends, nb * 8)) ok = 0;
+    if (exchange(c, TAG_PAGE, out, inb, inl)) ok = 0;
+    if (me == 0)
+        for (int p = 0; p < size && ok; p++) {
+            uint64_t b = 0;
+            if (inl[p] >= 8) memcpy(&b, inb[p], 8);
+            uint64_t k = b < REPORT_PAGE_PRE_THUMBS ? b : REPORT_PAGE_PRE_THUMBS;
+            if (inl[p] != (int)(8 + 8 * k)) { snprintf(why, whylen, "rank %d sent no page data", p); ok = 0; break; }
+            pjoin->blocks[p] = b;
+            memcpy(&pjoin->ends[(size_t)p * REPORT_PAGE_PRE_THUMBS], inb[p] + 8, 8 * k);
+        }
+    free_bufs(c, out, inb);
+    return ok ? 0 : -1;
 }
 
 static double thread_cpu(void)
@@ -715,10 +856,15 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
     /* the summary's counts of this part, then (rank 0) of all parts */
     size_t nsums = scan_report_nsums(o->nsets);
     unsigned long long *sums = calloc(nsums, sizeof *sums);
+    page_part pg;
+    memset(&pg, 0, sizeof pg);
+    scan_thumbs *ith = calloc((size_t)(nin ? nin : 1), sizeof *ith);
+    signed char *iopen = calloc((size_t)(nin ? nin : 1), 1);
+    page_join pjoin = {&c, calloc((size_t)size, sizeof(uint64_t)), calloc((size_t)size * REPORT_PAGE_PRE_THUMBS, sizeof(uint64_t))};
     char pdir[4300];
     part_dir(&c, me, pdir, sizeof pdir);
     snprintf(why, whylen, "another rank failed the merge (above)");
-    if (!out || !inb || !inl || !sums) { snprintf(why, whylen, "out of memory"); ok = 0; }
+    if (!out || !inb || !inl || !sums || !ith || !iopen || !pjoin.blocks || !pjoin.ends) { snprintf(why, whylen, "out of memory"); ok = 0; }
     if (ok && mkdir(c.tmp, 0755) && errno != EEXIST) { snprintf(why, whylen, "%s: cannot create: %s", c.tmp, strerror(errno)); ok = 0; }
     if (!all_ok(&c, ok)) goto done;
 
@@ -868,7 +1014,7 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
         else if (journal_open(&pj, pdir, settings, 0, why, whylen)) { ok = 0; pj.fd = -1; }
     }
     if (ok) {
-        emitter em = {&c, &pj, size > 1 ? &ext : NULL, NULL, 0, why, whylen};
+        emitter em = {&c, &pj, size > 1 ? &ext : NULL, NULL, 0, why, whylen, &pg};
         if (kmerge_run(&c, &km, emit, &em, why, whylen) || journal_sync(&pj)) ok = 0;
         free(em.buf);
         scan_report_opts po = *o;
@@ -878,6 +1024,8 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
         po.sums = sums;
         if (ok && scan_write_reports(&pj, &po, why, whylen)) ok = 0;
     }
+    if (!all_ok(&c, ok)) goto done;
+    if (page_parts(&c, &pg, &pj, pdir, o->thumbs_max, ith, iopen, out, inb, inl, &pjoin, why, whylen)) ok = 0;
     if (!all_ok(&c, ok)) goto done;
     /* every part's counts to rank 0, added up: the summary needs no second read of the journal */
     free_bufs(&c, out, inb);
@@ -899,7 +1047,7 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
     /* 6. rank 0 joins the parts and writes the summary and the page */
     double j0 = cli_now(), jc0 = thread_cpu();
     o->sums = sums;
-    if (me == 0 && join_parts(&c, outdir, settings, total, o, why, whylen)) ok = 0;
+    if (me == 0 && join_parts(&c, outdir, settings, total, o, &pjoin, why, whylen)) ok = 0;
     o->sums = NULL;
     if (st) { st->join_s = cli_now() - j0; st->join_cpu = thread_cpu() - jc0; }
     if (!all_ok(&c, ok)) goto done;
@@ -928,13 +1076,20 @@ done:
     free(orng);
     free(oloc);
     free(sums);
+    page_part_free(&pg);
+    for (int i = 0; i < nin && iopen; i++)
+        if (iopen[i] > 0) thumbs_close(&ith[i]);
+    free(ith);
+    free(iopen);
+    free(pjoin.blocks);
+    free(pjoin.ends);
     journal_close(&f.t);
     journal_close(&ext);
     journal_close(&own);
     /* this rank's temporary files; rank 0 the folder, once every rank is past it */
     for (int i = 0; i < nin; i++)
         if (i % size == me) { char p[4300]; order_path(&c, i, p, sizeof p); unlink(p); }
-    static const char *const part_files[] = {"journal.vgj", "results.jsonl", "vics.json", "scan-id"};
+    static const char *const part_files[] = {"journal.vgj", "results.jsonl", "vics.json", "scan-id", "page-records", "page-thumbs", "thumbs.vgt"};
     for (size_t k = 0; k < sizeof part_files / sizeof *part_files; k++) {
         char p[4400];
         snprintf(p, sizeof p, "%s/%s", pdir, part_files[k]);

@@ -124,6 +124,9 @@ static void init(scan_thumbs *t, const char *dir)
 int thumbs_open(scan_thumbs *t, const char *dir, int fresh, uint64_t budget, char *why, size_t whylen)
 {
     init(t, dir);
+    /* test hook: VIGIL_TEST_THUMB_BYTES=N makes a scan's budget N bytes (a merge's is its own) */
+    const char *e = getenv("VIGIL_TEST_THUMB_BYTES");
+    if (e && budget && budget != UINT64_MAX) budget = strtoull(e, NULL, 10);
     t->budget = budget;
     /* O_NOFOLLOW: OUTDIR is the scan's own (locked); a link planted there is not written through */
     t->fd = open(t->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_TRUNC : 0), 0644);
@@ -200,6 +203,59 @@ uint8_t *thumbs_get(const scan_thumbs *t, const uint8_t key[16], size_t *n)
     uint8_t *p = malloc(s->len ? s->len : 1);
     if (!p) return NULL;
     if (pread(t->fd, p, s->len, (off_t)s->off) != (ssize_t)s->len) { free(p); return NULL; }
+    *n = s->len;
+    return p;
+}
+
+/* A merge reads many ranks' files for a few of their images: only the frames' headers at open (a
+ * record must lie within the file), each image's sum checked when it is taken. */
+int thumbs_open_index(scan_thumbs *t, const char *dir)
+{
+    init(t, dir);
+    t->fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (t->fd < 0) return -1;
+    char head[16];
+    uint32_t v = 0;
+    off_t size = lseek(t->fd, 0, SEEK_END);
+    if (size < 0 || pread(t->fd, head, sizeof head, 0) != (ssize_t)sizeof head || memcmp(head, TMAGIC, 8) ||
+        (memcpy(&v, head + 8, 4), v != TVERSION)) {
+        thumbs_close(t);
+        return -1;
+    }
+    uint64_t off = sizeof head;
+    tframe f;
+    while (pread(t->fd, &f, sizeof f, (off_t)off) == (ssize_t)sizeof f && f.magic == TRMAGIC && f.len <= TMAX_IMAGE &&
+           off + sizeof f + f.len <= (uint64_t)size) {
+        uint64_t k[2];
+        key_of(f.key, k);
+        if (add(t, k, off + sizeof f, f.len)) break;
+        off += sizeof f + f.len;
+    }
+    t->end = off;
+    return 0;
+}
+
+uint32_t thumbs_len(const scan_thumbs *t, const uint8_t key[16])
+{
+    uint64_t k[2];
+    key_of(key, k);
+    const thumb_slot *s = find(t, k);
+    return s && (s->key[0] | s->key[1]) ? s->len : 0;
+}
+
+uint8_t *thumbs_get_checked(const scan_thumbs *t, const uint8_t key[16], size_t *n)
+{
+    uint64_t k[2];
+    key_of(key, k);
+    const thumb_slot *s = find(t, k);
+    if (!s || !(s->key[0] | s->key[1]) || s->off < sizeof(tframe)) return NULL;
+    uint8_t *p = malloc(sizeof(tframe) + s->len);
+    if (!p) return NULL;
+    tframe f;
+    if (pread(t->fd, p, sizeof f + s->len, (off_t)(s->off - sizeof f)) != (ssize_t)(sizeof f + s->len)) { free(p); return NULL; }
+    memcpy(&f, p, sizeof f);
+    if (f.magic != TRMAGIC || f.len != s->len || memcmp(f.key, key, 16) || sum_of(f.key, p + sizeof f, s->len) != f.sum) { free(p); return NULL; }
+    memmove(p, p + sizeof f, s->len);
     *n = s->len;
     return p;
 }

@@ -32,6 +32,12 @@ int thumbs_has(const scan_thumbs *t, const uint8_t key[16]);
 int thumbs_put(scan_thumbs *t, const uint8_t key[16], const uint8_t *img, size_t n);
 /* The image of a content, malloc'd; NULL when there is none or it cannot be read. */
 uint8_t *thumbs_get(const scan_thumbs *t, const uint8_t key[16], size_t *n);
+/* For a merge: the frames' headers only (no image read; a torn tail is where a frame does not fit
+ * in the file), 0 or -1; thumbs_len the image's length (0: none); thumbs_get_checked the image,
+ * NULL when there is none or its sum does not check. */
+int thumbs_open_index(scan_thumbs *t, const char *dir);
+uint32_t thumbs_len(const scan_thumbs *t, const uint8_t key[16]);
+uint8_t *thumbs_get_checked(const scan_thumbs *t, const uint8_t key[16], size_t *n);
 void thumbs_sync(scan_thumbs *t);
 void thumbs_close(scan_thumbs *t);
 

@@ -31,6 +31,11 @@ S="-q -j 1 --index $T/refs.vgi"
 "$V" scan $S -o "$T/one" "$T/tree" >/dev/null 2>&1
 check "the reference scan lists every file ($nfiles)" test "$(wc -l <"$T/one/results.jsonl")" -eq "$nfiles"
 
+# pagesame A B: the two report.html byte for byte but for the scan_id and the page's creation time
+pagesame() {
+    [ "$(sed 's/"scan_id":"[0-9a-f]*"/"scan_id":""/; s/"created":"[^"]*"/"created":""/' "$1/report.html" | cksum)" = \
+      "$(sed 's/"scan_id":"[0-9a-f]*"/"scan_id":""/; s/"created":"[^"]*"/"created":""/' "$2/report.html" | cksum)" ]
+}
 # same DIR: DIR's reports are those of $T/one, but for the time fields
 # (each scan has its own scan_id, and the page its creation time; the page's data must agree in
 # everything else, thumbnails included)
@@ -45,7 +50,7 @@ def page(p):
     for k in ('scan_id','created'): d.pop(k, None)
     d['thumbnail blocks']=re.findall(r'<script type=\"text/plain\" id=\"vigil-t\\d+\">[^<]*</script>', h)
     return d
-sys.exit(page(sys.argv[1]) != page(sys.argv[2]))" "$T/one/report.html" "$1/report.html"
+sys.exit(page(sys.argv[1]) != page(sys.argv[2]))" "$T/one/report.html" "$1/report.html" && pagesame "$T/one" "$1"
 }
 
 # --- --shard K/N and scan merge ------------------------------------------------------------------------
@@ -123,6 +128,28 @@ check "... with 3 ranks every rank had a share and its own journal" \
     sh -c "for r in 0 1 2; do test -s '$T/mpi3/ranks/'\$r/journal.vgj || exit 1; done; \
            test \$(ls '$T/mpi3/ranks' | wc -l) -eq 3"
 
+# report.html made per part (each rank writes its range's entries and thumbnail blocks, rank 0
+# joins them): byte for byte one process's but for scan_id and the time, with the page's script
+# after the 7th thumbnail block (test hook) and a thumbnail budget that binds (100,000 bytes of
+# about 200,000), decided by the merge in walk order from part to part; OUTDIR/thumbs.vgt too
+P="VIGIL_TEST_PRE_THUMBS=7"
+env $P VIGIL_TEST_THUMB_BYTES=100000 "$V" scan $S -o "$T/pone" "$T/tree" >/dev/null 2>&1
+nb=$(grep -c 'id="vigil-t' "$T/pone/report.html")
+for np in 1 2 3; do
+    env $P VIGIL_TEST_MERGE_THUMB_BYTES=100000 timeout 60 mpirun --oversubscribe -np $np -x VIGIL_TEST_PRE_THUMBS -x VIGIL_TEST_MERGE_THUMB_BYTES \
+        "$V" scan $M --mpi -o "$T/pm$np" "$T/tree" >/dev/null 2>&1
+    pagesame "$T/pone" "$T/pm$np" && cmp -s "$T/pone/thumbs.vgt" "$T/pm$np/thumbs.vgt"; r=$?
+    check "mpirun -np $np: report.html and thumbs.vgt from the parts, as one process's ($nb thumbnails kept of 42, the script after the 7th)" \
+        sh -c "test $nb -gt 7 && test $nb -lt 42 && test $r -eq 0"
+done
+VIGIL_TEST_CRASH_AFTER=9 run 3 -x VIGIL_TEST_CRASH_AFTER "$V" scan $M --mpi -o "$T/pk" "$T/tree" >/dev/null 2>&1
+env $P VIGIL_TEST_MERGE_THUMB_BYTES=100000 "$NOMPI" scan $M --resume -o "$T/pk" "$T/tree" >/dev/null 2>&1
+pagesame "$T/pone" "$T/pk" && cmp -s "$T/pone/thumbs.vgt" "$T/pk/thumbs.vgt"
+check "killed -9 with 3 ranks, resumed without MPI: the same report.html and thumbs.vgt" test $? -eq 0
+for k in 1 2 3; do env VIGIL_TEST_THUMB_BYTES=100000 "$V" scan $S --shard $k/3 -o "$T/ps$k" "$T/tree" >/dev/null 2>&1; done
+env $P VIGIL_TEST_MERGE_THUMB_BYTES=100000 "$V" scan merge -q -o "$T/psm" "$T/ps2" "$T/ps1" "$T/ps3" >/dev/null 2>&1
+pagesame "$T/pone" "$T/psm"; check "scan merge of 3 shards: the same report.html and thumbs.vgt" sh -c "test $? -eq 0 && cmp -s '$T/pone/thumbs.vgt' '$T/psm/thumbs.vgt'"
+
 # kill -9 of the whole job: every rank dies mid-record (test hook), then --resume with 2 ranks
 VIGIL_TEST_CRASH_AFTER=6 run 3 -x VIGIL_TEST_CRASH_AFTER "$V" scan $M --mpi -o "$T/k" "$T/tree" >/dev/null 2>&1; rc=$?
 check "every rank killed -9 mid-record: the job fails, no reports" sh -c "test $rc -ne 0 && test ! -f '$T/k/summary.json'"
@@ -173,7 +200,8 @@ command -v ffmpeg >/dev/null 2>&1 && ffmpeg -v error -nostdin -y -f lavfi -i "te
 "$V" scan $S -o "$T/wone" "$W" >/dev/null 2>&1
 wsame() {
     cmp -s "$T/wone/results.jsonl" "$1/results.jsonl" && cmp -s "$T/wone/vics.json" "$1/vics.json" &&
-        [ "$(grep -v 'seconds_this_run\|"scan_id"' "$T/wone/summary.json")" = "$(grep -v 'seconds_this_run\|"scan_id"' "$1/summary.json")" ]
+        [ "$(grep -v 'seconds_this_run\|"scan_id"' "$T/wone/summary.json")" = "$(grep -v 'seconds_this_run\|"scan_id"' "$1/summary.json")" ] &&
+        pagesame "$T/wone" "$1"
 }
 wn=$(wc -l <"$T/wone/results.jsonl")
 check "the tree of every shape: one process lists its $wn files, archive members, the loop and the video" \
@@ -181,7 +209,7 @@ check "the tree of every shape: one process lists its $wn files, archive members
            grep -q '\"link\":true\|via_link\|\"link\"' '$T/wone/results.jsonl'"
 for np in 1 2 3; do
     VIGIL_MPI_STATS=1 run $np -x VIGIL_MPI_STATS "$V" scan $S --batch 4 --mpi -o "$T/w$np" "$W" >/dev/null 2>"$T/werr$np"
-    wsame "$T/w$np"; check "mpirun -np $np on the tree of every shape: results.jsonl, vics.json, summary.json as one process" test $? -eq 0
+    wsame "$T/w$np"; check "mpirun -np $np on the tree of every shape: results.jsonl, vics.json, summary.json, report.html as one process" test $? -eq 0
 done
 sp=$(sed -n 's/.*splits \([0-9]*\) .*/\1/p' "$T/werr3")
 shares=0; for r in 0 1 2; do [ "$(strings "$T/w3/ranks/$r/journal.vgj" | grep -c '/wide/d00/img')" -gt 0 ] && shares=$((shares + 1)); done
