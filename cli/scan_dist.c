@@ -290,7 +290,7 @@ typedef struct counts { uint64_t done, listed; } counts;
 typedef struct net_src {
     scan *s;
     worker k;
-    int ended, batch, taken;
+    int ended, batch, taken, progress;
     double last;
     unsigned long long requests, given;
 } net_src;
@@ -338,7 +338,7 @@ static int net_next(void *ctx, char **path, char **err, int *link, char *why, si
         if (net_drain(ns, 1, NULL, NULL, why, whylen) < 0) return -1;
         if (worker_next(&ns->k, path, err, link)) {
             double t = cli_now();
-            if (t - ns->last >= 0.5) { /* for rank 0's progress line */
+            if (ns->progress && t - ns->last >= 0.5) { /* for rank 0's progress line */
                 ns->last = t;
                 counts c = net_counts(ns);
                 dist_net_send(0, DIST_PROG, &c, sizeof c);
@@ -615,6 +615,9 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
     d->synced = 1;
     if (!sync_ok(d, ok)) goto end;
     int resumed_any = d->size > 1 ? dist_net_bcast_int(done.pn > 0) : done.pn > 0;
+    /* the progress line only where rank 0 shows it: a batch job's ranks send no counters meanwhile */
+    int show = d->rank == 0 && !scan_quiet(s) && on_terminal();
+    if (d->size > 1) show = dist_net_bcast_int(show);
 
     /* every rank: its own journal, and the table of what is done already */
     char dir[4200];
@@ -635,7 +638,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
     }
 
     if (d->rank) {
-        net_src ns = {.s = s, .batch = scan_batch_files(s)};
+        net_src ns = {.s = s, .batch = scan_batch_files(s), .progress = show};
         scan_source src = {net_next, &ns};
         int rc = work(s, &src, why, sizeof why);
         if (rc) cli_warn("rank %d: %s", d->rank, why);
@@ -653,7 +656,7 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
         double cpu0 = thread_cpu(), t0 = cli_now(), shown = 0;
         unsigned long long msgs_in = 0, msgs_out = 0, bytes_in = 0, bytes_out = 0, splits = 0, files[3] = {0};
         int failed_rank = -1, interrupted = 0, remaining = d->size - 1;
-        int progress = !scan_quiet(s) && on_terminal();
+        int progress = show;
         int n = d->size;
         char *busy = calloc((size_t)n, 1), *waiting = calloc((size_t)n, 1), *split_out = calloc((size_t)n, 1), *gone = calloc((size_t)n, 1);
         double *quiet_at = calloc((size_t)n, sizeof *quiet_at);
@@ -661,12 +664,16 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
         pthread_t th;
         int threaded = busy && waiting && split_out && gone && quiet_at && cnt && !pthread_create(&th, NULL, local_worker, &lr);
         if (!threaded) { cli_warn("cannot start rank 0's worker thread"); lr.rc = EXIT_USAGE; failed_rank = 0; }
-        double backoff = 50e-6;
+        double backoff = 50e-6, busy_cpu = 0, idle_cpu = 0;
+        unsigned long long busy_rounds = 0, idle_rounds = 0;
         int finished = !threaded;
         if (finished) remaining = 0;
         while (threaded && (remaining > 0 || !finished)) {
             char *msg;
             int from, tag, len, got = 0;
+            /* busy: a round that handled or sent a message; idle: a poll that found nothing (the nap
+             * after it is sleep, no CPU); both in this thread's CPU */
+            double r0 = thread_cpu();
             while (n > 1 && dist_net_poll(&from, &tag, &msg, &len)) {
                 got = 1;
                 msgs_in++;
@@ -780,6 +787,8 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
                 progress_line(d, dn, ls, t0, 0);
                 shown = now;
             }
+            double r1 = thread_cpu() - r0;
+            if (got) busy_cpu += r1, busy_rounds++; else idle_cpu += r1, idle_rounds++;
             if (!got) nap(&backoff); else backoff = 50e-6;
         }
         if (threaded) pthread_join(th, NULL);
@@ -809,6 +818,10 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
         d->stats_splits = splits;
         d->stats_listed = listed;
         d->stats_walk_s = co.walk_s;
+        d->stats_busy_cpu = busy_cpu;
+        d->stats_idle_cpu = idle_cpu;
+        d->stats_busy_rounds = busy_rounds;
+        d->stats_idle_rounds = idle_rounds;
         d->stats_listed0 = co.k.listed;
         if (failed_rank >= 0) {
             cli_warn("rank %d stopped the scan (above); what every rank recorded is kept in %s/ranks: run the same command with --resume "
@@ -860,10 +873,12 @@ int scan_dist_run(scan_dist *d, scan *s, const char *settings, char **paths, int
                 if (getenv("VIGIL_MPI_STATS"))
                     fprintf(stderr, "mpi-stats: ranks %d files %llu listed %llu msgs_in %llu msgs_out %llu bytes_in %llu bytes_out %llu "
                             "splits %llu coord_cpu_s %.6f wall_s %.3f rank0_walk_s %.6f merge_s %.3f merge_records %llu inputs %llu "
-                            "merge_cpu_s %.3f join_s %.3f join_cpu_s %.3f rank0_listed %llu post_s %.3f\n",
+                            "merge_cpu_s %.3f join_s %.3f join_cpu_s %.3f rank0_listed %llu post_s %.3f coord_busy_cpu_s %.6f "
+                            "coord_busy_rounds %llu coord_idle_cpu_s %.6f coord_idle_rounds %llu\n",
                             d->size, ro.files, d->stats_listed, d->stats_msgs_in, d->stats_msgs_out, d->stats_bytes_in, d->stats_bytes_out,
                             d->stats_splits, d->stats_cpu, d->stats_wall, d->stats_walk_s, st.seconds, st.records, st.runs, st.cpu,
-                            st.join_s, st.join_cpu, d->stats_listed0, cli_now() - post0);
+                            st.join_s, st.join_cpu, d->stats_listed0, cli_now() - post0, d->stats_busy_cpu, d->stats_busy_rounds,
+                            d->stats_idle_cpu, d->stats_idle_rounds);
                 printf("%s/summary.json\n%s/report.html\n", d->outdir, d->outdir);
                 status = ro.failed ? EXIT_SOME_FAILED : 0;
             }

@@ -117,6 +117,9 @@ typedef struct scan_dist {
     double stats_cpu, stats_wall, stats_walk_s;
     unsigned long long stats_msgs_in, stats_msgs_out, stats_bytes_in, stats_bytes_out, stats_splits, stats_listed, stats_files[3];
     unsigned long long stats_listed0;
+    /* the coordinator's CPU split: rounds that handled or sent messages, polls that found none */
+    double stats_busy_cpu, stats_idle_cpu;
+    unsigned long long stats_busy_rounds, stats_idle_rounds;
 } scan_dist;
 /* Whether OUTDIR holds a scan made with --mpi (OUTDIR/ranks/): a --resume of it, with or without
  * --mpi, continues it as such. */
