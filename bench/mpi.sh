@@ -5,12 +5,13 @@
 # the part every rank does for its range and the join that rank 0 does alone.
 #   bench/mpi.sh BUILD
 #   RUNS="small10k:2,4,8,16 small100k:16 photos:2,16" (default): tree:rank counts
+#   V=PATH: another vigil (e.g. the commit before) on the same trees, for a before/after in one run
 #   LOCK=FILE: take flock FILE around the whole run (one benchmark at a time on a shared machine)
 # Prints one "mpi-stats:" line per run (see cli/scan_dist.c) prefixed by the tree and rank count.
 set -eu
 B=${1:-build}
-V=$B/vigil
-OUTD=$B/bench-mpi
+V=${V:-$B/vigil} # V=: another build of vigil on the same trees (a before/after in one run)
+OUTD=${OUTD:-$B/bench-mpi}
 RUNS=${RUNS:-small10k:2,4,8,16 small100k:16 photos:2,16}
 LOCK=${LOCK:-}
 mkdir -p "$OUTD"

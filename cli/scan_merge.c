@@ -11,13 +11,17 @@
  * decoded one and every later one becomes "duplicate", taking the first one's content-determined
  * part, as one process does: within a range the merge sees it; across ranges the first copy of
  * each content in each range is sent to the rank that owns that content (by its hash), which
- * answers with the first one in an earlier range. Rank 0 then joins the parts (copied by the
- * kernel) and writes summary.json and report.html in one more read of the joined journal. A path
- * found twice is refused (the inputs overlap). One rank (`scan merge`, a --resume without MPI)
+ * answers with the first one in an earlier range. Each rank also makes its part of report.html's
+ * data and thumbnails (scan_page.c), and copies its part of journal.vgj, results.jsonl and
+ * vics.json into the joined files at its offset; rank 0 adds the heads and tails, the summary (the
+ * parts' counts added up) and the page (its head, the parts' pieces copied by the kernel): no read
+ * of the joined journal, and nothing per record but the page's. A path found twice is refused
+ * (the inputs overlap). One rank (`scan merge`, a --resume without MPI)
  * does the same with one range.
  * Memory per rank: its range's two output tables (46-92 bytes a file), the first copies of its
  * contents (32-64 bytes a content), one record per input and, while sorting an input, its paths
- * (their length + 24 bytes a record). */
+ * (their length + 24 bytes a record); the page's (scan_page.c: 16 bytes a matched record, 56 a
+ * matched content, 64 a thumbnail of the inputs). */
 #include "scan_dist.h"
 #include "thumbs.h"
 #include "scan_page.h"
@@ -488,6 +492,18 @@ static int emit(const jrecord *r, int in, uint64_t off, void *ctx)
     return 0;
 }
 
+enum { TAG_SAMPLES = 20, TAG_SPLITS, TAG_DUPQ, TAG_DUPA, TAG_COUNTS, TAG_BASE, TAG_SUMS, TAG_PBASE, TAG_TCHAIN, TAG_TASK, TAG_TANS, TAG_PAGE, TAG_PLACE };
+
+static void free_bufs(const mctx *c, dist_buf *out, char **inb)
+{
+    for (int p = 0; p < c->size; p++) {
+        free(out[p].p);
+        out[p] = (dist_buf){0};
+        free(inb[p]);
+        inb[p] = NULL;
+    }
+}
+
 /* ---- rank 0: the parts joined --------------------------------------------------------------------- */
 
 /* Appends bytes [from, to) of file src (to = UINT64_MAX: its end) to fd, by the kernel where it can. */
@@ -517,59 +533,11 @@ static int copy_range(int fd, const char *src, uint64_t from, uint64_t to)
 
 static void part_dir(const mctx *c, int p, char *d, size_t n) { snprintf(d, n, "%s/part-%d", c->tmp, p); }
 
-/* A joined list file: OUT/name from the parts' files of that name, each cut to [head, size - tail);
- * the first part's head and the last tail kept; sep between non-empty middles. */
-static int join_list(const mctx *c, const char *outdir, const char *name, size_t head, size_t tail, const char *sep, char *why,
-                     size_t whylen)
-{
-    char path[4200], src[4400], *tmp = NULL;
-    FILE *f = cli_open_output_in(outdir, name, &tmp, path, sizeof path, why, whylen);
-    if (!f) return -1;
-    int rc = 0, any = 0;
-    char headbuf[512] = "", tailbuf[16] = "";
-    if (fflush(f)) rc = -1;
-    for (int p = 0; p < c->size && !rc; p++) {
-        char d[4300];
-        part_dir(c, p, d, sizeof d);
-        snprintf(src, sizeof src, "%s/%s", d, name);
-        struct stat st;
-        if (stat(src, &st) || (uint64_t)st.st_size < head + tail) { rc = -1; break; }
-        if (p == 0 && head) { /* the head, once */
-            int fd = open(src, O_RDONLY | O_CLOEXEC);
-            if (fd < 0 || pread(fd, headbuf, head, 0) != (ssize_t)head) rc = -1;
-            if (fd >= 0) close(fd);
-            if (!rc && write_all(fileno(f), headbuf, head)) rc = -1;
-        }
-        if (p == c->size - 1 && tail) {
-            int fd = open(src, O_RDONLY | O_CLOEXEC);
-            if (fd < 0 || pread(fd, tailbuf, tail, st.st_size - (off_t)tail) != (ssize_t)tail) rc = -1;
-            if (fd >= 0) close(fd);
-        }
-        uint64_t from = head, to = (uint64_t)st.st_size - tail;
-        if (!rc && to > from) {
-            if (any && sep && write_all(fileno(f), sep, strlen(sep))) rc = -1;
-            if (!rc && copy_range(fileno(f), src, from, to)) rc = -1;
-            any = 1;
-        }
-    }
-    if (!rc && tail && write_all(fileno(f), tailbuf, tail)) rc = -1;
-    if (rc) {
-        snprintf(why, whylen, "%s: cannot join the parts of it: %s", path, strerror(errno));
-        fclose(f);
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (cli_commit_output(f, tmp, path)) { snprintf(why, whylen, "%s: writing failed", path); free(tmp); return -1; }
-    free(tmp);
-    return 0;
-}
-
-/* How long the head of a part's vics.json is (up to its "value": [), from part 0. */
-static size_t vics_head(const mctx *c)
+/* How long the head of a part's vics.json is (up to its "value": [), the same in every part. */
+static size_t vics_head(const mctx *c, int part)
 {
     char d[4300], p[4400], buf[512];
-    part_dir(c, 0, d, sizeof d);
+    part_dir(c, part, d, sizeof d);
     snprintf(p, sizeof p, "%s/vics.json", d);
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
@@ -660,36 +628,94 @@ static void join_thumbs(const mctx *c, const char *outdir)
     free(tmp);
 }
 
+/* journal.vgj, results.jsonl and vics.json, the outputs that grow with the files, placed by every
+ * rank at once: the parts' lengths are exchanged, each rank copies its part into the joined files
+ * at its offset (the kernel copies), rank 0 writes vics.json's head and tail and renames the three
+ * into OUTDIR. So rank 0 copies nothing a record. Every rank calls it; 0 or -1 (why). */
+#define NPIECES 3
+static const char *const piece_name[NPIECES] = {"journal.vgj", "results.jsonl", "vics.json"};
+
+static void joined_path(const mctx *c, int k, char *p, size_t n) { snprintf(p, n, "%s/joined-%s", c->tmp, piece_name[k]); }
+
+static int place_parts(const mctx *c, const char *outdir, const char *settings, dist_buf *out, char **inb, int *inl, char *why,
+                       size_t whylen)
+{
+    int ok = 1, me = c->me, size = c->size;
+    char d[4300], src[NPIECES][4400], dst[4400];
+    uint64_t from[NPIECES] = {0}, to[NPIECES] = {0};
+    size_t vh = vics_head(c, me);
+    part_dir(c, me, d, sizeof d);
+    for (int k = 0; k < NPIECES && ok; k++) {
+        snprintf(src[k], sizeof src[k], "%s/%s", d, piece_name[k]);
+        struct stat st;
+        if (stat(src[k], &st)) { snprintf(why, whylen, "%s: cannot read it: %s", src[k], strerror(errno)); ok = 0; break; }
+        to[k] = (uint64_t)st.st_size;
+    }
+    if (ok && me) { /* a journal's header once, from part 0 */
+        scan_journal pj;
+        if (journal_open_read(&pj, d, settings, why, whylen)) ok = 0;
+        else { from[0] = journal_first_record(&pj); close(pj.fd); }
+    }
+    if (ok && (!vh || to[2] < vh + 4)) { snprintf(why, whylen, "%s: not a vics.json part", src[2]); ok = 0; }
+    from[2] = vh;
+    if (ok) to[2] -= 4; /* "\n]}\n" */
+    free_bufs(c, out, inb);
+    uint64_t len[NPIECES];
+    for (int k = 0; k < NPIECES; k++) len[k] = ok ? to[k] - from[k] : 0;
+    for (int p = 0; p < size; p++)
+        if (dist_put(&out[p], len, sizeof len)) ok = 0;
+    if (exchange(c, TAG_PLACE, out, inb, inl)) ok = 0;
+    uint64_t at[NPIECES] = {0, 0, vh}, end[NPIECES] = {0, 0, vh};
+    int sep = 0;
+    for (int p = 0; p < size && ok; p++) {
+        uint64_t l[NPIECES];
+        if (inl[p] != (int)sizeof l) { snprintf(why, whylen, "rank %d sent no lengths", p); ok = 0; break; }
+        memcpy(l, inb[p], sizeof l);
+        if (p == me) { memcpy(at, end, sizeof at); sep = l[2] && end[2] > vh; }
+        for (int k = 0; k < NPIECES; k++) end[k] += l[k] + (k == 2 && l[k] && end[2] > vh);
+    }
+    if (me == 0)
+        for (int k = 0; k < NPIECES && ok; k++) {
+            joined_path(c, k, dst, sizeof dst);
+            int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd < 0 || (k == 2 && copy_range(fd, src[2], 0, vh)) || close(fd)) { snprintf(why, whylen, "%s: cannot create: %s", dst, strerror(errno)); ok = 0; }
+        }
+    if (!all_ok(c, ok)) return -1;
+    for (int k = 0; k < NPIECES && ok; k++) {
+        joined_path(c, k, dst, sizeof dst);
+        int fd = open(dst, O_WRONLY | O_CLOEXEC);
+        uint64_t o = at[k];
+        if (fd < 0 || lseek(fd, (off_t)o, SEEK_SET) < 0 || (k == 2 && sep && write_all(fd, ",", 1)) ||
+            copy_range(fd, src[k], from[k], from[k] + len[k]) || fdatasync(fd)) {
+            snprintf(why, whylen, "%s: cannot write: %s", dst, strerror(errno));
+            ok = 0;
+        }
+        if (fd >= 0) close(fd);
+    }
+    if (!all_ok(c, ok)) return -1;
+    if (me) return 0;
+    for (int k = 0; k < NPIECES && ok; k++) {
+        char final[4300];
+        joined_path(c, k, dst, sizeof dst);
+        snprintf(final, sizeof final, "%s/%s", outdir, piece_name[k]);
+        int fd = open(dst, O_WRONLY | O_CLOEXEC);
+        struct stat st;
+        /* whatever took the name meanwhile, a link or a device is not replaced */
+        if (fd < 0 || (k == 2 && (lseek(fd, (off_t)end[2], SEEK_SET) < 0 || write_all(fd, "\n]}\n", 4))) || fdatasync(fd) ||
+            (lstat(final, &st) == 0 && !S_ISREG(st.st_mode) && (errno = EEXIST)) || rename(dst, final)) {
+            snprintf(why, whylen, "%s: cannot write: %s", final, strerror(errno));
+            ok = 0;
+        }
+        if (fd >= 0) close(fd);
+    }
+    if (ok && fsync_dir(outdir)) { snprintf(why, whylen, "%s: cannot sync: %s", outdir, strerror(errno)); ok = 0; }
+    return ok ? 0 : -1;
+}
+
 static int join_parts(const mctx *c, const char *outdir, const char *settings, unsigned long long records, scan_report_opts *o,
                       page_join *pg, char *why, size_t whylen)
 {
-    char final[4200], joined[4300], src[4400], d[4300];
-    snprintf(final, sizeof final, "%s/journal.vgj", outdir);
-    snprintf(joined, sizeof joined, "%s/journal.vgj", c->tmp);
-    int fd = open(joined, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) { snprintf(why, whylen, "%s: cannot create: %s", joined, strerror(errno)); return -1; }
-    int rc = 0;
-    for (int p = 0; p < c->size && !rc; p++) {
-        part_dir(c, p, d, sizeof d);
-        snprintf(src, sizeof src, "%s/journal.vgj", d);
-        uint64_t from = 0;
-        if (p) {
-            scan_journal pj;
-            if (journal_open_read(&pj, d, settings, why, whylen)) { rc = -1; break; }
-            from = journal_first_record(&pj);
-            close(pj.fd);
-        }
-        if (copy_range(fd, src, from, UINT64_MAX)) { snprintf(why, whylen, "%s: cannot write: %s", joined, strerror(errno)); rc = -1; }
-    }
-    if (!rc && (fdatasync(fd) || close(fd) || rename(joined, final) || fsync_dir(outdir))) {
-        snprintf(why, whylen, "%s: cannot write: %s", final, strerror(errno));
-        return -1;
-    }
-    if (rc) { close(fd); return -1; }
-    size_t vh = vics_head(c);
-    if (!vh) { snprintf(why, whylen, "%s/part-0/vics.json: cannot read it", c->tmp); return -1; }
-    if (join_list(c, outdir, "results.jsonl", 0, 0, NULL, why, whylen) || join_list(c, outdir, "vics.json", vh, 4, ",", why, whylen))
-        return -1;
+    int rc;
     scan_journal out;
     if (journal_open_read(&out, outdir, settings, why, whylen)) return -1;
     out.records = records;
@@ -703,18 +729,6 @@ static int join_parts(const mctx *c, const char *outdir, const char *settings, u
 }
 
 /* ---- all of it ------------------------------------------------------------------------------------- */
-
-enum { TAG_SAMPLES = 20, TAG_SPLITS, TAG_DUPQ, TAG_DUPA, TAG_COUNTS, TAG_BASE, TAG_SUMS, TAG_PBASE, TAG_TCHAIN, TAG_TASK, TAG_TANS, TAG_PAGE };
-
-static void free_bufs(const mctx *c, dist_buf *out, char **inb)
-{
-    for (int p = 0; p < c->size; p++) {
-        free(out[p].p);
-        out[p] = (dist_buf){0};
-        free(inb[p]);
-        inb[p] = NULL;
-    }
-}
 
 /* The page's data of this part (scan_page.c), by every rank at once: the lines and entries of the
  * parts before; the thumbnail budget passed from part to part in walk order; for a content first
@@ -1047,7 +1061,8 @@ int scan_merge_ranks(const char *outdir, const char *settings, scan_journal *in,
     /* 6. rank 0 joins the parts and writes the summary and the page */
     double j0 = cli_now(), jc0 = thread_cpu();
     o->sums = sums;
-    if (me == 0 && join_parts(&c, outdir, settings, total, o, &pjoin, why, whylen)) ok = 0;
+    if (place_parts(&c, outdir, settings, out, inb, inl, why, whylen)) ok = 0;
+    else if (me == 0 && join_parts(&c, outdir, settings, total, o, &pjoin, why, whylen)) ok = 0;
     o->sums = NULL;
     if (st) { st->join_s = cli_now() - j0; st->join_cpu = thread_cpu() - jc0; }
     if (!all_ok(&c, ok)) goto done;
@@ -1096,6 +1111,8 @@ done:
         unlink(p);
     }
     rmdir(pdir);
+    if (me == 0)
+        for (int k = 0; k < NPIECES; k++) { char p[4400]; joined_path(&c, k, p, sizeof p); unlink(p); } /* left by a failure */
     if (all_ok(&c, 1) && me == 0) rmdir(c.tmp);
     return rc;
 }
