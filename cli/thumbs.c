@@ -254,7 +254,12 @@ uint8_t *thumbs_get_checked(const scan_thumbs *t, const uint8_t key[16], size_t 
     tframe f;
     if (pread(t->fd, p, sizeof f + s->len, (off_t)(s->off - sizeof f)) != (ssize_t)(sizeof f + s->len)) { free(p); return NULL; }
     memcpy(&f, p, sizeof f);
-    if (f.magic != TRMAGIC || f.len != s->len || memcmp(f.key, key, 16) || sum_of(f.key, p + sizeof f, s->len) != f.sum) { free(p); return NULL; }
+    uint64_t fk[2];
+    key_of(f.key, fk);
+    if (f.magic != TRMAGIC || f.len != s->len || fk[0] != k[0] || fk[1] != k[1] || sum_of(f.key, p + sizeof f, s->len) != f.sum) {
+        free(p);
+        return NULL;
+    }
     memmove(p, p + sizeof f, s->len);
     *n = s->len;
     return p;

@@ -124,6 +124,17 @@ for np in 1 2 3; do
     run $np "$V" scan $M --mpi -o "$T/mpi$np" "$T/tree" >/dev/null 2>"$T/err$np"
     same "$T/mpi$np"; check "mpirun -np $np scan --mpi: reports identical to one process" test $? -eq 0
 done
+python3 -c "
+import json
+r=[json.loads(l) for l in open('$T/mpi3/results.jsonl')]
+d={}
+for x in r:
+    if 'xxh128' in x: d.setdefault(x['xxh128'],[]).append(bool(x.get('duplicate')))
+assert all(v.count(False)==1 for v in d.values()), 'one decoded file per content'
+assert sum(v.count(True) for v in d.values())==json.load(open('$T/mpi3/summary.json'))['duplicates']
+assert any(len(v)>1 for v in d.values())
+" 2>/dev/null
+check "duplicates across 3 ranks: one decoded file per content in walk order, every other copy 'duplicate', counted in summary.json" test $? -eq 0
 check "... with 3 ranks every rank had a share and its own journal" \
     sh -c "for r in 0 1 2; do test -s '$T/mpi3/ranks/'\$r/journal.vgj || exit 1; done; \
            test \$(ls '$T/mpi3/ranks' | wc -l) -eq 3"
