@@ -16,6 +16,7 @@
 #include "archive_impl.h"
 #include "archive_digest.h"
 #include "rar_headers.h"
+#include "sevenz_headers.h"
 #include "internal.h"
 #include "options.h"
 
@@ -32,6 +33,7 @@
 #define MAX_LEVELS 64            /* far above any sane max_depth; bounds the stack */
 #define READ_STEP (1u << 20)     /* limits are checked after every step */
 #define ZIP_CD_MAX (256u << 20)  /* a central directory read for CRCs: 256 MiB at most */
+#define SEVENZ_HEADER_MAX (64u << 20) /* a 7z header read for CRCs, decoded: 64 MiB at most */
 
 void vigil_archive_options_init(vigil_archive_options *opt)
 {
@@ -168,6 +170,10 @@ typedef struct level {
     int rar_tried;
     vigil__rar_list rar;
     size_t rar_cursor;
+    /* a 7z's own header, read at its first member (sevenz_headers.c) */
+    int sz_tried;
+    vigil__7z_list sz;
+    size_t sz_cursor;
 } level;
 
 struct vigil_archive {
@@ -228,6 +234,7 @@ static void level_close(level *l)
     free(l->cd);
     free(l->cde);
     vigil__rar_list_free(&l->rar);
+    vigil__7z_list_free(&l->sz);
     memset(l, 0, sizeof *l);
 }
 
@@ -554,6 +561,29 @@ static void rar_facts(vigil_archive *a, level *l, const char *name, vigil_archiv
     }
 }
 
+/* What a 7z's own header says of the member named name: the CRC-32 stored for an encrypted
+ * member (libarchive lists it as encrypted, its name and size, but not that). */
+static void sevenz_facts(vigil_archive *a, level *l, const char *name, vigil_archive_entry *e)
+{
+    if (strcmp(l->format, "7z")) return;
+    if (!l->sz_tried) {
+        l->sz_tried = 1;
+        rar_src src = {a, l};
+        uint64_t size = l->data ? l->size : a->outer_size;
+        if (vigil__7z_walk(rar_read, &src, size, SEVENZ_HEADER_MAX, &l->sz)) vigil__7z_list_free(&l->sz);
+    }
+    size_t nl = strlen(name);
+    for (size_t k = 0; k < l->sz.n; k++) { /* in header order, as libarchive lists them */
+        size_t i = (l->sz_cursor + k) % l->sz.n;
+        const vigil__7z_file *f = &l->sz.f[i];
+        if (f->name_len != nl || memcmp(l->sz.names + f->name_at, name, nl)) continue;
+        l->sz_cursor = i + 1;
+        if (f->encrypted) e->flags |= VIGIL_MEMBER_ENCRYPTED;
+        if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && f->has_crc) { e->crc32 = f->crc32; e->flags |= VIGIL_MEMBER_CRC; }
+        return;
+    }
+}
+
 static int set_path(vigil_archive *a, const char *prefix, size_t pl, const char *name)
 {
     size_t nl = strlen(name);
@@ -667,6 +697,7 @@ int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e)
         if (archive_entry_is_data_encrypted(ent) || archive_entry_is_metadata_encrypted(ent)) e->flags |= VIGIL_MEMBER_ENCRYPTED;
         if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && zip_crc(a, l, name, &e->crc32)) e->flags |= VIGIL_MEMBER_CRC;
         if (type == AE_IFREG) rar_facts(a, l, name, e);
+        if (type == AE_IFREG) sevenz_facts(a, l, name, e);
         a->current = !(e->flags & (VIGIL_MEMBER_NOT_FILE | VIGIL_MEMBER_ENCRYPTED));
         a->cur_cd = a->current && l->own_crc ? cd_find(l, &l->crc_cursor, name) : NULL;
         const vigil__zip_cd_entry *c = a->cur_cd;
