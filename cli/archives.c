@@ -62,8 +62,9 @@ int cli_archive_option(int c, const char *arg, vigil_archive_options *o, int *of
 void cli_archive_settings(FILE *f, const vigil_archive_options *o, int off)
 {
     if (off) fputs(" archives=off", f);
-    /* video:1: video members are hashed as videos (older journals gave them digests only) */
-    else fprintf(f, " archives=depth:%u,ratio:%u,floor:%llu,total:%llu,member:%llu,video:1", o->max_depth, o->max_ratio,
+    /* video:1: video members are hashed as videos (older journals gave them digests only);
+     * 7zcrc:1: encrypted 7z members carry the CRC-32 from the 7z header (older: none) */
+    else fprintf(f, " archives=depth:%u,ratio:%u,floor:%llu,total:%llu,member:%llu,video:1,7zcrc:1", o->max_depth, o->max_ratio,
                  (unsigned long long)o->ratio_floor, (unsigned long long)o->max_total_bytes,
                  (unsigned long long)o->max_member_bytes);
 }
