@@ -9,7 +9,7 @@ WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -ffp-contract=off -fvisibility=hidden -MMD -MP
 # FFmpeg's libraries (video, core/video.c): see LIBS_PRIVATE for how a static link takes them.
 AV_PKGS := libavformat libavcodec libswscale libavutil
-PKGS    := vips libxxhash libpng nettle libarchive libdeflate $(AV_PKGS)
+PKGS    := vips libxxhash libpng nettle libarchive libdeflate liblzma $(AV_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALLCFLAGS = $(BASEFLAGS) $(WARNINGS) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)

@@ -62,8 +62,9 @@ int cli_archive_option(int c, const char *arg, vigil_archive_options *o, int *of
 void cli_archive_settings(FILE *f, const vigil_archive_options *o, int off)
 {
     if (off) fputs(" archives=off", f);
-    /* video:1: video members are hashed as videos (older journals gave them digests only) */
-    else fprintf(f, " archives=depth:%u,ratio:%u,floor:%llu,total:%llu,member:%llu,video:1", o->max_depth, o->max_ratio,
+    /* video:1: video members are hashed as videos (older journals gave them digests only);
+     * 7zcrc:1: encrypted 7z members carry the CRC-32 from the 7z header (older: none) */
+    else fprintf(f, " archives=depth:%u,ratio:%u,floor:%llu,total:%llu,member:%llu,video:1,7zcrc:1", o->max_depth, o->max_ratio,
                  (unsigned long long)o->ratio_floor, (unsigned long long)o->max_total_bytes,
                  (unsigned long long)o->max_member_bytes);
 }
@@ -121,6 +122,7 @@ void cli_input_free(cli_input *in)
     free(in->path);
     free(in->err);
     free(in->data);
+    vigil_digest_ticket_free(in->ticket);
     memset(in, 0, sizeof *in);
 }
 
@@ -215,9 +217,8 @@ static int from_archive(cli_awalk *w, cli_input *in)
         in->members = e.members;
         in->mflags = e.flags;
         snprintf(in->format, sizeof in->format, "%s", e.format ? e.format : "archive");
-        if (e.depth == 0) {
-            vigil_error derr;
-            in->have_digests = !vigil_archive_digests(w->a, &in->digests, &derr); /* else read again by path */
+        if (e.depth == 0) { /* its digests are waited for where it is hashed, not here: the walk goes on */
+            in->ticket = vigil_archive_digests_ticket(w->a);
             close_archive(w);
         }
         return 1;
@@ -237,7 +238,19 @@ static int from_archive(cli_awalk *w, cli_input *in)
     }
     if (e.flags & VIGIL_MEMBER_ENCRYPTED) return 1;
     vigil_error err;
-    vigil_result r = vigil_archive_read(w->a, &in->data, &in->size, &err);
+    vigil_result r = vigil_archive_read_later(w->a, &in->ticket, &err);
+    if (!r) { /* a stored member of the zip file: read where it is hashed, in parallel, unless an archive */
+        uint8_t head[512];
+        size_t hn = vigil_digest_ticket_peek(in->ticket, head, sizeof head);
+        if (!vigil_archive_sniff(head, hn)) {
+            in->later = 1;
+            in->size = (size_t)e.size;
+            return 1;
+        }
+        r = vigil_digest_ticket_read(in->ticket, &in->data, &in->size, &err);
+    } else if (r == VIGIL_E_NOT_FOUND) {
+        r = vigil_archive_read(w->a, &in->data, &in->size, &err);
+    }
     if (r) {
         in->status = r;
         in->why = err;
@@ -257,6 +270,7 @@ static int from_archive(cli_awalk *w, cli_input *in)
             if (r == VIGIL_E_CORRUPT) { in->kind = CLI_IN_ARCHIVE; snprintf(in->format, sizeof in->format, "%s", fmt); }
         }
     }
+    if (in->kind == CLI_IN_MEMBER && !in->ticket) in->ticket = vigil_archive_member_ticket(w->a);
     return 1;
 }
 
@@ -307,18 +321,65 @@ int cli_awalk_next(cli_awalk *w, cli_input *in)
     }
 }
 
+/* A member whose digests come with a ticket: they are set before before_decode sees the result
+ * (it looks duplicates up by XXH3-128), as when the hash takes them itself. */
+typedef struct ticket_hook {
+    const vigil_hash_result *d;
+    int (*before_decode)(const vigil_hash_result *r, void *ctx);
+    void *ctx;
+} ticket_hook;
+
+static void take_digests(vigil_hash_result *r, const vigil_hash_result *d)
+{
+    memcpy(r->md5, d->md5, sizeof r->md5);
+    memcpy(r->sha1, d->sha1, sizeof r->sha1);
+    memcpy(r->xxh128, d->xxh128, sizeof r->xxh128);
+    r->have |= VIGIL_HAVE_DIGESTS;
+}
+
+static int ticket_before_decode(const vigil_hash_result *r, void *p)
+{
+    ticket_hook *h = p;
+    take_digests((vigil_hash_result *)r, h->d);
+    return h->before_decode ? h->before_decode(r, h->ctx) : 1;
+}
+
 vigil_result cli_input_hash(const cli_input *in, const vigil_hash_options *opt, const vigil_features_options *fopt,
                             vigil_hash_result *r, vigil_features *features, vigil_error *ferr, vigil_error *err)
 {
     vigil_hash_options o = *opt;
     vigil_result rc;
+    if (in->later) { /* its bytes, read here (on the hashing thread) rather than by the walk */
+        cli_input *m = (cli_input *)in;
+        vigil_error le;
+        m->later = 0;
+        m->size = 0;
+        vigil_result lr = vigil_digest_ticket_read(m->ticket, &m->data, &m->size, &le);
+        if (lr) { m->status = lr; m->why = le; }
+    }
     if (in->kind == CLI_IN_ARCHIVE) o.flags |= VIGIL_HASH_NO_PDQ;
+    vigil_hash_result td;
+    ticket_hook hook;
+    int ticket = in->kind == CLI_IN_MEMBER && in->ticket && in->data && !(o.flags & VIGIL_HASH_NO_DIGESTS) &&
+                 !vigil_digest_ticket_wait(in->ticket, &td);
+    vigil_hash_result own;
+    int have_own = in->have_digests;
+    if (in->kind == CLI_IN_ARCHIVE && in->ticket) { /* else read again by path */
+        memset(&own, 0, sizeof own);
+        have_own = !vigil_digest_ticket_wait(in->ticket, &own);
+    }
+    if (ticket) { /* the archive's pass took them: the same digests, not taken twice */
+        o.flags |= VIGIL_HASH_NO_DIGESTS;
+        hook = (ticket_hook){&td, opt->before_decode, opt->before_decode_ctx};
+        o.before_decode = ticket_before_decode;
+        o.before_decode_ctx = &hook;
+    }
     if (in->kind == CLI_IN_MEMBER && !in->data) { /* encrypted, or not read: nothing to hash */
         memset(r, 0, sizeof *r);
         if (features) memset(features, 0, sizeof *features);
         r->file_size = in->declared;
         rc = VIGIL_OK;
-    } else if (in->kind == CLI_IN_ARCHIVE && in->have_digests) { /* taken while its members were read */
+    } else if (in->kind == CLI_IN_ARCHIVE && have_own) { /* taken while its members were read */
         memset(r, 0, sizeof *r);
         if (features) memset(features, 0, sizeof *features);
         if (features && ferr) { /* as vigil_hash_file_features says for VIGIL_HASH_NO_PDQ */
@@ -326,7 +387,7 @@ vigil_result cli_input_hash(const cli_input *in, const vigil_hash_options *opt, 
             ferr->code = VIGIL_E_NOT_FOUND;
             snprintf(ferr->message, sizeof ferr->message, "not decoded (an archive's own record)");
         }
-        *r = in->digests;
+        *r = in->ticket ? own : in->digests;
         rc = VIGIL_OK;
     } else if (in->kind == CLI_IN_FILE || !in->data) {
         rc = features ? vigil_hash_file_features(in->path, &o, fopt, r, features, ferr, err) : vigil_hash_file(in->path, &o, r, err);
@@ -334,6 +395,7 @@ vigil_result cli_input_hash(const cli_input *in, const vigil_hash_options *opt, 
         rc = features ? vigil_hash_memory_features(in->data, in->size, &o, fopt, r, features, ferr, err)
                       : vigil_hash_memory(in->data, in->size, &o, r, err);
     }
+    if (ticket) take_digests(r, &td);
     if (in->kind == CLI_IN_ARCHIVE && !rc) snprintf(r->format, sizeof r->format, "%s", in->format);
     if (in->status) {
         if (err) *err = in->why;

@@ -27,6 +27,9 @@ typedef struct cli_input {
     int have_digests;      /* an outermost archive's record: digests holds its own digests,
                               taken beside the members' reads (vigil_archive_digests) */
     vigil_hash_result digests;
+    vigil_digest_ticket *ticket; /* a member's digests, taken in the archive's own pass (or NULL) */
+    int later;             /* its bytes are read by cli_input_hash through ticket; size is the
+                              member's declared size until then */
 } cli_input;
 
 /* The archive options of the commands: --archive-depth N, --archive-ratio N, --archive-max-total
@@ -79,7 +82,9 @@ void cli_input_free(cli_input *in);
 
 /* Hashes an input like a file (vigil_hash_file, or vigil_hash_memory for bytes in memory; an
  * archive's own record gets its digests only), then applies in->status. With features (not NULL)
- * as vigil_hash_file_features. */
+ * as vigil_hash_file_features. A member read later (in->later) gets its data, size and, when the
+ * read fails, status here: the input is const for the rest. Call it once per input before its
+ * data is used. */
 vigil_result cli_input_hash(const cli_input *in, const vigil_hash_options *opt, const vigil_features_options *fopt,
                             vigil_hash_result *r, vigil_features *features, vigil_error *ferr, vigil_error *err);
 /* The fields an input adds to its results.jsonl object: ,"encrypted":true,... ,"archive":{...} */

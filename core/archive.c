@@ -14,8 +14,9 @@
  * passes it as soon as its declared size is seen or, when the header lies, while it is read in
  * 1 MiB steps. */
 #include "archive_impl.h"
-#include "digest.h"
+#include "archive_digest.h"
 #include "rar_headers.h"
+#include "sevenz_headers.h"
 #include "internal.h"
 #include "options.h"
 
@@ -24,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libdeflate.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +33,7 @@
 #define MAX_LEVELS 64            /* far above any sane max_depth; bounds the stack */
 #define READ_STEP (1u << 20)     /* limits are checked after every step */
 #define ZIP_CD_MAX (256u << 20)  /* a central directory read for CRCs: 256 MiB at most */
+#define SEVENZ_HEADER_MAX (64u << 20) /* a 7z header read for CRCs, decoded: 64 MiB at most */
 
 void vigil_archive_options_init(vigil_archive_options *opt)
 {
@@ -136,6 +137,8 @@ size_t vigil__zip_cd_parse(const uint8_t *cd, size_t n, vigil__zip_cd_entry *out
         out[k].method = le16(p + 10);
         out[k].crc32 = le32(p + 16);
         out[k].size = le32(p + 24);
+        out[k].csize = le32(p + 20);
+        out[k].header_at = le32(p + 42);
         k++;
         at += 46 + nl + xl + cl;
     }
@@ -167,6 +170,10 @@ typedef struct level {
     int rar_tried;
     vigil__rar_list rar;
     size_t rar_cursor;
+    /* a 7z's own header, read at its first member (sevenz_headers.c) */
+    int sz_tried;
+    vigil__7z_list sz;
+    size_t sz_cursor;
 } level;
 
 struct vigil_archive {
@@ -186,12 +193,10 @@ struct vigil_archive {
     size_t path_cap;
     char end_format[16];    /* the format of the level whose END was given last */
     /* the outermost file's own digests, on a thread of their own (vigil_archive_digests_begin) */
-    pthread_t dthread;
-    int dstarted, djoined, dstop;
-    struct stat dst;        /* the file when opened: a change while it was digested is flagged */
-    vigil_hash_result dres;
-    vigil_result drc;
-    vigil_error derr;
+    vigil__adigest *ad;
+    size_t ad_members;      /* the directory entries it was given */
+    long ticket_k;          /* the member given: its directory entry, when ad digests it; or -1 */
+    const vigil__zip_cd_entry *cur_cd; /* its directory entry, where vigil checks its CRC-32 (own_crc) */
 };
 
 typedef struct zipdir {
@@ -229,22 +234,14 @@ static void level_close(level *l)
     free(l->cd);
     free(l->cde);
     vigil__rar_list_free(&l->rar);
+    vigil__7z_list_free(&l->sz);
     memset(l, 0, sizeof *l);
-}
-
-static void digests_join(vigil_archive *a)
-{
-    if (a->dstarted && !a->djoined) {
-        pthread_join(a->dthread, NULL);
-        a->djoined = 1;
-    }
 }
 
 void vigil_archive_free(vigil_archive *a)
 {
     if (!a) return;
-    if (a->dstarted && !a->djoined) __atomic_store_n(&a->dstop, 1, __ATOMIC_RELAXED);
-    digests_join(a);
+    vigil__adigest_unref(a->ad); /* it reads on while a ticket waits for it */
     for (int i = 0; i < a->n; i++) { free(a->lv[i].data); level_close(&a->lv[i]); }
     if (a->fd >= 0) close(a->fd);
     free(a->path);
@@ -291,6 +288,7 @@ static vigil_result new_archive(const vigil_archive_options *opt, vigil_archive 
     vigil_result r = take_options(opt, &a->o, err);
     if (r) { free(a); return r; }
     a->fd = -1;
+    a->ticket_k = -1;
     *out = a;
     return VIGIL_OK;
 }
@@ -563,6 +561,29 @@ static void rar_facts(vigil_archive *a, level *l, const char *name, vigil_archiv
     }
 }
 
+/* What a 7z's own header says of the member named name: the CRC-32 stored for an encrypted
+ * member (libarchive lists it as encrypted, its name and size, but not that). */
+static void sevenz_facts(vigil_archive *a, level *l, const char *name, vigil_archive_entry *e)
+{
+    if (strcmp(l->format, "7z")) return;
+    if (!l->sz_tried) {
+        l->sz_tried = 1;
+        rar_src src = {a, l};
+        uint64_t size = l->data ? l->size : a->outer_size;
+        if (vigil__7z_walk(rar_read, &src, size, SEVENZ_HEADER_MAX, &l->sz)) vigil__7z_list_free(&l->sz);
+    }
+    size_t nl = strlen(name);
+    for (size_t k = 0; k < l->sz.n; k++) { /* in header order, as libarchive lists them */
+        size_t i = (l->sz_cursor + k) % l->sz.n;
+        const vigil__7z_file *f = &l->sz.f[i];
+        if (f->name_len != nl || memcmp(l->sz.names + f->name_at, name, nl)) continue;
+        l->sz_cursor = i + 1;
+        if (f->encrypted) e->flags |= VIGIL_MEMBER_ENCRYPTED;
+        if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && f->has_crc) { e->crc32 = f->crc32; e->flags |= VIGIL_MEMBER_CRC; }
+        return;
+    }
+}
+
 static int set_path(vigil_archive *a, const char *prefix, size_t pl, const char *name)
 {
     size_t nl = strlen(name);
@@ -635,6 +656,8 @@ int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e)
     memset(e, 0, sizeof *e);
     if (!a || !a->n) return 0;
     a->current = 0;
+    a->ticket_k = -1;
+    a->cur_cd = NULL;
     for (;;) {
         level *l = &a->lv[a->n - 1];
         if (a->fail || l->dead) return give_end(a, e);
@@ -674,7 +697,12 @@ int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e)
         if (archive_entry_is_data_encrypted(ent) || archive_entry_is_metadata_encrypted(ent)) e->flags |= VIGIL_MEMBER_ENCRYPTED;
         if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && zip_crc(a, l, name, &e->crc32)) e->flags |= VIGIL_MEMBER_CRC;
         if (type == AE_IFREG) rar_facts(a, l, name, e);
+        if (type == AE_IFREG) sevenz_facts(a, l, name, e);
         a->current = !(e->flags & (VIGIL_MEMBER_NOT_FILE | VIGIL_MEMBER_ENCRYPTED));
+        a->cur_cd = a->current && l->own_crc ? cd_find(l, &l->crc_cursor, name) : NULL;
+        const vigil__zip_cd_entry *c = a->cur_cd;
+        if (c && a->ad && a->n == 1 && !c->method && c->size == c->csize && (size_t)(c - l->cde) < a->ad_members)
+            a->ticket_k = (long)(c - l->cde); /* a stored member of the file: in ad's pass */
         a->current_size = e->size;
         a->current_sized = !!(e->flags & VIGIL_MEMBER_SIZE);
         return 1;
@@ -736,13 +764,14 @@ vigil_result vigil_archive_read(vigil_archive *a, uint8_t **data, size_t *size, 
         free(buf);
         return vigil__fail(err, VIGIL_E_TOO_LARGE, "member is over the limit of %llu bytes held in memory", (unsigned long long)max);
     }
-    const vigil__zip_cd_entry *c = l->own_crc && a->path ? cd_find(l, &l->crc_cursor, a->path + l->prefix_len) : NULL;
+    const vigil__zip_cd_entry *c = a->cur_cd;
     uint32_t got = c ? (uint32_t)libdeflate_crc32(0, buf, len) : 0;
     if (c && got != c->crc32) {
         free(buf);
         return vigil__fail(err, VIGIL_E_CORRUPT, "zip member damaged: its CRC-32 is %08x where the central directory says %08x",
                            (unsigned)got, (unsigned)c->crc32);
     }
+    if (!c || c->size != len) a->ticket_k = -1; /* ad's pass digests the bytes the directory says */
     *data = buf;
     *size = len;
     return VIGIL_OK;
@@ -775,37 +804,62 @@ vigil_result vigil_archive_enter(vigil_archive *a, uint8_t *data, size_t size, v
 
 /* The digests read the file with pread, beside libarchive's reads of the same descriptor: on a
  * core of its own, this takes the archive's MD5, SHA-1 and XXH3-128 (the record VICS lists) off the
- * path of the walk, which reads the members one after the other (bench/results/archive.md). */
-static void *digest_thread(void *p)
-{
-    vigil_archive *a = p;
-    uint64_t len = 0;
-    memset(&a->dres, 0, sizeof a->dres);
-    a->drc = vigil__digest_pread(a->fd, &a->dstop, &len, &a->dres, &a->derr);
-    a->dres.file_size = len;
-    struct stat now;
-    if (!a->drc && (len != (uint64_t)a->dst.st_size || fstat(a->fd, &now) || now.st_size != a->dst.st_size ||
-                    now.st_mtim.tv_sec != a->dst.st_mtim.tv_sec || now.st_mtim.tv_nsec != a->dst.st_mtim.tv_nsec))
-        a->dres.file_flags |= VIGIL_FILE_CHANGED;
-    return NULL;
-}
-
+ * path of the walk, which reads the members one after the other (bench/results/archive.md). In a
+ * zip whose members vigil tells apart (own_crc), the stored ones are digested in the same pass
+ * (archive_digest.c): indexed by their directory entry. */
 vigil_result vigil_archive_digests_begin(vigil_archive *a, vigil_error *err)
 {
     if (!a || a->fd < 0) return vigil__fail(err, VIGIL_E_INVALID, "vigil_archive_digests_begin: not an archive opened from a file");
-    if (a->dstarted) return VIGIL_OK;
-    if (fstat(a->fd, &a->dst)) return vigil__fail(err, VIGIL_E_IO, "cannot stat: %s", strerror(errno));
-    int e = pthread_create(&a->dthread, NULL, digest_thread, a);
-    if (e) return vigil__fail(err, VIGIL_E_NOMEM, "cannot start the digest thread: %s", strerror(e));
-    a->dstarted = 1;
-    return VIGIL_OK;
+    if (a->ad) return VIGIL_OK;
+    struct stat st;
+    if (fstat(a->fd, &st)) return vigil__fail(err, VIGIL_E_IO, "cannot stat: %s", strerror(errno));
+    const level *l = a->n ? &a->lv[0] : NULL;
+    size_t n = l && l->own_crc ? l->ncde : 0;
+    vigil__adigest_member *m = calloc(n ? n : 1, sizeof *m);
+    if (!m) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        const vigil__zip_cd_entry *c = &l->cde[k];
+        if (c->method || (c->flags & 1) || c->size != c->csize || c->size == 0xFFFFFFFFu) continue; /* size 0: none */
+        m[k] = (vigil__adigest_member){c->header_at, c->size, c->crc32};
+    }
+    vigil_result r = vigil__adigest_start(a->fd, &st, m, n, &a->ad, err);
+    free(m);
+    a->ad_members = n;
+    return r;
 }
 
 vigil_result vigil_archive_digests(vigil_archive *a, vigil_hash_result *out, vigil_error *err)
 {
-    if (!a || !out || !a->dstarted) return vigil__fail(err, VIGIL_E_INVALID, "vigil_archive_digests: vigil_archive_digests_begin was not called");
-    digests_join(a);
-    *out = a->dres;
-    if (a->drc && err) *err = a->derr;
-    return a->drc;
+    if (!a || !out || !a->ad) return vigil__fail(err, VIGIL_E_INVALID, "vigil_archive_digests: vigil_archive_digests_begin was not called");
+    return vigil__adigest_join(a->ad, out, err);
+}
+
+vigil_digest_ticket *vigil_archive_digests_ticket(vigil_archive *a)
+{
+    return a && a->ad ? vigil__adigest_ticket(a->ad, VIGIL__ADIGEST_FILE) : NULL;
+}
+
+vigil_result vigil_archive_read_later(vigil_archive *a, vigil_digest_ticket **t, vigil_error *err)
+{
+    if (!a || !t) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    *t = NULL;
+    if (!a->n || !a->current || a->ticket_k < 0)
+        return vigil__fail(err, VIGIL_E_NOT_FOUND, "not a stored member of the zip file itself: read it");
+    a->current = 0;
+    uint64_t size = a->cur_cd->size;
+    if (size > a->o.max_member_bytes)
+        return vigil__fail(err, VIGIL_E_TOO_LARGE, "member is %llu bytes, over the limit of %llu held in memory",
+                           (unsigned long long)size, (unsigned long long)a->o.max_member_bytes);
+    if (over_limit(a, size, "its declared size takes it")) {
+        *err = a->fail_err;
+        return a->fail;
+    }
+    a->out += size; /* stored: the bytes it will have */
+    if (!(*t = vigil__adigest_ticket(a->ad, (size_t)a->ticket_k))) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    return VIGIL_OK;
+}
+
+vigil_digest_ticket *vigil_archive_member_ticket(vigil_archive *a)
+{
+    return a && a->ad && a->ticket_k >= 0 ? vigil__adigest_ticket(a->ad, (size_t)a->ticket_k) : NULL;
 }

@@ -13,6 +13,8 @@ typedef struct vigil__zip_cd_entry {
     uint16_t method;     /* 99: AES (WinZip AE-x), whose AE-2 form stores 0 as the CRC */
     uint32_t crc32;
     uint64_t size;       /* uncompressed, as the directory says (0xFFFFFFFF: in a ZIP64 extra) */
+    uint64_t csize;      /* compressed, the same */
+    uint64_t header_at;  /* where its local header is */
 } vigil__zip_cd_entry;
 
 /* Finds the end-of-central-directory record in the last bytes of a zip (tail[0..n), which end

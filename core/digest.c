@@ -62,11 +62,8 @@ void vigil__digests(const void *data, size_t size, vigil_hash_result *out)
 
 void (*vigil__test_read_hook)(uint64_t done); /* internal.h; hasher.c calls it too */
 
-/* One loop for both readers: read(2) from the descriptor's offset (a file being hashed; the test
- * hook sees each slice), or pread(2) from 0 with a stop flag (an archive digested on its own
- * thread while libarchive reads the same descriptor, whose offset must not move). */
-static vigil_result digest_loop(int fd, int positional, const int *stop, uint64_t *len, vigil_hash_result *out,
-                                vigil_error *err)
+/* Reads from the descriptor's offset to its end; the test hook sees each slice. */
+vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vigil_error *err)
 {
     uint8_t *buf = malloc(SLICE);
     if (!buf) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory reading file");
@@ -74,11 +71,7 @@ static vigil_result digest_loop(int fd, int positional, const int *stop, uint64_
     d_init(&d);
     *len = 0;
     for (;;) {
-        if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED)) {
-            free(buf);
-            return vigil__fail(err, VIGIL_E_IO, "stopped after %llu bytes", (unsigned long long)*len);
-        }
-        ssize_t n = positional ? pread(fd, buf, SLICE, (off_t)*len) : read(fd, buf, SLICE);
+        ssize_t n = read(fd, buf, SLICE);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             int e = errno;
@@ -88,19 +81,9 @@ static vigil_result digest_loop(int fd, int positional, const int *stop, uint64_
         if (n == 0) break;
         d_update(&d, buf, (size_t)n);
         *len += (uint64_t)n;
-        if (!positional && vigil__test_read_hook) vigil__test_read_hook(*len);
+        if (vigil__test_read_hook) vigil__test_read_hook(*len);
     }
     free(buf);
     d_final(&d, out);
     return VIGIL_OK;
-}
-
-vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vigil_error *err)
-{
-    return digest_loop(fd, 0, NULL, len, out, err);
-}
-
-vigil_result vigil__digest_pread(int fd, const int *stop, uint64_t *len, vigil_hash_result *out, vigil_error *err)
-{
-    return digest_loop(fd, 1, stop, len, out, err);
 }

@@ -8,9 +8,7 @@
  * (*len: the bytes read), in 1 MiB reads. */
 void vigil__digests(const void *data, size_t size, vigil_hash_result *out);
 vigil_result vigil__digest_fd(int fd, uint64_t *len, vigil_hash_result *out, vigil_error *err);
-/* The same with pread from offset 0 (the descriptor's offset is left alone, so another reader may
- * share it), stopping with VIGIL_E_IO "stopped" once *stop is set (checked every 1 MiB). */
-vigil_result vigil__digest_pread(int fd, const int *stop, uint64_t *len, vigil_hash_result *out, vigil_error *err);
+/* (An archive's own digests, read beside libarchive, are archive_digest.c's.) */
 
 /* digest.c: tests only; when set, called after every read of a file being hashed with the bytes
  * read so far (a test appends to or truncates the file there, as another process would). */

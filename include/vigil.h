@@ -726,9 +726,33 @@ VIGIL_API vigil_result vigil_archive_enter(vigil_archive *a, uint8_t *data, size
  * VIGIL_FILE_CHANGED as vigil_hash_file sets it), computed on a thread of their own from the
  * moment begin is called, with pread beside the members' reads: as vigil_hash_file with
  * VIGIL_HASH_NO_PDQ would give them, without a second pass after the members. digests waits for
- * them. Only for vigil_archive_open_file; freeing the archive first stops the thread. */
+ * them. Only for vigil_archive_open_file; freeing the archive stops the thread unless a ticket
+ * (below) still waits for it. */
 VIGIL_API vigil_result vigil_archive_digests_begin(vigil_archive *a, vigil_error *err);
 VIGIL_API vigil_result vigil_archive_digests(vigil_archive *a, vigil_hash_result *out, vigil_error *err);
+/* The MD5, SHA-1 and XXH3-128 of the member just read, when that digest thread takes them in its
+ * pass over the file (a stored, unencrypted member of an outermost zip, whose bytes lie in the file
+ * as they are): a ticket, else NULL (digest the bytes). Hash the member with VIGIL_HASH_NO_DIGESTS
+ * and take the digests from the ticket, which outlives the archive and may be waited on by any
+ * thread. wait: VIGIL_OK with md5, sha1, xxh128 and VIGIL_HAVE_DIGESTS set in out (nothing else
+ * touched), or VIGIL_E_IO when the thread stopped first or read other bytes there than the central
+ * directory's CRC-32 says: digest the member's bytes then. */
+typedef struct vigil_digest_ticket vigil_digest_ticket;
+VIGIL_API vigil_digest_ticket *vigil_archive_member_ticket(vigil_archive *a);
+/* The same for the archive's own digests (as vigil_archive_digests gives them: file_size and
+ * VIGIL_FILE_CHANGED too), so that they may be waited for once the archive is freed. */
+VIGIL_API vigil_digest_ticket *vigil_archive_digests_ticket(vigil_archive *a);
+VIGIL_API vigil_result vigil_digest_ticket_wait(vigil_digest_ticket *t, vigil_hash_result *out);
+VIGIL_API void vigil_digest_ticket_free(vigil_digest_ticket *t);
+/* In place of vigil_archive_read, for such a member: nothing is read now (the walk copies no
+ * bytes); the limits are checked against its size, and the ticket reads the bytes later, on any
+ * thread (vigil_digest_ticket_read: pread from the file, CRC-32 checked against the central
+ * directory, VIGIL_E_CORRUPT when it differs; the buffer is the caller's, vigil_free). peek: its
+ * first bytes (at most n, no check), the count read. VIGIL_E_NOT_FOUND (nothing done) for any
+ * other member: read it. */
+VIGIL_API vigil_result vigil_archive_read_later(vigil_archive *a, vigil_digest_ticket **t, vigil_error *err);
+VIGIL_API vigil_result vigil_digest_ticket_read(vigil_digest_ticket *t, uint8_t **data, size_t *size, vigil_error *err);
+VIGIL_API size_t vigil_digest_ticket_peek(vigil_digest_ticket *t, uint8_t *buf, size_t n);
 VIGIL_API void vigil_archive_free(vigil_archive *a);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */

@@ -56,6 +56,11 @@ check "each archive's own digests (taken beside the members' reads) are those of
            [ \"\$(cat '$T/dg')\" = \"\$(md5sum <\"\$a\" | cut -d' ' -f1) \$(sha1sum <\"\$a\" | cut -d' ' -f1) \$(xxhsum -H2 <\"\$a\" | cut -d' ' -f1)\" ] || exit 1; done"
 check "the members' digests are those of the files themselves" \
     sh -c "[ \"\$(awk -F'\t' '\$1 ~ /box.png\$/ { print \$8 }' '$T/h-txz.tsv')\" = \"$(md5sum <"$D/opencv-doc__box.png" | cut -d' ' -f1)\" ]"
+# a stored zip's members are digested by the zip's own pass (core/archive_digest.c) and read by
+# the worker (vigil_archive_read_later): the same MD5, SHA-1 and XXH3-128 as the files
+check "a stored zip's members: MD5, SHA-1 and XXH3-128 those of the files (taken in the zip's own pass)" \
+    sh -c "for m in dir/box.png left.jpg; do awk -F'\t' -v p='$W/f-zip0.bin!/'\$m '\$1 == p { print \$8, \$9, \$10 }' '$T/h-zip0.tsv' >'$T/dm'
+           f='$W/src/'\$m; [ \"\$(cat '$T/dm')\" = \"\$(md5sum <\"\$f\" | cut -d' ' -f1) \$(sha1sum <\"\$f\" | cut -d' ' -f1) \$(xxhsum -H2 <\"\$f\" | cut -d' ' -f1)\" ] || exit 1; done"
 printf 'plain text\n' | gzip >"$W/notar.gz"
 "$V" hash -q "$W/notar.gz" >"$T/h-gz.tsv" 2>/dev/null
 check "a gzip stream that holds no tar is a file, not an archive" \
@@ -197,11 +202,34 @@ check "... each member listed as encrypted, with its size, name and stored CRC-3
 "$V" scan -q --index "$T/refs.vgi" -o "$T/oe7" "$T/enc.7z" "$T/ench.7z" "$T/aes.zip" >/dev/null 2>&1; rc=$?
 check "an encrypted 7z, one with its directory encrypted too, an AES zip: exit 0" test $rc -eq 0
 check "... the 7z's member listed as encrypted with its size; the locked 7z as encrypted; AES: no CRC (AE-2 stores 0)" \
-    sh -c "grep -q '\"path\":\"$T/enc.7z!/dir/box.png\",\"encrypted\":true,\"size\":50728,' '$T/oe7/results.jsonl' &&
+    sh -c "grep -q '\"path\":\"$T/enc.7z!/dir/box.png\",\"encrypted\":true,\"crc32\":\"[0-9a-f]*\",\"size\":50728,' '$T/oe7/results.jsonl' &&
            grep -q '\"path\":\"$T/ench.7z\",\"encrypted\":true,\"archive\":{\"format\":\"7z\",\"members\":0}.*\"status\":\"ok\"' '$T/oe7/results.jsonl' &&
            grep -q '\"path\":\"$T/aes.zip!/left.jpg\",\"encrypted\":true,\"size\":24056,' '$T/oe7/results.jsonl'"
 # RAR 4 and 5 (tests/mkrar.py): encrypted members with the CRC-32 their headers store, locked headers
 CRCBOX=$(python3 -c "import sys,zlib; print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))" "$D/opencv-doc__box.png")
+# 7z with -p: the CRC-32s sit in its header (LZMA-compressed unless -mhc=off), read by vigil
+# (core/sevenz_headers.c): stored and LZMA, LZMA2, solid and not, plain header; -mhe hides them all
+CRCLEFT=$(python3 -c "import sys,zlib; print('%08x' % zlib.crc32(open(sys.argv[1],'rb').read()))" "$D/opencv-doc__left.jpg")
+mkdir -p "$T/z7"
+(cd "$W/src" && for v in "st -mx=0" "lzma -m0=lzma" "lzma2 -m0=lzma2" "nsolid -ms=off" "plainhdr -mhc=off"; do
+    set -- $v; 7z a -bd -bso0 -psecret $2 "$T/z7/$1.7z" dir/box.png left.jpg >/dev/null; done
+    7z a -bd -bso0 -psecret -mhe=on "$T/z7/hdr.7z" dir/box.png left.jpg >/dev/null)
+"$V" scan -q --index "$T/refs.vgi" -o "$T/oz7" "$T/z7" >/dev/null 2>&1; rc=$?
+check "encrypted 7z (stored, LZMA, LZMA2, not solid, plain header): each member encrypted with name, size and CRC-32; exit 0" py "
+import json
+assert $rc == 0, $rc
+r = {x['path'][len('$T/z7/'):]: x for x in map(json.loads, open('$T/oz7/results.jsonl'))}
+for a in ('st', 'lzma', 'lzma2', 'nsolid', 'plainhdr'):
+    for name, crc, size in (('dir/box.png', '$CRCBOX', 50728), ('left.jpg', '$CRCLEFT', 24056)):
+        m = r[a + '.7z!/' + name]
+        assert m.get('encrypted') is True and m.get('crc32') == crc and m['size'] == size and 'md5' not in m and m['status'] == 'ok', (a, m)
+h = r['hdr.7z']
+assert h.get('encrypted') is True and h['archive'] == {'format': '7z', 'members': 0} and h['status'] == 'ok', h
+assert not [p for p in r if p.startswith('hdr.7z!')], r
+"
+"$V" hash -q "$T/z7/lzma.7z" >/dev/null 2>"$T/hz7.err"
+check "vigil hash of an encrypted 7z: the member's reason gives its size and CRC-32" \
+    grep -q "lzma.7z!/left.jpg: encrypted: not read (24056 bytes, CRC-32 $CRCLEFT)" "$T/hz7.err"
 mkdir -p "$T/rars"
 python3 tests/mkrar.py --encrypt "$T/rars/e4.rar" "$D/opencv-doc__box.png"
 python3 tests/mkrar.py --rar5 --encrypt "$T/rars/e5.rar" "$D/opencv-doc__box.png"

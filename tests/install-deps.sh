@@ -17,7 +17,7 @@
 set -eu
 # package:command (the command that proves it usable; none for libraries)
 want="build-essential:cc build-essential:make pkg-config:pkg-config libvips-dev libxxhash-dev libpng-dev
-nettle-dev libarchive-dev libdeflate-dev libvips-tools:vips python3:python3 libmicrohttpd-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
+nettle-dev libarchive-dev libdeflate-dev liblzma-dev libvips-tools:vips python3:python3 libmicrohttpd-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev"
 for g in "$@"; do
     case $g in
         test) want="$want xxhash:xxhsum chromium:chromium chromium-driver:chromedriver firefox-esr:firefox-esr bsdutils:script groff-base:groff man-db:man strace:strace zip:zip unzip:unzip p7zip-full:7z xz-utils:xz zstd:zstd bzip2:bzip2 curl:curl ffmpeg:ffmpeg libopenmpi-dev:mpicc openmpi-bin:mpirun" ;;
