@@ -54,10 +54,11 @@
 struct vigil__kfs {
     uint64_t nfeat;
     int bits;                  /* B: the directory is indexed by the key's top B bits */
+    int borrowed;              /* the arrays are a file's bytes (vigil__kfs_view), not ours to free */
     uint32_t stop;             /* bucket size from which a key is a stop word */
-    uint32_t *off;             /* TABLES x (2^B + 1) */
-    uint32_t *ids;             /* TABLES x nfeat */
-    uint16_t *chk;             /* TABLES x nfeat: the key's low 16 bits */
+    const uint32_t *off;       /* TABLES x (2^B + 1) */
+    const uint32_t *ids;       /* TABLES x nfeat */
+    const uint16_t *chk;       /* TABLES x nfeat: the key's low 16 bits */
 };
 
 /* Table t's key: descriptor bits KEY_BITS t .. KEY_BITS (t + 1) - 1 */
@@ -76,50 +77,97 @@ static int dir_bits(uint64_t nfeat)
     return b;
 }
 
-uint64_t vigil__kfs_bytes_for(uint64_t nfeat)
+/* The three arrays, in this order, as built, stored in a file and viewed from it: off, ids, chk */
+static uint64_t dir_entries(uint64_t nfeat) { return (uint64_t)TABLES * ((1ull << dir_bits(nfeat)) + 1); }
+
+uint64_t vigil__kfs_file_bytes(uint64_t nfeat)
 {
-    return (uint64_t)TABLES * (((1ull << dir_bits(nfeat)) + 1) * 4 + nfeat * 6) + sizeof(vigil__kfs);
+    return dir_entries(nfeat) * 4 + (uint64_t)TABLES * nfeat * 6;
 }
+
+uint64_t vigil__kfs_bytes_for(uint64_t nfeat) { return vigil__kfs_file_bytes(nfeat) + sizeof(vigil__kfs); }
 
 uint64_t vigil__kfs_bytes(const vigil__kfs *s) { return s ? vigil__kfs_bytes_for(s->nfeat) : 0; }
 
 void vigil__kfs_free(vigil__kfs *s)
 {
     if (!s) return;
-    free(s->off);
-    free(s->ids);
-    free(s->chk);
+    if (!s->borrowed) free((void *)s->off); /* one block: off, ids, chk */
     free(s);
 }
 
-vigil_result vigil__kfs_build(const vigil_rooms *r, vigil__kfs **out, vigil_error *err)
+void vigil__kfs_copy(const vigil__kfs *s, uint8_t *p) { memcpy(p, s->off, vigil__kfs_file_bytes(s->nfeat)); }
+uint64_t vigil__kfs_nfeat(const vigil__kfs *s) { return s->nfeat; }
+int vigil__kfs_borrowed(const vigil__kfs *s) { return s && s->borrowed; }
+
+static void set_arrays(vigil__kfs *s, const uint8_t *p, uint64_t n)
 {
-    *out = NULL;
-    vigil__kfs *s = calloc(1, sizeof *s);
-    if (!s) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
-    uint64_t n = r->nfeat;
     s->nfeat = n;
     s->bits = dir_bits(n);
-    uint64_t nb = 1ull << s->bits;
     s->stop = 64 + (uint32_t)(STOP_FACTOR * (n >> s->bits));
-    s->off = calloc(TABLES * (nb + 1), sizeof *s->off);
-    s->ids = malloc(TABLES * n * sizeof *s->ids + 4);
-    s->chk = malloc(TABLES * n * sizeof *s->chk + 2);
-    if (!s->off || !s->ids || !s->chk) { vigil__kfs_free(s); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
-    int shift = KEY_BITS - s->bits;
-    for (int t = 0; t < TABLES; t++) { /* a counting sort by the top bits: ascending feature numbers within a bucket */
-        uint32_t *off = s->off + t * (nb + 1), *ids = s->ids + t * n;
-        uint16_t *chk = s->chk + t * n;
-        for (uint64_t f = 0; f < n; f++) off[(word(&r->desc[f], t) >> shift) + 1]++;
+    s->off = (const uint32_t *)p;
+    s->ids = (const uint32_t *)(p + dir_entries(n) * 4);
+    s->chk = (const uint16_t *)(p + dir_entries(n) * 4 + (uint64_t)TABLES * n * 4);
+}
+
+void vigil__kfs_fill(const vigil_pdq *desc, uint64_t n, uint8_t *p)
+{
+    int bits = dir_bits(n), shift = KEY_BITS - bits;
+    uint64_t nb = 1ull << bits;
+    uint32_t *off0 = (uint32_t *)p, *ids0 = (uint32_t *)(p + dir_entries(n) * 4);
+    uint16_t *chk0 = (uint16_t *)(p + dir_entries(n) * 4 + (uint64_t)TABLES * n * 4);
+    memset(off0, 0, dir_entries(n) * 4);
+    /* a counting sort by the top bits per table (ascending feature numbers within a bucket); the
+     * tables are independent, one a thread */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < TABLES; t++) {
+        uint32_t *off = off0 + t * (nb + 1), *ids = ids0 + t * n;
+        uint16_t *chk = chk0 + t * n;
+        for (uint64_t f = 0; f < n; f++) off[(word(&desc[f], t) >> shift) + 1]++;
         for (uint64_t b = 0; b < nb; b++) off[b + 1] += off[b];
         for (uint64_t f = 0; f < n; f++) {
-            uint32_t k = word(&r->desc[f], t), at = off[k >> shift]++;
+            uint32_t k = word(&desc[f], t), at = off[k >> shift]++;
             ids[at] = (uint32_t)f;
             chk[at] = (uint16_t)k;
         }
         for (uint64_t b = nb; b > 0; b--) off[b] = off[b - 1]; /* back to each bucket's start */
         off[0] = 0;
     }
+}
+
+vigil_result vigil__kfs_build(const vigil_rooms *r, vigil__kfs **out, vigil_error *err)
+{
+    *out = NULL;
+    vigil__kfs *s = calloc(1, sizeof *s);
+    uint8_t *p = malloc(vigil__kfs_file_bytes(r->nfeat) + 8);
+    if (!s || !p) { free(s); free(p); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+    vigil__kfs_fill(r->desc, r->nfeat, p);
+    set_arrays(s, p, r->nfeat);
+    *out = s;
+    return VIGIL_OK;
+}
+
+vigil_result vigil__kfs_view(const uint8_t *p, uint64_t size, uint64_t nfeat, vigil__kfs **out, const char **why)
+{
+    *out = NULL;
+    *why = NULL;
+    if (size != vigil__kfs_file_bytes(nfeat) || (uintptr_t)p % 4) { *why = "search tables of the wrong size"; return VIGIL_E_CORRUPT; }
+    vigil__kfs s0 = {0};
+    set_arrays(&s0, p, nfeat);
+    /* what a lookup relies on: each directory ascending from 0 to nfeat, every slot a feature */
+    uint64_t nb = 1ull << s0.bits;
+    for (int t = 0; t < TABLES && !*why; t++) {
+        const uint32_t *off = s0.off + t * (nb + 1), *ids = s0.ids + t * nfeat;
+        uint32_t bad = off[0] != 0 || off[nb] != nfeat;
+        for (uint64_t b = 0; b < nb; b++) bad |= off[b + 1] < off[b];
+        for (uint64_t f = 0; f < nfeat; f++) bad |= ids[f] >= nfeat;
+        if (bad) *why = "search tables out of range";
+    }
+    if (*why) return VIGIL_E_CORRUPT;
+    vigil__kfs *s = malloc(sizeof *s);
+    if (!s) { *why = "out of memory"; return VIGIL_E_NOMEM; }
+    *s = s0;
+    s->borrowed = 1;
     *out = s;
     return VIGIL_OK;
 }
