@@ -32,6 +32,7 @@
 #include "kfeat_search.h"
 
 #include "geometry.h"
+#include "hamming.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -257,51 +258,81 @@ static int push(qstate *st, corr c)
     return 0;
 }
 
-/* Stage 1: every query feature's candidates, as correspondences. A feature's candidates from all
- * tables are gathered first and their descriptors asked for (they are scattered over the whole
- * array: the misses then overlap instead of queueing), a feature found through two tables once
- * (a small hash set, stamped per query feature). 0, or -1 when out of memory. */
+/* Stage 1: every query feature's candidates, as correspondences. The lookups are random reads of
+ * a 2 GB set (at 100,000 references), so they go in a pipeline over BATCH query features at a
+ * time: every key's directory entry is asked for, then every bucket's slots, then every
+ * candidate's descriptor, and only then is each read, so the cache misses of one step overlap
+ * instead of queueing one behind another (bench/results/kfeat.md). A feature found through two
+ * tables counts once (a small hash set, stamped per query feature); the distances are the
+ * Hamming kernel's (hamming.c, the best this CPU runs). 0, or -1 when out of memory. */
+#define BATCH 16
 static int gather(qstate *st, uint32_t per_half)
 {
     const vigil__kfs *s = st->s;
     const vigil_rooms *r = st->r;
+    const vigil__kernels *kern = vigil__kernels_best();
     int shift = KEY_BITS - s->bits;
     uint64_t nb = 1ull << s->bits;
     size_t cap = (size_t)TABLES * (s->stop + 1), hs = 64;
     while (hs < 2 * cap) hs *= 2;
-    uint32_t *cf = malloc(cap * sizeof *cf), *hkey = malloc(hs * sizeof *hkey), *hstamp = calloc(hs, sizeof *hstamp);
-    int bad = !cf || !hkey || !hstamp;
-    for (uint32_t i = 0; i < st->q->n && !bad; i++) {
-        const vigil_pdq *d = &st->q->desc[i];
-        size_t nc = 0;
-        int stops = 0;
-        for (int t = 0; t < TABLES; t++) {
-            const uint32_t *off = s->off + t * (nb + 1);
-            uint32_t k = word(d, t), b = k >> shift, a = off[b], e = off[b + 1];
-            if (e - a > s->stop) { stops++; continue; }
-            const uint32_t *ids = s->ids + t * s->nfeat;
-            const uint16_t *chk = s->chk + t * s->nfeat;
-            for (uint32_t j = a; j < e; j++) {
-                if (chk[j] != (uint16_t)k) continue;
-                uint32_t f = ids[j];
-                size_t h = (f * 2654435761u) & (hs - 1);
-                while (hstamp[h] == i + 1 && hkey[h] != f) h = (h + 1) & (hs - 1);
-                if (hstamp[h] == i + 1) continue; /* found through another table */
-                hstamp[h] = i + 1;
-                hkey[h] = f;
-                __builtin_prefetch(&r->desc[f]);
-                cf[nc++] = f;
+    uint32_t *cf = malloc(BATCH * cap * sizeof *cf), *hkey = malloc(hs * sizeof *hkey), *hstamp = calloc(hs, sizeof *hstamp);
+    vigil__hit *hits = malloc(cap * sizeof *hits);
+    int bad = !cf || !hkey || !hstamp || !hits;
+    uint32_t key[BATCH][TABLES], lo[BATCH][TABLES], hi[BATCH][TABLES];
+    size_t nc[BATCH];
+    for (uint32_t i0 = 0; i0 < st->q->n && !bad; i0 += BATCH) {
+        uint32_t nbatch = st->q->n - i0 < BATCH ? st->q->n - i0 : BATCH;
+        for (uint32_t b = 0; b < nbatch; b++)
+            for (int t = 0; t < TABLES; t++) {
+                key[b][t] = word(&st->q->desc[i0 + b], t);
+                __builtin_prefetch(s->off + t * (nb + 1) + (key[b][t] >> shift));
             }
+        for (uint32_t b = 0; b < nbatch; b++)
+            for (int t = 0; t < TABLES; t++) {
+                const uint32_t *off = s->off + t * (nb + 1) + (key[b][t] >> shift);
+                lo[b][t] = off[0];
+                hi[b][t] = off[1];
+                if (hi[b][t] - lo[b][t] <= s->stop && hi[b][t] > lo[b][t]) {
+                    __builtin_prefetch(s->chk + t * s->nfeat + lo[b][t]);
+                    __builtin_prefetch(s->ids + t * s->nfeat + lo[b][t]);
+                }
+            }
+        for (uint32_t b = 0; b < nbatch; b++) {
+            uint32_t i = i0 + b, *c = cf + b * cap;
+            int stops = 0;
+            nc[b] = 0;
+            for (int t = 0; t < TABLES; t++) {
+                uint32_t a = lo[b][t], e = hi[b][t];
+                if (e - a > s->stop) { stops++; continue; }
+                const uint32_t *ids = s->ids + t * s->nfeat;
+                const uint16_t *chk = s->chk + t * s->nfeat;
+                for (uint32_t j = a; j < e; j++) {
+                    if (chk[j] != (uint16_t)key[b][t]) continue;
+                    uint32_t f = ids[j];
+                    size_t h = (f * 2654435761u) & (hs - 1);
+                    while (hstamp[h] == i + 1 && hkey[h] != f) h = (h + 1) & (hs - 1);
+                    if (hstamp[h] == i + 1) continue; /* found through another table */
+                    hstamp[h] = i + 1;
+                    hkey[h] = f;
+                    __builtin_prefetch(&r->desc[f]);
+                    c[nc[b]++] = f;
+                }
+            }
+            st->qskip[i] = stops > 2;
         }
-        st->qskip[i] = stops > 2;
-        for (size_t c = 0; c < nc && !bad; c++) {
-            int dist = vigil_pdq_distance(d, &r->desc[cf[c]]);
-            if (dist <= RADIUS) bad = push(st, (corr){owner(r, cf[c]), i, cf[c], (uint16_t)dist, (uint16_t)(i >= per_half)});
+        for (uint32_t b = 0; b < nbatch && !bad; b++) {
+            uint32_t i = i0 + b;
+            size_t nh = nc[b] ? kern->radius(&st->q->desc[i], 1, r->desc, cf + b * cap, nc[b], RADIUS, hits) : 0;
+            for (size_t h = 0; h < nh && !bad; h++) {
+                uint32_t f = cf[b * cap + hits[h].ref];
+                bad = push(st, (corr){owner(r, f), i, f, hits[h].dist, (uint16_t)(i >= per_half)});
+            }
         }
     }
     free(cf);
     free(hkey);
     free(hstamp);
+    free(hits);
     return bad ? -1 : 0;
 }
 
