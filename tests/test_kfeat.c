@@ -258,3 +258,32 @@ void test_kfeat_version1_and_in_place(void)
     vigil_index_free(x);
     vigil_index_free(y);
 }
+
+/* The references' preset shares its 256 features equally between the 5 pyramid levels
+ * (even_levels), where the default shares them by area: the coarsest level (the largest scale)
+ * then holds about 51 instead of about 14, for copies at half size. */
+static uint32_t at_coarsest(const vigil_features *f)
+{
+    float top = 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < f->n; i++) top = f->kp[i].scale > top ? f->kp[i].scale : top;
+    for (uint32_t i = 0; i < f->n; i++) n += f->kp[i].scale == top;
+    return n;
+}
+
+void test_kfeat_even_levels(void)
+{
+    vigil_features_options fo;
+    vigil_known_features_options_init(&fo);
+    CHECK(fo.even_levels == 1 && fo.max_features == 256 && fo.levels == 5, "the references' preset");
+    vigil_features a, b;
+    vigil_error e;
+    const char *img = t_path(t_data_dir, "opencv-doc__hfs_001.jpg");
+    CHECK(vigil_features_file(img, &fo, &a, &e) == VIGIL_OK && a.n == 256, "even: %u features", a.n);
+    fo.even_levels = 0;
+    CHECK(vigil_features_file(img, &fo, &b, &e) == VIGIL_OK && b.n == 256, "by area: %u features", b.n);
+    uint32_t ca = at_coarsest(&a), cb = at_coarsest(&b);
+    CHECK(ca >= 45 && ca <= 52 && cb <= 20, "coarsest level: %u even, %u by area", ca, cb);
+    vigil_features_free(&a);
+    vigil_features_free(&b);
+}
