@@ -3,9 +3,9 @@
 # 100,000 and 300,000 references with features (build/bench-kfeat, bench/kfeat_bench.c says how
 # the references are made), and `vigil scan` of the public photos against the 100,000-reference
 # set with features as a ratio to the same scan against the same set without them, at 1 and 2
-# threads, in the same run (the two interleaved, best of ROUNDS). Fixed costs (opening the index,
-# which for features means rebuilding their tables) are measured on their own with a one-file scan
-# and taken out of the per-file ratio. Tables in build/bench/kfeat/kfeat.md.
+# threads, in the same run (the two interleaved, best of ROUNDS). Fixed costs (opening the index:
+# for features, reading its 3 GB, tables included, into memory) are measured on their own with a
+# one-file scan and taken out of the per-file ratio. Tables in build/bench/kfeat/kfeat.md.
 set -eu
 B=${1:-build}
 ROUNDS=${ROUNDS:-2}

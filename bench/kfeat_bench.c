@@ -16,7 +16,9 @@
  * mirrored twins), timed one at a time on one thread. Per N: build and prepare time, memory of the
  * set (library stats and the process's RSS growth), query time (median, 95th percentile, max), and
  * how many queries found their photo. --save-* write the largest set as .vgi, with and without
- * features (the same PDQ part: the real photos' hashes and random ones), for bench/kfeat.sh's scan. */
+ * features (the same PDQ part: the real photos' hashes and random ones), for bench/kfeat.sh's scan;
+ * --open F times the queries on such a saved set instead (its open as the build), the photos being
+ * the same. */
 #include "vigil.h"
 
 #include <dirent.h>
@@ -94,7 +96,7 @@ static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, 
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *save_pdq = NULL, *save_feat = NULL;
+    const char *dir = NULL, *save_pdq = NULL, *save_feat = NULL, *open_path = NULL;
     char *refs_arg = "100000";
     int nreal = 100, nq = 20, words = 0, coll = 0;
     for (int i = 1; i < argc; i++) {
@@ -106,7 +108,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--synth") && i + 1 < argc) words = !strcmp(argv[++i], "words");
         else if (!strcmp(argv[i], "--save-pdq") && i + 1 < argc) save_pdq = argv[++i];
         else if (!strcmp(argv[i], "--save-feat") && i + 1 < argc) save_feat = argv[++i];
-        else { fprintf(stderr, "usage: bench-kfeat --photos DIR --refs N[,N...] [--real N] [--queries N] [--synth words|flip] [--collisions] [--save-pdq F --save-feat F]\n"); return 2; }
+        else if (!strcmp(argv[i], "--open") && i + 1 < argc) open_path = argv[++i];
+        else { fprintf(stderr, "usage: bench-kfeat --photos DIR --refs N[,N...] [--real N] [--queries N] [--synth words|flip] [--collisions] [--save-pdq F --save-feat F] [--open F]\n"); return 2; }
     }
     if (!dir) { fprintf(stderr, "bench-kfeat: --photos DIR\n"); return 2; }
     vigil_error e;
@@ -173,9 +176,14 @@ int main(int argc, char **argv)
         last = N;
         double r0 = rss_mb(), t0 = now();
         vigil_index *x;
-        vigil_index_new("bench", &x, NULL);
+        if (open_path) { /* a set --save-feat wrote: opening it is the build */
+            if (vigil_index_open(open_path, &x, &e)) { fprintf(stderr, "%s: %s\n", open_path, e.message); return 2; }
+            vigil_index_features_stats os;
+            vigil_index_get_features_stats(x, &os);
+            N = (long)os.refs;
+        } else vigil_index_new("bench", &x, NULL);
         rs = 88172645463325252ull;
-        for (long i = 0; i < N; i++) {
+        for (long i = 0; i < N && !open_path; i++) {
             char id[32];
             snprintf(id, sizeof id, "ref-%ld", i);
             const vigil_features *src = &real[i % nr];
@@ -204,7 +212,7 @@ int main(int argc, char **argv)
             }
             if (vigil_index_add_features(x, id, NULL, &f, &e)) { fprintf(stderr, "add: %s\n", e.message); return 2; }
         }
-        vigil_index_compact(x, NULL);
+        if (!open_path) vigil_index_compact(x, NULL);
         /* the first query prepares the tables: part of the build, not of a query */
         vigil_index_features_match m[5];
         size_t nm;

@@ -66,9 +66,9 @@ void vigil_features_options_init(vigil_features_options *o)
 /* The caller's options (NULL: defaults) as this build's struct: take_options (options.h). */
 #define FEATURES_OPTION_FIELDS(X)                                                                  \
     X(max_features) X(work_side) X(levels) X(scale_factor) X(fast_threshold) X(equalise) X(grid) \
-    X(mask) X(nmask) X(mask_image) X(mask_width) X(mask_height) X(mirrored)
+    X(mask) X(nmask) X(mask_image) X(mask_width) X(mask_height) X(mirrored) X(even_levels)
 VIGIL__OPTIONS_READER(take_options, vigil_features_options, vigil_features_options_init, FEATURES_OPTION_FIELDS,
-                      mirrored)
+                      even_levels)
 
 void vigil_features_free(vigil_features *f)
 {
@@ -481,7 +481,9 @@ static vigil_result select_features(extraction *x, vigil_features *out, vigil__p
     uint32_t quota[16] = {0}, used[16] = {0}, total = 0;
     double area = 0;
     for (int l = 0; l < x->nl; l++) area += (double)x->lv[l].w * x->lv[l].h;
-    for (int l = 0; l < x->nl; l++) quota[l] = (uint32_t)ceil(opt->max_features * (double)x->lv[l].w * x->lv[l].h / area);
+    for (int l = 0; l < x->nl; l++)
+        quota[l] = (uint32_t)ceil(opt->even_levels ? (double)opt->max_features / x->nl
+                                                   : opt->max_features * (double)x->lv[l].w * x->lv[l].h / area);
     size_t cap = (opt->max_features ? opt->max_features : 1) * (size_t)(opt->mirrored ? 2 : 1);
     out->kp = malloc(cap * sizeof *out->kp);
     out->desc = malloc(cap * sizeof *out->desc);

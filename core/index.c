@@ -193,6 +193,8 @@ static vigil_result set_base(vigil_index *x, vigil_pdq *h, uint8_t *q, uint32_t 
 vigil_result vigil_index_compact(vigil_index *x, vigil_error *err)
 {
     if (!x) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
+    vigil_result kr = vigil__kfeat_own(x->kfeat, err); /* it may point into the file's bytes, released below */
+    if (kr) return kr;
     uint64_t total = x->nbase + x->ndelta, live = total - x->nremoved;
     vigil_pdq *h = malloc((live ? live : 1) * sizeof *h);
     uint8_t *q = malloc(live ? live : 1);

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VERSION 1
+#define VERSION 2
 #define HEADER 64
 #define REF_BYTES 24
 #define MAX_SIDE (1u << 20)
@@ -32,16 +32,23 @@ typedef struct kref { uint32_t id, labels, removed; } kref;
 
 struct vigil__kfeat {
     vigil_rooms *r;          /* features, one "room" per reference; its names, labels and tables unused */
-    vigil__kfs *search;      /* the lookup tables (kfeat_search.c), built by the first query after a change */
+    vigil__kfs *search;      /* the lookup tables (kfeat_search.c), built by the first query after a change, or the file's */
+    vigil__room_img *img;    /* r's records, when r points into a file's section (parse_view) */
     vigil__buf refs, str;    /* kref per reference; ids and labels (offset 0 = none) */
     uint64_t nlive;
     pthread_mutex_t lock;    /* the lazy build of search */
 };
 
+/* 256 shared equally by the 5 levels, not by their area: a photo at half size (a collage of four)
+ * meets the reference's coarse levels, which then hold 51 features each instead of 14 to 40
+ * (make eval, 40 photos: collages 62.5 -> 87.5 %, photos of a screen 77.5 -> 87.5 %, all edits
+ * 94.0 -> 95.6 %; 7 levels found 92.5 % of the collages but lost the fine levels' crops:
+ * bench/results/kfeat.md) */
 void vigil_known_features_options_init(vigil_features_options *o)
 {
     vigil_features_options_init(o);
     o->max_features = 256;
+    o->even_levels = 1;
 }
 
 /* 1000, not the rooms' 500: a photo at half size in a collage, or turned 15 degrees, keeps enough
@@ -97,6 +104,7 @@ void vigil__kfeat_free(vigil__kfeat *k)
     if (!k) return;
     vigil__kfs_free(k->search);
     vigil_rooms_free(k->r);
+    free(k->img);
     free(k->refs.p);
     free(k->str.p);
     pthread_mutex_destroy(&k->lock);
@@ -172,14 +180,39 @@ vigil_result vigil_index_features_ref(const vigil_index *x, uint64_t i, const ch
 }
 
 /* ------------------------------------------------------------------------------------------------
- * The section: a 64-byte header (version, references, features, string bytes), then the reference
- * records (n, width, height, id, labels, 0: six u32), the strings, and per feature its descriptor
- * (32), position (two float32) and shape (2), each array whole, in that order. */
+ * The section. Version 2 (this build writes it): a 64-byte header (version, references, features,
+ * string bytes, search-table bytes), the reference records (n, width, height, id, labels, 0: six
+ * u32), the strings, then from the next multiple of 64 per feature its descriptor (32), position
+ * (two float32) and shape (2), each array whole, in that order, and from the next multiple of 8 the
+ * search tables (kfeat_search.c: 10 x (4 x 2^B + 4) bytes of directory, 6 bytes a feature a table).
+ * Opening uses all of it where it lies in the index's file bytes, after the checks a lookup relies
+ * on (bench/results/kfeat.md: 100,000 references open in about a second, where rebuilding the
+ * tables took 20 s). File bytes a reference: 24 + ids + 256 x (42 + 60) + 10 x 4 x 2^B / refs,
+ * about 29.5 KB at 100,000 (B = 23), linear beyond 67 M features (B = 24 at most). Version 1 (no
+ * tables, the arrays unaligned) is still read: copied and its tables built in memory. */
+
+#define VERSION1 1
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* Offsets of the arrays in a section; *end is its size. */
+typedef struct layout { uint64_t desc, xy, shape, tables, end; } layout;
+
+static layout layout_of(int version, uint64_t live, uint64_t nf, uint64_t ns)
+{
+    layout l;
+    l.desc = HEADER + live * REF_BYTES + ns;
+    if (version != VERSION1) l.desc = (l.desc + 63) & ~63ull;
+    l.xy = l.desc + nf * 32;
+    l.shape = l.xy + nf * 8;
+    l.tables = l.shape + nf * 2;
+    if (version != VERSION1) l.tables = (l.tables + 7) & ~7ull;
+    l.end = l.tables + (version != VERSION1 ? vigil__kfs_file_bytes(nf) : 0);
+    return l;
+}
 
 vigil_result vigil__kfeat_serialise(const vigil__kfeat *k, uint8_t **blob, uint64_t *size, vigil_error *err)
 {
@@ -201,14 +234,15 @@ vigil_result vigil__kfeat_serialise(const vigil__kfeat *k, uint8_t **blob, uint6
         nf += r->img[i].n;
         live++;
     }
-    uint64_t n = HEADER + live * REF_BYTES + str.n + nf * 42;
-    uint8_t *p = calloc(1, n);
+    layout l = layout_of(VERSION, live, nf, str.n);
+    uint8_t *p = calloc(1, l.end);
     if (!p) { free(ids); free(str.p); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
     put32(p, VERSION);
     put64(p + 8, live);
     put64(p + 16, nf);
     put64(p + 24, str.n);
-    uint8_t *rec = p + HEADER, *s = rec + live * REF_BYTES, *d = s + str.n, *xy = d + nf * 32, *sh = xy + nf * 8;
+    put64(p + 32, l.end - l.tables);
+    uint8_t *rec = p + HEADER, *s = rec + live * REF_BYTES, *d = p + l.desc, *xy = p + l.xy, *sh = p + l.shape;
     memcpy(s, str.p, str.n);
     uint64_t j = 0, at = 0;
     for (uint64_t i = 0; i < nrefs(k); i++) {
@@ -228,8 +262,11 @@ vigil_result vigil__kfeat_serialise(const vigil__kfeat *k, uint8_t **blob, uint6
     }
     free(ids);
     free(str.p);
+    /* the tables over the live features: those in memory when nothing was removed, else anew */
+    if (k->search && k->nlive == nrefs(k) && vigil__kfs_nfeat(k->search) == nf) vigil__kfs_copy(k->search, p + l.tables);
+    else vigil__kfs_fill((const vigil_pdq *)d, nf, p + l.tables);
     *blob = p;
-    *size = n;
+    *size = l.end;
     return VIGIL_OK;
 }
 
@@ -238,42 +275,15 @@ static vigil_result corrupt(vigil_error *err, const char *why)
     return vigil__fail(err, VIGIL_E_CORRUPT, "features section: %s", why);
 }
 
-vigil_result vigil__kfeat_parse(const uint8_t *p, uint64_t size, vigil__kfeat **out, vigil_error *err)
+/* Version 1: every reference copied into the room index, the tables built (20 s at 100,000). */
+static vigil_result parse_copy(vigil__kfeat *k, const uint8_t *p, const layout *l, uint64_t live, vigil_error *err)
 {
-    *out = NULL;
-    if (size < HEADER) return corrupt(err, "shorter than its header");
-    if (get32(p) != VERSION) return vigil__fail(err, VIGIL_E_VERSION, "features section version %u (this build reads %d)", get32(p), VERSION);
-    uint64_t live = get64(p + 8), nf = get64(p + 16), ns = get64(p + 24);
-    if (get32(p + 4)) return corrupt(err, "reserved bytes are not zero");
-    for (int i = 32; i < HEADER; i++)
-        if (p[i]) return corrupt(err, "reserved bytes are not zero");
-    if (live >= UINT32_MAX || nf >= UINT32_MAX || ns >= UINT32_MAX || ns < 1 ||
-        size != HEADER + live * REF_BYTES + ns + nf * 42)
-        return corrupt(err, "size does not agree with its counts");
-    const uint8_t *rec = p + HEADER, *s = rec + live * REF_BYTES, *d = s + ns, *xy = d + nf * 32, *sh = xy + nf * 8;
-    if (s[0] || s[ns - 1]) return corrupt(err, "strings not terminated");
-    /* every record in range, the counts adding up, every position a finite number */
-    uint64_t sum = 0;
-    for (uint64_t i = 0; i < live; i++) {
-        const uint8_t *q = rec + i * REF_BYTES;
-        uint32_t n = get32(q), w = get32(q + 4), h = get32(q + 8);
-        if (n > 65535 || !w || !h || w > MAX_SIDE || h > MAX_SIDE || get32(q + 12) >= ns || get32(q + 16) >= ns || get32(q + 20))
-            return corrupt(err, "a reference record is out of range");
-        sum += n;
-    }
-    if (sum != nf) return corrupt(err, "reference feature counts do not add up");
-    for (uint64_t i = 0; i < 2 * nf; i++) {
-        float v;
-        memcpy(&v, xy + 4 * i, 4);
-        if (!(v > -1e7f && v < 1e7f)) return corrupt(err, "a feature position is not a number in range");
-    }
-    vigil__kfeat *k;
-    vigil_result r = kfeat_new(&k, err);
-    if (r) return r;
+    const uint8_t *rec = p + HEADER, *s = rec + live * REF_BYTES, *d = p + l->desc, *xy = p + l->xy, *sh = p + l->shape;
     vigil_keypoint *kp = malloc(65536 * sizeof *kp);
     vigil_pdq *desc = malloc(65536 * sizeof *desc);
-    if (!kp || !desc) { free(kp); free(desc); vigil__kfeat_free(k); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+    if (!kp || !desc) { free(kp); free(desc); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
     uint64_t at = 0;
+    vigil_result r = VIGIL_OK;
     for (uint64_t i = 0; i < live && !r; i++) {
         const uint8_t *q = rec + i * REF_BYTES;
         vigil_features f = {get32(q), kp, desc, get32(q + 4), get32(q + 8)};
@@ -291,9 +301,96 @@ vigil_result vigil__kfeat_parse(const uint8_t *p, uint64_t size, vigil__kfeat **
     }
     free(kp);
     free(desc);
-    if (!r) r = vigil__kfs_build(k->r, &k->search, err);
+    return r ? r : vigil__kfs_build(k->r, &k->search, err);
+}
+
+/* Version 2: the room index and the tables point into the section, which outlives k (it is the
+ * index's file bytes); only the records and the strings are copied. */
+static vigil_result parse_view(vigil__kfeat *k, const uint8_t *p, const layout *l, uint64_t live, uint64_t nf, uint64_t ns,
+                               vigil_error *err)
+{
+    const char *why;
+    vigil_result r = vigil__kfs_view(p + l->tables, l->end - l->tables, nf, &k->search, &why);
+    if (r) return r == VIGIL_E_CORRUPT ? corrupt(err, why) : vigil__fail(err, r, "%s", why);
+    const uint8_t *rec = p + HEADER, *s = rec + live * REF_BYTES;
+    k->img = malloc((live ? live : 1) * sizeof *k->img);
+    if (!k->img || vigil__buf_put(&k->refs, NULL, live * sizeof(kref))) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    k->str.n = 0;
+    if (vigil__buf_put(&k->str, s, ns)) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
+    uint64_t first = 0;
+    for (uint64_t i = 0; i < live; i++) {
+        const uint8_t *q = rec + i * REF_BYTES;
+        k->img[i] = (vigil__room_img){(uint32_t)first, (uint32_t)(first >> 32), get32(q), get32(q + 4), get32(q + 8), 0, 0, 0};
+        ((kref *)k->refs.p)[i] = (kref){get32(q + 12), get32(q + 16), 0};
+        first += get32(q);
+    }
+    vigil_rooms *rm = k->r;
+    rm->img = k->img;
+    rm->nimg = live;
+    rm->nfeat = nf;
+    rm->desc = (const vigil_pdq *)(p + l->desc);
+    rm->xy = (const float *)(p + l->xy);
+    rm->shape = p + l->shape;
+    rm->strings = "";
+    rm->strings_size = 1;
+    rm->owned = 0; /* the first add copies (rooms.c) */
+    k->nlive = live;
+    return VIGIL_OK;
+}
+
+vigil_result vigil__kfeat_parse(const uint8_t *p, uint64_t size, vigil__kfeat **out, vigil_error *err)
+{
+    *out = NULL;
+    if (size < HEADER) return corrupt(err, "shorter than its header");
+    uint32_t version = get32(p);
+    if (version != VERSION && version != VERSION1)
+        return vigil__fail(err, VIGIL_E_VERSION, "features section version %u (this build reads %d and %d)", version, VERSION1, VERSION);
+    uint64_t live = get64(p + 8), nf = get64(p + 16), ns = get64(p + 24), tb = get64(p + 32);
+    if (get32(p + 4)) return corrupt(err, "reserved bytes are not zero");
+    for (int i = version == VERSION1 ? 32 : 40; i < HEADER; i++)
+        if (p[i]) return corrupt(err, "reserved bytes are not zero");
+    if (live >= UINT32_MAX || nf >= UINT32_MAX || ns >= UINT32_MAX || ns < 1)
+        return corrupt(err, "size does not agree with its counts");
+    layout l = layout_of((int)version, live, nf, ns);
+    if (size != l.end || (version != VERSION1 && tb != l.end - l.tables))
+        return corrupt(err, "size does not agree with its counts");
+    const uint8_t *rec = p + HEADER, *s = rec + live * REF_BYTES, *xy = p + l.xy;
+    if (s[0] || s[ns - 1]) return corrupt(err, "strings not terminated");
+    /* every record in range, the counts adding up, every position a finite number */
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < live; i++) {
+        const uint8_t *q = rec + i * REF_BYTES;
+        uint32_t n = get32(q), w = get32(q + 4), h = get32(q + 8);
+        if (n > 65535 || !w || !h || w > MAX_SIDE || h > MAX_SIDE || get32(q + 12) >= ns || get32(q + 16) >= ns || get32(q + 20))
+            return corrupt(err, "a reference record is out of range");
+        sum += n;
+    }
+    if (sum != nf) return corrupt(err, "reference feature counts do not add up");
+    int bad = 0;
+    for (uint64_t i = 0; i < 2 * nf; i++) {
+        float v;
+        memcpy(&v, xy + 4 * i, 4);
+        bad |= !(v > -1e7f && v < 1e7f);
+    }
+    if (bad) return corrupt(err, "a feature position is not a number in range");
+    vigil__kfeat *k;
+    vigil_result r = kfeat_new(&k, err);
+    if (r) return r;
+    /* in place where the arrays are aligned as their types want (a file's bytes read into memory
+     * are: sections start at multiples of 64) */
+    if (version == VERSION1 || (uintptr_t)(p + l.desc) % 8) r = parse_copy(k, p, &l, live, err);
+    else r = parse_view(k, p, &l, live, nf, ns, err);
     if (r) { vigil__kfeat_free(k); return r; }
     *out = k;
+    return VIGIL_OK;
+}
+
+vigil_result vigil__kfeat_own(vigil__kfeat *k, vigil_error *err)
+{
+    if (!k || k->r->owned) return VIGIL_OK;
+    vigil_result r = vigil__rooms_own(k->r, err);
+    if (r) return r;
+    if (vigil__kfs_borrowed(k->search)) { vigil__kfs_free(k->search); k->search = NULL; } /* rebuilt by the next query */
     return VIGIL_OK;
 }
 

@@ -32,6 +32,7 @@
 #include "kfeat_search.h"
 
 #include "geometry.h"
+#include "hamming.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +55,11 @@
 struct vigil__kfs {
     uint64_t nfeat;
     int bits;                  /* B: the directory is indexed by the key's top B bits */
+    int borrowed;              /* the arrays are a file's bytes (vigil__kfs_view), not ours to free */
     uint32_t stop;             /* bucket size from which a key is a stop word */
-    uint32_t *off;             /* TABLES x (2^B + 1) */
-    uint32_t *ids;             /* TABLES x nfeat */
-    uint16_t *chk;             /* TABLES x nfeat: the key's low 16 bits */
+    const uint32_t *off;       /* TABLES x (2^B + 1) */
+    const uint32_t *ids;       /* TABLES x nfeat */
+    const uint16_t *chk;       /* TABLES x nfeat: the key's low 16 bits */
 };
 
 /* Table t's key: descriptor bits KEY_BITS t .. KEY_BITS (t + 1) - 1 */
@@ -76,50 +78,97 @@ static int dir_bits(uint64_t nfeat)
     return b;
 }
 
-uint64_t vigil__kfs_bytes_for(uint64_t nfeat)
+/* The three arrays, in this order, as built, stored in a file and viewed from it: off, ids, chk */
+static uint64_t dir_entries(uint64_t nfeat) { return (uint64_t)TABLES * ((1ull << dir_bits(nfeat)) + 1); }
+
+uint64_t vigil__kfs_file_bytes(uint64_t nfeat)
 {
-    return (uint64_t)TABLES * (((1ull << dir_bits(nfeat)) + 1) * 4 + nfeat * 6) + sizeof(vigil__kfs);
+    return dir_entries(nfeat) * 4 + (uint64_t)TABLES * nfeat * 6;
 }
+
+uint64_t vigil__kfs_bytes_for(uint64_t nfeat) { return vigil__kfs_file_bytes(nfeat) + sizeof(vigil__kfs); }
 
 uint64_t vigil__kfs_bytes(const vigil__kfs *s) { return s ? vigil__kfs_bytes_for(s->nfeat) : 0; }
 
 void vigil__kfs_free(vigil__kfs *s)
 {
     if (!s) return;
-    free(s->off);
-    free(s->ids);
-    free(s->chk);
+    if (!s->borrowed) free((void *)s->off); /* one block: off, ids, chk */
     free(s);
 }
 
-vigil_result vigil__kfs_build(const vigil_rooms *r, vigil__kfs **out, vigil_error *err)
+void vigil__kfs_copy(const vigil__kfs *s, uint8_t *p) { memcpy(p, s->off, vigil__kfs_file_bytes(s->nfeat)); }
+uint64_t vigil__kfs_nfeat(const vigil__kfs *s) { return s->nfeat; }
+int vigil__kfs_borrowed(const vigil__kfs *s) { return s && s->borrowed; }
+
+static void set_arrays(vigil__kfs *s, const uint8_t *p, uint64_t n)
 {
-    *out = NULL;
-    vigil__kfs *s = calloc(1, sizeof *s);
-    if (!s) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
-    uint64_t n = r->nfeat;
     s->nfeat = n;
     s->bits = dir_bits(n);
-    uint64_t nb = 1ull << s->bits;
     s->stop = 64 + (uint32_t)(STOP_FACTOR * (n >> s->bits));
-    s->off = calloc(TABLES * (nb + 1), sizeof *s->off);
-    s->ids = malloc(TABLES * n * sizeof *s->ids + 4);
-    s->chk = malloc(TABLES * n * sizeof *s->chk + 2);
-    if (!s->off || !s->ids || !s->chk) { vigil__kfs_free(s); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
-    int shift = KEY_BITS - s->bits;
-    for (int t = 0; t < TABLES; t++) { /* a counting sort by the top bits: ascending feature numbers within a bucket */
-        uint32_t *off = s->off + t * (nb + 1), *ids = s->ids + t * n;
-        uint16_t *chk = s->chk + t * n;
-        for (uint64_t f = 0; f < n; f++) off[(word(&r->desc[f], t) >> shift) + 1]++;
+    s->off = (const uint32_t *)p;
+    s->ids = (const uint32_t *)(p + dir_entries(n) * 4);
+    s->chk = (const uint16_t *)(p + dir_entries(n) * 4 + (uint64_t)TABLES * n * 4);
+}
+
+void vigil__kfs_fill(const vigil_pdq *desc, uint64_t n, uint8_t *p)
+{
+    int bits = dir_bits(n), shift = KEY_BITS - bits;
+    uint64_t nb = 1ull << bits;
+    uint32_t *off0 = (uint32_t *)p, *ids0 = (uint32_t *)(p + dir_entries(n) * 4);
+    uint16_t *chk0 = (uint16_t *)(p + dir_entries(n) * 4 + (uint64_t)TABLES * n * 4);
+    memset(off0, 0, dir_entries(n) * 4);
+    /* a counting sort by the top bits per table (ascending feature numbers within a bucket); the
+     * tables are independent, one a thread */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < TABLES; t++) {
+        uint32_t *off = off0 + t * (nb + 1), *ids = ids0 + t * n;
+        uint16_t *chk = chk0 + t * n;
+        for (uint64_t f = 0; f < n; f++) off[(word(&desc[f], t) >> shift) + 1]++;
         for (uint64_t b = 0; b < nb; b++) off[b + 1] += off[b];
         for (uint64_t f = 0; f < n; f++) {
-            uint32_t k = word(&r->desc[f], t), at = off[k >> shift]++;
+            uint32_t k = word(&desc[f], t), at = off[k >> shift]++;
             ids[at] = (uint32_t)f;
             chk[at] = (uint16_t)k;
         }
         for (uint64_t b = nb; b > 0; b--) off[b] = off[b - 1]; /* back to each bucket's start */
         off[0] = 0;
     }
+}
+
+vigil_result vigil__kfs_build(const vigil_rooms *r, vigil__kfs **out, vigil_error *err)
+{
+    *out = NULL;
+    vigil__kfs *s = calloc(1, sizeof *s);
+    uint8_t *p = malloc(vigil__kfs_file_bytes(r->nfeat) + 8);
+    if (!s || !p) { free(s); free(p); return vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); }
+    vigil__kfs_fill(r->desc, r->nfeat, p);
+    set_arrays(s, p, r->nfeat);
+    *out = s;
+    return VIGIL_OK;
+}
+
+vigil_result vigil__kfs_view(const uint8_t *p, uint64_t size, uint64_t nfeat, vigil__kfs **out, const char **why)
+{
+    *out = NULL;
+    *why = NULL;
+    if (size != vigil__kfs_file_bytes(nfeat) || (uintptr_t)p % 4) { *why = "search tables of the wrong size"; return VIGIL_E_CORRUPT; }
+    vigil__kfs s0 = {0};
+    set_arrays(&s0, p, nfeat);
+    /* what a lookup relies on: each directory ascending from 0 to nfeat, every slot a feature */
+    uint64_t nb = 1ull << s0.bits;
+    for (int t = 0; t < TABLES && !*why; t++) {
+        const uint32_t *off = s0.off + t * (nb + 1), *ids = s0.ids + t * nfeat;
+        uint32_t bad = off[0] != 0 || off[nb] != nfeat;
+        for (uint64_t b = 0; b < nb; b++) bad |= off[b + 1] < off[b];
+        for (uint64_t f = 0; f < nfeat; f++) bad |= ids[f] >= nfeat;
+        if (bad) *why = "search tables out of range";
+    }
+    if (*why) return VIGIL_E_CORRUPT;
+    vigil__kfs *s = malloc(sizeof *s);
+    if (!s) { *why = "out of memory"; return VIGIL_E_NOMEM; }
+    *s = s0;
+    s->borrowed = 1;
     *out = s;
     return VIGIL_OK;
 }
@@ -209,51 +258,100 @@ static int push(qstate *st, corr c)
     return 0;
 }
 
-/* Stage 1: every query feature's candidates, as correspondences. A feature's candidates from all
- * tables are gathered first and their descriptors asked for (they are scattered over the whole
- * array: the misses then overlap instead of queueing), a feature found through two tables once
- * (a small hash set, stamped per query feature). 0, or -1 when out of memory. */
+/* Each correspondence's reference, once they are sorted. They were sorted with img 0, which gives
+ * the order of (half, img, rf, ...) since a reference's features are consecutive; so the owner
+ * is looked up once per reference met instead of once per correspondence gathered (the binary
+ * search was 70 % of gather, 7 % of a scan with features: bench/results/kfeat.md). */
+static void set_owners(qstate *st)
+{
+    const vigil_rooms *r = st->r;
+    uint32_t im = 0;
+    uint64_t end = 0;
+    for (size_t k = 0; k < st->ncv; k++) {
+        corr *c = &st->cv[k];
+        if (k == 0 || c->half != c[-1].half || c->rf >= end || c->rf < vigil__room_first(&r->img[im])) {
+            im = owner(r, c->rf);
+            end = vigil__room_first(&r->img[im]) + r->img[im].n;
+        }
+        c->img = im;
+    }
+}
+
+/* Stage 1: every query feature's candidates, as correspondences. The lookups are random reads of
+ * a 2 GB set (at 100,000 references), so they go in a pipeline over BATCH query features at a
+ * time: every key's directory entry is asked for, then every bucket's slots, then every
+ * candidate's descriptor, and only then is each read, so the cache misses of one step overlap
+ * instead of queueing one behind another (bench/results/kfeat.md). A feature found through two
+ * tables counts once (a small hash set, stamped per query feature); the distances are the
+ * Hamming kernel's (hamming.c, the best this CPU runs). 0, or -1 when out of memory. */
+#define BATCH 16
 static int gather(qstate *st, uint32_t per_half)
 {
     const vigil__kfs *s = st->s;
     const vigil_rooms *r = st->r;
+    const vigil__kernels *kern = vigil__kernels_best();
     int shift = KEY_BITS - s->bits;
     uint64_t nb = 1ull << s->bits;
     size_t cap = (size_t)TABLES * (s->stop + 1), hs = 64;
     while (hs < 2 * cap) hs *= 2;
-    uint32_t *cf = malloc(cap * sizeof *cf), *hkey = malloc(hs * sizeof *hkey), *hstamp = calloc(hs, sizeof *hstamp);
-    int bad = !cf || !hkey || !hstamp;
-    for (uint32_t i = 0; i < st->q->n && !bad; i++) {
-        const vigil_pdq *d = &st->q->desc[i];
-        size_t nc = 0;
-        int stops = 0;
-        for (int t = 0; t < TABLES; t++) {
-            const uint32_t *off = s->off + t * (nb + 1);
-            uint32_t k = word(d, t), b = k >> shift, a = off[b], e = off[b + 1];
-            if (e - a > s->stop) { stops++; continue; }
-            const uint32_t *ids = s->ids + t * s->nfeat;
-            const uint16_t *chk = s->chk + t * s->nfeat;
-            for (uint32_t j = a; j < e; j++) {
-                if (chk[j] != (uint16_t)k) continue;
-                uint32_t f = ids[j];
-                size_t h = (f * 2654435761u) & (hs - 1);
-                while (hstamp[h] == i + 1 && hkey[h] != f) h = (h + 1) & (hs - 1);
-                if (hstamp[h] == i + 1) continue; /* found through another table */
-                hstamp[h] = i + 1;
-                hkey[h] = f;
-                __builtin_prefetch(&r->desc[f]);
-                cf[nc++] = f;
+    uint32_t *cf = malloc(BATCH * cap * sizeof *cf), *hkey = malloc(hs * sizeof *hkey), *hstamp = calloc(hs, sizeof *hstamp);
+    vigil__hit *hits = malloc(cap * sizeof *hits);
+    int bad = !cf || !hkey || !hstamp || !hits;
+    uint32_t key[BATCH][TABLES], lo[BATCH][TABLES], hi[BATCH][TABLES];
+    size_t nc[BATCH];
+    for (uint32_t i0 = 0; i0 < st->q->n && !bad; i0 += BATCH) {
+        uint32_t nbatch = st->q->n - i0 < BATCH ? st->q->n - i0 : BATCH;
+        for (uint32_t b = 0; b < nbatch; b++)
+            for (int t = 0; t < TABLES; t++) {
+                key[b][t] = word(&st->q->desc[i0 + b], t);
+                __builtin_prefetch(s->off + t * (nb + 1) + (key[b][t] >> shift));
             }
+        for (uint32_t b = 0; b < nbatch; b++)
+            for (int t = 0; t < TABLES; t++) {
+                const uint32_t *off = s->off + t * (nb + 1) + (key[b][t] >> shift);
+                lo[b][t] = off[0];
+                hi[b][t] = off[1];
+                if (hi[b][t] - lo[b][t] <= s->stop && hi[b][t] > lo[b][t]) {
+                    __builtin_prefetch(s->chk + t * s->nfeat + lo[b][t]);
+                    __builtin_prefetch(s->ids + t * s->nfeat + lo[b][t]);
+                }
+            }
+        for (uint32_t b = 0; b < nbatch; b++) {
+            uint32_t i = i0 + b, *c = cf + b * cap;
+            int stops = 0;
+            nc[b] = 0;
+            for (int t = 0; t < TABLES; t++) {
+                uint32_t a = lo[b][t], e = hi[b][t];
+                if (e - a > s->stop) { stops++; continue; }
+                const uint32_t *ids = s->ids + t * s->nfeat;
+                const uint16_t *chk = s->chk + t * s->nfeat;
+                for (uint32_t j = a; j < e; j++) {
+                    if (chk[j] != (uint16_t)key[b][t]) continue;
+                    uint32_t f = ids[j];
+                    size_t h = (f * 2654435761u) & (hs - 1);
+                    while (hstamp[h] == i + 1 && hkey[h] != f) h = (h + 1) & (hs - 1);
+                    if (hstamp[h] == i + 1) continue; /* found through another table */
+                    hstamp[h] = i + 1;
+                    hkey[h] = f;
+                    __builtin_prefetch(&r->desc[f]);
+                    c[nc[b]++] = f;
+                }
+            }
+            st->qskip[i] = stops > 2;
         }
-        st->qskip[i] = stops > 2;
-        for (size_t c = 0; c < nc && !bad; c++) {
-            int dist = vigil_pdq_distance(d, &r->desc[cf[c]]);
-            if (dist <= RADIUS) bad = push(st, (corr){owner(r, cf[c]), i, cf[c], (uint16_t)dist, (uint16_t)(i >= per_half)});
+        for (uint32_t b = 0; b < nbatch && !bad; b++) {
+            uint32_t i = i0 + b;
+            size_t nh = nc[b] ? kern->radius(&st->q->desc[i], 1, r->desc, cf + b * cap, nc[b], RADIUS, hits) : 0;
+            for (size_t h = 0; h < nh && !bad; h++) {
+                uint32_t f = cf[b * cap + hits[h].ref];
+                bad = push(st, (corr){0, i, f, hits[h].dist, (uint16_t)(i >= per_half)}); /* img: set_owners */
+            }
         }
     }
     free(cf);
     free(hkey);
     free(hstamp);
+    free(hits);
     return bad ? -1 : 0;
 }
 
@@ -382,6 +480,7 @@ vigil_result vigil__kfs_query(const vigil__kfs *s, const vigil_rooms *r, const v
     }
     if (!bad && st.ncv) {
         qsort(st.cv, st.ncv, sizeof *st.cv, cmp_corr);
+        set_owners(&st);
         /* the runs of one (half, reference): its votes are its distinct query features */
         size_t nc = 0;
         cands = malloc(st.ncv * sizeof *cands);

@@ -11,6 +11,17 @@ typedef struct vigil__kfs vigil__kfs;
  * VIGIL_E_NOMEM on failure. */
 vigil_result vigil__kfs_build(const vigil_rooms *r, vigil__kfs **out, vigil_error *err);
 void vigil__kfs_free(vigil__kfs *s);
+/* The tables as a file stores them (kfeat.c's section, version 2): vigil__kfs_file_bytes(n) bytes,
+ * 4-aligned, filled from n descriptors by fill; view uses such bytes in place (they must outlive
+ * the handle) after checking what a lookup relies on (VIGIL_E_CORRUPT with *why; VIGIL_E_NOMEM). */
+uint64_t vigil__kfs_file_bytes(uint64_t nfeat);
+void vigil__kfs_fill(const vigil_pdq *desc, uint64_t nfeat, uint8_t *p);
+vigil_result vigil__kfs_view(const uint8_t *p, uint64_t size, uint64_t nfeat, vigil__kfs **out, const char **why);
+/* s's arrays into p (vigil__kfs_file_bytes(its features) bytes); its feature count; whether it
+ * views a file's bytes (0 for NULL). */
+void vigil__kfs_copy(const vigil__kfs *s, uint8_t *p);
+uint64_t vigil__kfs_nfeat(const vigil__kfs *s);
+int vigil__kfs_borrowed(const vigil__kfs *s);
 /* Bytes of the tables (stated per feature in kfeat_search.c). */
 uint64_t vigil__kfs_bytes(const vigil__kfs *s);
 /* The same for a set of nfeat features, before it is built. */

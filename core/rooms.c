@@ -66,6 +66,8 @@ static vigil_result own(vigil_rooms *r, vigil_error *err)
     return VIGIL_OK;
 }
 
+vigil_result vigil__rooms_own(vigil_rooms *r, vigil_error *err) { return own(r, err); }
+
 vigil_result vigil_rooms_add(vigil_rooms *r, const char *name, const char *labels, const vigil_features *f, vigil_error *err)
 {
     if (!r || !f || (f->n && (!f->kp || !f->desc))) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");

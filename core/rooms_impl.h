@@ -54,6 +54,9 @@ static inline uint8_t vigil__room_scale_byte(float s)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+/* rooms.c: copies what r reads from elsewhere (a file's bytes) into its own buffers, as its first
+ * add does (for kfeat.c, whose set points into an index's file). */
+vigil_result vigil__rooms_own(vigil_rooms *r, vigil_error *err);
 /* rooms.c: owner[] (feature -> image) from the image records. */
 vigil_result vigil__rooms_derive_owner(vigil_rooms *r, vigil_error *err);
 

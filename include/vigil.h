@@ -402,6 +402,9 @@ typedef struct vigil_features_options {
                               2m, features m..2m-1 being features 0..m-1 as that image has them
                               (x -> width - 1 - x, angle -> pi - angle, the descriptor it gives),
                               for finding mirrored copies at the cost of 256 more comparisons each */
+    int even_levels;       /* share max_features equally between the pyramid levels (default 0: in
+                              proportion to their area), so coarse levels keep more: the known-image
+                              references' preset, for copies at half size (docs/kfeat.md) */
 } vigil_features_options;
 VIGIL_API void vigil_features_options_init(vigil_features_options *opt);
 

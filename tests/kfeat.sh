@@ -72,18 +72,15 @@ check "every edit was made (26)" test "$e" -eq 26
 "$V" match --index "$T/k.vgi" --format tsv "$T/q" "$T/other" >"$T/m.tsv" 2>"$T/err"
 check "match exits 0" test $? -eq 0
 check "match has the features columns" awk -F'\t' 'NR == 1 { exit !($10 == "kind" && $11 == "inliers" && $12 == "box" && $13 == "crop" && $14 == "scale" && $15 == "rotation" && $16 == "mirrored") }' "$T/m.tsv"
-# every edit kind is found on both photos, but for the collage: the long-key search finds a photo
-# at half size only when enough of its descriptors survive whole (make eval: 35 % of collages,
-# bench/results/kfeat.md), here the interior and not the building; one of the two must be found
+# every edit kind is found on both photos, the collage too: the references' features are shared
+# equally by the pyramid levels (vigil_known_features_options_init), so a photo at half size meets
+# enough of them (make eval, 40 photos: collages 62.5 % by area, 87.5 % even)
 for q in "$T"/q/*.jpg; do
     b=$(basename "$q" .jpg)
     ref=${b%-*}
-    case "$b" in *-collage) continue ;; esac
     awk -F'\t' -v q="$q" -v ref="$T/refs/$ref.jpg" '$1 == q && $5 == ref && $10 == "features" && $11 >= 12 { f = 1 } END { exit !f }' "$T/m.tsv" \
         && ok "found by features: $b" || bad "found by features: $b" "$(grep "$b" "$T/m.tsv" | cut -f5,10,11)"
 done
-check "a collage: one of the two photos found by features" awk -F'\t' -v t="$T" '$10 == "features" && $11 >= 12 {
-    n = split($1, p, "/"); b = p[n]; if (b ~ /-collage\.jpg$/ && $5 == t "/refs/" substr(b, 1, length(b) - 12) ".jpg") f++ } END { exit !f }' "$T/m.tsv"
 check "no feature match elsewhere: each edit matched only its own reference" \
     awk -F'\t' 'NR > 1 && $10 == "features" { n = split($1, p, "/"); b = p[n]; sub(/-[a-z0-9]*\.jpg$/, "", b); split($5, r, "/"); if (r[length(r)] != b ".jpg") bad = 1 } END { exit bad }' "$T/m.tsv"
 check "unrelated photos are not matched" sh -c "! grep -q '$T/other/' '$T/m.tsv'"
@@ -107,8 +104,6 @@ others = [r for r in rows if '/other/' in r['path']]
 assert len(edits) == 26 and len(others) == 6, (len(edits), len(others))
 for r in edits:
     fm = [m for m in r['matches'] if m['kind'] == 'features']
-    if not fm and r['path'].endswith('-collage.jpg'):
-        continue  # one collage of two (the check on match's output above)
     assert len(fm) == 1, (r['path'], r['matches'])
     m = fm[0]
     for k in ('set', 'index', 'ref_id', 'labels', 'inliers', 'box', 'crop', 'scale', 'rotation', 'mirrored'):

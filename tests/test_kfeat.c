@@ -175,7 +175,17 @@ void test_kfeat_damage(void)
         {off + 64, 0xff, 1, "do not add up"},               /* a record's feature count, not the total */
         {off + 64 + 13, 0x7f, 1, "out of range"},           /* an id offset past the strings */
         {off + 40, 1, 1, "reserved"},                       /* reserved header bytes */
+        {off + 32, 0x08, 1, "size does not agree"},         /* the search tables' byte count */
+        {0, 0x40, 1, "search tables out of range"},         /* a bucket offset of table 0 (set below) */
+        {0, 0x40, 1, "search tables out of range"},         /* a slot's feature number (set below) */
     };
+    /* the search tables (version 2) end the section: directories, then 10 x 768 slot numbers */
+    uint64_t tb = 0;
+    memcpy(&tb, orig + off + 32, 8);
+    uint64_t tab = off + size - tb, slots = tab + tb - 10 * 768 * 6;
+    CHECK(tb > 10 * 768 * 6, "search tables stored: %llu bytes", (unsigned long long)tb);
+    cases[9].at = tab + 4 * 7 + 3;
+    cases[10].at = slots + 4 * 100 + 3;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         uint8_t *b = malloc(n);
         memcpy(b, orig, n);
@@ -191,4 +201,89 @@ void test_kfeat_damage(void)
         free(b);
     }
     free(orig);
+}
+
+/* A section of version 1 (written before the search tables were stored, tests/data/kfeat-v1.vgi:
+ * opencv-doc__hfs_001.jpg and opencv-doc__left.jpg) opens with its tables built in memory, finds
+ * its photos, and is saved as version 2, which opens in place and finds the same; then an add
+ * and a compaction of that opened file (its features copied out of the file's bytes first). */
+void test_kfeat_version1_and_in_place(void)
+{
+    vigil_index *x = NULL, *y = NULL;
+    vigil_error e;
+    CHECK(vigil_index_open(t_path(t_data_dir, "../kfeat-v1.vgi"), &x, &e) == VIGIL_OK, "version 1 opens: %s", e.message);
+    if (!x) return;
+    vigil_features_options qo;
+    vigil_known_query_options_init(&qo);
+    vigil_features q[2];
+    const char *names[] = {"opencv-doc__hfs_001.jpg", "opencv-doc__left.jpg"};
+    vigil_index_features_match a[5], b[5];
+    size_t na = 0, nb = 0;
+    for (int i = 0; i < 2; i++) {
+        CHECK(vigil_features_file(t_path(t_data_dir, names[i]), &qo, &q[i], NULL) == VIGIL_OK, "query %d", i);
+        CHECK(vigil_index_match_features(x, &q[i], NULL, a, &na, &e) == VIGIL_OK && na == 1 && a[0].ref == (uint64_t)i &&
+                  a[0].inliers > 100, "version 1: %s found: %zu matches", names[i], na);
+    }
+    const char *path = t_path(t_tmp_dir, "kfeat-v2.vgi");
+    CHECK(vigil_index_save(x, path, &e) == VIGIL_OK, "%s", e.message);
+    size_t n;
+    uint8_t *f = t_read_file(path, &n);
+    uint32_t version = 0;
+    for (int s = 0; s < 16 && f && n >= 576; s++) {
+        uint32_t type;
+        uint64_t at;
+        memcpy(&type, f + 64 + 32 * s, 4);
+        memcpy(&at, f + 64 + 32 * s + 8, 8);
+        if (type == 15 && at + 4 <= n) memcpy(&version, f + at, 4);
+    }
+    free(f);
+    CHECK(version == 2, "saved as features section version 2: %u", version);
+    CHECK(vigil_index_open(path, &y, &e) == VIGIL_OK, "version 2 opens: %s", e.message);
+    if (!y) { vigil_index_free(x); return; }
+    for (int i = 0; i < 2; i++) {
+        vigil_index_match_features(x, &q[i], NULL, a, &na, NULL);
+        CHECK(vigil_index_match_features(y, &q[i], NULL, b, &nb, &e) == VIGIL_OK && nb == na && !memcmp(a, b, na * sizeof *a),
+              "version 2 in place: the same match as version 1 for %s", names[i]);
+    }
+    /* an add to the set read in place, then a compaction, then the first reference again */
+    CHECK(vigil_index_add_features(y, "copy", NULL, &q[1], &e) == VIGIL_OK, "add: %s", e.message);
+    CHECK(vigil_index_compact(y, &e) == VIGIL_OK, "compact: %s", e.message);
+    CHECK(vigil_index_match_features(y, &q[0], NULL, b, &nb, &e) == VIGIL_OK && nb == 1 && b[0].ref == 0 && b[0].inliers > 100,
+          "after add and compact: the first reference found (%zu)", nb);
+    CHECK(vigil_index_match_features(y, &q[1], NULL, b, &nb, &e) == VIGIL_OK && nb == 2, "and the added one beside its original (%zu)", nb);
+    vigil_index_features_stats st;
+    vigil_index_get_features_stats(y, &st);
+    CHECK(st.refs == 3, "3 references with features: %llu", (unsigned long long)st.refs);
+    for (int i = 0; i < 2; i++) vigil_features_free(&q[i]);
+    vigil_index_free(x);
+    vigil_index_free(y);
+}
+
+/* The references' preset shares its 256 features equally between the 5 pyramid levels
+ * (even_levels), where the default shares them by area: the coarsest level (the largest scale)
+ * then holds about 51 instead of about 14, for copies at half size. */
+static uint32_t at_coarsest(const vigil_features *f)
+{
+    float top = 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < f->n; i++) top = f->kp[i].scale > top ? f->kp[i].scale : top;
+    for (uint32_t i = 0; i < f->n; i++) n += f->kp[i].scale == top;
+    return n;
+}
+
+void test_kfeat_even_levels(void)
+{
+    vigil_features_options fo;
+    vigil_known_features_options_init(&fo);
+    CHECK(fo.even_levels == 1 && fo.max_features == 256 && fo.levels == 5, "the references' preset");
+    vigil_features a, b;
+    vigil_error e;
+    const char *img = t_path(t_data_dir, "opencv-doc__hfs_001.jpg");
+    CHECK(vigil_features_file(img, &fo, &a, &e) == VIGIL_OK && a.n == 256, "even: %u features", a.n);
+    fo.even_levels = 0;
+    CHECK(vigil_features_file(img, &fo, &b, &e) == VIGIL_OK && b.n == 256, "by area: %u features", b.n);
+    uint32_t ca = at_coarsest(&a), cb = at_coarsest(&b);
+    CHECK(ca >= 45 && ca <= 52 && cb <= 20, "coarsest level: %u even, %u by area", ca, cb);
+    vigil_features_free(&a);
+    vigil_features_free(&b);
 }
