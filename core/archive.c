@@ -166,14 +166,9 @@ typedef struct level {
     size_t ncde, cursor;
     int own_crc;          /* libarchive skips the members' CRC-32 check; vigil does it (zip_prepare) */
     size_t crc_cursor;
-    /* a rar's own file headers, walked at its first member (rar_headers.c) */
-    int rar_tried;
-    vigil__rar_list rar;
-    size_t rar_cursor;
-    /* a 7z's own header, read at its first member (sevenz_headers.c) */
-    int sz_tried;
-    vigil__7z_list sz;
-    size_t sz_cursor;
+    /* a rar's or 7z's own headers, read at its first member (rar_headers.c, sevenz_headers.c) */
+    int facts_tried;
+    vigil__facts facts;
 } level;
 
 struct vigil_archive {
@@ -233,8 +228,7 @@ static void level_close(level *l)
     free(l->prefix);
     free(l->cd);
     free(l->cde);
-    vigil__rar_list_free(&l->rar);
-    vigil__7z_list_free(&l->sz);
+    vigil__facts_free(&l->facts);
     memset(l, 0, sizeof *l);
 }
 
@@ -520,11 +514,11 @@ static void zip_drop(zipdir *z)
     memset(z, 0, sizeof *z);
 }
 
-typedef struct rar_src { const vigil_archive *a; const level *l; } rar_src;
+typedef struct level_src { const vigil_archive *a; const level *l; } level_src;
 
-static long rar_read(void *p, uint64_t off, uint8_t *buf, size_t n)
+static long level_read(void *p, uint64_t off, uint8_t *buf, size_t n)
 {
-    const rar_src *r = p;
+    const level_src *r = p;
     const uint8_t *mem = r->l->data ? r->l->data : r->a->n && r->l == &r->a->lv[0] ? r->a->mem : NULL;
     uint64_t size = r->l->data ? r->l->size : r->a->outer_size;
     if (mem) {
@@ -538,50 +532,25 @@ static long rar_read(void *p, uint64_t off, uint8_t *buf, size_t n)
     return k < 0 ? -1 : (long)k;
 }
 
-/* What a rar's own header says of the member named name: sets encrypted (libarchive 3.6 does
- * not see RAR 5's encryption record) and the stored CRC-32 of an encrypted member. */
-static void rar_facts(vigil_archive *a, level *l, const char *name, vigil_archive_entry *e)
+/* What a rar's or 7z's own headers say of the member named name: whether it is encrypted
+ * (libarchive 3.6 does not see RAR 5's encryption record) and the CRC-32 stored for an encrypted
+ * member (libarchive lists a 7z's as encrypted, its name and size, but not that). */
+static void header_facts(vigil_archive *a, level *l, const char *name, vigil_archive_entry *e)
 {
-    if (strcmp(l->format, "rar")) return;
-    if (!l->rar_tried) {
-        l->rar_tried = 1;
-        rar_src src = {a, l};
+    int rar = !strcmp(l->format, "rar");
+    if (!rar && strcmp(l->format, "7z")) return;
+    if (!l->facts_tried) {
+        l->facts_tried = 1;
+        level_src src = {a, l};
         uint64_t size = l->data ? l->size : a->outer_size;
-        if (vigil__rar_walk(rar_read, &src, size, (size_t)1 << 24, &l->rar)) vigil__rar_list_free(&l->rar);
+        int rc = rar ? vigil__rar_walk(level_read, &src, size, (size_t)1 << 24, &l->facts)
+                     : vigil__7z_walk(level_read, &src, size, SEVENZ_HEADER_MAX, &l->facts);
+        if (rc) vigil__facts_free(&l->facts);
     }
-    size_t nl = strlen(name);
-    for (size_t k = 0; k < l->rar.n; k++) { /* headers come in the order libarchive lists them */
-        size_t i = (l->rar_cursor + k) % l->rar.n;
-        const vigil__rar_file *f = &l->rar.f[i];
-        if (f->name_len != nl || memcmp(l->rar.names + f->name_at, name, nl)) continue;
-        l->rar_cursor = i + 1;
-        if (f->encrypted) e->flags |= VIGIL_MEMBER_ENCRYPTED;
-        if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && f->has_crc) { e->crc32 = f->crc32; e->flags |= VIGIL_MEMBER_CRC; }
-        return;
-    }
-}
-
-/* What a 7z's own header says of the member named name: the CRC-32 stored for an encrypted
- * member (libarchive lists it as encrypted, its name and size, but not that). */
-static void sevenz_facts(vigil_archive *a, level *l, const char *name, vigil_archive_entry *e)
-{
-    if (strcmp(l->format, "7z")) return;
-    if (!l->sz_tried) {
-        l->sz_tried = 1;
-        rar_src src = {a, l};
-        uint64_t size = l->data ? l->size : a->outer_size;
-        if (vigil__7z_walk(rar_read, &src, size, SEVENZ_HEADER_MAX, &l->sz)) vigil__7z_list_free(&l->sz);
-    }
-    size_t nl = strlen(name);
-    for (size_t k = 0; k < l->sz.n; k++) { /* in header order, as libarchive lists them */
-        size_t i = (l->sz_cursor + k) % l->sz.n;
-        const vigil__7z_file *f = &l->sz.f[i];
-        if (f->name_len != nl || memcmp(l->sz.names + f->name_at, name, nl)) continue;
-        l->sz_cursor = i + 1;
-        if (f->encrypted) e->flags |= VIGIL_MEMBER_ENCRYPTED;
-        if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && f->has_crc) { e->crc32 = f->crc32; e->flags |= VIGIL_MEMBER_CRC; }
-        return;
-    }
+    const vigil__fact *f = vigil__facts_find(&l->facts, name);
+    if (!f) return;
+    if (f->encrypted) e->flags |= VIGIL_MEMBER_ENCRYPTED;
+    if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && f->has_crc) { e->crc32 = f->crc32; e->flags |= VIGIL_MEMBER_CRC; }
 }
 
 static int set_path(vigil_archive *a, const char *prefix, size_t pl, const char *name)
@@ -696,8 +665,7 @@ int vigil_archive_next(vigil_archive *a, vigil_archive_entry *e)
         if (type != AE_IFREG || (archive_entry_hardlink(ent) && !e->size)) e->flags |= VIGIL_MEMBER_NOT_FILE;
         if (archive_entry_is_data_encrypted(ent) || archive_entry_is_metadata_encrypted(ent)) e->flags |= VIGIL_MEMBER_ENCRYPTED;
         if ((e->flags & VIGIL_MEMBER_ENCRYPTED) && zip_crc(a, l, name, &e->crc32)) e->flags |= VIGIL_MEMBER_CRC;
-        if (type == AE_IFREG) rar_facts(a, l, name, e);
-        if (type == AE_IFREG) sevenz_facts(a, l, name, e);
+        if (type == AE_IFREG) header_facts(a, l, name, e);
         a->current = !(e->flags & (VIGIL_MEMBER_NOT_FILE | VIGIL_MEMBER_ENCRYPTED));
         a->cur_cd = a->current && l->own_crc ? cd_find(l, &l->crc_cursor, name) : NULL;
         const vigil__zip_cd_entry *c = a->cur_cd;

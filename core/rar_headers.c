@@ -13,12 +13,11 @@
 #define RAR4_HEADER_MAX 65535u
 
 typedef struct walk {
-    vigil__rar_read_fn rd;
+    vigil__pread_fn rd;
     void *ctx;
     uint64_t size;
     size_t max;
-    vigil__rar_list *out;
-    size_t cap, names_len, names_cap;
+    vigil__facts *out;
     uint8_t *h;                  /* the header being read */
 } walk;
 
@@ -29,31 +28,6 @@ static int read_all(walk *w, uint64_t off, uint8_t *buf, size_t n)
 {
     if (off > w->size || n > w->size - off) return -1;
     return w->rd(w->ctx, off, buf, n) == (long)n ? 0 : -1;
-}
-
-/* Appends a file; -1 out of memory. */
-static int add(walk *w, const uint8_t *name, size_t nl, uint64_t size, uint32_t crc, int has_crc, int enc, int dir)
-{
-    vigil__rar_list *l = w->out;
-    if (l->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 64;
-        vigil__rar_file *f = realloc(l->f, cap * sizeof *f);
-        if (!f) return -1;
-        l->f = f;
-        w->cap = cap;
-    }
-    if (w->names_len + nl + 1 > w->names_cap) {
-        size_t cap = (w->names_len + nl + 1) * 2;
-        char *p = realloc(l->names, cap);
-        if (!p) return -1;
-        l->names = p;
-        w->names_cap = cap;
-    }
-    memcpy(l->names + w->names_len, name, nl);
-    l->names[w->names_len + nl] = 0;
-    l->f[l->n++] = (vigil__rar_file){w->names_len, (uint32_t)nl, crc, size, (uint8_t)has_crc, (uint8_t)enc, (uint8_t)dir};
-    w->names_len += nl + 1;
-    return 0;
 }
 
 /* ---- RAR 4 -------------------------------------------------------------------------------------- */
@@ -86,7 +60,7 @@ static int walk4(walk *w)
             size_t shown = nl; /* a Unicode name (0x200) is "ASCII\0encoded": the first part */
             const uint8_t *z = memchr(w->h + at, 0, nl);
             if ((flags & 0x0200) && z) shown = (size_t)(z - (w->h + at));
-            if (add(w, w->h + at, shown, unp, le32(w->h + 16), 1, !!(flags & 0x0004), (flags & 0x00E0) == 0x00E0)) return -1;
+            if (vigil__facts_add(w->out, w->h + at, shown, unp, le32(w->h + 16), 1, !!(flags & 0x0004), (flags & 0x00E0) == 0x00E0)) return -1;
         }
         off += hs + data;
     }
@@ -139,7 +113,7 @@ static int file5(walk *w, const uint8_t *h, size_t n, uint64_t hflags, uint64_t 
             if (x <= r0) break;
         }
     }
-    return add(w, name, (size_t)nl, unp, crc, (ff & 0x4) && plain, enc, !!(ff & 0x1));
+    return vigil__facts_add(w->out, name, (size_t)nl, unp, crc, (ff & 0x4) && plain, enc, !!(ff & 0x1));
 }
 
 static int walk5(walk *w)
@@ -170,11 +144,11 @@ static int walk5(walk *w)
     return 0;
 }
 
-int vigil__rar_walk(vigil__rar_read_fn rd, void *ctx, uint64_t size, size_t max_files, vigil__rar_list *out)
+int vigil__rar_walk(vigil__pread_fn rd, void *ctx, uint64_t size, size_t max_files, vigil__facts *out)
 {
     memset(out, 0, sizeof *out);
     uint8_t sig[8];
-    walk w = {rd, ctx, size, max_files, out, 0, 0, 0, NULL};
+    walk w = {rd, ctx, size, max_files, out, NULL};
     if (size < 8 || rd(ctx, 0, sig, 8) != 8 || memcmp(sig, "Rar!\x1a\x07", 6)) return 0;
     int v5 = sig[6] == 1 && sig[7] == 0;
     if (!v5 && sig[6] != 0) return 0;
@@ -183,11 +157,4 @@ int vigil__rar_walk(vigil__rar_read_fn rd, void *ctx, uint64_t size, size_t max_
     int r = v5 ? walk5(&w) : walk4(&w);
     free(w.h);
     return r;
-}
-
-void vigil__rar_list_free(vigil__rar_list *l)
-{
-    free(l->f);
-    free(l->names);
-    memset(l, 0, sizeof *l);
 }

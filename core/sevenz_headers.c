@@ -335,7 +335,7 @@ static int lzma_decode(uint64_t id, const uint8_t *props, size_t pn, const uint8
 
 /* The header an encoded header stands for, in a new buffer (*n), or NULL; *locked when its folder
  * is encrypted. */
-static uint8_t *decode_header(vigil__7z_read_fn rd, void *ctx, uint64_t size, size_t max, cur *c, size_t *n, int *locked)
+static uint8_t *decode_header(vigil__pread_fn rd, void *ctx, uint64_t size, size_t max, cur *c, size_t *n, int *locked)
 {
     streams s = {0};
     streams_info(c, &s);
@@ -369,33 +369,12 @@ done:
 
 /* ---- the header -------------------------------------------------------------------------------------- */
 
-typedef struct list_b {
-    vigil__7z_list *l;
-    size_t cap, names_len, names_cap;
-} list_b;
-
-static int add(list_b *b, const char *name, size_t nl, uint64_t size, uint32_t crc, int has, int enc, int empty)
+/* Empties the list but keeps locked: an encrypted header is still news when its list is not. */
+static void drop(vigil__facts *l)
 {
-    vigil__7z_list *l = b->l;
-    if (l->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 64;
-        vigil__7z_file *f = realloc(l->f, cap * sizeof *f);
-        if (!f) return -1;
-        l->f = f;
-        b->cap = cap;
-    }
-    if (b->names_len + nl + 1 > b->names_cap) {
-        size_t cap = (b->names_len + nl + 1) * 2;
-        char *p = realloc(l->names, cap);
-        if (!p) return -1;
-        l->names = p;
-        b->names_cap = cap;
-    }
-    memcpy(l->names + b->names_len, name, nl);
-    l->names[b->names_len + nl] = 0;
-    l->f[l->n++] = (vigil__7z_file){b->names_len, (uint32_t)nl, crc, size, (uint8_t)has, (uint8_t)enc, (uint8_t)empty};
-    b->names_len += nl + 1;
-    return 0;
+    int locked = l->locked;
+    vigil__facts_free(l);
+    l->locked = locked;
 }
 
 /* One UTF-16LE name from p[*at..n), ended by a 0 unit, as UTF-8 into out (at most 4 bytes a unit
@@ -423,7 +402,7 @@ static long utf8_name(const uint8_t *p, size_t n, size_t *at, char *out)
 }
 
 /* Files info, matched with the main streams' substreams: into the list. 0, or -1 out of memory. */
-static int files_info(cur *c, const streams *s, vigil__7z_list *l)
+static int files_info(cur *c, const streams *s, vigil__facts *l)
 {
     uint64_t nf = count(c, 1);
     uint8_t *empty = calloc(nf ? nf : 1, 1);
@@ -441,16 +420,15 @@ static int files_info(cur *c, const streams *s, vigil__7z_list *l)
     }
     int rc = 0;
     char *name = malloc(names_n * 2 + 1);
-    list_b b = {l, 0, 0, 0};
     size_t at = 0, sub = 0;
     if (!name) rc = -1;
     for (uint64_t i = 0; i < nf && !c->bad && !rc; i++) {
         long nl = names ? utf8_name(names, names_n, &at, name) : 0;
         if (nl < 0) { c->bad = 1; break; }
-        if (empty[i]) { rc = add(&b, name, (size_t)nl, 0, 0, 0, 0, 1); continue; }
+        if (empty[i]) { rc = vigil__facts_add(l, name, (size_t)nl, 0, 0, 0, 0, 1); continue; }
         if (sub >= s->nsub) { c->bad = 1; break; }
         const folder *f = &s->f[s->sub_folder[sub]];
-        rc = add(&b, name, (size_t)nl, s->sub_size[sub], s->sub_crc[sub], s->sub_has[sub], f->encrypted, 0);
+        rc = vigil__facts_add(l, name, (size_t)nl, s->sub_size[sub], s->sub_crc[sub], s->sub_has[sub], f->encrypted, 0);
         sub++;
     }
     free(name);
@@ -458,7 +436,7 @@ static int files_info(cur *c, const streams *s, vigil__7z_list *l)
     return rc;
 }
 
-static int header(cur *c, vigil__7z_list *l)
+static int header(cur *c, vigil__facts *l)
 {
     if (byte(c) != K_HEADER) return 0;
     uint64_t id = number(c);
@@ -477,7 +455,7 @@ static int header(cur *c, vigil__7z_list *l)
     return rc;
 }
 
-int vigil__7z_walk(vigil__7z_read_fn rd, void *ctx, uint64_t size, size_t max_header, vigil__7z_list *out)
+int vigil__7z_walk(vigil__pread_fn rd, void *ctx, uint64_t size, size_t max_header, vigil__facts *out)
 {
     memset(out, 0, sizeof *out);
     uint8_t sh[32];
@@ -498,7 +476,7 @@ int vigil__7z_walk(vigil__7z_read_fn rd, void *ctx, uint64_t size, size_t max_he
         unsigned kind = buf[0];
         if (kind == K_HEADER) {
             rc = header(&c, out);
-            if (c.bad) vigil__7z_list_free(out); /* nothing rather than part */
+            if (c.bad) drop(out); /* nothing rather than part */
             break;
         }
         if (kind != K_ENCODED) break;
@@ -510,15 +488,6 @@ int vigil__7z_walk(vigil__7z_read_fn rd, void *ctx, uint64_t size, size_t max_he
         len = dn;
     }
     free(buf);
-    if (rc) vigil__7z_list_free(out);
+    if (rc) drop(out);
     return rc;
-}
-
-void vigil__7z_list_free(vigil__7z_list *l)
-{
-    int locked = l->locked;
-    free(l->f);
-    free(l->names);
-    memset(l, 0, sizeof *l);
-    l->locked = locked;
 }

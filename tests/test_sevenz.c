@@ -38,14 +38,14 @@ static uint8_t *load(const char *name, size_t *n)
 }
 
 /* The two files every sample holds: a.txt "hello seeds\n", b.txt "second\n". */
-static int lists_both(const vigil__7z_list *l, int encrypted)
+static int lists_both(const vigil__facts *l, int encrypted)
 {
     static const char *const names[] = {"a.txt", "b.txt"}, *const text[] = {"hello seeds\n", "second\n"};
     int found = 0;
     for (size_t i = 0; i < l->n; i++)
         for (int k = 0; k < 2; k++)
             if (!strcmp(l->names + l->f[i].name_at, names[k]) && l->f[i].size == strlen(text[k]) && l->f[i].has_crc &&
-                l->f[i].crc32 == crc_of(text[k]) && l->f[i].encrypted == encrypted && !l->f[i].empty)
+                l->f[i].crc32 == crc_of(text[k]) && l->f[i].encrypted == encrypted && !l->f[i].dir)
                 found |= 1 << k;
     return found;
 }
@@ -61,12 +61,12 @@ void test_sevenz_headers(void)
         CHECK(b != NULL, "%s: missing", s[i].name);
         if (!b) continue;
         mem m = {b, n};
-        vigil__7z_list l;
+        vigil__facts l;
         CHECK(vigil__7z_walk(mem_read, &m, n, 1u << 20, &l) == 0, "%s: walk", s[i].name);
         CHECK(l.n == (size_t)s[i].files && l.locked == s[i].locked, "%s: %zu files (want %d), locked %d", s[i].name, l.n,
               s[i].files, l.locked);
         if (s[i].files) CHECK(lists_both(&l, s[i].encrypted) == 3, "%s: both files with name, size, CRC-32", s[i].name);
-        vigil__7z_list_free(&l);
+        vigil__facts_free(&l);
         free(b);
     }
     /* every cut of the encrypted one, and flipped bytes: nothing listed, or the right list */
@@ -76,9 +76,9 @@ void test_sevenz_headers(void)
     int wrong = 0;
     for (size_t cut = 0; cut < n; cut++) {
         mem m = {b, cut};
-        vigil__7z_list l;
+        vigil__facts l;
         if (vigil__7z_walk(mem_read, &m, cut, 1u << 20, &l) || l.n) wrong++;
-        vigil__7z_list_free(&l);
+        vigil__facts_free(&l);
     }
     CHECK(!wrong, "%d cuts listed something (the header sits at the end)", wrong);
     uint8_t *c = malloc(n);
@@ -86,10 +86,10 @@ void test_sevenz_headers(void)
         memcpy(c, b, n);
         for (int k = 0, nk = 1 + (int)(t_rand() % 3); k < nk; k++) c[t_rand() % n] ^= (uint8_t)(1 + t_rand() % 255);
         mem m = {c, n};
-        vigil__7z_list l;
+        vigil__facts l;
         int r = vigil__7z_walk(mem_read, &m, n, 1u << 20, &l);
         if (r || (l.n && (l.n != 2 || lists_both(&l, 1) != 3))) wrong++;
-        vigil__7z_list_free(&l);
+        vigil__facts_free(&l);
     }
     CHECK(!wrong, "%d flips listed something wrong", wrong);
     free(c);

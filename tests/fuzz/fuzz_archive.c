@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mem m = {data, size};
-    vigil__rar_list rl;
+    vigil__facts rl;
     if (!vigil__rar_walk(mem_read, &m, size, 4096, &rl)) {
         volatile uint32_t sink = 0;
         for (size_t i = 0; i < rl.n; i++) /* every name and the NUL after it are inside the list */
@@ -83,8 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < rl.n; i++) sink += rl.f[i].crc32;
         (void)sink;
     }
-    vigil__rar_list_free(&rl);
-    vigil__7z_list sl;
+    vigil__facts_free(&rl);
+    vigil__facts sl;
     if (!vigil__7z_walk(mem_read, &m, size, 1u << 22, &sl)) {
         volatile uint32_t sink = 0;
         for (size_t i = 0; i < sl.n; i++)
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < sl.n; i++) sink += sl.f[i].crc32 + (uint32_t)sl.f[i].size;
         (void)sink;
     }
-    vigil__7z_list_free(&sl);
+    vigil__facts_free(&sl);
     uint64_t off, cdsize;
     size_t tn = size < 65557 ? size : 65557;
     if (!vigil__zip_eocd(data + size - tn, tn, size, &off, &cdsize)) {
