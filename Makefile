@@ -69,6 +69,8 @@ $(B)/core/pdq.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
 $(B)/core/features.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
 # -O3: the thumbnail's column sums vectorise (SSE2, baseline; integers, so exact).
 $(B)/core/thumb.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
+# -O3: the features' view's luma row vectorises (integers, so exact).
+$(B)/core/view.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
 # -O3 as when the portable FAST-9 row test was part of features.o.
 $(B)/core/features_fast.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3
 # ISA flags per file only: the rest of the build stays baseline x86-64 and runs anywhere.

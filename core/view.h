@@ -8,7 +8,7 @@
  * then libvips's vips_resize (Lanczos-3) brings the box image to the longer side `side` exactly
  * (up or down), and the orientation is applied to the small result. Memory: the box image,
  * at most 4 side x 4 side x channels bytes (a 640 side: 6.3 MiB grey, usually far less: a
- * shrunk-on-load JPEG photo is under 1 MiB), plus one row of 32-bit sums. */
+ * shrunk-on-load JPEG photo is under 1 MiB), plus one row of 32-bit sums and one of luma. */
 #ifndef VIGIL_VIEW_H
 #define VIGIL_VIEW_H
 
@@ -23,6 +23,7 @@ typedef struct vigil__view {
     uint32_t k, bw, bh; /* box factor and box image size */
     uint8_t *box;
     uint32_t *sum;
+    uint8_t *luma;     /* one decoded row's luma */
     /* the result, after vigil__view_finish */
     uint8_t *px;       /* w x h x channels, rows packed; the caller may take it (then set px NULL) */
     uint32_t w, h;     /* as displayed (orientation applied) */
