@@ -775,7 +775,9 @@ static char *set_clause(const scan_set *set)
     else vigil_index_content_id(set->idx, id);
     FILE *f = open_memstream(&c, &n);
     if (!f) return NULL;
-    if (set->rooms) fprintf(f, " rooms=%s content=%s min_inliers=%d;", set->path, id, set->radius);
+    /* view=2: the query features come from the integer-resized view (view.c); a journal of the
+     * earlier view refuses --resume */
+    if (set->rooms) fprintf(f, " rooms=%s content=%s min_inliers=%d view=2;", set->path, id, set->radius);
     else {
         char fc[48];
         fprintf(f, " index=%s content=%s set=%s radius=%d%s;", set->path, id, set->name, set->radius, scan_kfeat_clause(set, fc, sizeof fc));

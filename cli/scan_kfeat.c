@@ -67,9 +67,10 @@ const char *scan_kfeat_clause(const scan_set *set, char *buf, size_t n)
     if (set->idx && kfeat_any(&set->idx, 1)) {
         vigil_index_features_options o;
         kfeat_match_options(&o);
-        /* search=2: the long-key search and verification of kfeat_search.c (a journal of the
-         * rooms' search, which found other matches, refuses --resume) */
-        snprintf(buf, n, " features=%u search=2", o.min_inliers);
+        /* search=3: the long-key search and verification of kfeat_search.c on features of the
+         * integer-resized view (view.c); a journal of an earlier search or view, which found
+         * other matches, refuses --resume */
+        snprintf(buf, n, " features=%u search=3", o.min_inliers);
     }
     return buf;
 }

@@ -90,7 +90,18 @@ typedef struct level {
     int32_t *off; /* the pattern's points as offsets in this level's rows, per bin, then mirrored: describe_at */
 } level;
 
-/* Bilinear shrink (enough between levels 1.3x apart); the column positions are computed once. */
+/* Bilinear shrink (enough between levels 1.3x apart): each source row interpolated along x once,
+ * kept while the next output row still needs it, then each output row a blend of two such rows
+ * (a loop that -O3 vectorises). The same float operations in the same order as interpolating
+ * each pixel from its four neighbours, so the same levels. */
+static void hrow(const uint8_t *r, const int *cx, const float *cw, int nw, float *out)
+{
+    for (int x = 0; x < nw; x++) {
+        float ax = cw[x];
+        out[x] = (1 - ax) * r[cx[2 * x]] + ax * r[cx[2 * x + 1]];
+    }
+}
+
 static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, int nh)
 {
     uint8_t *dst = malloc((size_t)nw * nh);
@@ -99,8 +110,8 @@ static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, 
         return dst;
     }
     int *cx = malloc((size_t)nw * 2 * sizeof *cx);
-    float *cw = malloc((size_t)nw * sizeof *cw);
-    if (!dst || !cx || !cw) { free(dst); free(cx); free(cw); return NULL; }
+    float *cw = malloc((size_t)nw * sizeof *cw), *hb = malloc((size_t)nw * 2 * sizeof *hb);
+    if (!dst || !cx || !cw || !hb) { free(dst); free(cx); free(cw); free(hb); return NULL; }
     float sx = (float)w / nw, sy = (float)h / nh;
     for (int x = 0; x < nw; x++) {
         float fx = (x + 0.5f) * sx - 0.5f;
@@ -111,22 +122,36 @@ static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, 
         cx[2 * x + 1] = x0 + 1 < w ? x0 + 1 : w - 1;
         cw[x] = ax;
     }
+    int have[2] = {-1, -1}; /* the source rows held in hb's two halves */
     for (int y = 0; y < nh; y++) {
         float fy = (y + 0.5f) * sy - 0.5f;
         int y0 = (int)floorf(fy);
         float ay = fy - y0;
         if (y0 < 0) { y0 = 0; ay = 0; }
-        int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-        const uint8_t *r0 = src + y0 * stride, *r1 = src + y1 * stride;
+        int y1 = y0 + 1 < h ? y0 + 1 : h - 1, need[2] = {y0, y1};
+        int slot[2] = {-1, -1};
+        for (int i = 0; i < 2; i++) {
+            if (have[0] == need[i]) slot[i] = 0;
+            else if (have[1] == need[i]) slot[i] = 1;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (slot[i] >= 0) continue;
+            int k = slot[1 - i] == 0 ? 1 : slot[1 - i] == 1 ? 0 : i; /* a half the other row does not use */
+            hrow(src + (size_t)need[i] * stride, cx, cw, nw, hb + (size_t)k * nw);
+            have[k] = need[i];
+            slot[i] = k;
+        }
+        const float *row[2] = {hb + (size_t)slot[0] * nw, hb + (size_t)slot[1] * nw};
+        const float *restrict h0 = row[0], *restrict h1 = row[1];
+        uint8_t *restrict o = dst + (size_t)y * nw;
         for (int x = 0; x < nw; x++) {
-            int x0 = cx[2 * x], x1 = cx[2 * x + 1];
-            float ax = cw[x];
-            float v = (1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
-            dst[(size_t)y * nw + x] = (uint8_t)(v + 0.5f);
+            float v = (1 - ay) * h0[x] + ay * h1[x];
+            o[x] = (uint8_t)(v + 0.5f);
         }
     }
     free(cx);
     free(cw);
+    free(hb);
     return dst;
 }
 
@@ -155,16 +180,16 @@ static void equaliser(const uint8_t *img, size_t n, uint8_t lut[256])
  * taken over what remains. */
 static uint8_t *box5(const uint8_t *img, int w, int h)
 {
-    uint16_t *col = malloc((size_t)w * sizeof *col);
+    uint16_t *restrict col = malloc((size_t)w * sizeof *col);
     uint8_t *out = malloc((size_t)w * h);
     if (!col || !out) { free(col); free(out); return NULL; }
     for (int y = 0; y < h; y++) {
         int ya = y - 2 < 0 ? 0 : y - 2, yb = y + 3 > h ? h : y + 3, ny = yb - ya;
-        const uint8_t *r = img + (size_t)ya * w;
+        const uint8_t *restrict r = img + (size_t)ya * w;
         for (int x = 0; x < w; x++) col[x] = r[x];
         for (int k = 1; k < ny; k++)
             for (int x = 0; x < w; x++) col[x] = (uint16_t)(col[x] + r[(size_t)k * w + x]);
-        uint8_t *o = out + (size_t)y * w;
+        uint8_t *restrict o = out + (size_t)y * w;
         for (int x = 0; x < w && x < 2; x++) { /* left edge */
             int xb = x + 3 > w ? w : x + 3;
             uint32_t sum = 0;

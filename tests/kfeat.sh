@@ -119,7 +119,7 @@ print('ok')
 EOF
 check "results.jsonl: every edit has one features match with box, crop, scale, rotation, mirrored; unrelated none" grep -qx ok "$T/py"
 [ "$(cat "$T/py")" = ok ] || cat "$T/py"
-check "the settings name the features threshold" grep -q 'features=12 search=2;' "$T/out/journal.vgj"
+check "the settings name the features threshold" grep -q 'features=12 search=3;' "$T/out/journal.vgj"
 check "report.html carries the features matches, mirrored ones marked" python3 -c "
 import json,re,sys
 h=open(sys.argv[1]).read()
