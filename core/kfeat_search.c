@@ -191,6 +191,73 @@ static int cmp_dist(const void *a, const void *b)
     return p->dist != q->dist ? p->dist - q->dist : cmp_corr(a, b);
 }
 
+/* The correspondences (img still 0) in cmp_corr's order by an LSD radix sort of a 64-bit key:
+ * half (1 bit), rf (32), dist (8), qf (23), so no two keys tie but equal correspondences. qsort
+ * with its comparator was 3.5 % of a scan with features (bench/results/kfeat.md). 0, or -1 when
+ * out of memory or a field does not fit (the caller then sorts with qsort). */
+static int corr_key_fits(const corr *c) { return c->half <= 1 && c->dist <= 255 && c->qf < (1u << 23) && !c->img; }
+static uint64_t corr_key(const corr *c)
+{
+    return (uint64_t)c->half << 63 | (uint64_t)c->rf << 31 | (uint64_t)c->dist << 23 | c->qf;
+}
+
+static int sort_corr(corr *cv, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!corr_key_fits(&cv[i])) return -1;
+    uint64_t *k = malloc(2 * n * sizeof *k + 1);
+    uint32_t *p = malloc(2 * n * sizeof *p + 1);
+    corr *tmp = malloc(n * sizeof *tmp + 1);
+    if (!k || !p || !tmp || n > UINT32_MAX) { free(k); free(p); free(tmp); return -1; }
+    uint64_t *ka = k, *kb = k + n;
+    uint32_t *pa = p, *pb = p + n;
+    for (size_t i = 0; i < n; i++) { ka[i] = corr_key(&cv[i]); pa[i] = (uint32_t)i; }
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t cnt[257] = {0};
+        for (size_t i = 0; i < n; i++) cnt[(ka[i] >> shift & 255) + 1]++;
+        if (n && cnt[(ka[0] >> shift & 255) + 1] == n) continue; /* one digit for all */
+        for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
+        for (size_t i = 0; i < n; i++) {
+            size_t at = cnt[ka[i] >> shift & 255]++;
+            kb[at] = ka[i];
+            pb[at] = pa[i];
+        }
+        uint64_t *xk = ka; ka = kb; kb = xk;
+        uint32_t *xp = pa; pa = pb; pb = xp;
+    }
+    for (size_t i = 0; i < n; i++) tmp[i] = cv[pa[i]];
+    if (n) memcpy(cv, tmp, n * sizeof *cv);
+    free(k);
+    free(p);
+    free(tmp);
+    return 0;
+}
+
+/* The first keep of the correspondences in cmp_dist's order (nearest first), in no particular
+ * order: all nearer than the distance D at which the count passes keep, and of those at D the
+ * first in cmp_corr's order. Returns how many are kept, or 0 when sort_corr fails (the caller then
+ * uses qsort). */
+static size_t nearest_corr(corr *cv, size_t n, size_t keep)
+{
+    size_t cnt[256] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (!corr_key_fits(&cv[i])) return 0;
+        cnt[cv[i].dist]++;
+    }
+    size_t below = 0;
+    int D = 0;
+    while (D < 255 && below + cnt[D] < keep) below += cnt[D++];
+    size_t m = 0, e = n;
+    for (size_t i = 0; i < e;) { /* those nearer than D to the front, those at D after them, the rest past e */
+        if (cv[i].dist < D) { corr t = cv[m]; cv[m] = cv[i]; cv[i] = t; m++; i++; }
+        else if (cv[i].dist == D) i++;
+        else { corr t = cv[--e]; cv[e] = cv[i]; cv[i] = t; }
+    }
+    /* cv[m..e) are at D: the first (keep - m) of them by cmp_corr */
+    if (sort_corr(cv + m, e - m)) return 0;
+    return keep;
+}
+
 typedef struct cand { uint32_t img, lo, hi, votes; uint16_t half; } cand;
 
 static int cmp_cand(const void *a, const void *b)
@@ -475,11 +542,11 @@ vigil_result vigil__kfs_query(const vigil__kfs *s, const vigil_rooms *r, const v
     /* the nearest MAX_CORR correspondences of each half, when there are more (a query of repeated
      * patterns): they bound the sort and the verification */
     if (!bad && st.ncv > MAX_CORR) {
-        qsort(st.cv, st.ncv, sizeof *st.cv, cmp_dist);
+        if (!nearest_corr(st.cv, st.ncv, MAX_CORR)) qsort(st.cv, st.ncv, sizeof *st.cv, cmp_dist);
         st.ncv = MAX_CORR;
     }
     if (!bad && st.ncv) {
-        qsort(st.cv, st.ncv, sizeof *st.cv, cmp_corr);
+        if (sort_corr(st.cv, st.ncv)) qsort(st.cv, st.ncv, sizeof *st.cv, cmp_corr);
         set_owners(&st);
         /* the runs of one (half, reference): its votes are its distinct query features */
         size_t nc = 0;
