@@ -315,8 +315,11 @@ int cmd_match(int argc, char **argv)
     vigil_error err;
     if (vigil_init(&err)) { cli_warn("%s", err.message); return EXIT_USAGE; }
     vigil_index *idx[64];
+    vigil_open_options oo; /* the -j threads read the indexes too */
+    vigil_open_options_init(&oo);
+    oo.threads = m.threads < 64 ? (uint32_t)m.threads : 64;
     for (int k = 0; k < m.nidx; k++) {
-        if (vigil_index_open(paths[k], &idx[k], &err)) {
+        if (vigil_index_open_with(paths[k], &oo, &idx[k], &err)) {
             cli_warn("%s: %s: %s", paths[k], vigil_result_name(err.code), err.message);
             while (k--) vigil_index_free(idx[k]);
             return EXIT_USAGE;

@@ -129,10 +129,15 @@ static const char *table_problem(const vigil_index *x, int t, const uint8_t *slo
 
 vigil_result vigil_index_open(const char *path, vigil_index **out_idx, vigil_error *err)
 {
+    return vigil_index_open_with(path, NULL, out_idx, err);
+}
+
+vigil_result vigil_index_open_with(const char *path, const vigil_open_options *opt, vigil_index **out_idx, vigil_error *err)
+{
     if (!path || !out_idx) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     *out_idx = NULL;
     vigil__mapped mp;
-    vigil_result r = vigil__sections_map(path, MAGIC, VERSION, "index", S_COUNT, &mp, err);
+    vigil_result r = vigil__sections_map(path, MAGIC, VERSION, "index", S_COUNT, opt, &mp, err);
     if (r) return r;
     uint8_t *map = mp.map;
     uint64_t size = mp.size;

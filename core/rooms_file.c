@@ -77,11 +77,16 @@ static const char *check_images(const vigil_rooms *r)
 
 vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *err)
 {
+    return vigil_rooms_open_with(path, NULL, out, err);
+}
+
+vigil_result vigil_rooms_open_with(const char *path, const vigil_open_options *opt, vigil_rooms **out, vigil_error *err)
+{
     if (!path || !out) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     *out = NULL;
     vigil_rooms *r = calloc(1, sizeof *r);
     if (!r) return vigil__fail(err, VIGIL_E_NOMEM, "out of memory");
-    vigil_result e = vigil__sections_map(path, MAGIC, VERSION, "room index", S_COUNT, &r->mp, err);
+    vigil_result e = vigil__sections_map(path, MAGIC, VERSION, "room index", S_COUNT, opt, &r->mp, err);
     if (e) { free(r); return e; }
     rmeta m;
     const char *why = check_sizes(&r->mp, &m);

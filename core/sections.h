@@ -30,11 +30,12 @@ typedef struct vigil__mapped {
 /* Writes atomically: temporary file, fsync, rename, fsync of the folder. */
 vigil_result vigil__sections_write(const char *path, const char magic[8], uint32_t version, const vigil__part *parts,
                                    int n, vigil_error *err);
-/* Reads the file into memory and checks header, sizes and every checksum; section types must be
- * 1..ntypes-1. `what` names the kind of file in messages ("index", "room index"). m->src keeps
- * the file's identity; vigil__sections_unmap frees both. */
+/* Reads the file into memory (opt->threads reading it in 4 MiB pieces; opt NULL: one) and
+ * checks header, sizes and every checksum; section types must be 1..ntypes-1. `what` names the
+ * kind of file in messages ("index", "room index"). m->src keeps the file's identity;
+ * vigil__sections_unmap frees both. */
 vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t version, const char *what,
-                                 int ntypes, vigil__mapped *m, vigil_error *err);
+                                 int ntypes, const vigil_open_options *opt, vigil__mapped *m, vigil_error *err);
 void vigil__sections_unmap(vigil__mapped *m);
 
 #endif

@@ -273,6 +273,16 @@ VIGIL_API vigil_result vigil_index_new(const char *set_name, vigil_index **out, 
  * truncated or replaced while it is open without affecting searches (no SIGBUS, no unchecked
  * bytes). It keeps one file descriptor open, to tell a later change (vigil_index_source_state). */
 VIGIL_API vigil_result vigil_index_open(const char *path, vigil_index **out, vigil_error *err);
+/* How vigil_index_open_with and vigil_rooms_open_with read a file. */
+typedef struct vigil_open_options {
+    size_t struct_size; /* sizeof(vigil_open_options), set by vigil_open_options_init */
+    uint32_t threads;   /* threads that read the file into memory, 1 to 64 (default 1): a 3 GB index
+                         * with features took 2.9-3.3 s on one, 1.6-2.0 s on two */
+} vigil_open_options;
+VIGIL_API void vigil_open_options_init(vigil_open_options *opt);
+/* vigil_index_open with options (NULL: the defaults, as vigil_index_open). */
+VIGIL_API vigil_result vigil_index_open_with(const char *path, const vigil_open_options *opt, vigil_index **out,
+                                             vigil_error *err);
 /* Writes the index to path atomically (temporary file, fsync, rename, fsync of the folder). */
 VIGIL_API vigil_result vigil_index_save(const vigil_index *idx, const char *path, vigil_error *err);
 VIGIL_API void vigil_index_free(vigil_index *idx);
@@ -478,6 +488,9 @@ VIGIL_API vigil_result vigil_rooms_new(vigil_rooms **out, vigil_error *err);
  * does (the file may change while it is open without affecting queries); adding to it afterwards
  * copies it into growable buffers first. */
 VIGIL_API vigil_result vigil_rooms_open(const char *path, vigil_rooms **out, vigil_error *err);
+/* vigil_rooms_open with options (vigil_open_options; NULL: the defaults). */
+VIGIL_API vigil_result vigil_rooms_open_with(const char *path, const vigil_open_options *opt, vigil_rooms **out,
+                                             vigil_error *err);
 /* As vigil_index_source_state and vigil_index_content_id, for a room index. Thread-safe. */
 VIGIL_API vigil_source_state vigil_rooms_source_state(const vigil_rooms *r, vigil_error *why);
 VIGIL_API vigil_result vigil_rooms_content_id(const vigil_rooms *r, char out[33]);
