@@ -4,11 +4,12 @@
  * picture of the file (a review thumbnail) come from one decode of the same bytes.
  *
  * How: each decoded row is averaged into an integer box shrink as it arrives (factor
- * k = max(1, floor(L / (2 side))), L the decoded longer side), so the decoded image is never held;
- * then libvips's vips_resize (Lanczos-3) brings the box image to the longer side `side` exactly
- * (up or down), and the orientation is applied to the small result. Memory: the box image,
- * at most 4 side x 4 side x channels bytes (a 640 side: 6.3 MiB grey, usually far less: a
- * shrunk-on-load JPEG photo is under 1 MiB), plus one row of 32-bit sums and one of luma. */
+ * k = max(1, floor(L / side)), L the decoded longer side), so the decoded image is never held;
+ * then a separable tent filter in exact integers (view.c: bilinear when enlarging, a triangle
+ * of the shrink's width when shrinking) brings the box image to the longer side `side` exactly,
+ * and the orientation is applied to the small result. Memory: the box image, at most 2 side x
+ * 2 side x channels bytes (a 640 side: 1.6 MiB grey), the resize's rows of 16-bit sums (as many
+ * as the result has, the box image's width each), and one row of 32-bit sums and one of luma. */
 #ifndef VIGIL_VIEW_H
 #define VIGIL_VIEW_H
 
