@@ -226,12 +226,12 @@ vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t
             ssize_t n = pread(fd, map + at, (size_t)(end - at), (off_t)at);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) {
-#pragma omp critical(vigil_sections_read)
+#pragma omp critical
                 if (!rerr) rerr = errno;
                 break;
             }
             if (n == 0) {
-#pragma omp critical(vigil_sections_read)
+#pragma omp critical
                 if (!shrank) { shrank = 1; shrank_at = at; }
                 break;
             }
