@@ -217,31 +217,32 @@ vigil_result vigil__sections_map(const char *path, const char magic[8], uint32_t
     const int threads = (int)oo.threads;
     const uint64_t chunk = 4u << 20;
     const int64_t nchunks = (int64_t)((size + chunk - 1) / chunk);
-    int rerr = 0, shrank = 0;
-    uint64_t shrank_at = 0;
+    /* per piece: 0, or errno, or -1 when the file ended before it (no shared state, so no lock:
+     * an OpenMP critical section would export a symbol from libvigil.so) */
+    int *perr = calloc((size_t)nchunks + 1, sizeof *perr);
+    uint64_t *pat = calloc((size_t)nchunks + 1, sizeof *pat);
+    if (!perr || !pat) { free(perr); free(pat); r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory"); goto fail; }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads > 1 && nchunks > 1 ? threads : 1)
     for (int64_t c = 0; c < nchunks; c++) {
         uint64_t at = (uint64_t)c * chunk, end = at + chunk < size ? at + chunk : size;
         while (at < end) {
             ssize_t n = pread(fd, map + at, (size_t)(end - at), (off_t)at);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-#pragma omp critical
-                if (!rerr) rerr = errno;
-                break;
-            }
-            if (n == 0) {
-#pragma omp critical
-                if (!shrank) { shrank = 1; shrank_at = at; }
-                break;
-            }
+            if (n <= 0) { perr[c] = n < 0 ? errno : -1; pat[c] = at; break; }
             at += (uint64_t)n;
         }
     }
-    if (rerr) { r = vigil__fail(err, VIGIL_E_IO, "read failed: %s", strerror(rerr)); goto fail; }
-    if (shrank) {
+    int64_t bad = -1;
+    for (int64_t c = 0; c < nchunks && bad < 0; c++)
+        if (perr[c]) bad = c;
+    int berr = bad >= 0 ? perr[bad] : 0;
+    uint64_t bat = bad >= 0 ? pat[bad] : 0;
+    free(perr);
+    free(pat);
+    if (berr > 0) { r = vigil__fail(err, VIGIL_E_IO, "read failed: %s", strerror(berr)); goto fail; }
+    if (berr < 0) {
         r = vigil__fail(err, VIGIL_E_IO, "the file shrank to %llu bytes while it was being read (written by another process?)",
-                        (unsigned long long)shrank_at);
+                        (unsigned long long)bat);
         goto fail;
     }
     struct stat after;
