@@ -18,7 +18,7 @@
  * keeping the bytes (the worker then preads them, as when a member is larger than HOLD_MAX), so
  * it never waits on a worker that waits on it.
  *
- * Memory: a 256 KiB slice, at most HOLD_MAX (32 MiB) of members read ahead, and about 100 bytes
+ * Memory: a 256 KiB slice, at most HOLD_MAX (8 MiB) of members read ahead, and about 100 bytes
  * per stored member (at most MEMBERS_MAX of them; members past that are digested by their
  * workers as any other). */
 #include "archive_digest.h"
@@ -35,7 +35,7 @@
 #include <xxhash.h>
 
 #define SLICE (256u << 10)
-#define HOLD_MAX (32u << 20)
+#define HOLD_MAX (8u << 20)
 #define MEMBERS_MAX (1u << 20)
 
 enum { M_PENDING, M_DONE, M_NONE };
