@@ -605,7 +605,7 @@ static void scan_video_hook(scan *s, item *it)
 
 /* An archive member's bytes, once hashed: freed here unless a video's thumbnail decodes them again
  * after the batch, so the next member reuses warm memory rather than the batch holding them all
- * (224 photos of a zip: 14,000 fewer page faults, bench/results/archive.md). */
+ * (224 photos of a zip: about 9,000 fewer page faults, bench/results/archive.md). */
 static void drop_member_bytes(item *it)
 {
     if (it->in.kind != CLI_IN_MEMBER || it->video) return;
