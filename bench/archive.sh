@@ -5,14 +5,14 @@
 #
 # The photos are the 112 of datasets/fetch-photos.sh, each COPIES times (default 2) with a
 # distinct tail so that every one is decoded; the index holds 2 of them plus 100,000 random
-# hashes. Best of ROUNDS (default 3), the two scans interleaved so that both see the same machine.
+# hashes. ROUNDS (default 7) interleaved pairs at 1 and 2 threads; the result is the median pair ratio.
 # The zip's scan does everything the files' does plus what an archive costs: the sniff of each
 # file, libarchive's read of the zip's headers, the members' CRC-32 check (vigil's, with
 # libdeflate), and the zip's own record (its MD5, SHA-1 and XXH3-128 over the whole zip, taken on
 # a thread of their own, which digests each stored member in the same pass: docs/archives.md).
 set -eu
 B=${1:-build}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-7}
 COPIES=${COPIES:-2}
 PHOTOS=${PHOTOS:-$B/photos}
 OUTD="$B/bench/archive"
@@ -42,21 +42,31 @@ mb=$(du -sm "$OUTD/photos" | cut -f1)
 echo "# $n photos ($mb MB) as files and as one stored zip ($(du -sm "$OUTD/zip/photos.zip" | cut -f1) MB)"
 
 now() { date +%s.%N; }
-better() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" -eq 1 ]; then echo "$2"; else echo "$1"; fi; }
 # CPU seconds (user + system) of one run, beside its wall clock: on a shared machine the CPU a scan
 # takes moves less than its wall clock, which also counts the time other work held the cores
-cpu_of() { awk '{ print $1 + $2 }' "$OUTD/cpu"; }
 TIMEF=/usr/bin/time; [ -x "$TIMEF" ] || TIMEF=""
 run() { if [ -n "$TIMEF" ]; then "$TIMEF" -f '%U %S' -o "$OUTD/cpu" "$@"; else echo "0 0" >"$OUTD/cpu"; "$@"; fi; }
-f1=""; f2=""; z1=""; z2=""; cf1=""; cf2=""; cz1=""; cz2=""
+# one scan: "wall cpu"
+scan() {
+    rm -rf "$OUTD/$1"
+    t0=$(now); run "$V" scan -q -j "$2" --index "$OUTD/refs.vgi" -o "$OUTD/$1" "$OUTD/$3" >/dev/null; t=$(echo "$(now) - $t0" | bc)
+    echo "$t $(awk '{ print $1 + $2 }' "$OUTD/cpu")"
+}
+# the median of a file of numbers, and its range
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR] }'; }
+# Pairs: each round scans the files and the zip back to back at each thread count, the order
+# alternated from round to round, so both see the same machine; a pair's ratio is zip / files.
+# The medians of those ratios are the result: a burst of other work on a shared machine spoils one
+# pair, not the comparison.
+for j in 1 2; do : >"$OUTD/ratio$j"; : >"$OUTD/cpuratio$j"; : >"$OUTD/files$j"; : >"$OUTD/zip$j"; done
 for r in $(seq "$ROUNDS"); do
     for j in 1 2; do
-        rm -rf "$OUTD/of"
-        t0=$(now); run "$V" scan -q -j $j --index "$OUTD/refs.vgi" -o "$OUTD/of" "$OUTD/photos" >/dev/null; t=$(echo "$(now) - $t0" | bc)
-        if [ $j -eq 1 ]; then f1=$(better "$f1" "$t"); cf1=$(better "$cf1" "$(cpu_of)"); else f2=$(better "$f2" "$t"); cf2=$(better "$cf2" "$(cpu_of)"); fi
-        rm -rf "$OUTD/oz"
-        t0=$(now); run "$V" scan -q -j $j --index "$OUTD/refs.vgi" -o "$OUTD/oz" "$OUTD/zip" >/dev/null; t=$(echo "$(now) - $t0" | bc)
-        if [ $j -eq 1 ]; then z1=$(better "$z1" "$t"); cz1=$(better "$cz1" "$(cpu_of)"); else z2=$(better "$z2" "$t"); cz2=$(better "$cz2" "$(cpu_of)"); fi
+        if [ $((r % 2)) -eq 1 ]; then f=$(scan of $j photos); z=$(scan oz $j zip); else z=$(scan oz $j zip); f=$(scan of $j photos); fi
+        fw=${f% *}; fc=${f#* }; zw=${z% *}; zc=${z#* }
+        echo "$fw" >>"$OUTD/files$j"; echo "$zw" >>"$OUTD/zip$j"
+        echo "scale=4; $zw / $fw" | bc >>"$OUTD/ratio$j"
+        if [ -n "$TIMEF" ]; then echo "scale=4; $zc / $fc" | bc >>"$OUTD/cpuratio$j"; fi
+        echo "round $r, $j thread(s): files $fw s ($fc s CPU), zip $zw s ($zc s CPU)"
     done
 done
 # the same results either way: every photo, the same hashes and matches, under its member path
@@ -76,21 +86,20 @@ assert files == zipped, "the zip's members and the files differ"
 print("results: identical for all %d photos (%d matched)" % (len(files), sum(1 for v in files.values() if v[2])))
 PY
 verdict() { if [ "$(echo "$1" | bc)" -eq 1 ]; then echo met; else echo MISSED; fi; }
-for x in "files 1 $f1" "zip 1 $z1" "files 2 $f2" "zip 2 $z2"; do
-    set -- $x
-    echo "bench=scan_$1 threads=$2 photos=$n seconds=$3 photos_per_s=$(echo "scale=1; $n / $3" | bc)"
+for j in 1 2; do
+    fm=$(median "$OUTD/files$j"); zm=$(median "$OUTD/zip$j")
+    echo "bench=scan_files threads=$j photos=$n seconds=${fm%% *} photos_per_s=$(echo "scale=1; $n / ${fm%% *}" | bc)"
+    echo "bench=scan_zip threads=$j photos=$n seconds=${zm%% *} photos_per_s=$(echo "scale=1; $n / ${zm%% *}" | bc)"
 done
-r1=$(echo "scale=3; $z1 / $f1" | bc)
-r2=$(echo "scale=3; $z2 / $f2" | bc)
-echo "zip / files, 1 thread: $r1 (target <= 1.05: $(verdict "$r1 <= 1.05"))"
-echo "zip / files, 2 threads: $r2 (target <= 1.05: $(verdict "$r2 <= 1.05"))"
-if [ -n "$TIMEF" ]; then
-    echo "cpu seconds (best of $ROUNDS): files 1 thread $cf1, zip $cz1 ($(echo "scale=3; $cz1 / $cf1" | bc)x); files 2 threads $cf2, zip $cz2 ($(echo "scale=3; $cz2 / $cf2" | bc)x)"
-fi
+for j in 1 2; do
+    m=$(median "$OUTD/ratio$j")
+    echo "zip / files, $j thread(s), median of $ROUNDS pairs: $m (target <= 1.05: $(verdict "${m%% *} <= 1.05"))"
+    if [ -n "$TIMEF" ]; then echo "  the same in CPU seconds: $(median "$OUTD/cpuratio$j")"; fi
+done
 
 # the same comparison in instructions (callgrind, one thread, 16 of the photos), which repeat on a
-# noisy machine where times do not; and where the zip's extra goes, by function
-if command -v valgrind >/dev/null 2>&1; then
+# noisy machine where times do not; and where the zip's extra goes, by function (CALLGRIND=0: not)
+if [ "${CALLGRIND:-1}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
     mkdir -p "$OUTD/cg/photos" "$OUTD/cg/zip"
     ls "$OUTD/photos" | head -16 | while read -r f; do cp "$OUTD/photos/$f" "$OUTD/cg/photos/"; done
     (cd "$OUTD/cg" && zip -q -0 -r zip/photos.zip photos)

@@ -603,6 +603,16 @@ static void scan_video_hook(scan *s, item *it)
     it->err = err;
 }
 
+/* An archive member's bytes, once hashed: freed here unless a video's thumbnail decodes them again
+ * after the batch, so the next member reuses warm memory rather than the batch holding them all
+ * (224 photos of a zip: about 9,000 fewer page faults, bench/results/archive.md). */
+static void drop_member_bytes(item *it)
+{
+    if (it->in.kind != CLI_IN_MEMBER || it->video) return;
+    free(it->in.data);
+    it->in.data = NULL;
+}
+
 static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
 {
     cli_test_pause("batch", ++s->batches);
@@ -612,6 +622,7 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
         if (s->rooms_set < 0 && !s->features) {
             it[i].rc = cli_input_hash(&it[i].in, &it[i].opt, NULL, &it[i].r, NULL, NULL, &it[i].err);
             scan_video_hook(s, &it[i]);
+            drop_member_bytes(&it[i]);
             continue;
         }
         /* one read and the same bytes for both; no features when the content was a duplicate
@@ -629,6 +640,7 @@ static int run_batch(scan *s, item *it, int n, char *why, size_t whylen)
         }
         vigil_features_free(&f);
         scan_video_hook(s, &it[i]);
+        drop_member_bytes(&it[i]);
     }
     for (int i = 0; i < n; i++) {
         if (it[i].dup_slot >= 0) {

@@ -10,8 +10,17 @@
  * CRC-32 of the range it read against the central directory's, as the reader checks the member's
  * bytes, so a ticket never gives the digests of other bytes.
  *
- * Memory: a 1 MiB slice, and 96 bytes per stored member (at most MEMBERS_MAX of them; members
- * past that are digested by their workers as any other). */
+ * The bytes of a stored member are read into a buffer of its own, digested there in 256 KiB
+ * pieces while they are in cache, and handed to the worker that hashes the member
+ * (vigil_digest_ticket_read takes them), so the member is read from the file once, not twice, and
+ * its CRC-32 is checked once. The thread reads ahead of the workers by at most HOLD_MAX bytes of
+ * such buffers and then sleeps until one is taken; while anyone waits on it, it goes on without
+ * keeping the bytes (the worker then preads them, as when a member is larger than HOLD_MAX), so
+ * it never waits on a worker that waits on it.
+ *
+ * Memory: a 256 KiB slice, at most HOLD_MAX (8 MiB) of members read ahead, and about 100 bytes
+ * per stored member (at most MEMBERS_MAX of them; members past that are digested by their
+ * workers as any other). */
 #include "archive_digest.h"
 #include "md5x2.h"
 
@@ -25,7 +34,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define SLICE (1u << 20)
+#define SLICE (256u << 10)
+#define HOLD_MAX (8u << 20)
 #define MEMBERS_MAX (1u << 20)
 
 enum { M_PENDING, M_DONE, M_NONE };
@@ -35,6 +45,7 @@ typedef struct mstate {
     uint32_t crc_cd;
     uint8_t state;
     uint8_t md5[16], sha1[20], xxh[16];
+    uint8_t *buf; /* its bytes, read ahead for its worker; NULL once taken or when not kept */
 } mstate;
 
 struct vigil__adigest {
@@ -47,6 +58,8 @@ struct vigil__adigest {
     pthread_cond_t cv;
     int refs;
     int finished;       /* the thread is done: no member still pending will come */
+    int waiters;        /* callers waiting on the thread now (a join counts for ever) */
+    uint64_t held, hold_max; /* bytes in buffers read ahead and not yet taken; their bound */
     size_t n;
     mstate *m;
     vigil_hash_result res;
@@ -62,12 +75,45 @@ struct vigil_digest_ticket {
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
-static void publish(vigil__adigest *d, mstate *m, uint8_t state)
+static void publish(vigil__adigest *d, mstate *m, uint8_t state, uint8_t *buf)
 {
     pthread_mutex_lock(&d->mu);
     m->state = state;
+    m->buf = buf;
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
+}
+
+/* Whether the next member's size bytes may be kept for its worker: under the bound, after
+ * sleeping while over it and nobody waits on the thread. Reserved when so. */
+static int reserve(vigil__adigest *d, uint64_t size)
+{
+    pthread_mutex_lock(&d->mu);
+    while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED) && d->held && d->held + size > d->hold_max && !d->waiters)
+        pthread_cond_wait(&d->cv, &d->mu);
+    int keep = d->held + size <= d->hold_max;
+    if (keep) d->held += size;
+    pthread_mutex_unlock(&d->mu);
+    return keep;
+}
+
+static void unreserve(vigil__adigest *d, uint64_t size)
+{
+    pthread_mutex_lock(&d->mu);
+    d->held -= size;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Waits (mu held) until member m is settled or the thread is done, as one of its waiters. */
+static void wait_settled(vigil__adigest *d, const mstate *m)
+{
+    if (m ? m->state != M_PENDING : d->finished) return;
+    if (d->finished) return;
+    d->waiters++;
+    pthread_cond_broadcast(&d->cv); /* a thread asleep over its bound goes on */
+    while (!d->finished && (!m || m->state == M_PENDING)) pthread_cond_wait(&d->cv, &d->mu);
+    d->waiters--;
 }
 
 static int by_start(const void *x, const void *y, void *ctx)
@@ -141,75 +187,87 @@ static void streams_final(streams *s, uint8_t md5[16], uint8_t sha1[20], uint8_t
     memcpy(xxh, c.digest, 16);
 }
 
+/* Reads [*pos, to) (to UINT64_MAX: to the end of the file) in SLICE pieces, into dst when given
+ * (the member's own buffer) else the slice, into the file's streams and, with mem, the member's
+ * and its CRC-32. 0: all of it; 1: the file ended first; -1: d->err says why. */
+static int span(vigil__adigest *d, uint64_t *pos, uint64_t to, uint8_t *slice, uint8_t *dst, streams *file,
+                streams *mem, uint32_t *crc)
+{
+    const uint64_t from = *pos;
+    while (*pos < to) {
+        if (__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+            vigil__fail(&d->err, VIGIL_E_IO, "stopped after %llu bytes", (unsigned long long)*pos);
+            return -1;
+        }
+        size_t want = to - *pos < SLICE ? (size_t)(to - *pos) : SLICE;
+        uint8_t *p = dst ? dst + (*pos - from) : slice;
+        ssize_t got = pread(d->fd, p, want, (off_t)*pos);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            vigil__fail(&d->err, VIGIL_E_IO, "read failed after %llu bytes: %s", (unsigned long long)*pos, strerror(errno));
+            return -1;
+        }
+        if (got == 0) return 1;
+        size_t k = (size_t)got;
+        if (mem) {
+            vigil__md5_update2(&file->md5, p, &mem->md5, p, k);
+            sha1_update(&mem->sha1, k, p);
+            XXH3_128bits_update(mem->xxh, p, k);
+            *crc = (uint32_t)libdeflate_crc32(*crc, p, k);
+        } else {
+            vigil__md5_update(&file->md5, p, k);
+        }
+        sha1_update(&file->sha1, k, p);
+        XXH3_128bits_update(file->xxh, p, k);
+        *pos += k;
+    }
+    return 0;
+}
+
 static vigil_result digest_all(vigil__adigest *d, uint64_t *len)
 {
     size_t *ord = malloc((d->n ? d->n : 1) * sizeof *ord);
-    uint8_t *buf = malloc(SLICE);
+    uint8_t *slice = malloc(SLICE);
     streams file = {0}, mem = {0};
     vigil_result r = VIGIL_OK;
-    if (!ord || !buf || streams_init(&file) || streams_init(&mem)) {
+    *len = 0;
+    if (!ord || !slice || streams_init(&file) || streams_init(&mem)) {
         r = vigil__fail(&d->err, VIGIL_E_NOMEM, "out of memory reading file");
         goto out;
     }
-    size_t nord = plan(d, ord), next = 0;
-    uint32_t crc = 0;
-    *len = 0;
-    for (;;) {
-        if (__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
-            r = vigil__fail(&d->err, VIGIL_E_IO, "stopped after %llu bytes", (unsigned long long)*len);
-            break;
+    size_t nord = plan(d, ord);
+    uint64_t pos = 0;
+    int s = 0;
+    for (size_t i = 0; i < nord && !s; i++) {
+        mstate *m = &d->m[ord[i]];
+        if ((s = span(d, &pos, m->at, slice, NULL, &file, NULL, NULL))) break; /* headers, other bytes */
+        int keep = reserve(d, m->size);
+        uint8_t *buf = keep ? malloc((size_t)m->size + 1) : NULL;
+        if (keep && !buf) { unreserve(d, m->size); keep = 0; }
+        uint32_t crc = 0;
+        if (streams_init(&mem)) { s = -1; vigil__fail(&d->err, VIGIL_E_NOMEM, "out of memory reading file"); }
+        else s = span(d, &pos, m->at + m->size, slice, buf, &file, &mem, &crc);
+        if (s || crc != m->crc_cd) { /* not these bytes: its worker reads and checks them itself */
+            free(buf);
+            if (keep) unreserve(d, m->size);
+            if (!s) publish(d, m, M_NONE, NULL);
+            continue;
         }
-        ssize_t got = pread(d->fd, buf, SLICE, (off_t)*len);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            r = vigil__fail(&d->err, VIGIL_E_IO, "read failed after %llu bytes: %s", (unsigned long long)*len, strerror(errno));
-            break;
-        }
-        if (got == 0) break;
-        uint64_t pos = *len, end = pos + (uint64_t)got;
-        while (pos < end) {
-            mstate *m = next < nord ? &d->m[ord[next]] : NULL;
-            const uint8_t *p = buf + (pos - *len);
-            if (!m || pos < m->at) { /* the zip's own bytes only: headers, directory, other members */
-                uint64_t to = m && m->at < end ? m->at : end;
-                size_t k = (size_t)(to - pos);
-                vigil__md5_update(&file.md5, p, k);
-                sha1_update(&file.sha1, k, p);
-                XXH3_128bits_update(file.xxh, p, k);
-                pos = to;
-                continue;
-            }
-            if (pos == m->at) {
-                vigil__md5_init(&mem.md5);
-                sha1_init(&mem.sha1);
-                XXH3_128bits_reset(mem.xxh);
-                crc = 0;
-            }
-            uint64_t to = m->at + m->size < end ? m->at + m->size : end;
-            size_t k = (size_t)(to - pos);
-            vigil__md5_update2(&file.md5, p, &mem.md5, p, k);
-            sha1_update(&file.sha1, k, p);
-            sha1_update(&mem.sha1, k, p);
-            XXH3_128bits_update(file.xxh, p, k);
-            XXH3_128bits_update(mem.xxh, p, k);
-            crc = (uint32_t)libdeflate_crc32(crc, p, k);
-            pos = to;
-            if (to == m->at + m->size) {
-                streams_final(&mem, m->md5, m->sha1, m->xxh);
-                publish(d, m, crc == m->crc_cd ? M_DONE : M_NONE);
-                next++;
-            }
-        }
-        *len = end;
+        streams_final(&mem, m->md5, m->sha1, m->xxh);
+        publish(d, m, M_DONE, buf);
     }
-    if (!r) {
+    if (!s) s = span(d, &pos, UINT64_MAX, slice, NULL, &file, NULL, NULL); /* the rest, as far as it goes */
+    *len = pos;
+    if (s < 0) {
+        r = d->err.code ? d->err.code : VIGIL_E_IO;
+    } else {
         streams_final(&file, d->res.md5, d->res.sha1, d->res.xxh128);
         d->res.have |= VIGIL_HAVE_DIGESTS;
     }
 out:
     XXH3_freeState(file.xxh);
     XXH3_freeState(mem.xxh);
-    free(buf);
+    free(slice);
     free(ord);
     return r;
 }
@@ -236,8 +294,22 @@ static void destroy(vigil__adigest *d)
     close(d->fd);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
+    for (size_t k = 0; k < d->n; k++) free(d->m[k].buf);
     free(d->m);
     free(d);
+}
+
+/* The bound on bytes read ahead; VIGIL_TEST_ADIGEST_HOLD sets another, for the tests (0: never
+ * read ahead, every worker preads its member, as before the bytes were handed over). */
+static uint64_t hold_max(void)
+{
+    const char *s = getenv("VIGIL_TEST_ADIGEST_HOLD");
+    if (s && *s) {
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (!*end) return v;
+    }
+    return HOLD_MAX;
 }
 
 vigil_result vigil__adigest_start(int fd, const struct stat *st, const vigil__adigest_member *members, size_t n,
@@ -259,6 +331,7 @@ vigil_result vigil__adigest_start(int fd, const struct stat *st, const vigil__ad
     d->st = *st;
     d->n = n;
     d->refs = 1;
+    d->hold_max = hold_max();
     for (size_t k = 0; k < n; k++) {
         d->m[k].header_at = members[k].header_at;
         d->m[k].size = members[k].size;
@@ -278,12 +351,20 @@ vigil_result vigil__adigest_start(int fd, const struct stat *st, const vigil__ad
 
 void vigil__adigest_stop(vigil__adigest *d)
 {
-    if (d) __atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+    if (!d) return;
+    pthread_mutex_lock(&d->mu); /* under the lock: a thread asleep over its bound wakes to it */
+    __atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
 }
 
 static void join(vigil__adigest *d)
 {
     if (d->started && !d->joined) {
+        pthread_mutex_lock(&d->mu); /* one who waits for the end: the thread no longer sleeps */
+        d->waiters++;
+        pthread_cond_broadcast(&d->cv);
+        pthread_mutex_unlock(&d->mu);
         pthread_join(d->th, NULL);
         d->joined = 1;
     }
@@ -322,7 +403,7 @@ vigil_result vigil_digest_ticket_wait(vigil_digest_ticket *t, vigil_hash_result 
     vigil__adigest *d = t->d;
     if (t->k == VIGIL__ADIGEST_FILE) {
         pthread_mutex_lock(&d->mu);
-        while (!d->finished) pthread_cond_wait(&d->cv, &d->mu);
+        wait_settled(d, NULL);
         pthread_mutex_unlock(&d->mu);
         if (d->rc) return VIGIL_E_IO;
         memcpy(out->md5, d->res.md5, sizeof out->md5);
@@ -335,7 +416,7 @@ vigil_result vigil_digest_ticket_wait(vigil_digest_ticket *t, vigil_hash_result 
     }
     mstate *m = &d->m[t->k];
     pthread_mutex_lock(&d->mu);
-    while (m->state == M_PENDING && !d->finished) pthread_cond_wait(&d->cv, &d->mu);
+    wait_settled(d, m);
     int state = m->state;
     pthread_mutex_unlock(&d->mu);
     if (state != M_DONE) return VIGIL_E_IO;
@@ -349,7 +430,19 @@ vigil_result vigil_digest_ticket_wait(vigil_digest_ticket *t, vigil_hash_result 
 void vigil_digest_ticket_free(vigil_digest_ticket *t)
 {
     if (!t) return;
-    vigil__adigest_unref(t->d);
+    vigil__adigest *d = t->d;
+    if (t->k != VIGIL__ADIGEST_FILE) { /* bytes read ahead for it and not taken: not wanted now */
+        pthread_mutex_lock(&d->mu);
+        mstate *m = &d->m[t->k];
+        if (m->buf) {
+            free(m->buf);
+            m->buf = NULL;
+            d->held -= m->size;
+            pthread_cond_broadcast(&d->cv);
+        }
+        pthread_mutex_unlock(&d->mu);
+    }
+    vigil__adigest_unref(d);
     free(t);
 }
 
@@ -387,6 +480,24 @@ vigil_result vigil_digest_ticket_read(vigil_digest_ticket *t, uint8_t **data, si
     if (!data || !size) return vigil__fail(err, VIGIL_E_INVALID, "invalid argument");
     *data = NULL;
     *size = 0;
+    if (t && t->k != VIGIL__ADIGEST_FILE) { /* the bytes the thread read and checked, when it kept them */
+        vigil__adigest *d = t->d;
+        mstate *mm = &d->m[t->k];
+        pthread_mutex_lock(&d->mu);
+        wait_settled(d, mm);
+        uint8_t *kept = mm->buf;
+        if (kept) {
+            mm->buf = NULL;
+            d->held -= mm->size;
+            pthread_cond_broadcast(&d->cv);
+        }
+        pthread_mutex_unlock(&d->mu);
+        if (kept) {
+            *data = kept;
+            *size = (size_t)mm->size;
+            return VIGIL_OK;
+        }
+    }
     uint64_t at;
     const mstate *m = ticket_member(t, &at, err);
     if (!m) return err ? err->code : VIGIL_E_CORRUPT;

@@ -21,7 +21,7 @@ typedef struct vigil__adigest vigil__adigest;
  * may be 0; the thread takes a copy); one reference is the caller's. */
 vigil_result vigil__adigest_start(int fd, const struct stat *st, const vigil__adigest_member *members, size_t n,
                                   vigil__adigest **out, vigil_error *err);
-/* Asks the thread to stop (checked every 1 MiB); the members not done yet then fail. The last
+/* Asks the thread to stop (checked every 256 KiB); the members not done yet then fail. The last
  * reference does it; the thread reads its own duplicate of fd, so it may outlive the caller's. */
 void vigil__adigest_stop(vigil__adigest *d);
 /* Waits for the thread: the file's digests (file_size, VIGIL_FILE_CHANGED) or why not. */

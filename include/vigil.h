@@ -762,8 +762,9 @@ VIGIL_API vigil_result vigil_digest_ticket_wait(vigil_digest_ticket *t, vigil_ha
 VIGIL_API void vigil_digest_ticket_free(vigil_digest_ticket *t);
 /* In place of vigil_archive_read, for such a member: nothing is read now (the walk copies no
  * bytes); the limits are checked against its size, and the ticket reads the bytes later, on any
- * thread (vigil_digest_ticket_read: pread from the file, CRC-32 checked against the central
- * directory, VIGIL_E_CORRUPT when it differs; the buffer is the caller's, vigil_free). peek: its
+ * thread (vigil_digest_ticket_read: the bytes the digest thread read and checked, once it has
+ * them, else pread from the file, CRC-32 checked against the central directory,
+ * VIGIL_E_CORRUPT when it differs; the buffer is the caller's, vigil_free). peek: its
  * first bytes (at most n, no check), the count read. VIGIL_E_NOT_FOUND (nothing done) for any
  * other member: read it. */
 VIGIL_API vigil_result vigil_archive_read_later(vigil_archive *a, vigil_digest_ticket **t, vigil_error *err);

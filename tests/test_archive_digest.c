@@ -249,3 +249,101 @@ void test_archive_member_digests(void)
     for (int k = 0; k < N; k++) free(data[k]);
     free(z);
 }
+
+/* Where member k's bytes start in make_zip's layout. */
+static size_t member_at(const size_t *sizes, int k)
+{
+    size_t at = 0;
+    for (int j = 0; j < k; j++) at += 30 + 2 + (size_t)j + sizes[j];
+    return at + 30 + 2 + (size_t)k;
+}
+
+/* A ticket's bytes are the member's whether the digest thread kept them for it (the member is
+ * read from the file once) or the reader preads them: under a bound that keeps all of them, some
+ * or none (VIGIL_TEST_ADIGEST_HOLD), read as they come or all at the end in reverse order with
+ * some tickets freed unread (2, 5, 8). The join waits on a thread asleep over its bound without hanging.
+ * Kept bytes are the ones the thread read: a member overwritten on disk after the thread is done
+ * still reads as it was when kept, and fails its CRC-32 check (VIGIL_E_CORRUPT) when not. */
+void test_archive_read_ahead(void)
+{
+    enum { N = 9, BIG = 4 };
+    size_t sizes[N] = {300000, 1, 700000, 65536, 3u << 20, 100000, 5, 262145, 999};
+    uint8_t *data[N];
+    for (int k = 0; k < N; k++) {
+        data[k] = malloc(sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++) data[k][i] = (uint8_t)t_rand();
+    }
+    size_t len;
+    uint8_t *z = make_zip(N, sizes, data, &len);
+    const char *path = t_path(t_tmp_dir, "ahead.zip");
+    vigil_hash_options ho;
+    vigil_hash_options_init(&ho);
+    ho.flags = VIGIL_HASH_NO_PDQ;
+    vigil_hash_result whole;
+    vigil_error err;
+    CHECK(vigil_hash_memory(z, len, &ho, &whole, &err) == VIGIL_OK, "hash the zip");
+    const char *holds[] = {NULL, "0", "1000000", "400000"};
+    for (size_t h = 0; h < sizeof holds / sizeof *holds; h++) {
+        if (holds[h]) setenv("VIGIL_TEST_ADIGEST_HOLD", holds[h], 1);
+        else unsetenv("VIGIL_TEST_ADIGEST_HOLD");
+        const char *hn = holds[h] ? holds[h] : "default";
+        for (int late = 0; late < 2; late++) {
+            CHECK(!t_write_file(path, z, len), "write");
+            vigil_archive *a;
+            CHECK(vigil_archive_open_file(path, NULL, &a, &err) == VIGIL_OK, "open: %s", err.message);
+            CHECK(vigil_archive_digests_begin(a, &err) == VIGIL_OK, "begin: %s", err.message);
+            vigil_digest_ticket *t[N] = {0};
+            int k = 0;
+            vigil_archive_entry e;
+            while (vigil_archive_next(a, &e) && e.kind == VIGIL_ARCHIVE_MEMBER && k < N) {
+                CHECK(vigil_archive_read_later(a, &t[k], &err) == VIGIL_OK, "hold %s: member %d later: %s", hn, k, err.message);
+                if (!late) {
+                    uint8_t *d = NULL;
+                    size_t n = 0;
+                    CHECK(vigil_digest_ticket_read(t[k], &d, &n, &err) == VIGIL_OK && n == sizes[k] && !memcmp(d, data[k], n),
+                          "hold %s: member %d read as it comes: its bytes", hn, k);
+                    vigil_free(d);
+                }
+                k++;
+            }
+            CHECK(k == N, "hold %s: %d members", hn, k);
+            vigil_hash_result own;
+            CHECK(vigil_archive_digests(a, &own, &err) == VIGIL_OK && own.file_size == len && !memcmp(own.md5, whole.md5, 16) &&
+                      !memcmp(own.sha1, whole.sha1, 20) && !memcmp(own.xxh128, whole.xxh128, 16),
+                  "hold %s, %s: the zip's own digests", hn, late ? "nothing read yet" : "members read");
+            if (late) { /* the thread is done: overwrite the big member on disk */
+                int fd = open(path, O_WRONLY);
+                uint8_t *junk = calloc(1, sizes[BIG]);
+                CHECK(fd >= 0 && pwrite(fd, junk, sizes[BIG], (off_t)member_at(sizes, BIG)) == (ssize_t)sizes[BIG], "overwrite");
+                close(fd);
+                free(junk);
+            }
+            vigil_archive_free(a);
+            for (int i = N - 1; i >= 0; i--) {
+                vigil_hash_result got, want;
+                memset(&got, 0, sizeof got);
+                CHECK(vigil_digest_ticket_wait(t[i], &got) == VIGIL_OK, "hold %s: ticket %d", hn, i);
+                CHECK(vigil_hash_memory(data[i], sizes[i], &ho, &want, &err) == VIGIL_OK, "hash %d", i);
+                CHECK(!memcmp(got.md5, want.md5, 16) && !memcmp(got.sha1, want.sha1, 20) && !memcmp(got.xxh128, want.xxh128, 16),
+                      "hold %s: member %d's digests", hn, i);
+                if (late && i % 3 != 2) {
+                    uint8_t *d = NULL;
+                    size_t n = 0;
+                    vigil_result r = vigil_digest_ticket_read(t[i], &d, &n, &err);
+                    if (i == BIG) {
+                        vigil_result w = holds[h] ? VIGIL_E_CORRUPT : VIGIL_OK; /* kept only under the default bound */
+                        CHECK(r == w, "hold %s: the overwritten member reads %s, not %s", hn, vigil_result_name(r), vigil_result_name(w));
+                        if (!r) CHECK(n == sizes[i] && !memcmp(d, data[i], n), "hold %s: as it was kept", hn);
+                    } else {
+                        CHECK(r == VIGIL_OK && n == sizes[i] && !memcmp(d, data[i], n), "hold %s: member %d read last: its bytes", hn, i);
+                    }
+                    vigil_free(d);
+                }
+                vigil_digest_ticket_free(t[i]);
+            }
+        }
+    }
+    unsetenv("VIGIL_TEST_ADIGEST_HOLD");
+    for (int k = 0; k < N; k++) free(data[k]);
+    free(z);
+}
