@@ -20,13 +20,7 @@ V="$B/vigil"
 rm -rf "$OUTD"
 mkdir -p "$OUTD/photos" "$OUTD/zip"
 [ -f "$PHOTOS/mate-backgrounds__Storm.jpg" ] || sh datasets/fetch-photos.sh "$PHOTOS"
-for k in $(seq "$COPIES"); do
-    for f in "$PHOTOS"/*; do
-        b=$(basename "$f")
-        cp "$f" "$OUTD/photos/$k-$b"
-        printf 'copy %d' "$k" >>"$OUTD/photos/$k-$b"
-    done
-done
+sh bench/copies.sh "$PHOTOS" "$OUTD/photos" "$COPIES"
 (cd "$OUTD" && zip -q -0 -r zip/photos.zip photos)
 python3 - "$OUTD/refs.txt" <<'PY'
 import random, sys

@@ -4,9 +4,10 @@
 # the references are made), and `vigil scan` against the 100,000-reference set with features as a
 # ratio to the same scan against the same set without them, at 1 and 2 threads, in the same run
 # (the two interleaved, best of ROUNDS), on the files of the PDQ scan (bench/scan.sh): the 112
-# public photos 4 times with a distinct tail, 448 files, each read, digested and decoded. Fixed costs (opening the index:
-# for features, reading its 3 GB, tables included, into memory) are measured on their own with a
-# one-file scan and taken out of the per-file ratio. Tables in build/bench/kfeat/kfeat.md.
+# public photos 4 times with a distinct tail, 448 files, each read, digested and decoded. Fixed
+# costs (opening the index: for features, reading its 3 GB, tables included, into memory) are
+# measured on their own with a one-file scan and taken out of the per-file ratio. Tables in
+# build/bench/kfeat/kfeat.md.
 set -eu
 B=${1:-build}
 ROUNDS=${ROUNDS:-2}
@@ -32,14 +33,7 @@ md="$OUTD/kfeat.md"
 mkdir -p "$OUTD/one"
 cp "$(ls "$PHOTOS"/*.jpg | head -1)" "$OUTD/one/"
 rm -rf "$OUTD/photos"
-mkdir -p "$OUTD/photos"
-for k in 1 2 3 4; do # as bench/scan.sh
-    for f in "$PHOTOS"/*; do
-        b=$(basename "$f")
-        cp "$f" "$OUTD/photos/$k-$b"
-        printf 'copy %d' "$k" >>"$OUTD/photos/$k-$b"
-    done
-done
+sh bench/copies.sh "$PHOTOS" "$OUTD/photos" 4 # the files of bench/scan.sh
 t() { # t LABEL CMD...: seconds of the best of ROUNDS into $OUTD/LABEL
     label=$1
     shift # (without it the label ran as the command, so every scan "took" 0.00 s)

@@ -23,12 +23,7 @@ PHOTOS=${PHOTOS:-$B/photos}
 if echo "$RUNS" | grep -q photos; then
     [ -f "$PHOTOS/mate-backgrounds__Storm.jpg" ] || sh datasets/fetch-photos.sh "$PHOTOS" >/dev/null
     if [ ! -d "$OUTD/photos" ]; then
-        mkdir -p "$OUTD/photos"
-        for k in 1 2 3 4; do
-            for f in "$PHOTOS"/*; do
-                b=$(basename "$f"); cp "$f" "$OUTD/photos/$k-$b"; printf 'copy %d' "$k" >>"$OUTD/photos/$k-$b"
-            done
-        done
+        sh bench/copies.sh "$PHOTOS" "$OUTD/photos" 4
     fi
 fi
 # everything timed runs under one hold of the lock (at most ~3 minutes)

@@ -34,13 +34,7 @@ PY
 "$V" hash -q --no-digests "$PHOTOS" | awk -F'\t' 'NR > 1 && NR <= 3 { print $2 " photo-" NR }' >>"$OUTD/refs.txt"
 "$V" index build -o "$OUTD/refs.vgi" --set bench "$OUTD/refs.txt" 2>/dev/null
 mkdir -p "$OUTD/photos"
-for k in 1 2 3 4; do
-    for f in "$PHOTOS"/*; do
-        b=$(basename "$f")
-        cp "$f" "$OUTD/photos/$k-$b"
-        printf 'copy %d' "$k" >>"$OUTD/photos/$k-$b"
-    done
-done
+sh bench/copies.sh "$PHOTOS" "$OUTD/photos" 4
 PHOTOS="$OUTD/photos"
 nphotos=$(ls "$PHOTOS" | wc -l)
 mb=$(du -sm "$PHOTOS" | cut -f1)

@@ -19,13 +19,7 @@ V="$B/vigil"
 rm -rf "$OUTD"
 mkdir -p "$OUTD/photos"
 [ -n "$(ls "$PHOTOS" 2>/dev/null)" ] || sh datasets/fetch-photos.sh "$PHOTOS"
-for k in $(seq "$COPIES"); do
-    for f in "$PHOTOS"/*; do
-        b=$(basename "$f")
-        cp "$f" "$OUTD/photos/$k-$b"
-        printf 'copy %d' "$k" >>"$OUTD/photos/$k-$b"
-    done
-done
+sh bench/copies.sh "$PHOTOS" "$OUTD/photos" "$COPIES"
 "$V" hash -q --no-digests "$PHOTOS" | awk -F'\t' 'NR > 1 && $2 != "" { print $2 " photo-" NR }' >"$OUTD/refs.txt"
 "$V" index build -o "$OUTD/refs.vgi" --set series "$OUTD/refs.txt" 2>/dev/null
 n=$(ls "$OUTD/photos" | wc -l)

@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "load.h"
 #include "options.h"
+#include "radix.h"
 #include "view.h"
 
 #include <math.h>
@@ -87,21 +88,10 @@ typedef struct level {
     uint8_t *img, *smooth;
     int w, h;
     float scale;
-    int32_t *off; /* the pattern's points as offsets in this level's rows, per bin, then mirrored: describe_at */
+    int32_t *off; /* the pattern's points as offsets in this level's rows, per bin, then mirrored: level_offsets */
 } level;
 
-/* Bilinear shrink (enough between levels 1.3x apart): each source row interpolated along x once,
- * kept while the next output row still needs it, then each output row a blend of two such rows
- * (a loop that -O3 vectorises). The same float operations in the same order as interpolating
- * each pixel from its four neighbours, so the same levels. */
-static void hrow(const uint8_t *r, const int *cx, const float *cw, int nw, float *out)
-{
-    for (int x = 0; x < nw; x++) {
-        float ax = cw[x];
-        out[x] = (1 - ax) * r[cx[2 * x]] + ax * r[cx[2 * x + 1]];
-    }
-}
-
+/* Bilinear shrink (enough between levels 1.3x apart); the column positions are computed once. */
 static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, int nh)
 {
     uint8_t *dst = malloc((size_t)nw * nh);
@@ -110,8 +100,8 @@ static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, 
         return dst;
     }
     int *cx = malloc((size_t)nw * 2 * sizeof *cx);
-    float *cw = malloc((size_t)nw * sizeof *cw), *hb = malloc((size_t)nw * 2 * sizeof *hb);
-    if (!dst || !cx || !cw || !hb) { free(dst); free(cx); free(cw); free(hb); return NULL; }
+    float *cw = malloc((size_t)nw * sizeof *cw);
+    if (!dst || !cx || !cw) { free(dst); free(cx); free(cw); return NULL; }
     float sx = (float)w / nw, sy = (float)h / nh;
     for (int x = 0; x < nw; x++) {
         float fx = (x + 0.5f) * sx - 0.5f;
@@ -122,36 +112,22 @@ static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, 
         cx[2 * x + 1] = x0 + 1 < w ? x0 + 1 : w - 1;
         cw[x] = ax;
     }
-    int have[2] = {-1, -1}; /* the source rows held in hb's two halves */
     for (int y = 0; y < nh; y++) {
         float fy = (y + 0.5f) * sy - 0.5f;
         int y0 = (int)floorf(fy);
         float ay = fy - y0;
         if (y0 < 0) { y0 = 0; ay = 0; }
-        int y1 = y0 + 1 < h ? y0 + 1 : h - 1, need[2] = {y0, y1};
-        int slot[2] = {-1, -1};
-        for (int i = 0; i < 2; i++) {
-            if (have[0] == need[i]) slot[i] = 0;
-            else if (have[1] == need[i]) slot[i] = 1;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (slot[i] >= 0) continue;
-            int k = slot[1 - i] == 0 ? 1 : slot[1 - i] == 1 ? 0 : i; /* a half the other row does not use */
-            hrow(src + (size_t)need[i] * stride, cx, cw, nw, hb + (size_t)k * nw);
-            have[k] = need[i];
-            slot[i] = k;
-        }
-        const float *row[2] = {hb + (size_t)slot[0] * nw, hb + (size_t)slot[1] * nw};
-        const float *restrict h0 = row[0], *restrict h1 = row[1];
-        uint8_t *restrict o = dst + (size_t)y * nw;
+        int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+        const uint8_t *r0 = src + y0 * stride, *r1 = src + y1 * stride;
         for (int x = 0; x < nw; x++) {
-            float v = (1 - ay) * h0[x] + ay * h1[x];
-            o[x] = (uint8_t)(v + 0.5f);
+            int x0 = cx[2 * x], x1 = cx[2 * x + 1];
+            float ax = cw[x];
+            float v = (1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
+            dst[(size_t)y * nw + x] = (uint8_t)(v + 0.5f);
         }
     }
     free(cx);
     free(cw);
-    free(hb);
     return dst;
 }
 
@@ -180,16 +156,16 @@ static void equaliser(const uint8_t *img, size_t n, uint8_t lut[256])
  * taken over what remains. */
 static uint8_t *box5(const uint8_t *img, int w, int h)
 {
-    uint16_t *restrict col = malloc((size_t)w * sizeof *col);
+    uint16_t *col = malloc((size_t)w * sizeof *col);
     uint8_t *out = malloc((size_t)w * h);
     if (!col || !out) { free(col); free(out); return NULL; }
     for (int y = 0; y < h; y++) {
         int ya = y - 2 < 0 ? 0 : y - 2, yb = y + 3 > h ? h : y + 3, ny = yb - ya;
-        const uint8_t *restrict r = img + (size_t)ya * w;
+        const uint8_t *r = img + (size_t)ya * w;
         for (int x = 0; x < w; x++) col[x] = r[x];
         for (int k = 1; k < ny; k++)
             for (int x = 0; x < w; x++) col[x] = (uint16_t)(col[x] + r[(size_t)k * w + x]);
-        uint8_t *restrict o = out + (size_t)y * w;
+        uint8_t *o = out + (size_t)y * w;
         for (int x = 0; x < w && x < 2; x++) { /* left edge */
             int xb = x + 3 > w ? w : x + 3;
             uint32_t sum = 0;
@@ -267,31 +243,26 @@ static float orientation(const uint8_t *img, int w, int x, int y)
 typedef struct cand { float score; int x, y, lev; } cand;
 
 /* Strongest first; ties in the order found (level, row, column), so the result is the same on
- * every platform. A radix sort of (score, position) keys: positive floats order as their bits. */
+ * every platform. A stable radix sort (radix.c) of the scores' complemented bits: positive
+ * floats order as their bits. */
 static int sort_cands(cand *cv, size_t nc)
 {
-    uint64_t *k = malloc(nc * 2 * sizeof *k + 1);
+    uint64_t *k = malloc(nc * sizeof *k + 1);
+    uint32_t *perm = malloc(nc * sizeof *perm + 1);
     cand *tmp = malloc(nc * sizeof *tmp + 1);
-    if (!k || !tmp) { free(k); free(tmp); return -1; }
-    uint64_t *a = k, *b = k + nc;
-    for (size_t i = 0; i < nc; i++) {
+    int r = !k || !perm || !tmp ? -1 : 0;
+    for (size_t i = 0; !r && i < nc; i++) {
         uint32_t bits;
         memcpy(&bits, &cv[i].score, 4);
-        a[i] = (uint64_t)~bits << 32 | i;
+        k[i] = (uint32_t)~bits;
     }
-    for (int shift = 0; shift < 64; shift += 8) {
-        size_t cnt[257] = {0};
-        for (size_t i = 0; i < nc; i++) cnt[(a[i] >> shift & 255) + 1]++;
-        if (nc && cnt[(a[0] >> shift & 255) + 1] == nc) continue; /* one digit for all: nothing to move */
-        for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
-        for (size_t i = 0; i < nc; i++) b[cnt[a[i] >> shift & 255]++] = a[i];
-        uint64_t *x = a; a = b; b = x;
-    }
-    for (size_t i = 0; i < nc; i++) tmp[i] = cv[(uint32_t)a[i]];
-    if (nc) memcpy(cv, tmp, nc * sizeof *cv); /* cv is NULL when every corner was masked */
+    if (!r) r = vigil__radix_order(k, perm, nc);
+    for (size_t i = 0; !r && i < nc; i++) tmp[i] = cv[perm[i]];
+    if (!r && nc) memcpy(cv, tmp, nc * sizeof *cv); /* cv is NULL when every corner was masked */
     free(k);
+    free(perm);
     free(tmp);
-    return 0;
+    return r;
 }
 
 static int masked(const vigil_features_options *o, float x, float y, uint32_t width, uint32_t height)
@@ -462,6 +433,16 @@ static vigil_result find_candidates(extraction *x, vigil_error *err)
     return VIGIL_OK;
 }
 
+/* 256 comparisons of the pixels at offsets o (pairs, level_offsets) from p: bit k is set when
+ * the first of pair k is the darker. */
+static vigil_pdq compare(const uint8_t *p, const int32_t *o)
+{
+    vigil_pdq d = {{0, 0, 0, 0}};
+    for (int k = 0; k < 256; k++)
+        d.w[k >> 6] |= (uint64_t)(p[o[2 * k]] < p[o[2 * k + 1]]) << (k & 63);
+    return d;
+}
+
 /* The descriptor of a selected corner: 256 comparisons of the smoothed level, the pattern turned
  * to the orientation's bin. The patch callback (learning the pattern) sees the oriented patch as
  * the rotated pattern samples it. */
@@ -476,11 +457,7 @@ static vigil_pdq describe(const level *L, const cand *c, int bin, vigil__patch_f
                 patch[(dy + PAIR_R) * VIGIL__PATCH + dx + PAIR_R] = p[lround(si * dx + co * dy) * L->w + lround(co * dx - si * dy)];
         patch_fn(patch, ctx);
     }
-    vigil_pdq d = {{0, 0, 0, 0}};
-    const int32_t *o = L->off + (size_t)bin * 512;
-    for (int k = 0; k < 256; k++)
-        d.w[k >> 6] |= (uint64_t)(p[o[2 * k]] < p[o[2 * k + 1]]) << (k & 63);
-    return d;
+    return compare(p, L->off + (size_t)bin * 512);
 }
 
 /* The descriptor the left-right mirror image gives the same corner: there the corner's orientation
@@ -489,12 +466,8 @@ static vigil_pdq describe(const level *L, const cand *c, int bin, vigil__patch_f
  * means are symmetric; it saves describing a mirrored copy of the image. */
 static vigil_pdq describe_mirrored(const level *L, const cand *c, int bin)
 {
-    vigil_pdq d = {{0, 0, 0, 0}};
     const uint8_t *p = L->smooth + (size_t)c->y * L->w + c->x;
-    const int32_t *o = L->off + (size_t)(ANGLE_BINS + (ANGLE_BINS + ANGLE_BINS / 2 - bin) % ANGLE_BINS) * 512;
-    for (int k = 0; k < 256; k++)
-        d.w[k >> 6] |= (uint64_t)(p[o[2 * k]] < p[o[2 * k + 1]]) << (k & 63);
-    return d;
+    return compare(p, L->off + (size_t)(ANGLE_BINS + (ANGLE_BINS + ANGLE_BINS / 2 - bin) % ANGLE_BINS) * 512);
 }
 
 /* The pattern's points as offsets in level L's rows, every bin, then every bin x-negated (the
@@ -631,7 +604,7 @@ static vigil_result grey_sized(const void *data, size_t size, uint32_t max_side,
     if (r) return r;
     if (ch == 3) { /* Rec. 601 luma, integer */
         for (size_t i = 0, n = (size_t)*w * *h; i < n; i++)
-            px[i] = (uint8_t)((299 * px[3 * i] + 587 * px[3 * i + 1] + 114 * px[3 * i + 2] + 500) / 1000);
+            px[i] = vigil__luma(px[3 * i], px[3 * i + 1], px[3 * i + 2]);
     }
     *out = px;
     return VIGIL_OK;

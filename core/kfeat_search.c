@@ -33,6 +33,7 @@
 
 #include "geometry.h"
 #include "hamming.h"
+#include "radix.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -191,62 +192,41 @@ static int cmp_dist(const void *a, const void *b)
     return p->dist != q->dist ? p->dist - q->dist : cmp_corr(a, b);
 }
 
-/* The correspondences (img still 0) in cmp_corr's order by an LSD radix sort of a 64-bit key:
- * half (1 bit), rf (32), dist (8), qf (23), so no two keys tie but equal correspondences. qsort
- * with its comparator was 3.5 % of a scan with features (bench/results/kfeat.md). 0, or -1 when
- * out of memory or a field does not fit (the caller then sorts with qsort). */
-static int corr_key_fits(const corr *c) { return c->half <= 1 && c->dist <= 255 && c->qf < (1u << 23) && !c->img; }
-static uint64_t corr_key(const corr *c)
-{
-    return (uint64_t)c->half << 63 | (uint64_t)c->rf << 31 | (uint64_t)c->dist << 23 | c->qf;
-}
+/* The correspondences (img still 0) in cmp_corr's order by a radix sort (radix.c) of a 64-bit
+ * key: half (1 bit), rf (32), dist (8), qf (23), so no two keys tie but equal correspondences.
+ * The fields fit when the query has under 2^23 features (the caller's test; dist is at most
+ * RADIUS). qsort with its comparator was 3.5 % of a scan with features (bench/results/kfeat.md).
+ * 0, or -1 when out of memory (the caller then sorts with qsort). */
+_Static_assert(RADIUS < 256, "dist takes 8 bits of the sort key");
+#define KEY_QF_MAX (1u << 23)
 
 static int sort_corr(corr *cv, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!corr_key_fits(&cv[i])) return -1;
-    uint64_t *k = malloc(2 * n * sizeof *k + 1);
-    uint32_t *p = malloc(2 * n * sizeof *p + 1);
+    uint64_t *k = malloc(n * sizeof *k + 1);
+    uint32_t *perm = malloc(n * sizeof *perm + 1);
     corr *tmp = malloc(n * sizeof *tmp + 1);
-    if (!k || !p || !tmp || n > UINT32_MAX) { free(k); free(p); free(tmp); return -1; }
-    uint64_t *ka = k, *kb = k + n;
-    uint32_t *pa = p, *pb = p + n;
-    for (size_t i = 0; i < n; i++) { ka[i] = corr_key(&cv[i]); pa[i] = (uint32_t)i; }
-    for (int shift = 0; shift < 64; shift += 8) {
-        size_t cnt[257] = {0};
-        for (size_t i = 0; i < n; i++) cnt[(ka[i] >> shift & 255) + 1]++;
-        if (n && cnt[(ka[0] >> shift & 255) + 1] == n) continue; /* one digit for all */
-        for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
-        for (size_t i = 0; i < n; i++) {
-            size_t at = cnt[ka[i] >> shift & 255]++;
-            kb[at] = ka[i];
-            pb[at] = pa[i];
-        }
-        uint64_t *xk = ka; ka = kb; kb = xk;
-        uint32_t *xp = pa; pa = pb; pb = xp;
-    }
-    for (size_t i = 0; i < n; i++) tmp[i] = cv[pa[i]];
-    if (n) memcpy(cv, tmp, n * sizeof *cv);
+    int r = !k || !perm || !tmp ? -1 : 0;
+    for (size_t i = 0; !r && i < n; i++)
+        k[i] = (uint64_t)cv[i].half << 63 | (uint64_t)cv[i].rf << 31 | (uint64_t)cv[i].dist << 23 | cv[i].qf;
+    if (!r) r = vigil__radix_order(k, perm, n);
+    for (size_t i = 0; !r && i < n; i++) tmp[i] = cv[perm[i]];
+    if (!r && n) memcpy(cv, tmp, n * sizeof *cv);
     free(k);
-    free(p);
+    free(perm);
     free(tmp);
-    return 0;
+    return r;
 }
 
 /* The first keep of the correspondences in cmp_dist's order (nearest first), in no particular
  * order: all nearer than the distance D at which the count passes keep, and of those at D the
- * first in cmp_corr's order. Returns how many are kept, or 0 when sort_corr fails (the caller then
- * uses qsort). */
-static size_t nearest_corr(corr *cv, size_t n, size_t keep)
+ * first in cmp_corr's order. 0, or -1 when out of memory (the caller then uses qsort). */
+static int nearest_corr(corr *cv, size_t n, size_t keep)
 {
-    size_t cnt[256] = {0};
-    for (size_t i = 0; i < n; i++) {
-        if (!corr_key_fits(&cv[i])) return 0;
-        cnt[cv[i].dist]++;
-    }
+    size_t cnt[RADIUS + 1] = {0};
+    for (size_t i = 0; i < n; i++) cnt[cv[i].dist]++;
     size_t below = 0;
     int D = 0;
-    while (D < 255 && below + cnt[D] < keep) below += cnt[D++];
+    while (D < RADIUS && below + cnt[D] < keep) below += cnt[D++];
     size_t m = 0, e = n;
     for (size_t i = 0; i < e;) { /* those nearer than D to the front, those at D after them, the rest past e */
         if (cv[i].dist < D) { corr t = cv[m]; cv[m] = cv[i]; cv[i] = t; m++; i++; }
@@ -254,8 +234,7 @@ static size_t nearest_corr(corr *cv, size_t n, size_t keep)
         else { corr t = cv[--e]; cv[e] = cv[i]; cv[i] = t; }
     }
     /* cv[m..e) are at D: the first (keep - m) of them by cmp_corr */
-    if (sort_corr(cv + m, e - m)) return 0;
-    return keep;
+    return sort_corr(cv + m, e - m);
 }
 
 typedef struct cand { uint32_t img, lo, hi, votes; uint16_t half; } cand;
@@ -542,11 +521,11 @@ vigil_result vigil__kfs_query(const vigil__kfs *s, const vigil_rooms *r, const v
     /* the nearest MAX_CORR correspondences of each half, when there are more (a query of repeated
      * patterns): they bound the sort and the verification */
     if (!bad && st.ncv > MAX_CORR) {
-        if (!nearest_corr(st.cv, st.ncv, MAX_CORR)) qsort(st.cv, st.ncv, sizeof *st.cv, cmp_dist);
+        if (q->n >= KEY_QF_MAX || nearest_corr(st.cv, st.ncv, MAX_CORR)) qsort(st.cv, st.ncv, sizeof *st.cv, cmp_dist);
         st.ncv = MAX_CORR;
     }
     if (!bad && st.ncv) {
-        if (sort_corr(st.cv, st.ncv)) qsort(st.cv, st.ncv, sizeof *st.cv, cmp_corr);
+        if (q->n >= KEY_QF_MAX || sort_corr(st.cv, st.ncv)) qsort(st.cv, st.ncv, sizeof *st.cv, cmp_corr);
         set_owners(&st);
         /* the runs of one (half, reference): its votes are its distinct query features */
         size_t nc = 0;

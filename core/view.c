@@ -59,7 +59,7 @@ static void view_row(void *ctx, uint32_t y, const void *row)
             uint8_t *restrict l = v->luma;
             const uint8_t *restrict src = r8;
             for (size_t x = 0; x < w; x++)
-                l[x] = (uint8_t)((299u * src[3 * x] + 587u * src[3 * x + 1] + 114u * src[3 * x + 2] + 500u) / 1000u);
+                l[x] = vigil__luma(src[3 * x], src[3 * x + 1], src[3 * x + 2]);
             g = l;
         }
         uint32_t full = w / k, bx = 0;
@@ -81,7 +81,7 @@ static void view_row(void *ctx, uint32_t y, const void *row)
         }
         uint32_t *cell = s + (size_t)(x / k) * ch;
         if (ch == 1)
-            cell[0] += bands == 3 ? (299 * p[0] + 587 * p[1] + 114 * p[2] + 500) / 1000 : p[0];
+            cell[0] += bands == 3 ? vigil__luma(p[0], p[1], p[2]) : p[0];
         else
             for (int c = 0; c < 3; c++) cell[c] += p[bands == 3 ? c : 0];
     }
@@ -133,6 +133,13 @@ void vigil__orient(const uint8_t *in, uint32_t w, uint32_t h, int ch, int o, uin
  * (bench/results/kfeat.md). */
 typedef struct axis { uint32_t per; uint32_t *first; int32_t *w; } axis;
 
+/* The tent's height at distance d from its centre, half-width sup. */
+static double tent(double d, double sup)
+{
+    d = fabs(d) / sup;
+    return d < 1 ? 1 - d : 0;
+}
+
 static int make_axis(uint32_t in, uint32_t out, axis *a)
 {
     const double s = (double)in / out, sup = s > 1 ? s : 1;
@@ -147,24 +154,17 @@ static int make_axis(uint32_t in, uint32_t out, axis *a)
         if (hi > (int64_t)in - 1) hi = (int64_t)in - 1;
         if (hi < lo) hi = lo = c < 0 ? 0 : (int64_t)in - 1; /* (cannot happen: a tap lies within sup >= 1) */
         if ((uint64_t)(hi - lo + 1) > a->per) hi = lo + a->per - 1;
-        double wd[64], sum = 0;
-        uint32_t n = (uint32_t)(hi - lo + 1);
-        double *wp = n <= 64 ? wd : malloc(n * sizeof *wp);
-        if (!wp) return -1;
-        for (uint32_t j = 0; j < n; j++) {
-            double d = fabs((double)(lo + j) - c) / sup;
-            wp[j] = d < 1 ? 1 - d : 0;
-            sum += wp[j];
-        }
+        const uint32_t n = (uint32_t)(hi - lo + 1);
+        double sum = 0;
+        for (uint32_t j = 0; j < n; j++) sum += tent((double)(lo + j) - c, sup);
         int32_t *w = a->w + (size_t)o * a->per, tot = 0;
         uint32_t big = 0;
         for (uint32_t j = 0; j < n; j++) {
-            w[j] = sum > 0 ? (int32_t)lround(wp[j] / sum * 16384) : (j == 0 ? 16384 : 0);
+            w[j] = sum > 0 ? (int32_t)lround(tent((double)(lo + j) - c, sup) / sum * 16384) : (j == 0 ? 16384 : 0);
             tot += w[j];
             if (w[j] > w[big]) big = j;
         }
         w[big] += 16384 - tot; /* the rounding's remainder on the largest tap: a flat image stays flat */
-        if (wp != wd) free(wp);
         a->first[o] = (uint32_t)lo;
     }
     return 0;
@@ -173,7 +173,7 @@ static int make_axis(uint32_t in, uint32_t out, axis *a)
 /* in (iw x ih x ch) to out (ow x oh x ch): the rows first, where a tap is a whole row and the
  * loop runs along it (-O3 vectorises it), into 1/64 steps of grey; then the columns. Exact
  * integers, so every platform makes the same view. */
-static int resize_grey(const uint8_t *in, uint32_t iw, uint32_t ih, int ch, uint8_t *out, uint32_t ow, uint32_t oh)
+static int resize(const uint8_t *in, uint32_t iw, uint32_t ih, int ch, uint8_t *out, uint32_t ow, uint32_t oh)
 {
     axis ax = {0, NULL, NULL}, ay = {0, NULL, NULL};
     const size_t irow = (size_t)iw * ch;
@@ -241,7 +241,7 @@ vigil_result vigil__view_finish(vigil__view *v, vigil_error *err)
     const uint32_t sw = (uint32_t)(tw + 0.5), sh = (uint32_t)(th + 0.5);
     vigil_result r = VIGIL_OK;
     uint8_t *small = malloc((size_t)sw * sh * ch);
-    if (!small || resize_grey(v->box, v->bw, v->bh, ch, small, sw, sh)) {
+    if (!small || resize(v->box, v->bw, v->bh, ch, small, sw, sh)) {
         r = vigil__fail(err, VIGIL_E_NOMEM, "out of memory while resizing the image to %ux%u", sw, sh);
         goto done;
     }

@@ -32,6 +32,12 @@ typedef struct vigil__view {
                         * orientations 5-8): what the view's pixels scale to */
 } vigil__view;
 
+/* Rec. 601 luma of an 8-bit RGB pixel, in integers: the one formula of every grey view. */
+static inline uint8_t vigil__luma(uint32_t r, uint32_t g, uint32_t b)
+{
+    return (uint8_t)((299u * r + 587u * g + 114u * b + 500u) / 1000u);
+}
+
 /* A view of longer side `side` (>= 1) in channels 1 or 3; the sink to hand to vigil__load_each. */
 void vigil__view_init(vigil__view *v, uint32_t side, int channels);
 vigil__sink vigil__view_sink(vigil__view *v);
