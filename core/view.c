@@ -89,7 +89,27 @@ static void view_row(void *ctx, uint32_t y, const void *row)
     if ((y + 1) % k && y + 1 != v->d.h) return;
     const uint32_t rows = y % k + 1, by = y / k;
     uint8_t *out = v->box + (size_t)by * v->bw * ch;
-    for (uint32_t bx = 0; bx < v->bw; bx++) {
+    if (k == 1) { /* a cell is a pixel: its mean is itself (a division a pixel was 1 % of a scan with features) */
+        for (size_t i = 0, n = (size_t)v->bw * ch; i < n; i++) {
+            out[i] = (uint8_t)s[i];
+            s[i] = 0;
+        }
+        return;
+    }
+    /* full cells divide by n = rows k through a reciprocal: floor(x ceil(2^32 / n) / 2^32) is
+     * floor(x / n) for every x < 2^32 / n, and x < 256 n + n / 2 here, so exact while n < 4096 */
+    const uint32_t nf = rows * k;
+    uint32_t bx0 = 0;
+    if (nf < 4096) {
+        const uint64_t m = ((1ull << 32) + nf - 1) / nf;
+        for (; bx0 + 1 < v->bw; bx0++)
+            for (int c = 0; c < ch; c++) {
+                size_t i = (size_t)bx0 * ch + c;
+                out[i] = (uint8_t)(((s[i] + nf / 2) * m) >> 32);
+                s[i] = 0;
+            }
+    }
+    for (uint32_t bx = bx0; bx < v->bw; bx++) {
         uint32_t cols = bx + 1 < v->bw ? k : w - bx * k, n = rows * cols;
         for (int c = 0; c < ch; c++) {
             size_t i = (size_t)bx * ch + c;
@@ -170,6 +190,19 @@ static int make_axis(uint32_t in, uint32_t out, axis *a)
     return 0;
 }
 
+/* One grey row's column pass: per taps each (inlined with a constant per, the loop unrolls). */
+static inline __attribute__((always_inline)) void cols_grey(const uint16_t *t, const axis *ax, uint8_t *o, uint32_t ow,
+                                                            uint32_t per)
+{
+    for (uint32_t x = 0; x < ow; x++) {
+        const int32_t *w = ax->w + (size_t)x * per;
+        const uint16_t *p = t + ax->first[x];
+        int32_t s = 1 << 19;
+        for (uint32_t j = 0; j < per; j++) s += w[j] * p[j];
+        o[x] = (uint8_t)(s >> 20);
+    }
+}
+
 /* in (iw x ih x ch) to out (ow x oh x ch): the rows first, where a tap is a whole row and the
  * loop runs along it (-O3 vectorises it), into 1/64 steps of grey; then the columns. Exact
  * integers, so every platform makes the same view. */
@@ -199,12 +232,12 @@ static int resize(const uint8_t *in, uint32_t iw, uint32_t ih, int ch, uint8_t *
         const uint16_t *t = tmp + (size_t)y * irow;
         uint8_t *o = out + (size_t)y * ow * ch;
         if (ch == 1) /* every tap summed: those past a cut edge weigh 0 and read the row's padding */
-            for (uint32_t x = 0; x < ow; x++) {
-                const int32_t *w = ax.w + (size_t)x * ax.per;
-                const uint16_t *p = t + ax.first[x];
-                int32_t s = 1 << 19;
-                for (uint32_t j = 0; j < ax.per; j++) s += w[j] * p[j];
-                o[x] = (uint8_t)(s >> 20);
+            switch (ax.per) { /* the usual tap counts unrolled (4 enlarging, 5-7 shrinking up to 2.5x) */
+            case 4: cols_grey(t, &ax, o, ow, 4); break;
+            case 5: cols_grey(t, &ax, o, ow, 5); break;
+            case 6: cols_grey(t, &ax, o, ow, 6); break;
+            case 7: cols_grey(t, &ax, o, ow, 7); break;
+            default: cols_grey(t, &ax, o, ow, ax.per); break;
             }
         else
             for (uint32_t x = 0; x < ow; x++) {

@@ -195,3 +195,53 @@ void test_one_decode_orient(void)
         g_object_unref(in);
     }
 }
+
+/* The view's box stage against the plain mean of each cell, rounded half up: every box factor k
+ * from 1 (a copy) through the reciprocal divisions (full cells of n = rows k < 4096) to past
+ * them (k = 70: n = 4900 divides), with partial last rows and columns, grey, RGB kept as RGB,
+ * and RGB taken to luma. Before resizing: the box image is the one the features see. */
+void test_one_decode_box(void)
+{
+    static const struct { uint32_t w, h, side; int bands, ch; } cs[] = {
+        {37, 23, 64, 1, 1},   {37, 23, 64, 3, 3},   {80, 61, 40, 1, 1},    {81, 62, 40, 3, 1},
+        {95, 40, 31, 1, 1},   {95, 40, 31, 3, 3},   {200, 133, 28, 1, 1},  {444, 300, 7, 1, 1},
+        {441, 301, 7, 3, 3},  {1300, 777, 20, 1, 1}, {140, 139, 2, 1, 1},  {211, 75, 3, 3, 1},
+    };
+    uint64_t seed = 12345;
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        const uint32_t w = cs[c].w, h = cs[c].h, b = (uint32_t)cs[c].bands, ch = (uint32_t)cs[c].ch;
+        uint8_t *img = malloc((size_t)w * h * b);
+        for (size_t i = 0; i < (size_t)w * h * b; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            /* extremes as well as noise: the divisions' worst case is a cell of 255s */
+            img[i] = (uint8_t)(i % 7 == 0 ? 255 : i % 11 == 0 ? 0 : seed >> 56);
+        }
+        vigil__view v;
+        vigil__view_init(&v, cs[c].side, (int)ch);
+        const vigil__sink s = vigil__view_sink(&v);
+        const vigil__decoded d = {w, h, w, h, (int)b, 0, 1};
+        vigil_error e;
+        CHECK(s.begin(s.ctx, &d, &e) == VIGIL_OK, "case %zu: begin: %s", c, e.message);
+        for (uint32_t y = 0; y < h; y++) s.row(s.ctx, y, img + (size_t)y * w * b);
+        const uint32_t k = v.k;
+        int bad = 0;
+        for (uint32_t by = 0; by < v.bh && !bad; by++)
+            for (uint32_t bx = 0; bx < v.bw && !bad; bx++)
+                for (uint32_t q = 0; q < ch && !bad; q++) {
+                    uint32_t sum = 0, n = 0;
+                    for (uint32_t y = by * k; y < h && y < (by + 1) * k; y++)
+                        for (uint32_t x = bx * k; x < w && x < (bx + 1) * k; x++, n++) {
+                            const uint8_t *p = img + ((size_t)y * w + x) * b;
+                            sum += ch == 3 ? p[b == 3 ? q : 0] : b == 3 ? vigil__luma(p[0], p[1], p[2]) : p[0];
+                        }
+                    uint8_t want = (uint8_t)((sum + n / 2) / n), got = v.box[((size_t)by * v.bw + bx) * ch + q];
+                    if (got != want) {
+                        bad = 1;
+                        CHECK(0, "case %zu (k %u): cell %u,%u channel %u is %u, its mean %u", c, k, bx, by, q, got, want);
+                    }
+                }
+        CHECK(!bad, "case %zu: the box image is the cells' means", c);
+        vigil__view_free(&v);
+        free(img);
+    }
+}
