@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VERSION 2
+#define VERSION 3
 #define HEADER 64
 #define REF_BYTES 24
 #define MAX_SIDE (1u << 20)
@@ -180,18 +180,21 @@ vigil_result vigil_index_features_ref(const vigil_index *x, uint64_t i, const ch
 }
 
 /* ------------------------------------------------------------------------------------------------
- * The section. Version 2 (this build writes it): a 64-byte header (version, references, features,
+ * The section. Version 3 (this build writes it): a 64-byte header (version, references, features,
  * string bytes, search-table bytes), the reference records (n, width, height, id, labels, 0: six
  * u32), the strings, then from the next multiple of 64 per feature its descriptor (32), position
  * (two float32) and shape (2), each array whole, in that order, and from the next multiple of 8 the
- * search tables (kfeat_search.c: 10 x (4 x 2^B + 4) bytes of directory, 6 bytes a feature a table).
+ * search tables (kfeat_search.c: 10 x (4 x 2^B + 4) bytes of directory, a 6-byte slot a feature a
+ * table).
  * Opening uses all of it where it lies in the index's file bytes, after the checks a lookup relies
  * on (bench/results/kfeat.md: 100,000 references open in about a second, where rebuilding the
  * tables took 20 s). File bytes a reference: 24 + ids + 256 x (42 + 60) + 10 x 4 x 2^B / refs,
  * about 29.5 KB at 100,000 (B = 23), linear beyond 67 M features (B = 24 at most). Version 1 (no
- * tables, the arrays unaligned) is still read: copied and its tables built in memory. */
+ * tables, the arrays unaligned) and version 2 (the same bytes as 3 but each table's numbers and
+ * check bits in two arrays) are still read: copied and their tables built in memory. */
 
 #define VERSION1 1
+#define VERSION2 2 /* the tables' numbers and check bits in two arrays: read as version 1 is */
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
@@ -304,7 +307,7 @@ static vigil_result parse_copy(vigil__kfeat *k, const uint8_t *p, const layout *
     return r ? r : vigil__kfs_build(k->r, &k->search, err);
 }
 
-/* Version 2: the room index and the tables point into the section, which outlives k (it is the
+/* Version 3: the room index and the tables point into the section, which outlives k (it is the
  * index's file bytes); only the records and the strings are copied. */
 static vigil_result parse_view(vigil__kfeat *k, const uint8_t *p, const layout *l, uint64_t live, uint64_t nf, uint64_t ns,
                                vigil_error *err)
@@ -343,8 +346,8 @@ vigil_result vigil__kfeat_parse(const uint8_t *p, uint64_t size, vigil__kfeat **
     *out = NULL;
     if (size < HEADER) return corrupt(err, "shorter than its header");
     uint32_t version = get32(p);
-    if (version != VERSION && version != VERSION1)
-        return vigil__fail(err, VIGIL_E_VERSION, "features section version %u (this build reads %d and %d)", version, VERSION1, VERSION);
+    if (version != VERSION && version != VERSION1 && version != VERSION2)
+        return vigil__fail(err, VIGIL_E_VERSION, "features section version %u (this build reads %d to %d)", version, VERSION1, VERSION);
     uint64_t live = get64(p + 8), nf = get64(p + 16), ns = get64(p + 24), tb = get64(p + 32);
     if (get32(p + 4)) return corrupt(err, "reserved bytes are not zero");
     for (int i = version == VERSION1 ? 32 : 40; i < HEADER; i++)
@@ -378,7 +381,7 @@ vigil_result vigil__kfeat_parse(const uint8_t *p, uint64_t size, vigil__kfeat **
     if (r) return r;
     /* in place where the arrays are aligned as their types want (a file's bytes read into memory
      * are: sections start at multiples of 64) */
-    if (version == VERSION1 || (uintptr_t)(p + l.desc) % 8) r = parse_copy(k, p, &l, live, err);
+    if (version != VERSION || (uintptr_t)(p + l.desc) % 8) r = parse_copy(k, p, &l, live, err);
     else r = parse_view(k, p, &l, live, nf, ns, err);
     if (r) { vigil__kfeat_free(k); return r; }
     *out = k;

@@ -16,8 +16,9 @@
  * mean is a featureless pattern shared by many photos: a stop word, skipped.
  *
  * Layout per table: a directory of 2^B bucket offsets over the key's top B bits (B about
- * log2(nfeat / 4), so a mean bucket holds 2 to 4 features), then per feature its number (4 bytes)
- * and the key's low 16 bits (2 bytes), which a lookup compares before touching the descriptor.
+ * log2(nfeat / 4), so a mean bucket holds 2 to 4 features), then per feature a slot of its number
+ * (4 bytes) and the key's low 16 bits (2 bytes), which a lookup compares before touching the
+ * descriptor.
  * So a lookup reads the directory (one cache miss), a few bucket slots (one more), and the
  * descriptors of the few whose check bits agree, asked for together. Memory: 10 x (6 + 4 x 2^B /
  * nfeat) bytes a feature, 70 to 76 (bench/results/kfeat.md), beside the 42 of descriptor,
@@ -59,9 +60,15 @@ struct vigil__kfs {
     int borrowed;              /* the arrays are a file's bytes (vigil__kfs_view), not ours to free */
     uint32_t stop;             /* bucket size from which a key is a stop word */
     const uint32_t *off;       /* TABLES x (2^B + 1) */
-    const uint32_t *ids;       /* TABLES x nfeat */
-    const uint16_t *chk;       /* TABLES x nfeat: the key's low 16 bits */
+    const uint8_t *slot;       /* TABLES x nfeat slots of SLOT bytes: the feature's number, then the key's low 16 bits */
 };
+
+/* A slot holds what a lookup reads of one feature in one table, the number and the check bits
+ * together: one cache miss where two arrays made two (bench/results/kfeat.md). 6 bytes, packed,
+ * little-endian: read with memcpy. */
+#define SLOT 6
+static inline uint32_t slot_id(const uint8_t *q) { uint32_t v; memcpy(&v, q, 4); return v; }
+static inline uint16_t slot_chk(const uint8_t *q) { uint16_t v; memcpy(&v, q + 4, 2); return v; }
 
 /* Table t's key: descriptor bits KEY_BITS t .. KEY_BITS (t + 1) - 1 */
 static uint32_t word(const vigil_pdq *d, int t)
@@ -79,12 +86,12 @@ static int dir_bits(uint64_t nfeat)
     return b;
 }
 
-/* The three arrays, in this order, as built, stored in a file and viewed from it: off, ids, chk */
+/* The two arrays, in this order, as built, stored in a file and viewed from it: off, slots */
 static uint64_t dir_entries(uint64_t nfeat) { return (uint64_t)TABLES * ((1ull << dir_bits(nfeat)) + 1); }
 
 uint64_t vigil__kfs_file_bytes(uint64_t nfeat)
 {
-    return dir_entries(nfeat) * 4 + (uint64_t)TABLES * nfeat * 6;
+    return dir_entries(nfeat) * 4 + (uint64_t)TABLES * nfeat * SLOT;
 }
 
 uint64_t vigil__kfs_bytes_for(uint64_t nfeat) { return vigil__kfs_file_bytes(nfeat) + sizeof(vigil__kfs); }
@@ -94,7 +101,7 @@ uint64_t vigil__kfs_bytes(const vigil__kfs *s) { return s ? vigil__kfs_bytes_for
 void vigil__kfs_free(vigil__kfs *s)
 {
     if (!s) return;
-    if (!s->borrowed) free((void *)s->off); /* one block: off, ids, chk */
+    if (!s->borrowed) free((void *)s->off); /* one block: off, slots */
     free(s);
 }
 
@@ -108,29 +115,30 @@ static void set_arrays(vigil__kfs *s, const uint8_t *p, uint64_t n)
     s->bits = dir_bits(n);
     s->stop = 64 + (uint32_t)(STOP_FACTOR * (n >> s->bits));
     s->off = (const uint32_t *)p;
-    s->ids = (const uint32_t *)(p + dir_entries(n) * 4);
-    s->chk = (const uint16_t *)(p + dir_entries(n) * 4 + (uint64_t)TABLES * n * 4);
+    s->slot = p + dir_entries(n) * 4;
 }
 
 void vigil__kfs_fill(const vigil_pdq *desc, uint64_t n, uint8_t *p)
 {
     int bits = dir_bits(n), shift = KEY_BITS - bits;
     uint64_t nb = 1ull << bits;
-    uint32_t *off0 = (uint32_t *)p, *ids0 = (uint32_t *)(p + dir_entries(n) * 4);
-    uint16_t *chk0 = (uint16_t *)(p + dir_entries(n) * 4 + (uint64_t)TABLES * n * 4);
+    uint32_t *off0 = (uint32_t *)p;
+    uint8_t *slot0 = p + dir_entries(n) * 4;
     memset(off0, 0, dir_entries(n) * 4);
     /* a counting sort by the top bits per table (ascending feature numbers within a bucket); the
      * tables are independent, one a thread */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int t = 0; t < TABLES; t++) {
-        uint32_t *off = off0 + t * (nb + 1), *ids = ids0 + t * n;
-        uint16_t *chk = chk0 + t * n;
+        uint32_t *off = off0 + t * (nb + 1);
+        uint8_t *slot = slot0 + (uint64_t)t * n * SLOT;
         for (uint64_t f = 0; f < n; f++) off[(word(&desc[f], t) >> shift) + 1]++;
         for (uint64_t b = 0; b < nb; b++) off[b + 1] += off[b];
         for (uint64_t f = 0; f < n; f++) {
             uint32_t k = word(&desc[f], t), at = off[k >> shift]++;
-            ids[at] = (uint32_t)f;
-            chk[at] = (uint16_t)k;
+            const uint32_t id = (uint32_t)f;
+            const uint16_t chk = (uint16_t)k;
+            memcpy(slot + (uint64_t)at * SLOT, &id, 4);
+            memcpy(slot + (uint64_t)at * SLOT + 4, &chk, 2);
         }
         for (uint64_t b = nb; b > 0; b--) off[b] = off[b - 1]; /* back to each bucket's start */
         off[0] = 0;
@@ -159,10 +167,11 @@ vigil_result vigil__kfs_view(const uint8_t *p, uint64_t size, uint64_t nfeat, vi
     /* what a lookup relies on: each directory ascending from 0 to nfeat, every slot a feature */
     uint64_t nb = 1ull << s0.bits;
     for (int t = 0; t < TABLES && !*why; t++) {
-        const uint32_t *off = s0.off + t * (nb + 1), *ids = s0.ids + t * nfeat;
+        const uint32_t *off = s0.off + t * (nb + 1);
+        const uint8_t *slot = s0.slot + (uint64_t)t * nfeat * SLOT;
         uint32_t bad = off[0] != 0 || off[nb] != nfeat;
         for (uint64_t b = 0; b < nb; b++) bad |= off[b + 1] < off[b];
-        for (uint64_t f = 0; f < nfeat; f++) bad |= ids[f] >= nfeat;
+        for (uint64_t f = 0; f < nfeat; f++) bad |= slot_id(slot + f * SLOT) >= nfeat;
         if (bad) *why = "search tables out of range";
     }
     if (*why) return VIGIL_E_CORRUPT;
@@ -358,8 +367,9 @@ static int gather(qstate *st, uint32_t per_half)
                 lo[b][t] = off[0];
                 hi[b][t] = off[1];
                 if (hi[b][t] - lo[b][t] <= s->stop && hi[b][t] > lo[b][t]) {
-                    __builtin_prefetch(s->chk + t * s->nfeat + lo[b][t]);
-                    __builtin_prefetch(s->ids + t * s->nfeat + lo[b][t]);
+                    const uint8_t *q = s->slot + ((uint64_t)t * s->nfeat + lo[b][t]) * SLOT;
+                    __builtin_prefetch(q);
+                    __builtin_prefetch(q + (uint64_t)(hi[b][t] - lo[b][t]) * SLOT - 1); /* a bucket across two lines */
                 }
             }
         for (uint32_t b = 0; b < nbatch; b++) {
@@ -369,11 +379,10 @@ static int gather(qstate *st, uint32_t per_half)
             for (int t = 0; t < TABLES; t++) {
                 uint32_t a = lo[b][t], e = hi[b][t];
                 if (e - a > s->stop) { stops++; continue; }
-                const uint32_t *ids = s->ids + t * s->nfeat;
-                const uint16_t *chk = s->chk + t * s->nfeat;
+                const uint8_t *slot = s->slot + (uint64_t)t * s->nfeat * SLOT;
                 for (uint32_t j = a; j < e; j++) {
-                    if (chk[j] != (uint16_t)key[b][t]) continue;
-                    uint32_t f = ids[j];
+                    if (slot_chk(slot + (uint64_t)j * SLOT) != (uint16_t)key[b][t]) continue;
+                    uint32_t f = slot_id(slot + (uint64_t)j * SLOT);
                     size_t h = (f * 2654435761u) & (hs - 1);
                     while (hstamp[h] == i + 1 && hkey[h] != f) h = (h + 1) & (hs - 1);
                     if (hstamp[h] == i + 1) continue; /* found through another table */

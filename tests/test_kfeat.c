@@ -168,7 +168,7 @@ void test_kfeat_damage(void)
     if (size <= 64) { free(orig); return; }
     struct { uint64_t at; uint8_t v; int fix; const char *why; } cases[] = {
         {off + 100, 0x55, 0, "checksum"},                   /* a flipped byte: the checksum */
-        {off + 0, 2, 1, "version"},                         /* another section version */
+        {off + 0, 4, 1, "version"},                         /* another section version (7) */
         {off + 8, 9, 1, "size does not agree"},             /* the reference count */
         {off + 16, 0xff, 1, "size does not agree"},         /* the feature count */
         {off + 66, 0x01, 1, "out of range"},                /* a record's feature count over 65535 */
@@ -179,13 +179,13 @@ void test_kfeat_damage(void)
         {0, 0x40, 1, "search tables out of range"},         /* a bucket offset of table 0 (set below) */
         {0, 0x40, 1, "search tables out of range"},         /* a slot's feature number (set below) */
     };
-    /* the search tables (version 2) end the section: directories, then 10 x 768 slot numbers */
+    /* the search tables (version 3) end the section: directories, then 10 x 768 slots of 6 bytes */
     uint64_t tb = 0;
     memcpy(&tb, orig + off + 32, 8);
     uint64_t tab = off + size - tb, slots = tab + tb - 10 * 768 * 6;
     CHECK(tb > 10 * 768 * 6, "search tables stored: %llu bytes", (unsigned long long)tb);
     cases[9].at = tab + 4 * 7 + 3;
-    cases[10].at = slots + 4 * 100 + 3;
+    cases[10].at = slots + 6 * 100 + 3; /* slot 100's number, its top byte */
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         uint8_t *b = malloc(n);
         memcpy(b, orig, n);
@@ -204,9 +204,11 @@ void test_kfeat_damage(void)
 }
 
 /* A section of version 1 (written before the search tables were stored, tests/data/kfeat-v1.vgi:
- * opencv-doc__hfs_001.jpg and opencv-doc__left.jpg) opens with its tables built in memory, finds
- * its photos, and is saved as version 2, which opens in place and finds the same; then an add
- * and a compaction of that opened file (its features copied out of the file's bytes first). */
+ * opencv-doc__hfs_001.jpg and opencv-doc__left.jpg) and one of version 2 (the same set saved by
+ * 552ecc8, kfeat-v2.vgi: its tables' numbers and check bits in two arrays) open with their tables
+ * built in memory and find the photos; saved, the set is version 3, which opens in place and finds
+ * the same; then an add and a compaction of that opened file (its features copied out of the
+ * file's bytes first). */
 void test_kfeat_version1_and_in_place(void)
 {
     vigil_index *x = NULL, *y = NULL;
@@ -224,7 +226,15 @@ void test_kfeat_version1_and_in_place(void)
         CHECK(vigil_index_match_features(x, &q[i], NULL, a, &na, &e) == VIGIL_OK && na == 1 && a[0].ref == (uint64_t)i &&
                   a[0].inliers > 100, "version 1: %s found: %zu matches", names[i], na);
     }
-    const char *path = t_path(t_tmp_dir, "kfeat-v2.vgi");
+    vigil_index *v2 = NULL;
+    CHECK(vigil_index_open(t_path(t_data_dir, "../kfeat-v2.vgi"), &v2, &e) == VIGIL_OK, "version 2 opens: %s", e.message);
+    for (int i = 0; i < 2 && v2; i++) {
+        vigil_index_match_features(x, &q[i], NULL, a, &na, NULL);
+        CHECK(vigil_index_match_features(v2, &q[i], NULL, b, &nb, &e) == VIGIL_OK && nb == na && !memcmp(a, b, na * sizeof *a),
+              "version 2: the same match as version 1 for %s", names[i]);
+    }
+    vigil_index_free(v2);
+    const char *path = t_path(t_tmp_dir, "kfeat-v3.vgi");
     CHECK(vigil_index_save(x, path, &e) == VIGIL_OK, "%s", e.message);
     size_t n;
     uint8_t *f = t_read_file(path, &n);
@@ -237,13 +247,13 @@ void test_kfeat_version1_and_in_place(void)
         if (type == 15 && at + 4 <= n) memcpy(&version, f + at, 4);
     }
     free(f);
-    CHECK(version == 2, "saved as features section version 2: %u", version);
-    CHECK(vigil_index_open(path, &y, &e) == VIGIL_OK, "version 2 opens: %s", e.message);
+    CHECK(version == 3, "saved as features section version 3: %u", version);
+    CHECK(vigil_index_open(path, &y, &e) == VIGIL_OK, "version 3 opens: %s", e.message);
     if (!y) { vigil_index_free(x); return; }
     for (int i = 0; i < 2; i++) {
         vigil_index_match_features(x, &q[i], NULL, a, &na, NULL);
         CHECK(vigil_index_match_features(y, &q[i], NULL, b, &nb, &e) == VIGIL_OK && nb == na && !memcmp(a, b, na * sizeof *a),
-              "version 2 in place: the same match as version 1 for %s", names[i]);
+              "version 3 in place: the same match as version 1 for %s", names[i]);
     }
     /* an add to the set read in place, then a compaction, then the first reference again */
     CHECK(vigil_index_add_features(y, "copy", NULL, &q[1], &e) == VIGIL_OK, "add: %s", e.message);
