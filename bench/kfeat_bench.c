@@ -6,7 +6,10 @@
  * synthetic ones up to N: a real photo's features with 64 of each descriptor's 256 bits flipped at
  * random and the positions moved (--synth flip, the default), so that the tables fill with
  * descriptors that keep the real ones' bit balance but belong to no photo (no 100,000 distinct
- * photos are at hand). Flipped bits almost never leave a 24-bit word whole, so for the long keys
+ * photos are at hand). --synth distinct flips the same bits but puts each point at random in the
+ * image, so that a synthetic reference is another photo, as a real set's references are: with
+ * flip, every real photo's thousand moved near-copies pass verification, and each query matched
+ * 6 or 7 of them (bench/results/kfeat.md). Flipped bits almost never leave a 24-bit word whole, so for the long keys
  * of core/kfeat_search.c this flatters the chance candidates: --collisions counts those on the
  * real photos instead (how often a query feature shares a whole key with a feature of another
  * photo), to be scaled to N. --synth words takes each 32-bit word from a random real feature:
@@ -98,18 +101,22 @@ int main(int argc, char **argv)
 {
     const char *dir = NULL, *save_pdq = NULL, *save_feat = NULL, *open_path = NULL;
     char *refs_arg = "100000";
-    int nreal = 100, nq = 20, words = 0, coll = 0;
+    int nreal = 100, nq = 20, words = 0, coll = 0, distinct = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--photos") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--refs") && i + 1 < argc) refs_arg = argv[++i];
         else if (!strcmp(argv[i], "--real") && i + 1 < argc) nreal = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--queries") && i + 1 < argc) nq = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--collisions")) coll = 1;
-        else if (!strcmp(argv[i], "--synth") && i + 1 < argc) words = !strcmp(argv[++i], "words");
+        else if (!strcmp(argv[i], "--synth") && i + 1 < argc) {
+            ++i;
+            words = !strcmp(argv[i], "words");
+            distinct = !strcmp(argv[i], "distinct");
+        }
         else if (!strcmp(argv[i], "--save-pdq") && i + 1 < argc) save_pdq = argv[++i];
         else if (!strcmp(argv[i], "--save-feat") && i + 1 < argc) save_feat = argv[++i];
         else if (!strcmp(argv[i], "--open") && i + 1 < argc) open_path = argv[++i];
-        else { fprintf(stderr, "usage: bench-kfeat --photos DIR --refs N[,N...] [--real N] [--queries N] [--synth words|flip] [--collisions] [--save-pdq F --save-feat F] [--open F]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench-kfeat --photos DIR --refs N[,N...] [--real N] [--queries N] [--synth flip|distinct|words] [--collisions] [--save-pdq F --save-feat F] [--open F]\n"); return 2; }
     }
     if (!dir) { fprintf(stderr, "bench-kfeat: --photos DIR\n"); return 2; }
     vigil_error e;
@@ -162,7 +169,8 @@ int main(int argc, char **argv)
     }
     if (!nr || !nqok) { fprintf(stderr, "bench-kfeat: no usable photos in %s\n", dir); return 2; }
     printf("real references: %d photos of %s; queries: %d of them cropped by 30 %% of the area, off-centre; synthetic "
-           "references: %s\n", nr, dir, nqok, words ? "words of random real features" : "64 bits flipped");
+           "references: %s\n", nr, dir, nqok,
+           words ? "words of random real features" : distinct ? "64 bits flipped, at random positions" : "64 bits flipped, moved");
     if (coll) collisions(real, nr, q, qref, nqok);
     printf("| references | features | build + prepare s | set bytes per reference | RSS growth MB | query median ms | p95 ms | max ms | found |\n");
     printf("|---|---|---|---|---|---|---|---|---|\n");
@@ -200,6 +208,10 @@ int main(int argc, char **argv)
                 kp[k] = src->kp[k];
                 kp[k].x = (kp[k].x + dx) * 0.8f;
                 kp[k].y = (kp[k].y + dy) * 0.8f;
+                if (distinct) { /* another photo: no map takes the real one's points to these */
+                    kp[k].x = (float)(rnd() % (f.width ? f.width : 1));
+                    kp[k].y = (float)(rnd() % (f.height ? f.height : 1));
+                }
                 desc[k] = src->desc[k];
                 if (words)
                     for (int w = 0; w < 8; w++) {
