@@ -28,6 +28,19 @@ vigil__fast_row_fn vigil__fast_row_best(void);
  * shorter ones are the dispatcher's (features_fast.c). */
 void vigil__fast_row_avx2(const uint8_t *row, size_t stride, int x0, int x1, int t, uint8_t *out);
 
+/* The intensity-centroid moments of the circular patch of radius VIGIL__ORIENT_R about p (a
+ * feature's orientation is atan2(m01, m10)): m10 = sum of dx I, m01 = sum of dy I over the pixels
+ * with |dx| <= vigil__orient_span[dy + R]. Rows p - R stride .. p + R stride and columns p - 16 ..
+ * p + 15 must exist. features_orient.c: the span table, the portable reference, by level name
+ * ("portable", "avx2"; NULL where this build or CPU lacks it) and the best; x86/orient_avx2.c. */
+#define VIGIL__ORIENT_R 15
+extern const uint8_t vigil__orient_span[2 * VIGIL__ORIENT_R + 1];
+typedef void (*vigil__orient_fn)(const uint8_t *p, size_t stride, int32_t *m10, int32_t *m01);
+void vigil__orient_moments_portable(const uint8_t *p, size_t stride, int32_t *m10, int32_t *m01);
+void vigil__orient_moments_avx2(const uint8_t *p, size_t stride, int32_t *m10, int32_t *m01);
+vigil__orient_fn vigil__orient_named(const char *name);
+vigil__orient_fn vigil__orient_best(void);
+
 /* features.c: the caller's options as this build's struct (NULL: defaults), checked as every
  * vigil_features_* call checks them. */
 vigil_result vigil__features_options(const vigil_features_options *in, vigil_features_options *o, vigil_error *err);

@@ -75,7 +75,7 @@ done <"$tmp/mutual"
 # Headers whose module is more than the file of the same name (header:file,file,...).
 HEADERS="internal.h:common.c
 png_encode.h:png.c
-features_impl.h:features.c,features_fast.c,x86/fast_avx2.c
+features_impl.h:features.c,features_fast.c,features_orient.c,x86/fast_avx2.c,x86/orient_avx2.c
 index_impl.h:index.c,index_digests.c,index_file.c
 rooms_impl.h:rooms.c,rooms_file.c,rooms_tables.c,rooms_query.c
 archive_impl.h:archive.c

@@ -276,3 +276,47 @@ void test_fast9_row_variants(void)
     CHECK(differ == 0, "AVX2 row test differs from the portable one in %d rounds", differ);
     CHECK(missed == 0 && corners > 100, "row test wrong on %d pixels (of %d corners)", missed, corners);
 }
+
+/* libvigil internals: the orientation moments, portable and per ISA */
+typedef void (*orient_fn)(const uint8_t *p, size_t stride, int32_t *m10, int32_t *m01);
+orient_fn vigil__orient_named(const char *name);
+extern const uint8_t vigil__orient_span[31];
+
+/* Every variant of the orientation moments against the portable reference, and the reference
+ * against the moments recomputed here from their definition (the disc of radius 15, row
+ * half-widths floor(sqrt(225 - dy^2))), on noise, saturated patches, ramps and flat ones. */
+void test_orient_moments_variants(void)
+{
+    enum { W = 77, H = 40 };
+    uint8_t img[W * H];
+    orient_fn ref = vigil__orient_named("portable"), avx2 = vigil__orient_named("avx2");
+    CHECK(ref != NULL, "portable orientation moments missing");
+    if (!avx2) printf("    no AVX2 on this CPU: only the portable moments run\n");
+    int span_ok = 1;
+    for (int dy = -15; dy <= 15; dy++) span_ok &= vigil__orient_span[dy + 15] == (int)floor(sqrt(225.0 - dy * dy));
+    CHECK(span_ok, "the disc's row half-widths");
+    int differ = 0, wrong = 0;
+    for (int round = 0; round < 600; round++) {
+        int kind = round % 4;
+        for (int i = 0; i < W * H; i++) {
+            uint64_t r = t_rand();
+            img[i] = kind == 0 ? (uint8_t)r : kind == 1 ? (uint8_t)(r & 1 ? 255 : 0)
+                   : kind == 2 ? (uint8_t)((i % W) * 3 + (i / W) * 2) : (uint8_t)255;
+        }
+        int x = 16 + (int)(t_rand() % (W - 32)), y = 15 + (int)(t_rand() % (H - 30));
+        const uint8_t *p = img + y * W + x;
+        int32_t a10, a01, b10 = 0, b01 = 0;
+        ref(p, W, &a10, &a01);
+        long w10 = 0, w01 = 0;
+        for (int dy = -15; dy <= 15; dy++)
+            for (int dx = -15; dx <= 15; dx++)
+                if (dx * dx + dy * dy <= 225) { w10 += dx * p[dy * W + dx]; w01 += dy * p[dy * W + dx]; }
+        wrong += a10 != w10 || a01 != w01;
+        if (avx2) {
+            avx2(p, W, &b10, &b01);
+            differ += a10 != b10 || a01 != b01;
+        }
+    }
+    CHECK(!wrong, "the portable moments against their definition: %d of 600 patches differ", wrong);
+    CHECK(!differ, "avx2 against portable: %d of 600 patches differ", differ);
+}
