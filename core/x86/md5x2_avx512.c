@@ -3,7 +3,7 @@
  *
  * Why: an MD5 step is a chain of dependent operations, and vpternlogd makes F, G, H and I one
  * instruction, vprold the rotate one more, so a step is four single-cycle operations deep for
- * both streams. 97 MB, two streams: 1.01-1.05x nettle's one stream, where md5x2.c's two scalar
+ * both streams. 97 MB, two streams: 0.97-0.98x nettle's one stream, where md5x2.c's two scalar
  * chains interleaved took 1.09-1.29x (bench/results/archive.md, run 6). Built with -mavx512f
  * -mavx512vl on this file only; called only where cpu.c reports AVX-512. */
 #include "md5x2_avx512.h"
@@ -43,14 +43,15 @@ void vigil__md5x2_blocks_avx512(uint32_t s0[4], const uint8_t *p0, uint32_t s1[4
     __m128i a = _mm_set_epi32(0, 0, (int)s1[0], (int)s0[0]), b = _mm_set_epi32(0, 0, (int)s1[1], (int)s0[1]);
     __m128i c = _mm_set_epi32(0, 0, (int)s1[2], (int)s0[2]), d = _mm_set_epi32(0, 0, (int)s1[3], (int)s0[3]);
     /* the message words of the two blocks interleaved: W[2k] stream 0's word k, W[2k + 1] stream 1's
-     * (x86 is little-endian, as MD5's words) */
-    uint32_t W[32] __attribute__((aligned(64)));
-    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+     * (x86 is little-endian, as MD5's words). 128-bit vectors only: 512-bit ones would lower the
+     * clock of the core the decoders share with this thread. */
+    uint32_t W[32] __attribute__((aligned(16)));
     for (size_t n = 0; n < nblocks; n++, p0 += 64, p1 += 64) {
-        const __m512i x0 = _mm512_loadu_si512(p0), x1 = _mm512_loadu_si512(p1);
-        _mm512_store_si512(W, _mm512_permutex2var_epi32(x0, lo, x1));
-        _mm512_store_si512(W + 16, _mm512_permutex2var_epi32(x0, hi, x1));
+        for (int q = 0; q < 4; q++) {
+            const __m128i x0 = _mm_loadu_si128((const __m128i *)(p0 + 16 * q)), x1 = _mm_loadu_si128((const __m128i *)(p1 + 16 * q));
+            _mm_store_si128((__m128i *)(W + 8 * q), _mm_unpacklo_epi32(x0, x1));
+            _mm_store_si128((__m128i *)(W + 8 * q + 4), _mm_unpackhi_epi32(x0, x1));
+        }
         const __m128i a0 = a, b0 = b, c0 = c, d0 = d;
         STEP(TL_F, a, b, c, d, 0, 0, 7);    STEP(TL_F, d, a, b, c, 1, 1, 12);   STEP(TL_F, c, d, a, b, 2, 2, 17);
         STEP(TL_F, b, c, d, a, 3, 3, 22);   STEP(TL_F, a, b, c, d, 4, 4, 7);    STEP(TL_F, d, a, b, c, 5, 5, 12);
