@@ -78,6 +78,7 @@ $(B)/core/x86/hamming_popcnt.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mpopcnt
 $(B)/core/x86/hamming_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2 -mpopcnt
 $(B)/core/x86/fast_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2
 $(B)/core/x86/orient_avx2.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2
+$(B)/core/x86/md5x2_avx512.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx512f -mavx512vl
 $(B)/core/x86/hamming_avx512.o: CFLAGS_EXTRA = -DVIGIL_BUILDING -O3 -mavx2 -mavx512f -mavx512vl -mavx512vpopcntdq -mpopcnt
 
 # Without the packages the compiler would stop on a missing glib.h; say what is missing instead.

@@ -6,9 +6,15 @@
  * the MD5 of a stored zip member in the same pass as the MD5 of the zip around it (digest.c's
  * plan), where a second pass over the member would cost a whole MD5 more.
  *
- * Portable C; nettle stays the MD5 of everything else, and the tests check this one against it
- * and against the RFC's vectors. */
+ * Portable C, and core/x86/md5x2_avx512.c for runs of whole blocks of both streams where the CPU
+ * has AVX-512 (both streams in one register's lanes: about the cost of one nettle stream). nettle
+ * stays the MD5 of everything else, and the tests check this one against it and against the
+ * RFC's vectors, at every level. */
 #include "md5x2.h"
+#include "cpu.h"
+#if defined(__x86_64__)
+#include "x86/md5x2_avx512.h"
+#endif
 
 #include <string.h>
 
@@ -89,6 +95,29 @@ static void compress2(uint32_t s0[4], const uint8_t *p0, uint32_t s1[4], const u
     s1[0] += a1; s1[1] += b1; s1[2] += c1; s1[3] += d1;
 }
 
+static void blocks2_portable(uint32_t s0[4], const uint8_t *p0, uint32_t s1[4], const uint8_t *p1, size_t nblocks)
+{
+    for (size_t k = 0; k < nblocks; k++) compress2(s0, p0 + 64 * k, s1, p1 + 64 * k);
+}
+
+typedef void (*blocks2_fn)(uint32_t s0[4], const uint8_t *p0, uint32_t s1[4], const uint8_t *p1, size_t nblocks);
+
+/* The best kernel the CPU has, chosen once (cpu.c honours VIGIL_DISABLE_CPU_FEATURES). */
+static blocks2_fn blocks2(void)
+{
+#if defined(__x86_64__)
+    if (vigil__cpu_features() & VIGIL_CPU_AVX512) return vigil__md5x2_blocks_avx512;
+#endif
+    return blocks2_portable;
+}
+
+const char *vigil__md5x2_level(void) { return blocks2() == blocks2_portable ? "portable" : "avx512"; }
+
+void vigil__md5x2_blocks(uint32_t s0[4], const uint8_t *p0, uint32_t s1[4], const uint8_t *p1, size_t nblocks)
+{
+    blocks2()(s0, p0, s1, p1, nblocks);
+}
+
 void vigil__md5_init(vigil__md5 *m)
 {
     m->s[0] = 0x67452301;
@@ -142,7 +171,15 @@ void vigil__md5_update2(vigil__md5 *m0, const void *d0, vigil__md5 *m1, const vo
     size_t at0 = 0, at1 = 0;
     m0->len += n;
     m1->len += n;
+    blocks2_fn bulk = blocks2();
     for (;;) {
+        /* both streams in place (no partial block waiting): their common run of whole blocks at once */
+        size_t nb = (n - at0 < n - at1 ? n - at0 : n - at1) / 64;
+        if (nb && !m0->fill && !m1->fill) {
+            bulk(m0->s, p0 + at0, m1->s, p1 + at1, nb);
+            at0 += 64 * nb;
+            at1 += 64 * nb;
+        }
         const uint8_t *b0 = next_block(m0, p0, n, &at0);
         const uint8_t *b1 = next_block(m1, p1, n, &at1);
         if (b0 && b1) { compress2(m0->s, b0, m1->s, b1); continue; }

@@ -11,7 +11,7 @@ suite "$B/vigil-tests"
 # the matching engine once more per kernel level, as the CPU would run it without each feature
 for level in avx512 avx2 popcnt all; do
     echo "# kernel level: VIGIL_DISABLE_CPU_FEATURES=$level"
-    suite env VIGIL_DISABLE_CPU_FEATURES=$level VIGIL_TEST_LABEL="without-$level" "$B/vigil-tests" dispatch,index_recall,fast9_row,orient_moments
+    suite env VIGIL_DISABLE_CPU_FEATURES=$level VIGIL_TEST_LABEL="without-$level" "$B/vigil-tests" dispatch,index_recall,fast9_row,orient_moments,md5x2
 done
 # the fuzz corpora: every input that ever crashed a parser, replayed
 for t in list index image rooms journal roomlist args archive serve video kfeat decisions shard; do
