@@ -94,6 +94,7 @@ static uint8_t *shrink(const uint8_t *src, int w, int h, size_t stride, int nw, 
     uint8_t *dst = malloc((size_t)nw * nh);
     if (dst && nw == w && nh == h) { /* level 0 at the decoded size: bilinear would copy */
         for (int y = 0; y < h; y++) memcpy(dst + (size_t)y * w, src + (size_t)y * stride, (size_t)w);
+        for (size_t i = 0, n = (size_t)w * h; lut && i < n; i++) dst[i] = lut[dst[i]];
         return dst;
     }
     int *cx = malloc((size_t)nw * 2 * sizeof *cx);

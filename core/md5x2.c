@@ -12,23 +12,12 @@
  * RFC's vectors, at every level. */
 #include "md5x2.h"
 #include "cpu.h"
+#include "md5_table.h"
 #if defined(__x86_64__)
 #include "x86/md5x2_avx512.h"
 #endif
 
 #include <string.h>
-
-/* T[i] = floor(2^32 * |sin(i + 1)|), RFC 1321 section 3.4 */
-static const uint32_t T[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
-    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
-    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
-    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
-    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
-};
 
 static inline uint32_t rotl(uint32_t x, int s) { return (x << s) | (x >> (32 - s)); }
 static inline uint32_t le32(const uint8_t *p)
@@ -42,7 +31,7 @@ static inline uint32_t le32(const uint8_t *p)
 #define I(x, y, z) ((y) ^ ((x) | ~(z)))
 
 /* One step of stream s: a = b + rotl(a + f(b, c, d) + X[k] + T[i], r). */
-#define STEP(f, a, b, c, d, X, k, i, r) (a) = (b) + rotl((a) + f(b, c, d) + (X)[k] + T[i], r)
+#define STEP(f, a, b, c, d, X, k, i, r) (a) = (b) + rotl((a) + f(b, c, d) + (X)[k] + vigil__md5_t[i], r)
 
 /* The 64 steps of one block, for one stream (ONE) or two interleaved (TWO): the order of message
  * words and shifts of the RFC's four rounds. */

@@ -140,10 +140,15 @@ static uint32_t crc32_of(const uint8_t *p, size_t n)
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v & 0xffff); put16(p + 2, v >> 16); }
 
-/* n stored members name "mK" of sizes[k] random bytes (data[k]); local extra fields of k bytes,
- * so no member starts where the directory alone would say. The zip's bytes, *len long. */
+/* n stored members name "mK" of sizes[k] random bytes (made here into data[k], the caller's to
+ * free); local extra fields of k bytes, so no member starts where the directory alone would say.
+ * The zip's bytes, *len long. */
 static uint8_t *make_zip(int n, const size_t *sizes, uint8_t **data, size_t *len)
 {
+    for (int k = 0; k < n; k++) {
+        data[k] = malloc(sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++) data[k][i] = (uint8_t)t_rand();
+    }
     size_t cap = 1024;
     for (int k = 0; k < n; k++) cap += sizes[k] + 200;
     uint8_t *z = calloc(1, cap), *cd = calloc(1, 100 * (size_t)n + 1);
@@ -185,10 +190,6 @@ void test_archive_member_digests(void)
     enum { N = 7 };
     size_t sizes[N] = {1, 63, 64, 65, 3u << 20, 100000, 5};
     uint8_t *data[N];
-    for (int k = 0; k < N; k++) {
-        data[k] = malloc(sizes[k]);
-        for (size_t i = 0; i < sizes[k]; i++) data[k][i] = (uint8_t)t_rand();
-    }
     size_t len;
     uint8_t *z = make_zip(N, sizes, data, &len);
     const char *path = t_path(t_tmp_dir, "stored.zip");
@@ -302,10 +303,6 @@ void test_archive_read_ahead(void)
     enum { N = 9, BIG = 4 };
     size_t sizes[N] = {300000, 1, 700000, 65536, 3u << 20, 100000, 5, 262145, 999};
     uint8_t *data[N];
-    for (int k = 0; k < N; k++) {
-        data[k] = malloc(sizes[k]);
-        for (size_t i = 0; i < sizes[k]; i++) data[k][i] = (uint8_t)t_rand();
-    }
     size_t len;
     uint8_t *z = make_zip(N, sizes, data, &len);
     const char *path = t_path(t_tmp_dir, "ahead.zip");
